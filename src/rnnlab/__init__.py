@@ -1,0 +1,2 @@
+"""rnnlab: a recurrent-network laboratory (RNN, LSTM and GRU from scratch)."""
+__version__ = "0.1.0"

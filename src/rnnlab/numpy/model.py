@@ -1,0 +1,121 @@
+"""A recurrent network with a readout and a linear head, trained by hand-written BPTT.
+
+    readout "last":  r = [h_n of the top layer, forward ; backward]        (N, dirs*H)
+                     (for a forward direction this is the output of each sequence's last valid step)
+    readout "every": r_t = output_t                                        (N, T, dirs*H)
+    head:            y = r W^T + b                                          W: (O, dirs*H)
+
+Parameters: the recurrent ones under torch.nn's names, plus ``head.weight`` and ``head.bias``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_choice, check_positive_int
+from .losses import LOSSES
+from .optim import clip_by_global_norm, clip_by_value
+from .recurrent import RecurrentNet, load_into
+
+READOUTS = ("last", "every")
+
+
+class SequenceModel:
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
+                 num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh",
+                 readout: str = "last", dropout: float = 0.0, bias: bool = True,
+                 dtype=np.float32, seed: int | None = 0):
+        check_choice("readout", readout, READOUTS)
+        self.output_size = check_positive_int("output_size", output_size)
+        self.readout = readout
+        self.rnn = RecurrentNet(cell, input_size, hidden_size, num_layers, bidirectional, nonlinearity,
+                                bias=bias, dropout=dropout, batch_first=True, dtype=dtype, seed=seed)
+        feat = hidden_size * self.rnn.num_directions
+        k = 1.0 / np.sqrt(feat)
+        self.params = self.rnn.params  # one dictionary: recurrent weights and head
+        self.params["head.weight"] = self.rnn.rng.uniform(-k, k, (output_size, feat)).astype(self.rnn.dtype)
+        self.params["head.bias"] = self.rnn.rng.uniform(-k, k, (output_size,)).astype(self.rnn.dtype)
+        self.grads = self.rnn.grads
+        self.grads["head.weight"] = np.zeros_like(self.params["head.weight"])
+        self.grads["head.bias"] = np.zeros_like(self.params["head.bias"])
+        self._cache = None
+
+    @property
+    def dtype(self):
+        return self.rnn.dtype
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        load_into(self.params, state, "state_dict")
+
+    # ------------------------------------------------------------------------------------
+    def forward(self, x, lengths=None, train: bool = False) -> np.ndarray:
+        """x: (N, T, D) -> logits (N, O) for readout "last", (N, T, O) for "every"."""
+        out_tm, h_n, _ = self.rnn._forward(x, None, None, lengths, train)
+        W, b = self.params["head.weight"], self.params["head.bias"]
+        if self.readout == "last":
+            nd = self.rnn.num_directions
+            r = np.concatenate([h_n[-nd + d] for d in range(nd)], axis=1) if nd > 1 else h_n[-1]
+            y = r @ W.T + b
+        else:
+            T, N, F = out_tm.shape
+            r = out_tm.reshape(T * N, F)
+            y = (r @ W.T + b).reshape(T, N, -1).transpose(1, 0, 2)
+        self._cache = r
+        return y
+
+    __call__ = forward
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy: dL/dlogits, the shape of ``forward``'s result. Fills ``self.grads``; returns dL/dx."""
+        r = self._cache
+        if r is None:
+            raise RuntimeError("backward() called before forward(): run forward on a batch first")
+        W = self.params["head.weight"]
+        rnn = self.rnn
+        nd, H = rnn.num_directions, rnn.hidden_size
+        if self.readout == "last":
+            np.matmul(dy.T, r, out=self.grads["head.weight"])
+            dy.sum(axis=0, out=self.grads["head.bias"])
+            dr = dy @ W
+            d_h_n = np.zeros((rnn.num_layers * nd, dr.shape[0], H), rnn.dtype)
+            for d in range(nd):
+                d_h_n[-nd + d] = dr[:, d * H:(d + 1) * H]
+            dx_tm, _, _ = rnn._backward(None, d_h_n, None)
+        else:
+            N, T, O = dy.shape
+            dy_tm = np.ascontiguousarray(dy.transpose(1, 0, 2)).reshape(T * N, O)
+            np.matmul(dy_tm.T, r, out=self.grads["head.weight"])
+            dy_tm.sum(axis=0, out=self.grads["head.bias"])
+            dr = (dy_tm @ W).reshape(T, N, nd * H)
+            dx_tm, _, _ = rnn._backward(dr, None, None)
+        return dx_tm.transpose(1, 0, 2)
+
+    # ------------------------------------------------------------------------------------
+    def loss(self, logits, target, loss: str = "cross_entropy", lengths=None):
+        """The loss and dL/dlogits; with readout "every" and lengths, padded steps do not count."""
+        check_choice("loss", loss, tuple(LOSSES))
+        mask = None
+        if self.readout == "every" and lengths is not None:
+            T = logits.shape[1]
+            mask = np.arange(T)[None, :] < np.asarray(lengths)[:, None]
+        return LOSSES[loss](logits, target, mask)
+
+    def train_step(self, x, target, optimizer, loss: str = "cross_entropy", lengths=None,
+                   clip_value: float | None = None, clip_norm: float | None = None) -> float:
+        """forward, loss, backward, optional clipping, optimizer step. Returns the loss."""
+        logits = self.forward(x, lengths, train=True)
+        value, dy = self.loss(logits, target, loss, lengths)
+        if not np.isfinite(value):
+            raise FloatingPointError(f"loss became {value}; lower the learning rate or clip the gradients")
+        self.backward(dy)
+        if clip_value is not None:
+            clip_by_value(self.grads, clip_value)
+        if clip_norm is not None:
+            clip_by_global_norm(self.grads, clip_norm)
+        optimizer.step(self.grads)
+        return value

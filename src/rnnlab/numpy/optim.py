@@ -1,0 +1,114 @@
+"""Optimizers and gradient clipping for dictionaries of NumPy parameters (updated in place)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def clip_by_value(grads: dict[str, np.ndarray], clip_value: float) -> None:
+    """g <- min(max(g, -c), c) for every gradient element."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_value: expected a positive number, got {clip_value!r}")
+    for g in grads.values():
+        np.clip(g, -clip_value, clip_value, out=g)
+
+
+def global_norm(grads: dict[str, np.ndarray]) -> float:
+    """sqrt(sum of squares of every gradient element)."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
+def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+    """If ||g|| > max_norm, scale every gradient by max_norm / ||g||. Returns ||g|| before clipping."""
+    if not max_norm > 0:
+        raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
+    norm = global_norm(grads)
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+class SGD:
+    """v <- momentum * v + g;  p <- p - lr * v   (plain SGD when momentum = 0)."""
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0):
+        if not lr > 0:
+            raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum: expected a value in [0, 1), got {momentum!r}")
+        self.params, self.lr, self.momentum = params, lr, momentum
+        self.velocity = {k: np.zeros_like(p) for k, p in params.items()} if momentum else None
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        for name, p in self.params.items():
+            g = grads[name]
+            if self.velocity is not None:
+                v = self.velocity[name]
+                v *= self.momentum
+                v += g
+                g = v
+            p -= self.lr * g
+
+    def state_dict(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum,
+                "velocity": None if self.velocity is None else {k: v.copy() for k, v in self.velocity.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr, self.momentum = state["lr"], state["momentum"]
+        if state["velocity"] is not None:
+            self.velocity = {k: np.array(v, copy=True) for k, v in state["velocity"].items()}
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015), as torch.optim.Adam:
+
+        m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
+        p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+        if not lr > 0:
+            raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+        self.params, self.lr, self.betas, self.eps = params, lr, tuple(betas), eps
+        self.m = {k: np.zeros_like(p) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self._tmp = {k: np.empty_like(p) for k, p in params.items()}
+        self.t = 0
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bias1 = 1 - b1 ** self.t
+        bias2 = 1 - b2 ** self.t
+        step_size = self.lr / bias1
+        for name, p in self.params.items():
+            g, m, v, tmp = grads[name], self.m[name], self.v[name], self._tmp[name]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= (1 - b2)
+            v += tmp
+            # denominator sqrt(v / bias2) + eps, then p -= step_size * m / denom
+            np.multiply(v, 1.0 / bias2, out=tmp)
+            np.sqrt(tmp, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
+
+    def state_dict(self) -> dict:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "t": self.t,
+                "m": {k: a.copy() for k, a in self.m.items()}, "v": {k: a.copy() for k, a in self.v.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr, self.betas, self.eps, self.t = state["lr"], tuple(state["betas"]), state["eps"], state["t"]
+        for k in self.params:
+            self.m[k][...] = state["m"][k]
+            self.v[k][...] = state["v"][k]
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
