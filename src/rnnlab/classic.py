@@ -85,13 +85,14 @@ class _ClassicModel:
         """X: (time, input_dim) -> (y (output_dim, 1), h_T (hidden_dim, 1))."""
         X = self._check_input(X)
         T, H = X.shape[0], self.hidden_dim
-        gates = X @ self._W_ih.T + self._b          # input part of all steps: (T, G*H)
-        hs = np.zeros((T + 1, H))
+        # input part of all steps in one product, one column per step: (T, G*H, 1)
+        gates = np.ascontiguousarray((X @ self._W_ih.T + self._b)[:, :, None])
+        hs = np.zeros((T + 1, H, 1))                 # hs[t + 1] = h_t as a column
         self._run_forward(gates, hs)
         self._X, self._gates, self._hs = X, gates, hs
         # the course's cache: one tuple per step, (h_prev, x_t, h_t) as columns
-        self.cache = [(hs[t][:, None], X[t][:, None], hs[t + 1][:, None]) for t in range(T)]
-        h_T = hs[T][:, None]
+        self.cache = [(hs[t], X[t][:, None], hs[t + 1]) for t in range(T)]
+        h_T = hs[T]
         y = self.Wy @ h_T + self.by
         return y, h_T
 
@@ -100,11 +101,11 @@ class _ClassicModel:
         if not self.cache:
             raise RuntimeError("backward() called before forward(): run forward on a sequence first")
         dLdy = np.asarray(dLdy, dtype=np.float64).reshape(self.by.shape)
-        h_T = self._hs[-1][:, None]
+        h_T = self._hs[-1]
         dWy = dLdy @ h_T.T
         dby = dLdy.copy()
-        dh = (self.Wy.T @ dLdy).T.copy()            # (1, H)
-        dA = self._run_backward(dh)                 # (T, G*H): dL/d pre-activations of every step
+        dh = self.Wy.T @ dLdy                       # (H, 1)
+        dA = self._run_backward(dh)[:, :, 0]        # (T, G*H): dL/d pre-activations of every step
         dW_ih = dA.T @ self._X
         dW_hh = self._recurrent_grad(dA)
         db = dA.sum(axis=0)
@@ -117,7 +118,7 @@ class _ClassicModel:
         self.by -= learning_rate * dby
 
     def _recurrent_grad(self, dA):
-        return dA.T @ self._hs[:-1]
+        return dA.T @ self._hs[:-1, :, 0]
 
 
 class RNN(_ClassicModel):
@@ -129,15 +130,15 @@ class RNN(_ClassicModel):
 
     def _run_forward(self, gates, hs):
         for t in range(gates.shape[0]):
-            a = gates[t:t + 1]
-            a += hs[t] @ self._W_hh.T
-            cells.rnn_step_forward(a, hs[t + 1:t + 2], "tanh")
+            a = gates[t]
+            a += self._W_hh @ hs[t]
+            cells.rnn_step_forward(a, hs[t + 1], "tanh")
 
     def _run_backward(self, dh):
         dA = np.empty_like(self._gates)
         for t in range(dA.shape[0] - 1, -1, -1):
-            cells.rnn_step_backward(dh, self._hs[t + 1:t + 2], "tanh", dA[t:t + 1])
-            dh = dA[t:t + 1] @ self._W_hh
+            cells.rnn_step_backward(dh, self._hs[t + 1], "tanh", dA[t])
+            dh = self._W_hh.T @ dA[t]
         return dA
 
 
@@ -150,32 +151,30 @@ class LSTM(_ClassicModel):
 
     def _run_forward(self, gates, hs):
         T, H = gates.shape[0], self.hidden_dim
-        cs = np.zeros((T + 1, H))
-        tmp = np.empty((1, H))
+        cs = np.zeros((T + 1, H, 1))
+        tmp = np.empty((H, 1))
         for t in range(T):
-            a = gates[t:t + 1]
-            a += hs[t] @ self._W_hh.T
-            cells.lstm_step_forward(a, cs[t:t + 1], cs[t + 1:t + 2], hs[t + 1:t + 2], tmp)
+            a = gates[t]
+            a += self._W_hh @ hs[t]
+            cells.lstm_step_forward(a, cs[t], cs[t + 1], hs[t + 1], tmp)
         self._cs = cs
 
     def forward(self, X):
         y, h_T = super().forward(X)
         # the notebook's cache layout: (x_t, h_prev, c_prev, i_t, f_t, o_t, c_tilde, c_t, h_t)
-        g, H = self._gates, self.hidden_dim
-        self.cache = [(self._X[t][:, None], self._hs[t][:, None], self._cs[t][:, None],
-                       g[t, :H][:, None], g[t, H:2 * H][:, None], g[t, 3 * H:][:, None],
-                       g[t, 2 * H:3 * H][:, None], self._cs[t + 1][:, None], self._hs[t + 1][:, None])
-                      for t in range(self._X.shape[0])]
+        g, H, hs, cs = self._gates, self.hidden_dim, self._hs, self._cs
+        self.cache = [(self._X[t][:, None], hs[t], cs[t], g[t, :H], g[t, H:2 * H], g[t, 3 * H:],
+                       g[t, 2 * H:3 * H], cs[t + 1], hs[t + 1]) for t in range(self._X.shape[0])]
         return y, h_T
 
     def _run_backward(self, dh):
         T, H = self._gates.shape[0], self.hidden_dim
         dA = self._gates.copy()                       # activations, overwritten step by step with dL/da
-        dc = np.zeros((1, H))
-        t1, t2 = np.empty((1, H)), np.empty((1, H))
+        dc = np.zeros((H, 1))
+        t1, t2 = np.empty((H, 1)), np.empty((H, 1))
         for t in range(T - 1, -1, -1):
-            cells.lstm_step_backward(dh, dc, dA[t:t + 1], self._cs[t:t + 1], self._cs[t + 1:t + 2], t1, t2)
-            dh = dA[t:t + 1] @ self._W_hh
+            cells.lstm_step_backward(dh, dc, dA[t], self._cs[t], self._cs[t + 1], t1, t2)
+            dh = self._W_hh.T @ dA[t]
         return dA
 
 
@@ -188,22 +187,22 @@ class GRU(_ClassicModel):
 
     def _run_forward(self, gates, hs):
         T, H = gates.shape[0], self.hidden_dim
-        self._hw_n = np.empty((T, H))
+        self._hw_n = np.empty((T, H, 1))
         for t in range(T):
-            hw = hs[t:t + 1] @ self._W_hh.T        # no recurrent bias in the course's GRU
-            cells.gru_step_forward(gates[t:t + 1], hw, hs[t:t + 1], hs[t + 1:t + 2], self._hw_n[t:t + 1])
+            hw = self._W_hh @ hs[t]                 # no recurrent bias in the course's GRU
+            cells.gru_step_forward(gates[t], hw, hs[t], hs[t + 1], self._hw_n[t])
 
     def _run_backward(self, dh):
         T, H = self._gates.shape[0], self.hidden_dim
         dA = self._gates.copy()
         self._dU = self._hw_n.copy()                # becomes dL/du_n, the recurrent part of da_n
-        direct, tmp = np.empty((1, H)), np.empty((1, H))
+        direct, tmp = np.empty((H, 1)), np.empty((H, 1))
         for t in range(T - 1, -1, -1):
-            cells.gru_step_backward(dh, dA[t:t + 1], self._dU[t:t + 1], self._hs[t:t + 1], direct, tmp)
-            dh = np.concatenate([dA[t:t + 1, :2 * H], self._dU[t:t + 1]], axis=1) @ self._W_hh + direct
+            cells.gru_step_backward(dh, dA[t], self._dU[t], self._hs[t], direct, tmp)
+            dh = self._W_hh.T @ np.concatenate([dA[t, :2 * H], self._dU[t]]) + direct
         return dA
 
     def _recurrent_grad(self, dA):
         H = self.hidden_dim
-        dU = np.concatenate([dA[:, :2 * H], self._dU], axis=1)
-        return dU.T @ self._hs[:-1]
+        dU = np.concatenate([dA[:, :2 * H], self._dU[:, :, 0]], axis=1)
+        return dU.T @ self._hs[:-1, :, 0]

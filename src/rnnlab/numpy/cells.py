@@ -3,16 +3,19 @@
 Notation (seed 000/001): x_t is the input at step t, h_{t-1} the previous hidden state,
 a_t the pre-activation of all gates of one step in one fused product::
 
-    a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh        (N, G*H)
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh        (G*H, N)
 
-Gate order is torch.nn's: LSTM [i | f | g | o], GRU [r | z | n], RNN a single block.
-The input part ``x_t W_ih^T + b_ih`` of every step is computed before the time loop in one
+Gate order is torch.nn's: LSTM [i ; f ; g ; o], GRU [r ; z ; n], RNN a single block.
+The input part ``W_ih x_t + b_ih`` of every step is computed before the time loop in one
 product (see ``recurrent.py``); these functions receive the pre-activations of one step.
 
-All arrays are batch-major rows, ``(N, features)``.  For speed the functions work in place
-on preallocated buffers: the forward step overwrites the pre-activations with the gate
-activations; the backward step overwrites the activations with dL/da_t, the gradient of
-the loss with respect to the pre-activations, which is what the weight gradients need.
+Arrays are feature-major, as in the course's column vectors: ``(features, N)``, one column
+per sequence of the batch, so that each gate is a contiguous block of rows (elementwise work on
+contiguous blocks, and the per-step products, run about twice as fast as on batch-major rows).
+For speed the functions work in place on preallocated buffers: the forward step overwrites the
+pre-activations with the gate activations; the backward step overwrites the activations with
+dL/da_t, the gradient of the loss with respect to the pre-activations, which is what the
+weight gradients need.
 
 The sigmoid is evaluated as sigma(a) = (1 + tanh(a / 2)) / 2, which never overflows.
 """
@@ -37,8 +40,8 @@ def sigmoid_(a: np.ndarray) -> np.ndarray:
 def rnn_step_forward(a: np.ndarray, h_out: np.ndarray, nonlinearity: str) -> None:
     """Vanilla RNN step.
 
-    a: (N, H) pre-activation a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh.
-    h_out: (N, H) receives  h_t = tanh(a_t)  or  h_t = relu(a_t) = max(a_t, 0).
+    a: (H, N) pre-activation a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh.
+    h_out: (H, N) receives  h_t = tanh(a_t)  or  h_t = relu(a_t) = max(a_t, 0).
     """
     if nonlinearity == "tanh":
         np.tanh(a, out=h_out)
@@ -49,12 +52,12 @@ def rnn_step_forward(a: np.ndarray, h_out: np.ndarray, nonlinearity: str) -> Non
 def rnn_step_backward(dh: np.ndarray, h: np.ndarray, nonlinearity: str, da_out: np.ndarray) -> None:
     """Backward of the vanilla RNN step.
 
-    dh: (N, H) dL/dh_t (from the output at step t and from step t+1).
-    h: (N, H) h_t as computed by the forward step.
-    da_out: (N, H) receives dL/da_t:
+    dh: (H, N) dL/dh_t (from the output at step t and from step t+1).
+    h: (H, N) h_t as computed by the forward step.
+    da_out: (H, N) receives dL/da_t:
         tanh:  dL/da_t = dL/dh_t * (1 - h_t^2)
         relu:  dL/da_t = dL/dh_t * [h_t > 0]
-    The caller then forms dL/dh_{t-1} = dL/da_t W_hh.
+    The caller then forms dL/dh_{t-1} = W_hh^T dL/da_t.
     """
     if nonlinearity == "tanh":
         np.multiply(h, h, out=da_out)
@@ -73,19 +76,19 @@ def lstm_step_forward(gates: np.ndarray, c_prev: np.ndarray, c: np.ndarray, h: n
                       tmp: np.ndarray) -> None:
     """LSTM step.
 
-    gates: (N, 4H) pre-activations [a_i | a_f | a_g | a_o]; overwritten with [i | f | g | o]:
+    gates: (4H, N) pre-activations [a_i ; a_f ; a_g ; a_o] (row blocks); overwritten with [i ; f ; g ; o]:
         i_t = sigma(a_i)          input gate
         f_t = sigma(a_f)          forget gate
         g_t = tanh(a_g)           candidate cell
         o_t = sigma(a_o)          output gate
-    c_prev: (N, H) c_{t-1};  c: (N, H) receives  c_t = f_t * c_{t-1} + i_t * g_t
-    h: (N, H) receives  h_t = o_t * tanh(c_t);  tmp: (N, H) scratch.
+    c_prev: (H, N) c_{t-1};  c: (H, N) receives  c_t = f_t * c_{t-1} + i_t * g_t
+    h: (H, N) receives  h_t = o_t * tanh(c_t);  tmp: (H, N) scratch.
     """
-    H = c.shape[1]
-    sigmoid_(gates[:, : 2 * H])
-    np.tanh(gates[:, 2 * H: 3 * H], out=gates[:, 2 * H: 3 * H])
-    sigmoid_(gates[:, 3 * H:])
-    i, f, g, o = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H: 3 * H], gates[:, 3 * H:]
+    H = c.shape[0]
+    sigmoid_(gates[: 2 * H])
+    np.tanh(gates[2 * H: 3 * H], out=gates[2 * H: 3 * H])
+    sigmoid_(gates[3 * H:])
+    i, f, g, o = gates[:H], gates[H: 2 * H], gates[2 * H: 3 * H], gates[3 * H:]
     np.multiply(f, c_prev, out=c)
     np.multiply(i, g, out=tmp)
     c += tmp
@@ -97,10 +100,10 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev
                        c: np.ndarray, tmp1: np.ndarray, tmp2: np.ndarray) -> None:
     """Backward of the LSTM step.
 
-    dh: (N, H) dL/dh_t (total: from the output at t and from step t+1).
-    dc: (N, H) dL/dc_t arriving from step t+1; updated in place to dL/dc_{t-1}.
-    gates: (N, 4H) activations [i | f | g | o] of step t; overwritten with dL/da_t.
-    c_prev, c: (N, H) c_{t-1} and c_t.  tmp1, tmp2: (N, H) scratch.
+    dh: (H, N) dL/dh_t (total: from the output at t and from step t+1).
+    dc: (H, N) dL/dc_t arriving from step t+1; updated in place to dL/dc_{t-1}.
+    gates: (4H, N) activations [i ; f ; g ; o] of step t; overwritten with dL/da_t.
+    c_prev, c: (H, N) c_{t-1} and c_t.  tmp1, tmp2: (H, N) scratch.
 
         tanh_c   = tanh(c_t)                     (recomputed: cheaper than storing it)
         dc_t     = dc + dh * o * (1 - tanh_c^2)
@@ -109,10 +112,10 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev
         dL/da_g  = dc_t * i * (1 - g^2)
         dL/da_f  = dc_t * c_{t-1} * f * (1 - f)
         dc_{t-1} = dc_t * f
-    The caller then forms dL/dh_{t-1} = dL/da_t W_hh.
+    The caller then forms dL/dh_{t-1} = W_hh^T dL/da_t.
     """
-    H = c.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H: 3 * H], gates[:, 3 * H:]
+    H = c.shape[0]
+    i, f, g, o = gates[:H], gates[H: 2 * H], gates[2 * H: 3 * H], gates[3 * H:]
     tanh_c = tmp2
     np.tanh(c, out=tanh_c)
     # dc_t = dc + dh * o * (1 - tanh_c^2)
@@ -153,21 +156,21 @@ def gru_step_forward(gates: np.ndarray, hw: np.ndarray, h_prev: np.ndarray, h: n
                      hw_n_out: np.ndarray) -> None:
     """GRU step.
 
-    gates: (N, 3H) input part x_t W_ih^T + b_ih  = [x_r | x_z | x_n]; overwritten with [r | z | n].
-    hw: (N, 3H) recurrent part h_{t-1} W_hh^T + b_hh = [u_r | u_z | u_n] (read, then scratch).
+    gates: (3H, N) input part W_ih x_t + b_ih  = [x_r ; x_z ; x_n]; overwritten with [r ; z ; n].
+    hw: (3H, N) recurrent part W_hh h_{t-1} + b_hh = [u_r ; u_z ; u_n] (read, then scratch).
         r_t = sigma(x_r + u_r)
         z_t = sigma(x_z + u_z)
         n_t = tanh(x_n + r_t * u_n)
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}  =  n_t + z_t * (h_{t-1} - n_t)
-    h_prev: (N, H) h_{t-1};  h: (N, H) receives h_t;  hw_n_out: (N, H) keeps u_n for backward.
+    h_prev: (H, N) h_{t-1};  h: (H, N) receives h_t;  hw_n_out: (H, N) keeps u_n for backward.
     """
-    H = h.shape[1]
-    rz = gates[:, : 2 * H]
-    rz += hw[:, : 2 * H]
+    H = h.shape[0]
+    rz = gates[: 2 * H]
+    rz += hw[: 2 * H]
     sigmoid_(rz)
-    r, z, n = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H:]
-    np.copyto(hw_n_out, hw[:, 2 * H:])
-    tmp = hw[:, :H]  # u_r is consumed: reuse as scratch
+    r, z, n = gates[:H], gates[H: 2 * H], gates[2 * H:]
+    np.copyto(hw_n_out, hw[2 * H:])
+    tmp = hw[:H]  # u_r is consumed: reuse as scratch
     np.multiply(r, hw_n_out, out=tmp)
     n += tmp
     np.tanh(n, out=n)
@@ -180,11 +183,11 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
                       dh_prev: np.ndarray, tmp: np.ndarray) -> None:
     """Backward of the GRU step.
 
-    dh: (N, H) dL/dh_t (total).
-    gates: (N, 3H) activations [r | z | n]; overwritten with dL/d(x part) = [da_r | da_z | da_n].
-    hw_n: (N, H) u_n = h_{t-1} W_hn^T + b_hn; overwritten with dL/du_n = da_n * r.
-    h_prev: (N, H) h_{t-1}.  dh_prev: (N, H) receives the direct part dh * z of dL/dh_{t-1}.
-    tmp: (N, H) scratch.
+    dh: (H, N) dL/dh_t (total).
+    gates: (3H, N) activations [r ; z ; n]; overwritten with dL/d(x part) = [da_r ; da_z ; da_n].
+    hw_n: (H, N) u_n = W_hn h_{t-1} + b_hn; overwritten with dL/du_n = da_n * r.
+    h_prev: (H, N) h_{t-1}.  dh_prev: (H, N) receives the direct part dh * z of dL/dh_{t-1}.
+    tmp: (H, N) scratch.
 
         dn     = dh * (1 - z)
         dz     = dh * (h_{t-1} - n)
@@ -193,10 +196,10 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
         da_r   = dr * r * (1 - r)
         da_z   = dz * z * (1 - z)
         du_n   = da_n * r
-        dh_{t-1} = dh * z + [da_r | da_z | du_n] W_hh      (the product is the caller's)
+        dh_{t-1} = dh * z + W_hh^T [da_r ; da_z ; du_n]      (the product is the caller's)
     """
-    H = dh.shape[1]
-    r, z, n = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H:]
+    H = dh.shape[0]
+    r, z, n = gates[:H], gates[H: 2 * H], gates[2 * H:]
     np.multiply(dh, z, out=dh_prev)
     # da_z = dh * (h_prev - n) * z * (1 - z), kept in tmp until z is no longer needed
     np.subtract(h_prev, n, out=tmp)

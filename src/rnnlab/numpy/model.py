@@ -55,18 +55,19 @@ class SequenceModel:
     # ------------------------------------------------------------------------------------
     def forward(self, x, lengths=None, train: bool = False) -> np.ndarray:
         """x: (N, T, D) -> logits (N, O) for readout "last", (N, T, O) for "every"."""
-        out_tm, h_n, _ = self.rnn._forward(x, None, None, lengths, train)
+        rnn = self.rnn
+        x, _, _, lengths, _, _ = rnn._check_inputs(x, None, None, lengths)
+        out, h_n, _ = rnn._forward(rnn._to_internal(x), None, None, lengths, train)
         W, b = self.params["head.weight"], self.params["head.bias"]
         if self.readout == "last":
-            nd = self.rnn.num_directions
-            r = np.concatenate([h_n[-nd + d] for d in range(nd)], axis=1) if nd > 1 else h_n[-1]
-            y = r @ W.T + b
+            nd = rnn.num_directions
+            r = np.concatenate(h_n[-nd:], axis=0) if nd > 1 else h_n[-1]     # (dirs*H, N)
+            y = (W @ r + b[:, None]).T                                          # (N, O)
         else:
-            T, N, F = out_tm.shape
-            r = out_tm.reshape(T * N, F)
-            y = (r @ W.T + b).reshape(T, N, -1).transpose(1, 0, 2)
+            r = out                                                             # (T, dirs*H, N)
+            y = (np.matmul(W, r) + b[:, None]).transpose(2, 0, 1)               # (N, T, O)
         self._cache = r
-        return y
+        return np.ascontiguousarray(y)
 
     __call__ = forward
 
@@ -78,22 +79,21 @@ class SequenceModel:
         W = self.params["head.weight"]
         rnn = self.rnn
         nd, H = rnn.num_directions, rnn.hidden_size
+        gW, gb = self.grads["head.weight"], self.grads["head.bias"]
         if self.readout == "last":
-            np.matmul(dy.T, r, out=self.grads["head.weight"])
-            dy.sum(axis=0, out=self.grads["head.bias"])
-            dr = dy @ W
-            d_h_n = np.zeros((rnn.num_layers * nd, dr.shape[0], H), rnn.dtype)
-            for d in range(nd):
-                d_h_n[-nd + d] = dr[:, d * H:(d + 1) * H]
-            dx_tm, _, _ = rnn._backward(None, d_h_n, None)
+            dy_fm = np.ascontiguousarray(dy.T)                     # (O, N)
+            np.matmul(dy_fm, r.T, out=gW)
+            dy_fm.sum(axis=1, out=gb)
+            dr = W.T @ dy_fm                                       # (dirs*H, N)
+            d_h_n = np.zeros((rnn.num_layers * nd, H, dr.shape[1]), rnn.dtype)
+            d_h_n[-nd:] = dr.reshape(nd, H, -1)
+            dX, _, _ = rnn._backward(None, d_h_n, None)
         else:
-            N, T, O = dy.shape
-            dy_tm = np.ascontiguousarray(dy.transpose(1, 0, 2)).reshape(T * N, O)
-            np.matmul(dy_tm.T, r, out=self.grads["head.weight"])
-            dy_tm.sum(axis=0, out=self.grads["head.bias"])
-            dr = (dy_tm @ W).reshape(T, N, nd * H)
-            dx_tm, _, _ = rnn._backward(dr, None, None)
-        return dx_tm.transpose(1, 0, 2)
+            dy_fm = np.ascontiguousarray(dy.transpose(1, 2, 0))    # (T, O, N)
+            gW[...] = np.tensordot(dy_fm, r, axes=([0, 2], [0, 2]))
+            dy_fm.sum(axis=(0, 2), out=gb)
+            dX, _, _ = rnn._backward(np.matmul(W.T, dy_fm), None, None)
+        return dX.transpose(2, 0, 1)
 
     # ------------------------------------------------------------------------------------
     def loss(self, logits, target, loss: str = "cross_entropy", lengths=None):
