@@ -87,7 +87,8 @@ class Adam:
         for name, p in self.params.items():
             g, m, v, tmp = grads[name], self.m[name], self.v[name], self._tmp[name]
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
             v *= b2
             np.multiply(g, g, out=tmp)
             tmp *= (1 - b2)
