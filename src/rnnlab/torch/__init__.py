@@ -1,0 +1,13 @@
+"""rnnlab's PyTorch modules written from ``nn.Linear`` pieces, equal to torch.nn's."""
+from .cells import gru_cell, lstm_cell, rnn_cell
+from .convert import from_torch, load_torch_state_dict, to_torch, to_torch_state_dict
+from .layers import GRULayer, LSTMLayer, RNNLayer
+from .models import RecurrentRegressionModel, SequenceClassifier, biggest_eig_magnitude, loss_fn
+from .stacks import GRU, LSTM, RNN
+
+__all__ = [
+    "RNNLayer", "LSTMLayer", "GRULayer", "RNN", "LSTM", "GRU",
+    "RecurrentRegressionModel", "SequenceClassifier", "loss_fn", "biggest_eig_magnitude",
+    "to_torch", "from_torch", "to_torch_state_dict", "load_torch_state_dict",
+    "rnn_cell", "lstm_cell", "gru_cell",
+]

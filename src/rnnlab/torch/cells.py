@@ -1,0 +1,50 @@
+"""One step of each recurrent cell in PyTorch (autograd does the backward pass).
+
+Rows are sequences, ``(batch, features)``.  ``xw`` is the input part of the pre-activations,
+``W_ih x_t + b_ih``, computed for all steps in one product before the time loop; ``hh`` is the
+recurrent ``nn.Linear``.  Gate order is torch.nn's: LSTM i, f, g, o; GRU r, z, n.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def rnn_cell(xw: torch.Tensor, h: torch.Tensor, hh: nn.Linear,
+             nonlinearity: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Elman step:  h_t = sigma(W_ih x_t + b + W_hh h_{t-1})."""
+    return nonlinearity(xw + hh(h))
+
+
+def lstm_cell(xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor, hh: nn.Linear,
+              proj: nn.Linear | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """LSTM step (one fused product for the four gates):
+
+        [a_i; a_f; a_g; a_o] = W_ih x_t + b + W_hh h_{t-1}
+        i = sigma(a_i)   f = sigma(a_f)   g = tanh(a_g)   o = sigma(a_o)
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)            (with a projection: h_t = W_hr (o * tanh(c_t)))
+    """
+    i, f, g, o = (xw + hh(h)).chunk(4, dim=1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    if proj is not None:
+        h = proj(h)
+    return h, c
+
+
+def gru_cell(xw: torch.Tensor, h: torch.Tensor, hh: nn.Linear) -> torch.Tensor:
+    """GRU step, as torch.nn.GRU (r multiplies W_hn h + b_hn):
+
+        r = sigma(x_r + u_r)    z = sigma(x_z + u_z)     with [u_r; u_z; u_n] = W_hh h_{t-1} + b_hh
+        n = tanh(x_n + r * u_n)
+        h_t = (1 - z) * n + z * h_{t-1}
+    """
+    x_r, x_z, x_n = xw.chunk(3, dim=1)
+    u_r, u_z, u_n = hh(h).chunk(3, dim=1)
+    r = torch.sigmoid(x_r + u_r)
+    z = torch.sigmoid(x_z + u_z)
+    n = torch.tanh(x_n + r * u_n)
+    return n + z * (h - n)

@@ -1,0 +1,97 @@
+"""Weights between our PyTorch modules, torch.nn.RNN/LSTM/GRU and the NumPy engine.
+
+All three speak torch.nn's names (``weight_ih_l{k}[_reverse]``, ``bias_hh_l{k}``,
+``weight_hr_l{k}`` for the LSTM projection).  Our RNN and LSTM layers have one bias per gate,
+b = b_ih + b_hh, which is exact because the two are only ever added; exporting writes
+b_ih = b and b_hh = 0.  The GRU keeps both biases (r multiplies W_hn h + b_hn).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .stacks import GRU, LSTM, RNN, _Stack
+
+_TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def to_torch_state_dict(module: _Stack) -> dict[str, torch.Tensor]:
+    """Our stack's weights under torch.nn's names (tensors detached and cloned)."""
+    state = {}
+    for k, d, layer in module.all_layers():
+        sfx = f"_l{k}" + ("_reverse" if d else "")
+        state["weight_ih" + sfx] = layer.ih.weight.detach().clone()
+        state["weight_hh" + sfx] = layer.hh.weight.detach().clone()
+        if module.bias:
+            state["bias_ih" + sfx] = layer.ih.bias.detach().clone()
+            hh_bias = layer.hh.bias if module.cell == "gru" else None
+            state["bias_hh" + sfx] = (hh_bias.detach().clone() if hh_bias is not None
+                                      else torch.zeros_like(layer.ih.bias.detach()))
+        if getattr(layer, "proj", None) is not None:
+            state["weight_hr" + sfx] = layer.proj.weight.detach().clone()
+    return state
+
+
+def load_torch_state_dict(module: _Stack, state: dict) -> None:
+    """Load weights named as torch.nn's (tensors or NumPy arrays) into our stack."""
+    expected = to_torch_state_dict(module)
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise ValueError(f"state: names do not match a {module.cell.upper()} of this shape; missing {missing}, "
+                         f"unexpected {unexpected}")
+    tensors = {}
+    for name, ref in expected.items():
+        value = torch.as_tensor(state[name])
+        if tuple(value.shape) != tuple(ref.shape):
+            raise ValueError(f"state[{name!r}]: expected shape {tuple(ref.shape)}, got {tuple(value.shape)}")
+        tensors[name] = value
+    with torch.no_grad():
+        for k, d, layer in module.all_layers():
+            sfx = f"_l{k}" + ("_reverse" if d else "")
+            layer.ih.weight.copy_(tensors["weight_ih" + sfx])
+            layer.hh.weight.copy_(tensors["weight_hh" + sfx])
+            if module.bias:
+                if module.cell == "gru":
+                    layer.ih.bias.copy_(tensors["bias_ih" + sfx])
+                    layer.hh.bias.copy_(tensors["bias_hh" + sfx])
+                else:
+                    layer.ih.bias.copy_(tensors["bias_ih" + sfx] + tensors["bias_hh" + sfx])
+            if getattr(layer, "proj", None) is not None:
+                layer.proj.weight.copy_(tensors["weight_hr" + sfx])
+
+
+def to_torch(module: _Stack) -> nn.Module:
+    """An equal torch.nn.RNN/LSTM/GRU (same options, same weights, same dtype)."""
+    kwargs = dict(num_layers=module.num_layers, bias=module.bias, batch_first=module.batch_first,
+                  dropout=module.dropout, bidirectional=module.bidirectional)
+    if module.cell == "rnn":
+        kwargs["nonlinearity"] = module.nonlinearity
+    if module.cell == "lstm" and module.proj_size:
+        kwargs["proj_size"] = module.proj_size
+    twin = _TORCH[module.cell](module.input_size, module.hidden_size, **kwargs)
+    dtype = module.layers[0].ih.weight.dtype
+    twin = twin.to(dtype)
+    twin.load_state_dict(to_torch_state_dict(module))
+    return twin
+
+
+def from_torch(torch_module: nn.Module) -> _Stack:
+    """Our stack equal to a torch.nn.RNN/LSTM/GRU (same options, weights and dtype)."""
+    for cell, cls in _TORCH.items():
+        if type(torch_module) is cls:
+            break
+    else:
+        raise ValueError(f"torch_module: expected torch.nn.RNN, LSTM or GRU, got {type(torch_module).__name__}")
+    m = torch_module
+    kwargs = dict(num_layers=m.num_layers, bias=m.bias, batch_first=m.batch_first, dropout=m.dropout,
+                  bidirectional=m.bidirectional)
+    if cell == "rnn":
+        kwargs["nonlinearity"] = m.nonlinearity
+    if cell == "lstm":
+        kwargs["proj_size"] = m.proj_size
+    ours = _OURS[cell](m.input_size, m.hidden_size, **kwargs)
+    ours = ours.to(next(m.parameters()).dtype)
+    load_torch_state_dict(ours, m.state_dict())
+    return ours

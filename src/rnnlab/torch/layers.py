@@ -1,0 +1,184 @@
+"""Single recurrent layers written from ``nn.Linear`` pieces (seed 002's ``RNNLayer`` and kin).
+
+Every layer reads ``x`` of shape ``(batch, seq_len, input_size)`` and returns
+``(all_h, last_h)`` of shapes ``(batch, seq_len, hidden)`` and ``(batch, hidden)``.  With
+gradients on, the per-step states are kept in ``h_list`` with ``retain_grad()`` so that
+``torch.autograd.grad(loss, layer.h_list)`` gives dL/dh_t for every step.
+
+The input part of every step, ``W_ih x_t + b``, is one product before the loop; the loop walks
+``xw.unbind(1)`` (indexing ``xw[:, t]`` would make autograd build a full-size zero tensor per
+step in the backward pass).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .cells import gru_cell, lstm_cell, rnn_cell
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+NONLINEARITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh, "relu": torch.relu, "identity": _identity}
+
+
+def resolve_nonlinearity(nonlinearity) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A callable as is, or one of the names 'tanh', 'relu', 'identity'."""
+    if isinstance(nonlinearity, str):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"nonlinearity: unknown name {nonlinearity!r}; expected one of "
+                             f"{', '.join(map(repr, NONLINEARITIES))} or a callable")
+        return NONLINEARITIES[nonlinearity]
+    if not callable(nonlinearity):
+        raise ValueError(f"nonlinearity: expected a name or a callable, got {nonlinearity!r}")
+    return nonlinearity
+
+
+def check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+class _RecurrentLayer(nn.Module):
+    """The time loop shared by the three layers; subclasses define ``_step`` and the states."""
+
+    num_states = 1
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.h_list: list[torch.Tensor] = []
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.output_size,)
+
+    def _initial_state(self, x: torch.Tensor, state) -> tuple[torch.Tensor, ...]:
+        batch = x.shape[0]
+        if state is None:
+            return tuple(x.new_zeros(batch, size) for size in self._state_sizes())
+        state = (state,) if isinstance(state, torch.Tensor) else tuple(state)
+        names = ("h0", "c0")
+        for name, s, size in zip(names, state, self._state_sizes()):
+            if tuple(s.shape) != (batch, size):
+                raise ValueError(f"{name}: expected shape ({batch}, {size}) (batch, state size), "
+                                 f"got shape {tuple(s.shape)}")
+        return state
+
+    def forward(self, x: torch.Tensor, state=None, mask: torch.Tensor | None = None,
+                reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (batch, seq_len, input_size); state: h0 (batch, H), or (h0, c0) for the LSTM;
+        mask: (batch, seq_len) bool, False at padded steps (their state is carried unchanged and
+        their output is zero); reverse: walk the sequence from the end.
+
+        Returns all_h (batch, seq_len, H) and last_h (batch, H), the state after the walk.
+        """
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
+                             f"got shape {tuple(x.shape)}")
+        T = x.shape[1]
+        state = self._initial_state(x, state)
+        xw = self.ih(x).unbind(1)
+        per_step: list[tuple[torch.Tensor, ...]] = [()] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            new = self._step(xw[t], state)
+            if mask is not None:
+                keep = mask[:, t:t + 1]
+                new = tuple(torch.where(keep, n, s) for n, s in zip(new, state))
+            state = new
+            per_step[t] = state
+        hidden_states = [s[0] for s in per_step]
+        self.store_hidden_states_for_grad(hidden_states)
+        self._store_other_states(per_step)
+        self.final_state = state
+        all_h = torch.stack(hidden_states, dim=1)
+        if mask is not None:
+            all_h = all_h * mask.unsqueeze(2).to(all_h.dtype)
+        return all_h, state[0]
+
+    def store_hidden_states_for_grad(self, hidden_states: list[torch.Tensor]) -> None:
+        """Keep [h_1, ..., h_T] and let autograd retain their gradients (seed 002)."""
+        for h in hidden_states:
+            if h.requires_grad:
+                h.retain_grad()
+        self.h_list = hidden_states
+
+    def _store_other_states(self, per_step) -> None:
+        pass
+
+
+class RNNLayer(_RecurrentLayer):
+    """Elman RNN layer:  h_t = sigma(W_hh h_{t-1} + W_ih x_t + b)  (one bias term).
+
+    Parameters: ``ih`` (W_ih and b) and ``hh`` (W_hh, no bias): ``RNNLayer(2, 3)`` has 18.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int,
+                 nonlinearity: Callable[[torch.Tensor], torch.Tensor] | str = torch.tanh,
+                 bias: bool = True) -> None:
+        super().__init__(input_size, hidden_size)
+        self.nonlinearity = resolve_nonlinearity(nonlinearity)
+        self.ih = nn.Linear(input_size, hidden_size, bias=bias)
+        self.hh = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def _step(self, xw, state):
+        return (rnn_cell(xw, state[0], self.hh, self.nonlinearity),)
+
+
+class LSTMLayer(_RecurrentLayer):
+    """LSTM layer (gates i, f, g, o; one bias per gate); ``proj_size`` > 0 adds h_t = W_hr h_t.
+
+    Also keeps the cell states: ``c_list`` (per step) and ``last_c``.
+    """
+
+    num_states = 2
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0) -> None:
+        super().__init__(input_size, hidden_size)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"proj_size: expected an integer in 0..{hidden_size - 1} "
+                             f"(smaller than hidden_size), got {proj_size!r}")
+        self.proj_size = proj_size
+        self.ih = nn.Linear(input_size, 4 * hidden_size, bias=bias)
+        self.hh = nn.Linear(self.output_size, 4 * hidden_size, bias=False)
+        self.proj = nn.Linear(hidden_size, proj_size, bias=False) if proj_size else None
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _state_sizes(self):
+        return (self.output_size, self.hidden_size)
+
+    def _step(self, xw, state):
+        return lstm_cell(xw, state[0], state[1], self.hh, self.proj)
+
+    def _store_other_states(self, per_step) -> None:
+        self.c_list = [s[1] for s in per_step]
+
+    def forward(self, x, state=None, mask=None, reverse=False):
+        all_h, last_h = super().forward(x, state, mask, reverse)
+        self.last_c = self.final_state[1]
+        return all_h, last_h
+
+
+class GRULayer(_RecurrentLayer):
+    """GRU layer as torch.nn.GRU (gates r, z, n; biases b_ih and b_hh, r multiplies W_hn h + b_hn)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__(input_size, hidden_size)
+        self.ih = nn.Linear(input_size, 3 * hidden_size, bias=bias)
+        self.hh = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
+
+    def _step(self, xw, state):
+        return (gru_cell(xw, state[0], self.hh),)

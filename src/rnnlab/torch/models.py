@@ -1,0 +1,97 @@
+"""Models on top of a recurrent net (ours or torch.nn's), seed 002's loss and eigenvalue helper."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+HEAD_NORMS = (None, "layernorm", "batchnorm")
+
+
+def _feature_size(net: nn.Module) -> int:
+    """Size of the per-step output of a layer, a stack of ours, or a torch.nn recurrent module."""
+    size = getattr(net, "output_size", None) or getattr(net, "proj_size", 0) or net.hidden_size
+    return size * (2 if getattr(net, "bidirectional", False) else 1)
+
+
+class RecurrentRegressionModel(nn.Module):
+    """A linear read-out on every step (seed 002):  y_t = W^f h_t + b^f.
+
+    forward(x) returns (out (batch, seq_len, output_dim), all_h (batch, seq_len, features)).
+    ``RecurrentRegressionModel(RNNLayer(2, 3), 4)`` has 34 parameters.
+    """
+
+    def __init__(self, recurrent_net: nn.Module, output_dim: int = 1) -> None:
+        super().__init__()
+        self.recurrent_net = recurrent_net
+        self.output_dim = output_dim
+        self.linear = nn.Linear(_feature_size(recurrent_net), output_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        all_h, _ = self.recurrent_net(x)
+        return self.linear(all_h), all_h
+
+
+class SequenceClassifier(nn.Module):
+    """Classify a sequence from its last step (both directions' final states when bidirectional).
+
+        r = [h_T forward ; h_1 backward]             (the top layer's final states)
+        r = LayerNorm(r) or BatchNorm(r)             (optional, seed 004)
+        r = ReLU(W_d r + b_d)                        (optional extra dense layer of size hidden_dense)
+        logits = W r + b
+    """
+
+    def __init__(self, recurrent_net: nn.Module, num_classes: int, norm: str | None = None,
+                 hidden_dense: int | None = None, dense_dropout: float = 0.0) -> None:
+        super().__init__()
+        if norm not in HEAD_NORMS:
+            raise ValueError(f"norm: unknown value {norm!r}; expected one of {HEAD_NORMS}")
+        if hidden_dense is not None and (isinstance(hidden_dense, bool) or not isinstance(hidden_dense, int)
+                                         or hidden_dense < 1):
+            raise ValueError(f"hidden_dense: expected a positive integer or None, got {hidden_dense!r}")
+        self.recurrent_net = recurrent_net
+        features = _feature_size(recurrent_net)
+        self.norm = {None: None, "layernorm": nn.LayerNorm, "batchnorm": nn.BatchNorm1d}[norm]
+        self.norm = self.norm(features) if self.norm is not None else None
+        layers: list[nn.Module] = []
+        if hidden_dense:
+            layers += [nn.Linear(features, hidden_dense), nn.ReLU()]
+            if dense_dropout:
+                layers.append(nn.Dropout(dense_dropout))
+            features = hidden_dense
+        layers.append(nn.Linear(features, num_classes))
+        self.head = nn.Sequential(*layers)
+
+    def read_out(self, x, lengths=None) -> torch.Tensor:
+        """The final states of the top layer, (batch, features)."""
+        net = self.recurrent_net
+        out = net(x, lengths=lengths) if lengths is not None else net(x)
+        state = out[1]
+        if isinstance(state, tuple):        # LSTM: (h_n, c_n)
+            state = state[0]
+        if state.dim() == 2:                # a single layer: last_h
+            return state
+        dirs = 2 if getattr(net, "bidirectional", False) else 1
+        return torch.cat(list(state[-dirs:]), dim=1)
+
+    def forward(self, x, lengths=None) -> torch.Tensor:
+        r = self.read_out(x, lengths)
+        if self.norm is not None:
+            r = self.norm(r)
+        return self.head(r)
+
+
+def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:
+    """MSE between predictions and targets (batch, seq_len[, 1]); with last_timestep_only, at the
+    final step only: mean((pred[:, -1] - y[:, -1])^2)."""
+    if pred.shape != y.shape:
+        raise ValueError(f"y: expected the shape of pred {tuple(pred.shape)}, got {tuple(y.shape)}")
+    if last_timestep_only:
+        pred, y = pred[:, -1], y[:, -1]
+    return nn.functional.mse_loss(pred, y)
+
+
+def biggest_eig_magnitude(matrix: torch.Tensor) -> float:
+    """|lambda_max|: > 1 lets a linear RNN's gradients explode, < 1 makes them vanish."""
+    if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix: expected a square matrix, got shape {tuple(matrix.shape)}")
+    return float(torch.linalg.eigvals(matrix.detach()).abs().max())

@@ -1,0 +1,177 @@
+"""Multi-layer, optionally bidirectional stacks of our layers, with torch.nn's options.
+
+    RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=True,
+        dropout=0.0, bidirectional=False)
+    LSTM(..., proj_size=0)      GRU(...)
+
+``forward(x, hx=None, lengths=None)`` returns ``(output, h_n)`` — ``(output, (h_n, c_n))`` for
+the LSTM — like torch.nn: output (batch, seq_len, dirs*H) (time-major when batch_first=False),
+h_n (num_layers*dirs, batch, H).  Seed 002 calls these ``(last_layer_h, last_step_h)``.
+Unlike torch.nn, batch-first is the default (seed 002's tests need it).
+
+Variable lengths: a ``PackedSequence`` (the output is packed too), or a padded tensor with
+``lengths``; padded steps carry the state unchanged and output zeros.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .layers import GRULayer, LSTMLayer, RNNLayer, check_size, resolve_nonlinearity
+
+_RNN_NONLINEARITIES = ("tanh", "relu")
+
+
+class _Stack(nn.Module):
+    cell = ""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.num_layers = check_size("num_layers", num_layers)
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.layers = nn.ModuleList()
+        self.reverse_layers = nn.ModuleList() if bidirectional else None
+        for k in range(num_layers):
+            size = input_size if k == 0 else self.output_size * self.num_directions
+            self.layers.append(self._make_layer(size))
+            if bidirectional:
+                self.reverse_layers.append(self._make_layer(size))
+
+    @property
+    def output_size(self) -> int:
+        """Size of each direction's output: hidden_size (proj_size for a projected LSTM)."""
+        return self.hidden_size
+
+    def _state_shapes(self, batch: int) -> list[tuple[int, ...]]:
+        return [(self.num_layers * self.num_directions, batch, self.output_size)]
+
+    def _check_state(self, hx, batch: int):
+        if hx is None:
+            return None
+        states = (hx,) if isinstance(hx, torch.Tensor) else tuple(hx)
+        names = ("h0", "c0")
+        if len(states) != len(self._state_shapes(batch)):
+            raise ValueError(f"hx: expected {len(self._state_shapes(batch))} state tensor(s) "
+                             f"({', '.join(names[:len(self._state_shapes(batch))])}), got {len(states)}")
+        for name, s, shape in zip(names, states, self._state_shapes(batch)):
+            if tuple(s.shape) != shape:
+                raise ValueError(f"{name}: expected shape {shape} (num_layers * num_directions, batch, "
+                                 f"state size), got shape {tuple(s.shape)}")
+        return states
+
+    def forward(self, x, hx=None, lengths=None):
+        packed = isinstance(x, PackedSequence)
+        if packed:
+            if lengths is not None:
+                raise ValueError("lengths: a PackedSequence carries its own lengths; pass one or the other")
+            x, lengths = pad_packed_sequence(x, batch_first=True)
+        else:
+            if not isinstance(x, torch.Tensor) or x.dim() != 3:
+                layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
+                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(f"x: expected a 3-D tensor {layout}, got {got}")
+            if not self.batch_first:
+                x = x.transpose(0, 1)
+        B, T, D = x.shape
+        if D != self.input_size:
+            raise ValueError(f"x: expected {self.input_size} input features (input_size), got shape "
+                             f"{tuple(x.shape)}")
+        mask = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device)
+            if lengths.dim() != 1 or lengths.shape[0] != B:
+                raise ValueError(f"lengths: expected shape ({B},) (one per sequence), got {tuple(lengths.shape)}")
+            if int(lengths.min()) < 1 or int(lengths.max()) > T:
+                raise ValueError(f"lengths: every length must lie in 1..{T} (the sequence length), got "
+                                 f"min {int(lengths.min())} and max {int(lengths.max())}")
+            if int(lengths.min()) < T:
+                mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
+        states = self._check_state(hx, B)
+        finals: list[tuple[torch.Tensor, ...]] = []
+        layer_in = x
+        for k in range(self.num_layers):
+            if k > 0 and self.dropout > 0 and self.training:
+                layer_in = nn.functional.dropout(layer_in, self.dropout, training=True)
+            outs = []
+            for d, layer in enumerate(self._directions(k)):
+                idx = k * self.num_directions + d
+                init = None if states is None else tuple(s[idx] for s in states)
+                if init is not None and len(init) == 1:
+                    init = init[0]
+                out, _ = layer(layer_in, init, mask, reverse=(d == 1))
+                outs.append(out)
+                finals.append(layer.final_state)
+            layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
+        h_n = torch.stack([f[0] for f in finals])
+        output = layer_in
+        if packed:
+            output = pack_padded_sequence(output, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        elif not self.batch_first:
+            output = output.transpose(0, 1)
+        if self.cell == "lstm":
+            return output, (h_n, torch.stack([f[1] for f in finals]))
+        return output, h_n
+
+    def _directions(self, k: int):
+        return [self.layers[k]] if self.reverse_layers is None else [self.layers[k], self.reverse_layers[k]]
+
+    def all_layers(self):
+        """(layer index, direction, layer module) for every layer and direction."""
+        for k in range(self.num_layers):
+            for d, layer in enumerate(self._directions(k)):
+                yield k, d, layer
+
+
+class RNN(_Stack):
+    """Stack of :class:`RNNLayer` (tanh or relu)."""
+    cell = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
+                 bidirectional: bool = False) -> None:
+        if nonlinearity not in _RNN_NONLINEARITIES:
+            raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
+                             f"{', '.join(map(repr, _RNN_NONLINEARITIES))}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+
+    def _make_layer(self, input_size: int) -> RNNLayer:
+        return RNNLayer(input_size, self.hidden_size, resolve_nonlinearity(self.nonlinearity), bias=self.bias)
+
+
+class LSTM(_Stack):
+    """Stack of :class:`LSTMLayer`; ``proj_size`` > 0 projects h to that size, as torch.nn.LSTM."""
+    cell = "lstm"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0) -> None:
+        self.proj_size = proj_size
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _state_shapes(self, batch: int):
+        S = self.num_layers * self.num_directions
+        return [(S, batch, self.output_size), (S, batch, self.hidden_size)]
+
+    def _make_layer(self, input_size: int) -> LSTMLayer:
+        return LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size)
+
+
+class GRU(_Stack):
+    """Stack of :class:`GRULayer`."""
+    cell = "gru"
+
+    def _make_layer(self, input_size: int) -> GRULayer:
+        return GRULayer(input_size, self.hidden_size, bias=self.bias)
