@@ -25,6 +25,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/engine_speed.py
+	$(BIN)/python benchmarks/torch_speed.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

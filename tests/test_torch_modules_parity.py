@@ -171,3 +171,29 @@ def test_bad_options():
     from rnnlab.torch import RNNLayer
     with pytest.raises(ValueError, match="nonlinearity: unknown name 'swish'"):
         RNNLayer(2, 3, nonlinearity="swish")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_fused_lstm_sequence_passes_gradcheck(reverse, masked):
+    from rnnlab.torch.fused import LSTMSequence
+    g = torch.Generator().manual_seed(0)
+    B, T, H = 3, 4, 2
+    xw = torch.randn(B, T, 4 * H, generator=g, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(4 * H, H, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool) if masked else None
+    assert torch.autograd.gradcheck(lambda *a: LSTMSequence.apply(*a, mask, reverse), (xw, h0, c0, W))
+
+
+def test_recorded_and_fused_lstm_paths_agree():
+    torch.manual_seed(0)
+    lstm = LSTM(3, 5, num_layers=2, bidirectional=True).double()
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+    fused_out, (fused_h, _) = lstm(x, lengths=[6, 4])
+    lstm.record_states(True)
+    out, (h, _) = lstm(x, lengths=[6, 4])
+    torch.testing.assert_close(fused_out, out)
+    torch.testing.assert_close(fused_h, h)
+    assert len(lstm.layers[0].h_list) == 6

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .cells import gru_cell, lstm_cell, rnn_cell
+from .fused import LSTMSequence
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -49,6 +50,9 @@ class _RecurrentLayer(nn.Module):
     """The time loop shared by the three layers; subclasses define ``_step`` and the states."""
 
     num_states = 1
+    # keep per-step states in h_list (seed 002's gradient analysis); layers that have a fused
+    # whole-sequence path use it when this is False
+    record_states = True
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -167,7 +171,17 @@ class LSTMLayer(_RecurrentLayer):
         self.c_list = [s[1] for s in per_step]
 
     def forward(self, x, state=None, mask=None, reverse=False):
-        all_h, last_h = super().forward(x, state, mask, reverse)
+        if self.record_states or self.proj is not None:
+            all_h, last_h = super().forward(x, state, mask, reverse)
+        else:
+            # the fused path: one autograd node for the whole sequence (see fused.py)
+            if x.dim() != 3 or x.shape[2] != self.input_size:
+                raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
+                                 f"got shape {tuple(x.shape)}")
+            h0, c0 = self._initial_state(x, state)
+            all_h, last_h, last_c = LSTMSequence.apply(self.ih(x), h0, c0, self.hh.weight, mask, reverse)
+            self.final_state = (last_h, last_c)
+            self.h_list, self.c_list = [], []
         self.last_c = self.final_state[1]
         return all_h, last_h
 

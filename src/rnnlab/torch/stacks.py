@@ -123,6 +123,14 @@ class _Stack(nn.Module):
     def _directions(self, k: int):
         return [self.layers[k]] if self.reverse_layers is None else [self.layers[k], self.reverse_layers[k]]
 
+    def record_states(self, on: bool = True) -> "_Stack":
+        """Keep every layer's per-step states in ``layer.h_list`` (for dL/dh_t analysis).
+
+        Off by default for the LSTM stack, whose layers then run the faster fused path."""
+        for _, _, layer in self.all_layers():
+            layer.record_states = on
+        return self
+
     def all_layers(self):
         """(layer index, direction, layer module) for every layer and direction."""
         for k in range(self.num_layers):
@@ -166,7 +174,9 @@ class LSTM(_Stack):
         return [(S, batch, self.output_size), (S, batch, self.hidden_size)]
 
     def _make_layer(self, input_size: int) -> LSTMLayer:
-        return LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size)
+        layer = LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size)
+        layer.record_states = False      # the fused whole-sequence path; see record_states()
+        return layer
 
 
 class GRU(_Stack):
