@@ -42,7 +42,55 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=_positive_int, default=800, help="training steps (default 800)")
     demo.add_argument("--lr", type=_positive_float, default=1e-2, help="Adam learning rate (default 0.01)")
     demo.add_argument("--seed", type=int, default=0)
+    cells, engines = ("rnn", "lstm", "gru"), ("numpy", "scratch", "torch")
+    insp = sub.add_parser("inspect", help="parameter table and input/output shapes of a recurrent layer",
+                          description="Print the parameters of a recurrent layer (names, shapes, counts, the "
+                                      "meaning of each slice), the closed-form count and, with --batch and "
+                                      "--seq-len, the shapes of a real call.")
+    insp.add_argument("cell", nargs="?", choices=cells, help="rnn, lstm or gru (or use --compare)")
+    insp.add_argument("--compare", nargs="+", choices=cells, metavar="CELL",
+                      help="print several cells side by side (rnn gru lstm)")
+    insp.add_argument("--input-size", type=_positive_int, default=10)
+    insp.add_argument("--hidden-size", type=_positive_int, default=20)
+    insp.add_argument("--layers", type=_positive_int, default=1)
+    insp.add_argument("--bidirectional", action="store_true")
+    insp.add_argument("--proj-size", type=int, default=0, help="LSTM projection size (0 = none)")
+    insp.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh")
+    insp.add_argument("--dropout", type=float, default=0.0)
+    insp.add_argument("--no-bias", action="store_true")
+    insp.add_argument("--engine", choices=engines, default="torch")
+    insp.add_argument("--batch", type=_positive_int)
+    insp.add_argument("--seq-len", type=_positive_int)
+    insp.add_argument("--lengths", type=_lengths, help="comma-separated lengths, one per sequence: 8,5,3")
+    insp.add_argument("--time-major", action="store_true", help="(seq_len, batch, features) instead of batch-first")
     return parser
+
+
+def _lengths(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 8,5,3, got {text!r}") from None
+    return values
+
+
+def _inspect(args, parser) -> None:
+    from .engines import RecurrentSpec
+    from .inspect import compare_table, describe
+    if not args.cell and not args.compare:
+        parser.error("inspect: name a cell (rnn, lstm, gru) or give --compare CELL ...")
+
+    def spec(cell):
+        return RecurrentSpec(cell, args.input_size, args.hidden_size, args.layers, args.bidirectional,
+                             args.nonlinearity, args.dropout, args.proj_size, not args.no_bias,
+                             batch_first=not args.time_major)
+    try:
+        if args.compare:
+            print(compare_table([describe(spec(c), args.engine) for c in args.compare]))
+        else:
+            print(describe(spec(args.cell), args.engine, args.batch, args.seq_len, args.lengths).table())
+    except ValueError as exc:
+        parser.error(f"inspect: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import run_demo
         run_demo(cell=args.cell, length=args.length, hidden=args.hidden, steps=args.steps,
                  lr=args.lr, seed=args.seed)
+    elif args.command == "inspect":
+        import warnings
+        warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+        _inspect(args, parser)
     return 0
 
 

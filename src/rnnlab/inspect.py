@@ -1,0 +1,241 @@
+"""What a recurrent layer is: its parameters (names, shapes, counts, the meaning of each slice),
+the closed-form count, and the shapes of its inputs, outputs and states for a given call.
+
+``describe(model_or_spec, ...)`` returns a :class:`Description` (plain data, and ``table()``
+for a printable text); the same spec gives the same description on every engine, because the
+parameters are listed in torch.nn's layout, the exchange format of all three engines.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .engines import ENGINES, RecurrentSpec, build_recurrent
+
+GATES = {"rnn": (("h", "hidden units"),),
+         "lstm": (("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")),
+         "gru": (("r", "reset gate"), ("z", "update gate"), ("n", "new state"))}
+
+
+@dataclass
+class ParamRow:
+    name: str
+    shape: tuple[int, ...]
+    count: int
+    meaning: str
+
+
+@dataclass
+class Description:
+    spec: RecurrentSpec
+    engine: str
+    params: list[ParamRow]
+    total: int
+    closed_form: str
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    output_lengths: list[int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        s = self.spec
+        opts = [f"input {s.input_size}", f"hidden {s.hidden_size}", f"layers {s.num_layers}"]
+        opts += [o for o, on in (("bidirectional", s.bidirectional), (f"proj {s.proj_size}", s.proj_size),
+                                 (f"nonlinearity {s.nonlinearity}", s.nonlinearity != "tanh"),
+                                 (f"dropout {s.dropout}", s.dropout), ("no bias", not s.bias)) if on]
+        lines = [f"{s.cell.upper()} ({', '.join(opts)}) on engine {self.engine!r}", ""]
+        w = max(len(r.name) for r in self.params)
+        lines.append(f"{'name':<{w}}  {'shape':<10} {'count':>6}  meaning")
+        for r in self.params:
+            lines.append(f"{r.name:<{w}}  {str(r.shape):<10} {r.count:>6}  {r.meaning}")
+        lines += ["", f"total parameters: {self.total}", f"closed form: {self.closed_form}"]
+        if self.shapes:
+            lines += ["", "shapes of one call:"]
+            lines += [f"  {k}: {v}" for k, v in self.shapes.items()]
+            if self.output_lengths is not None:
+                lines.append(f"  output lengths: {self.output_lengths}")
+        if self.notes:
+            lines += ["", "notes:"] + [f"  - {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _slices(cell: str, H: int) -> str:
+    return " | ".join(f"{g} {k * H}-{(k + 1) * H - 1}" for k, (g, _) in enumerate(GATES[cell]))
+
+
+def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
+    H = spec.hidden_size
+    if name.startswith("weight_hr"):
+        return f"projection h = W_hr (o * tanh c): {shape[0]} projected features from {shape[1]} hidden"
+    rows = _slices(spec.cell, H)
+    gates = ", ".join(f"{g} = {meaning}" for g, meaning in GATES[spec.cell])
+    if name.startswith("weight_ih"):
+        return f"rows {rows} ({gates}); columns: the layer's {shape[1]} input features"
+    if name.startswith("weight_hh"):
+        return f"rows {rows}; columns: the previous h ({shape[1]})"
+    side = "input" if name.startswith("bias_ih") else "recurrent"
+    return f"{side} bias, rows {rows}"
+
+
+def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
+    if engine == "numpy":
+        return model.param_shapes()
+    if engine == "scratch":
+        from .torch import to_torch_state_dict
+        return {k: tuple(v.shape) for k, v in to_torch_state_dict(model).items()}
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def closed_form(spec: RecurrentSpec) -> tuple[str, int]:
+    """Per layer and direction: G x (D_k x H + R x H [+ 2 x H]) [+ P x H], G gates, R = size of h."""
+    G = len(GATES[spec.cell])
+    H, R, nd = spec.hidden_size, spec.output_size, spec.num_directions
+    parts, total = [], 0
+    for k in range(spec.num_layers):
+        D = spec.input_size if k == 0 else R * nd
+        inner = f"{D} x {H} + {R} x {H}" + (f" + 2 x {H}" if spec.bias else "")
+        count = G * (D * H + R * H + (2 * H if spec.bias else 0))
+        text = f"{G} x ({inner})" if G > 1 else f"({inner})"
+        if spec.proj_size:
+            text += f" + {R} x {H}"
+            count += R * H
+        per = f"layer {k}: {text} = {count}" + (f", x {nd} directions = {count * nd}" if nd > 1 else "")
+        parts.append(per)
+        total += count * nd
+    return "; ".join(parts) + f"; total {total}", total
+
+
+def _spec_of(model) -> tuple[RecurrentSpec, str]:
+    import torch
+
+    from .numpy import RecurrentNet
+    if isinstance(model, RecurrentNet):
+        return RecurrentSpec(model.cell, model.input_size, model.hidden_size, model.num_layers,
+                             model.bidirectional, model.nonlinearity, model.dropout, 0, model.bias,
+                             model.batch_first), "numpy"
+    from .torch.stacks import _Stack
+    if isinstance(model, _Stack):
+        engine, cell = "scratch", model.cell
+    elif isinstance(model, (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)):
+        engine, cell = "torch", type(model).__name__.lower()
+    else:
+        raise ValueError(f"model: expected a RecurrentSpec, a NumPy RecurrentNet, an rnnlab.torch stack or "
+                         f"torch.nn.RNN/LSTM/GRU, got {type(model).__name__}")
+    return RecurrentSpec(cell, model.input_size, model.hidden_size, model.num_layers, model.bidirectional,
+                         getattr(model, "nonlinearity", "tanh"), float(model.dropout),
+                         getattr(model, "proj_size", 0), model.bias, model.batch_first), engine
+
+
+def _run_shapes(model, spec: RecurrentSpec, engine: str, batch: int, seq_len: int, lengths):
+    """Really call the model on zeros; returns the shapes and, for ragged input, the output lengths."""
+    import numpy as np
+    import torch
+    S, R, H = spec.num_layers * spec.num_directions, spec.output_size, spec.hidden_size
+    x_shape = (batch, seq_len, spec.input_size) if spec.batch_first else (seq_len, batch, spec.input_size)
+    shapes = {"input": x_shape, "h0": (S, batch, R)}
+    if spec.cell == "lstm":
+        shapes["c0"] = (S, batch, H)
+    out_lengths = None
+    if engine == "numpy":
+        res = model.forward(np.zeros(x_shape), np.zeros(shapes["h0"]),
+                            np.zeros(shapes["c0"]) if spec.cell == "lstm" else None, lengths=lengths)
+        output, states = res[0], (res[1] if spec.cell == "lstm" else (res[1],))
+        if lengths is not None:
+            out_lengths = [int(n) for n in lengths]
+    else:
+        x = torch.zeros(x_shape)
+        hx = (torch.zeros(shapes["h0"]), torch.zeros(shapes["c0"])) if spec.cell == "lstm" else torch.zeros(shapes["h0"])
+        with torch.no_grad():
+            if lengths is not None:
+                packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=spec.batch_first,
+                                                                 enforce_sorted=False)
+                out, st = model(packed, hx)
+                output, lens = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=spec.batch_first)
+                out_lengths = lens.tolist()
+            else:
+                output, st = model(x, hx)
+        states = st if isinstance(st, tuple) else (st,)
+    shapes["output"] = tuple(output.shape)
+    shapes["h_n"] = tuple(states[0].shape)
+    if spec.cell == "lstm":
+        shapes["c_n"] = tuple(states[1].shape)
+    return shapes, out_lengths
+
+
+def _notes(spec: RecurrentSpec, lengths, seq_len) -> list[str]:
+    notes = []
+    H = spec.output_size
+    if spec.bidirectional:
+        notes.append(f"bidirectional: output has {2 * H} features, [forward | backward]; the final hidden state "
+                     f"of the backward direction (h_n[-1]) is its state after reading back to step 0, i.e. "
+                     f"output[:, 0, {H}:], not the last output step")
+    if lengths is not None:
+        notes.append(f"packed input: the output comes back padded to the longest length ({max(lengths)}) with "
+                     f"zeros past each sequence's length, together with the lengths; h_n holds each "
+                     f"sequence's state at its own last step, not output[:, -1]")
+    if spec.proj_size:
+        notes.append(f"projection: h, the output and h_n have proj_size = {spec.proj_size} features; "
+                     f"the cell state c keeps hidden_size = {spec.hidden_size}; W_hh reads the projected h")
+    if spec.dropout:
+        notes.append("dropout acts on the outputs of every layer but the last, in training only, and adds "
+                     "no parameters" + (" (with one layer it has no effect)" if spec.num_layers == 1 else ""))
+    if spec.nonlinearity == "relu":
+        notes.append("nonlinearity relu changes no shape and no count")
+    if not spec.batch_first:
+        notes.append("sequence-first (time-major): input and output are (seq_len, batch, features); the states "
+                     "are (layers * directions, batch, features) in both layouts")
+    return notes
+
+
+def describe(model_or_spec, engine: str | None = None, batch: int | None = None, seq_len: int | None = None,
+             lengths=None) -> Description:
+    """Parameters, closed-form count and (given ``batch`` and ``seq_len``) the shapes of one call."""
+    if isinstance(model_or_spec, RecurrentSpec):
+        spec = model_or_spec
+        engine = engine or "torch"
+        if engine not in ENGINES:
+            raise ValueError(f"engine: unknown value {engine!r}; expected one of {', '.join(map(repr, ENGINES))}")
+        model = build_recurrent(spec, engine)
+    else:
+        spec, found = _spec_of(model_or_spec)
+        if engine is not None and engine != found:
+            raise ValueError(f"engine: the model runs on {found!r}, not {engine!r}")
+        model, engine = model_or_spec, found
+    rows = [ParamRow(name, tuple(shape), math.prod(shape), _meaning(spec, name, shape))
+            for name, shape in _params(model, engine).items()]
+    total = sum(r.count for r in rows)
+    text, expected = closed_form(spec)
+    if expected != total:   # pragma: no cover - a broken engine, not a user error
+        raise AssertionError(f"closed form {expected} != counted {total} for {spec}")
+    notes = []
+    if engine == "scratch" and spec.bias and spec.cell != "gru":
+        notes.append(f"rnnlab.torch stores b = b_ih + b_hh as one bias per gate, so it trains "
+                     f"{total - spec.num_layers * spec.num_directions * len(GATES[spec.cell]) * spec.hidden_size} "
+                     f"parameters; the table is the torch.nn layout it exchanges")
+    shapes, out_lengths = {}, None
+    if batch is not None or seq_len is not None or lengths is not None:
+        if batch is None or seq_len is None:
+            raise ValueError("batch and seq_len: give both to see the shapes of a call")
+        if lengths is not None:
+            lengths = [int(n) for n in lengths]
+            if len(lengths) != batch or min(lengths) < 1 or max(lengths) > seq_len:
+                raise ValueError(f"lengths: expected {batch} lengths in 1..{seq_len}, got {lengths}")
+        shapes, out_lengths = _run_shapes(model, spec, engine, batch, seq_len, lengths)
+    notes += _notes(spec, lengths, seq_len) if shapes else []
+    return Description(spec, engine, rows, total, text, shapes, out_lengths, notes)
+
+
+def compare_table(descriptions: list[Description]) -> str:
+    """Parameter shapes of several models side by side, with their totals."""
+    names = []
+    for d in descriptions:
+        names += [r.name for r in d.params if r.name not in names]
+    heads = [d.spec.cell.upper() for d in descriptions]
+    cols = [{r.name: str(r.shape) for r in d.params} for d in descriptions]
+    w = max(len(n) for n in names + ["total"])
+    cw = [max(12, len(h)) for h in heads]
+    lines = [f"{'name':<{w}}  " + "  ".join(f"{h:<{c}}" for h, c in zip(heads, cw))]
+    for n in names:
+        lines.append(f"{n:<{w}}  " + "  ".join(f"{col.get(n, '-'):<{c}}" for col, c in zip(cols, cw)))
+    lines.append(f"{'total':<{w}}  " + "  ".join(f"{d.total:<{c}}" for d, c in zip(descriptions, cw)))
+    lines += [""] + [f"{d.spec.cell.upper()}: {d.closed_form}" for d in descriptions]
+    return "\n".join(lines)
