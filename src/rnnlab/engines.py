@@ -67,17 +67,8 @@ def build_recurrent(spec: RecurrentSpec, engine: str = "torch", dtype=None, seed
                             spec.nonlinearity, bias=spec.bias, dropout=spec.dropout,
                             batch_first=spec.batch_first, dtype=dtype or np.float32, seed=seed)
     import torch
+
+    from .torch.convert import MODULES, module_options
     torch.manual_seed(seed)
-    kwargs = dict(num_layers=spec.num_layers, bias=spec.bias, batch_first=spec.batch_first,
-                  dropout=spec.dropout, bidirectional=spec.bidirectional)
-    if spec.cell == "rnn":
-        kwargs["nonlinearity"] = spec.nonlinearity
-    if spec.cell == "lstm" and spec.proj_size:
-        kwargs["proj_size"] = spec.proj_size
-    if engine == "scratch":
-        from . import torch as scratch
-        module = {"rnn": scratch.RNN, "lstm": scratch.LSTM, "gru": scratch.GRU}[spec.cell]
-    else:
-        module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[spec.cell]
-    net = module(spec.input_size, spec.hidden_size, **kwargs)
+    net = MODULES[engine][spec.cell](spec.input_size, spec.hidden_size, **module_options(spec.cell, spec))
     return net.to(dtype) if dtype is not None else net

@@ -14,6 +14,7 @@ from .stacks import GRU, LSTM, RNN, _Stack
 
 _TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+MODULES = {"scratch": _OURS, "torch": _TORCH}   # engine -> cell -> module class
 
 
 def to_torch_state_dict(module: _Stack) -> dict[str, torch.Tensor]:
@@ -62,15 +63,21 @@ def load_torch_state_dict(module: _Stack, state: dict) -> None:
                 layer.proj.weight.copy_(tensors["weight_hr" + sfx])
 
 
+def module_options(cell: str, source) -> dict:
+    """The keyword options of a recurrent module of ``cell``, read from anything that carries
+    torch.nn's attribute names (a RecurrentSpec, one of our stacks, a torch.nn module)."""
+    options = dict(num_layers=source.num_layers, bias=source.bias, batch_first=source.batch_first,
+                   dropout=source.dropout, bidirectional=source.bidirectional)
+    if cell == "rnn":
+        options["nonlinearity"] = source.nonlinearity
+    if cell == "lstm" and source.proj_size:
+        options["proj_size"] = source.proj_size
+    return options
+
+
 def to_torch(module: _Stack) -> nn.Module:
     """An equal torch.nn.RNN/LSTM/GRU (same options, same weights, same dtype)."""
-    kwargs = dict(num_layers=module.num_layers, bias=module.bias, batch_first=module.batch_first,
-                  dropout=module.dropout, bidirectional=module.bidirectional)
-    if module.cell == "rnn":
-        kwargs["nonlinearity"] = module.nonlinearity
-    if module.cell == "lstm" and module.proj_size:
-        kwargs["proj_size"] = module.proj_size
-    twin = _TORCH[module.cell](module.input_size, module.hidden_size, **kwargs)
+    twin = _TORCH[module.cell](module.input_size, module.hidden_size, **module_options(module.cell, module))
     dtype = module.layers[0].ih.weight.dtype
     twin = twin.to(dtype)
     twin.load_state_dict(to_torch_state_dict(module))
@@ -85,13 +92,7 @@ def from_torch(torch_module: nn.Module) -> _Stack:
     else:
         raise ValueError(f"torch_module: expected torch.nn.RNN, LSTM or GRU, got {type(torch_module).__name__}")
     m = torch_module
-    kwargs = dict(num_layers=m.num_layers, bias=m.bias, batch_first=m.batch_first, dropout=m.dropout,
-                  bidirectional=m.bidirectional)
-    if cell == "rnn":
-        kwargs["nonlinearity"] = m.nonlinearity
-    if cell == "lstm":
-        kwargs["proj_size"] = m.proj_size
-    ours = _OURS[cell](m.input_size, m.hidden_size, **kwargs)
+    ours = _OURS[cell](m.input_size, m.hidden_size, **module_options(cell, m))
     ours = ours.to(next(m.parameters()).dtype)
     load_torch_state_dict(ours, m.state_dict())
     return ours
