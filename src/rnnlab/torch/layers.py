@@ -49,7 +49,6 @@ def check_size(name: str, value) -> int:
 class _RecurrentLayer(nn.Module):
     """The time loop shared by the three layers; subclasses define ``_step`` and the states."""
 
-    num_states = 1
     # keep per-step states in h_list (seed 002's gradient analysis); layers that have a fused
     # whole-sequence path use it when this is False
     record_states = True
@@ -66,6 +65,11 @@ class _RecurrentLayer(nn.Module):
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.output_size,)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
+                             f"got shape {tuple(x.shape)}")
 
     def _initial_state(self, x: torch.Tensor, state) -> tuple[torch.Tensor, ...]:
         batch = x.shape[0]
@@ -87,9 +91,7 @@ class _RecurrentLayer(nn.Module):
 
         Returns all_h (batch, seq_len, H) and last_h (batch, H), the state after the walk.
         """
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
-                             f"got shape {tuple(x.shape)}")
+        self._check_input(x)
         T = x.shape[1]
         state = self._initial_state(x, state)
         xw = self.ih(x).unbind(1)
@@ -145,8 +147,6 @@ class LSTMLayer(_RecurrentLayer):
     Also keeps the cell states: ``c_list`` (per step) and ``last_c``.
     """
 
-    num_states = 2
-
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0) -> None:
         super().__init__(input_size, hidden_size)
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
@@ -175,9 +175,7 @@ class LSTMLayer(_RecurrentLayer):
             all_h, last_h = super().forward(x, state, mask, reverse)
         else:
             # the fused path: one autograd node for the whole sequence (see fused.py)
-            if x.dim() != 3 or x.shape[2] != self.input_size:
-                raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
-                                 f"got shape {tuple(x.shape)}")
+            self._check_input(x)
             h0, c0 = self._initial_state(x, state)
             all_h, last_h, last_c = LSTMSequence.apply(self.ih(x), h0, c0, self.hh.weight, mask, reverse)
             self.final_state = (last_h, last_c)
