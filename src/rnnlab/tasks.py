@@ -1,0 +1,226 @@
+"""The task registry: each task named once with its data, sizes, loss, metric and chance baseline.
+
+Training, evaluation and reports look a task up here and never special-case one.  A task's data
+comes as :class:`TaskData`: train / validation / test :class:`Split` s of batch-first float32 inputs
+``x: (N, T, D)`` with targets shaped for the task's loss and readout:
+
+==============  ===========  =================================  =====================
+loss            readout      y                                  metric
+==============  ===========  =================================  =====================
+cross_entropy   last         int64 (N,)                         accuracy
+cross_entropy   every        int64 (N, T)                       accuracy (per step)
+mse             last/every   float32 (N, O) / (N, T, O)         mse
+bce             every        float32 (N, T, O) in {0, 1}        bit_accuracy
+==============  ===========  =================================  =====================
+
+``mask: (N, T)`` marks the steps that count (sequential XOR ignores step 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .data import synthetic
+from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
+from .data.views import make_splits
+
+
+@dataclass(frozen=True)
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+    mask: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def take(self, index) -> "Split":
+        return Split(self.x[index], self.y[index], None if self.mask is None else self.mask[index])
+
+
+@dataclass
+class TaskData:
+    train: Split
+    val: Split | None
+    test: Split
+    extra_tests: dict[str, Split] = field(default_factory=dict)   # e.g. binary addition per length
+    info: dict = field(default_factory=dict)                       # every choice, to record in a run
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    summary: str
+    input_size: int
+    output_size: int
+    loss: str                      # "cross_entropy" | "mse" | "bce"
+    metric: str                    # "accuracy" | "mse" | "bit_accuracy"
+    readout: str                   # "last" | "every"
+    defaults: dict
+    build: Callable[[dict, int, object, bool], TaskData] = field(repr=False)
+    baseline_of: Callable[[dict], float] = field(repr=False)
+    baseline_note: str
+    dataset: str | None = None     # "mnist" / "fashion-mnist" for image tasks
+    baseline_measure: str = ""     # what the baseline measures, when it is not the metric
+
+    @property
+    def chance_measure(self) -> str:
+        return self.baseline_measure or self.metric
+
+    def options(self, **overrides) -> dict:
+        unknown = sorted(set(overrides) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"task {self.name}: unknown option(s) {', '.join(unknown)}; "
+                             f"it takes {', '.join(self.defaults) or 'none'}")
+        return {**self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
+
+    def baseline(self, **overrides) -> float:
+        """The chance-level value of the task's metric (accuracy) or loss (mse) for these options."""
+        return self.baseline_of(self.options(**overrides))
+
+    def load(self, seed: int = 0, data_dir=None, download: bool = True, **overrides) -> TaskData:
+        opts = self.options(**overrides)
+        data = self.build(opts, seed, data_dir, download)
+        data.info = {"task": self.name, "seed": seed, **opts, **data.info}
+        return data
+
+
+def _seeds(seed: int, count: int = 3) -> list[np.random.SeedSequence]:
+    """Independent child seeds for the train, validation and test sets of one task seed."""
+    return np.random.SeedSequence(seed).spawn(count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Image tasks
+
+
+def _image_task(dataset: str, view: str):
+    def build(opts, seed, data_dir, download):
+        images = load_dataset(dataset, data_dir, download=download)
+        s = make_splits(images, view=view, scaling=opts["scaling"], split=opts["split"], seed=seed,
+                        n_train=opts["n_train"], n_test=opts["n_test"], n_val=opts["n_val"],
+                        permutation_seed=opts["permutation_seed"])
+        val = None if s.val_x is None else Split(s.val_x, s.val_y)
+        return TaskData(Split(s.train_x, s.train_y), val, Split(s.test_x, s.test_y), info=s.info)
+    return build
+
+
+_IMAGE_DEFAULTS = {"split": "validation", "scaling": "unit", "n_train": None, "n_test": None, "n_val": 10000,
+                   "permutation_seed": 0}
+
+
+def _image(name, dataset, view, summary):
+    steps, width = {"rows": (28, 28), "pixels": (784, 1), "permuted": (784, 1)}[view]
+    return Task(name, summary, input_size=width, output_size=10, loss="cross_entropy", metric="accuracy",
+                readout="last", defaults=dict(_IMAGE_DEFAULTS), build=_image_task(dataset, view),
+                baseline_of=lambda opts: 0.1, baseline_note="10 balanced classes: 10 % accuracy",
+                dataset=dataset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic tasks
+
+
+def _fixed_sets(make):
+    """A builder drawing train / validation / test sets of the sizes in the options from ``make``."""
+    def build(opts, seed, data_dir, download):
+        parts = [make(opts[key], opts, child) for key, child in zip(("n_train", "n_val", "n_test"), _seeds(seed))]
+        return TaskData(*parts)
+    return build
+
+
+def _cumavg(every_step):
+    def make(n, opts, seed):
+        x, y = synthetic.cumulative_average(n, opts["length"], seed, every_step=every_step)
+        return Split(x, y)
+    return make
+
+
+def _copy(n, opts, seed):
+    return Split(*synthetic.copy_task(n, opts["delay"], seed))
+
+
+def _copy_seed(n, opts, seed):
+    return Split(*synthetic.copy_memory_seed(n, opts["length"], opts["features"], seed))
+
+
+def _xor(n, opts, seed):
+    return Split(*synthetic.sequential_xor(n, opts["length"], seed))
+
+
+def _adding(n, opts, seed):
+    return Split(*synthetic.adding_problem(n, opts["length"], seed))
+
+
+def _binary_add(opts, seed, data_dir, download):
+    train_seed, val_seed, test_seed = _seeds(seed)
+    bits = opts["bits"]
+    by_length = synthetic.binary_addition_by_length(opts["n_test"], range(1, opts["max_test_bits"] + 1), test_seed)
+    extra = {f"bits={length}": Split(x, y) for length, (x, y) in by_length.items()}
+    train = Split(*synthetic.binary_addition(opts["n_train"], bits, train_seed))
+    val = Split(*synthetic.binary_addition(opts["n_val"], bits, val_seed))
+    return TaskData(train, val, extra[f"bits={bits}"] if bits <= opts["max_test_bits"]
+                    else Split(*synthetic.binary_addition(opts["n_test"], bits, test_seed)), extra)
+
+
+_SIZES = {"n_train": 10000, "n_val": 1000, "n_test": 1000}
+
+TASKS: dict[str, Task] = {task.name: task for task in [
+    _image("mnist-rows", "mnist", "rows", "MNIST read row by row: 28 steps of 28 pixels"),
+    _image("mnist-pixels", "mnist", "pixels", "MNIST read pixel by pixel: 784 steps of 1 pixel"),
+    _image("mnist-permuted", "mnist", "permuted", "MNIST pixels in one fixed random order: 784 steps"),
+    _image("fashion-rows", "fashion-mnist", "rows", "Fashion-MNIST read row by row: 28 steps of 28 pixels"),
+    _image("fashion-pixels", "fashion-mnist", "pixels", "Fashion-MNIST pixel by pixel: 784 steps of 1 pixel"),
+    Task("cumavg", "running mean of N(0,1) inputs, target at every step (seed 002)", 1, 1, "mse", "mse", "every",
+         {"length": 10, **_SIZES}, _fixed_sets(_cumavg(True)),
+         lambda o: synthetic.cumulative_average_baseline(o["length"], True),
+         "predicting 0: MSE (1 + 1/2 + ... + 1/T) / T"),
+    Task("cumavg-last", "running mean of N(0,1) inputs, target at the last step only (seed 002)", 1, 1, "mse",
+         "mse", "last", {"length": 10, **_SIZES}, _fixed_sets(_cumavg(False)),
+         lambda o: synthetic.cumulative_average_baseline(o["length"], False), "predicting 0: MSE 1 / T"),
+    Task("copy", "recall 10 symbols (of 8) after a delay of T blank steps", synthetic.COPY_DELIMITER + 1,
+         synthetic.COPY_SYMBOLS + 1, "cross_entropy", "accuracy", "every", {"delay": 50, **_SIZES},
+         _fixed_sets(_copy), lambda o: synthetic.copy_task_baseline(o["delay"]),
+         "blanks then a uniform guess: cross-entropy 10 log 8 / (T + 20)", baseline_measure="cross_entropy"),
+    Task("copy-seed", "seed 003's copy memory: values at step 0, noise after, recall at the end", 10, 10, "mse",
+         "mse", "last", {"length": 50, "features": 10, **_SIZES}, _fixed_sets(_copy_seed),
+         lambda o: synthetic.COPY_SEED_BASELINE_MSE, "predicting 0.5: MSE 1/12 = 0.083"),
+    Task("xor", "sequential XOR: y_t = x_t xor x_(t-1), step 0 ignored (seed 003)", 1, 1, "bce", "bit_accuracy",
+         "every", {"length": 20, **_SIZES}, _fixed_sets(_xor), lambda o: 0.5,
+         "50 % bit accuracy (binary cross-entropy log 2)"),
+    Task("adding", "adding problem: sum the two marked values (seed 003)", 2, 1, "mse", "mse", "last",
+         {"length": 50, **_SIZES}, _fixed_sets(_adding), lambda o: synthetic.ADDING_BASELINE_MSE,
+         "predicting 1.0: MSE 1/6 = 0.167"),
+    Task("binary-add", "binary addition, least significant bit first; tests at 1..20 bits (seed 004)", 2, 1,
+         "bce", "bit_accuracy", "every", {"bits": 5, "max_test_bits": 20, "n_train": 2000, "n_val": 200,
+                                          "n_test": 100},
+         _binary_add, lambda o: 0.5, "50 % bit accuracy"),
+]}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)} (see `rnnlab data list`)")
+    return TASKS[name]
+
+
+def availability(task: Task, data_dir=None) -> str:
+    """Where a task's data comes from now: generated, or the folder holding the dataset, or missing."""
+    if task.dataset is None:
+        return "generated"
+    found = where_on_disk(DATASETS[task.dataset], data_root(data_dir))
+    return f"on disk: {found}" if found else f"missing: run `rnnlab data fetch {task.dataset}`"
+
+
+def describe_tasks(data_dir=None) -> str:
+    """The registry as a table (what `rnnlab data list` prints)."""
+    rows = [("task", "in", "out", "loss", "metric", "chance level", "data")]
+    for task in TASKS.values():
+        rows.append((task.name, str(task.input_size), str(task.output_size), task.loss, task.metric,
+                     f"{task.chance_measure} {task.baseline():.3g}", availability(task, data_dir)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
