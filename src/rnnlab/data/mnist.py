@@ -29,6 +29,8 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
+from http.client import HTTPException
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -371,7 +373,7 @@ def fetch(name: str | DatasetSpec, data_dir=None, progress: bool = True) -> Imag
     for mirror in spec.mirrors:
         try:
             gz_files, _ = _from_mirror(spec, mirror, progress)
-        except (OSError, DataError, EOFError) as err:   # URLError and timeouts are OSErrors
+        except (OSError, DataError, EOFError, HTTPException, zlib.error) as err:   # URLError, timeouts: OSError
             tried.append(f"{mirror}: {err}")
             continue
         _write_cache(spec, folder, gz_files)
