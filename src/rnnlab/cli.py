@@ -76,7 +76,184 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     listing = data_sub.add_parser("list", help="the tasks: sizes, loss, metric, chance level, where the data is")
     listing.add_argument("--data-dir", help="data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
+    _add_training_commands(sub)
     return parser
+
+
+def _option(text: str) -> tuple[str, object]:
+    """KEY=VALUE for a task option; the value is read as int, float, true/false or text."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as length=20, got {text!r}")
+    key, raw = text.split("=", 1)
+    for convert in (int, float):
+        try:
+            return key, convert(raw)
+        except ValueError:
+            pass
+    return key, {"true": True, "false": False, "none": None}.get(raw.lower(), raw)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of `train` and `compare`; every default is None so that presets and files show through."""
+    from .config import PRESETS, SCHEDULES
+    from .engines import ENGINES
+    from .models import HEADS, LOSS_NAMES
+    from .tasks import TASKS
+    p.add_argument("--task", choices=tuple(TASKS), help="the task (default mnist-rows; `rnnlab data list`)")
+    p.add_argument("--opt", dest="task_options", type=_option, action="append", metavar="KEY=VALUE",
+                   help="a task option, repeatable: --opt length=50 --opt n_train=5000")
+    p.add_argument("--preset", choices=tuple(PRESETS), help="settings that reproduce a notebook (course, lab, "
+                   "assignment) or the quick default")
+    p.add_argument("--config", help="a YAML file of settings; flags override it")
+    p.add_argument("--hidden-size", type=_positive_int)
+    p.add_argument("--layers", dest="num_layers", type=_positive_int)
+    p.add_argument("--bidirectional", action="store_const", const=True)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--proj-size", type=int)
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"))
+    p.add_argument("--head", choices=HEADS)
+    p.add_argument("--dense-size", type=_positive_int)
+    p.add_argument("--engine", choices=ENGINES, help="numpy, scratch (rnnlab.torch) or torch (torch.nn)")
+    p.add_argument("--optimizer", choices=("adam", "sgd"))
+    p.add_argument("--lr", type=_positive_float)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--epochs", type=_positive_int)
+    p.add_argument("--clip-value", type=_positive_float)
+    p.add_argument("--clip-norm", type=_positive_float)
+    p.add_argument("--loss", choices=LOSS_NAMES, help="override the task's loss (mse_onehot: seed 000's)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("cpu", "cuda"))
+    p.add_argument("--name", help="the run's folder name under --runs-dir")
+    p.add_argument("--runs-dir", default="runs", help="where runs are written (default runs/)")
+    p.add_argument("--data-dir", help="data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
+    p.add_argument("--force", action="store_true", help="overwrite a run directory that exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_training_commands(sub) -> None:
+    train = sub.add_parser("train", help="train one model on one task; writes a run directory",
+                           description="Train one model. Settings: defaults < --preset < --config FILE < flags.")
+    train.add_argument("--cell", choices=("rnn", "lstm", "gru"))
+    train.add_argument("--resume", metavar="RUN", help="continue the run in this directory from its checkpoint")
+    _add_config_flags(train)
+    comp = sub.add_parser("compare", help="train several models on one task and write one report",
+                          description="Train several models (short specs: rnn lstm gru bilstm lstm2 lstm-ln "
+                                      "lstm-bn lstm-dense rnn-relu ...) on one task and write report.html. With no "
+                                      "arguments: RNN, LSTM and GRU on MNIST rows.")
+    comp.add_argument("models", nargs="*", help="model short specs (default: rnn lstm gru)")
+    comp.add_argument("--resume", action="store_true", help="continue an interrupted comparison")
+    _add_config_flags(comp)
+    ev = sub.add_parser("evaluate", help="metrics of a saved model, on its task or another task's test set")
+    ev.add_argument("run")
+    ev.add_argument("--task")
+    ev.add_argument("--engine", choices=("numpy", "scratch", "torch"), help="load the weights into this engine")
+    ev.add_argument("--opt", dest="task_options", type=_option, action="append", metavar="KEY=VALUE")
+    ev.add_argument("--data-dir")
+    pr = sub.add_parser("predict", help="predict the digit in your own images with a saved model")
+    pr.add_argument("run")
+    pr.add_argument("images", nargs="+", help="image files or folders (PNG, JPEG, BMP)")
+    pr.add_argument("--picture", help="where to save the picture of the images with their predictions "
+                                      "(default RUN/predictions.png)")
+    runs = sub.add_parser("runs", help="the runs on disk with their task, model, best metric and time")
+    runs.add_argument("--runs-dir", default="runs")
+
+
+def _config_from(args):
+    from .config import resolve
+    flags = {k: getattr(args, k, None) for k in (
+        "task", "hidden_size", "num_layers", "bidirectional", "dropout", "proj_size", "nonlinearity", "head",
+        "dense_size", "engine", "optimizer", "lr", "momentum", "schedule", "batch_size", "epochs", "clip_value",
+        "clip_norm", "loss", "seed", "device", "cell")}
+    flags["task_options"] = dict(args.task_options or [])
+    if getattr(args, "models", None):
+        flags["models"] = tuple(args.models)
+    return resolve(args.preset, args.config, **flags)
+
+
+def _train(args) -> int:
+    from pathlib import Path
+
+    from .config import TrainConfig
+    from .data.mnist import DataError
+    from .runs import compare
+    from .train import RunExists, TrainingDiverged, TrainingInterrupted, train_run
+    command = args.command
+    try:
+        if command == "train" and args.resume:
+            run_dir = Path(args.resume)
+            summary = train_run(TrainConfig(), run_dir, resume=True, progress=not args.quiet, data_dir=args.data_dir)
+            print(f"done: {run_dir} (test {summary['metric']} {summary['final_test_metric']:.4f})")
+            return 0
+        cfg = _config_from(args)
+        if command == "train":
+            name = args.name or f"{cfg.task}-{_label(cfg)}-{cfg.engine}"
+            run_dir = Path(args.runs_dir) / name
+            summary = train_run(cfg, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
+            from .report import write_report
+            report = write_report(run_dir, [run_dir], title=f"{cfg.task}: {summary['label']}")
+            print(f"done: {run_dir} — report {report}")
+        else:
+            run_dir = Path(args.runs_dir) / (args.name or f"compare-{cfg.task}")
+            report, summaries = compare(cfg, run_dir, data_dir=args.data_dir, force=args.force, resume=args.resume,
+                                        progress=not args.quiet)
+            from .metrics import format_metric
+            for s in summaries:
+                print(f"{s['label']:>14}: test {s['metric']} {format_metric(s['metric'], s['final_test_metric'])} "
+                      f"(best {format_metric(s['metric'], s['best_test_metric'])}), {s['parameters']:,} parameters, "
+                      f"{s['seconds']:.1f} s")
+            print(f"report: {report}")
+    except TrainingInterrupted as exc:
+        print(f"rnnlab {command}: {exc}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as exc:
+        print(f"rnnlab {command}: {exc}", file=sys.stderr)
+        return 3
+    except (ValueError, DataError, RunExists) as exc:
+        print(f"rnnlab {command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _label(cfg) -> str:
+    from .models import ModelSpec
+    return ModelSpec(input_size=1, output_size=1, **cfg.model_fields()).label
+
+
+def _evaluate(args) -> int:
+    from .data.mnist import DataError
+    from .metrics import format_metric
+    from .runs import evaluate_run
+    try:
+        r = evaluate_run(args.run, args.task, args.engine, args.data_dir, **dict(args.task_options or []))
+    except (ValueError, DataError) as exc:
+        print(f"rnnlab evaluate: {exc}", file=sys.stderr)
+        return 2
+    print(f"{r['run']} on {r['task']} ({r['engine']} engine): test loss {r['test_loss']:.4f}, "
+          f"{r['metric']} {format_metric(r['metric'], r['test_metric'])}")
+    for name, value in r["extra_tests"].items():
+        print(f"  {name}: {r['metric']} {format_metric(r['metric'], value)}")
+    return 0
+
+
+def _predict(args) -> int:
+    from pathlib import Path
+
+    from .data.images import ImageError
+    from .runs import predict_images
+    picture = args.picture or str(Path(args.run) / "predictions.png")
+    try:
+        results = predict_images(args.run, args.images, picture)
+    except (ValueError, ImageError) as exc:
+        print(f"rnnlab predict: {exc}", file=sys.stderr)
+        return 2
+    for r in results:
+        top = sorted(range(len(r["probabilities"])), key=lambda k: -r["probabilities"][k])[:3]
+        print(f"{r['file']}: {r['predicted']}  (" + ", ".join(f"{k}: {100 * r['probabilities'][k]:.1f} %"
+                                                         for k in top) + ")")
+    print(f"picture: {picture}")
+    return 0
 
 
 def _data(args) -> int:
@@ -138,6 +315,15 @@ def main(argv: list[str] | None = None) -> int:
         _inspect(args, parser)
     elif args.command == "data":
         return _data(args)
+    elif args.command in ("train", "compare"):
+        return _train(args)
+    elif args.command == "evaluate":
+        return _evaluate(args)
+    elif args.command == "predict":
+        return _predict(args)
+    elif args.command == "runs":
+        from .runs import list_runs, runs_table
+        print(runs_table(list_runs(args.runs_dir)))
     return 0
 
 

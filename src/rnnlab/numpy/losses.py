@@ -81,4 +81,20 @@ def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask=None):
     return loss, (sig - target) * (w[..., None] / denom)
 
 
-LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse, "bce": bce_with_logits}
+def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask=None):
+    """Squared error against the one-hot label, summed over the classes (seed 000's classifier loss).
+
+        L = mean over positions of sum_k (y_k - onehot(label)_k)^2,   dL/dy = 2 (y - onehot) / count
+    With one sample per step this is the notebook's ``dLdy = 2 * (outputs - target)``.
+    """
+    C = pred.shape[-1]
+    labels = np.asarray(labels)
+    if labels.shape != pred.shape[:-1] or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels: expected integers shaped {pred.shape[:-1]}, got {labels.dtype} {labels.shape}")
+    w, count = _weights(pred.shape[:-1], mask, pred.dtype)
+    diff = pred - np.eye(C, dtype=pred.dtype)[labels]
+    loss = float((diff * diff * w[..., None]).sum() / count)
+    return loss, diff * (2.0 * w[..., None] / count)
+
+
+LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse, "bce": bce_with_logits, "mse_onehot": mse_onehot}

@@ -65,18 +65,61 @@ class SequenceClassifier(nn.Module):
         """The final states of the top layer, (batch, features)."""
         net = self.recurrent_net
         out = net(x, lengths=lengths) if lengths is not None else net(x)
-        state = out[1]
-        if isinstance(state, tuple):        # LSTM: (h_n, c_n)
-            state = state[0]
-        if state.dim() == 2:                # a single layer: last_h
-            return state
-        dirs = 2 if getattr(net, "bidirectional", False) else 1
-        return torch.cat(list(state[-dirs:]), dim=1)
+        return final_states(net, out[1])
 
     def forward(self, x, lengths=None) -> torch.Tensor:
         r = self.read_out(x, lengths)
         if self.norm is not None:
             r = self.norm(r)
+        return self.head(r)
+
+
+def final_states(net: nn.Module, state) -> torch.Tensor:
+    """The top layer's final hidden states, both directions side by side: (batch, features)."""
+    if isinstance(state, tuple):        # LSTM: (h_n, c_n)
+        state = state[0]
+    if state.dim() == 2:                # a single layer of ours: last_h
+        return state
+    dirs = 2 if getattr(net, "bidirectional", False) else 1
+    return torch.cat(list(state[-dirs:]), dim=1)
+
+
+HEADS = ("plain", "layernorm", "batchnorm", "dense")
+
+
+class TaskModel(nn.Module):
+    """Any recurrent net with the head a task needs, read at the last step or at every step.
+
+        r = final states of the top layer (readout "last")  |  r_t = output_t (readout "every")
+        r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm")
+        r = ReLU(W_d r + b_d)                                  (head "dense", dense_size units)
+        y = W r + b
+    """
+
+    def __init__(self, recurrent: nn.Module, output_size: int, readout: str = "last", head: str = "plain",
+                 dense_size: int = 64) -> None:
+        super().__init__()
+        if readout not in ("last", "every"):
+            raise ValueError(f"readout: unknown value {readout!r}; expected 'last' or 'every'")
+        if head not in HEADS:
+            raise ValueError(f"head: unknown value {head!r}; expected one of {', '.join(HEADS)}")
+        self.recurrent, self.readout, self.head_kind = recurrent, readout, head
+        features = _feature_size(recurrent)
+        self.norm = (nn.LayerNorm(features) if head == "layernorm"
+                     else nn.BatchNorm1d(features) if head == "batchnorm" else None)
+        self.dense = nn.Linear(features, dense_size) if head == "dense" else None
+        self.head = nn.Linear(dense_size if head == "dense" else features, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, state = self.recurrent(x)
+        r = final_states(self.recurrent, state) if self.readout == "last" else out
+        if self.norm is not None:
+            if isinstance(self.norm, nn.BatchNorm1d) and r.dim() == 3:
+                r = self.norm(r.transpose(1, 2)).transpose(1, 2)
+            else:
+                r = self.norm(r)
+        if self.dense is not None:
+            r = torch.relu(self.dense(r))
         return self.head(r)
 
 

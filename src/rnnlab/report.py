@@ -1,0 +1,193 @@
+"""The comparison report: PNG plots and an HTML page that needs no network, read from run directories.
+
+The report only reads what training left on disk (config.json, metrics.csv, summary.json,
+predictions.npz); it never reaches back into training.
+
+- ``curves.png``: the course's 2 x 2 figure (training and test loss, training and test metric per
+  epoch), one line per model;
+- ``confusion.png`` (classification): one confusion matrix per model, with per-class accuracy,
+  best and worst class and the three most common confusions in the page (seed 000);
+- ``samples.png`` (regression and memory tasks): sample predictions drawn over the targets;
+- ``lengths.png`` (binary addition): bit accuracy against the number of bits;
+- ``report.html``: the table (model, engine, parameters, final and best test metric, chance level,
+  wall time, time per epoch) and the pictures.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .metrics import analyze_confusion, confusion_matrix, format_metric  # noqa: E402
+
+
+def load_run(run_dir: str | Path) -> dict:
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise ValueError(f"{run_dir}: not a run directory (no config.json)")
+    run = {"dir": run_dir, "name": run_dir.name, "config": json.loads((run_dir / "config.json").read_text())}
+    with (run_dir / "metrics.csv").open() as handle:
+        run["metrics"] = [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+                          for row in csv.DictReader(handle)]
+    summary = run_dir / "summary.json"
+    run["summary"] = json.loads(summary.read_text()) if summary.exists() else None
+    predictions = run_dir / "predictions.npz"
+    if predictions.exists():
+        with np.load(predictions, allow_pickle=False) as data:
+            run["predictions"] = {k: data[k] for k in data.files}
+    return run
+
+
+def _curves(runs: list[dict], metric: str, path: Path) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    panels = [("train_loss", "training loss"), ("test_loss", "test loss"),
+              ("train_metric", f"training {metric}"), ("test_metric", f"test {metric}")]
+    for ax, (column, title) in zip(axes.ravel(), panels):
+        for run in runs:
+            epochs = [row["epoch"] for row in run["metrics"]]
+            ax.plot(epochs, [row[column] for row in run["metrics"]], marker="o", label=run["name"])
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _confusions(runs: list[dict], path: Path) -> list[dict]:
+    analyses = []
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4.2), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        pred = run["predictions"]
+        classes = pred["outputs"].shape[-1]
+        counts = confusion_matrix(pred["y"], pred["outputs"].argmax(-1), classes)
+        ax.imshow(counts, cmap="Blues")
+        for i in range(classes):
+            for j in range(classes):
+                if counts[i, j]:
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if counts[i, j] > counts.max() / 2 else "black")
+        ax.set_title(run["name"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_xticks(range(classes))
+        ax.set_yticks(range(classes))
+        analyses.append({"name": run["name"], **analyze_confusion(counts)})
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return analyses
+
+
+def _samples(runs: list[dict], readout: str, path: Path) -> None:
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.6), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        pred = run["predictions"]
+        y, out = pred["y"], pred["outputs"]
+        if readout == "every":
+            for k in range(min(3, len(y))):
+                line, = ax.plot(y[k, :, 0], label=f"target {k}")
+                ax.plot(out[k, :, 0], "--", color=line.get_color(), label=f"output {k}")
+            ax.set_xlabel("step")
+        else:
+            ax.scatter(y[:, 0], out[:, 0], s=6)
+            low, high = float(min(y.min(), out.min())), float(max(y.max(), out.max()))
+            ax.plot([low, high], [low, high], color="grey", lw=1)
+            ax.set_xlabel("target")
+            ax.set_ylabel("prediction")
+        ax.set_title(run["name"])
+        ax.grid(alpha=0.3)
+    if readout == "every":
+        axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _lengths(runs: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for run in runs:
+        extra = run["summary"]["extra_tests"]
+        bits = [int(k.split("=")[1]) for k in extra]
+        ax.plot(bits, [100 * v for v in extra.values()], marker="o", label=run["name"])
+    ax.axvline(run["config"]["config"]["task_options"].get("bits", 5), color="grey", ls=":", label="trained at")
+    ax.set_xlabel("bits per number")
+    ax.set_ylabel("bit accuracy (%)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "rnnlab comparison") -> Path:
+    """Write the plots and ``report.html`` for the runs into ``out_dir``; returns the page's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = [load_run(d) for d in run_dirs]
+    if not runs:
+        raise ValueError("report: no runs to report on")
+    first = runs[0]["config"]
+    task, metric = first["task"], first["metric"]
+    readout = first["model"]["readout"]
+    classification = first["loss"] in ("cross_entropy", "mse_onehot") and readout == "last"
+    _curves(runs, metric, out_dir / "curves.png")
+    pictures = [("curves.png", "Loss and metric per epoch")]
+    analyses = []
+    finished = [r for r in runs if r.get("predictions") is not None and r["summary"] is not None]
+    if finished and classification:
+        analyses = _confusions(finished, out_dir / "confusion.png")
+        pictures.append(("confusion.png", "Confusion matrices on the test set"))
+    elif finished and first["loss"] != "cross_entropy":
+        _samples(finished, readout, out_dir / "samples.png")
+        pictures.append(("samples.png", "Sample predictions over the targets (test set)"))
+    if finished and finished[0]["summary"]["extra_tests"]:
+        _lengths(finished, out_dir / "lengths.png")
+        pictures.append(("lengths.png", "Generalisation to other lengths"))
+
+    rows = []
+    for run in runs:
+        s = run["summary"] or {}
+        epochs = len(run["metrics"])
+        seconds = sum(row["seconds"] for row in run["metrics"])
+        rows.append([run["name"], run["config"]["engine"], f"{run['config']['parameters']:,}",
+                     format_metric(metric, s.get("final_test_metric", float("nan"))),
+                     format_metric(metric, s.get("best_test_metric", float("nan"))),
+                     f"{s['baseline_measure']} {s['baseline']:.3g}" if s else "-",
+                     f"{seconds:.1f} s", f"{seconds / max(epochs, 1):.1f} s", str(epochs)])
+    head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "chance level",
+            "wall time", "per epoch", "epochs"]
+    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
+    confusion_html = ""
+    for a in analyses:
+        worst = ", ".join(f"{t} as {p} ({n})" for t, p, n in a["confusions"]) or "none"
+        per_class = " ".join(f"{k}: {100 * v:.1f} %" for k, v in a["per_class"].items())
+        confusion_html += (f"<p><b>{html.escape(a['name'])}</b>: best recognised class {a['best']}, worst "
+                           f"{a['worst']}; most common confusions (true as predicted): {html.escape(worst)}."
+                           f"<br><small>per-class accuracy: {per_class}</small></p>")
+    images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
+                     for name, caption in pictures)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Task <b>{html.escape(task)}</b>, metric {html.escape(metric)}.</p>
+{table}
+{images}
+{confusion_html}
+</body></html>
+"""
+    path = out_dir / "report.html"
+    path.write_text(page)
+    return path
