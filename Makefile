@@ -1,11 +1,11 @@
 # Two commands on a fresh machine:
-#   make demo   creates .venv, installs rnnlab and runs the main job
-#   make test   creates .venv, installs rnnlab with its test tools and runs the whole test suite
+#   make compare  creates .venv, installs rnnlab and runs the main job (RNN, LSTM, GRU on MNIST rows)
+#   make test     creates .venv, installs rnnlab with its test tools and runs the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test bench install clean
+.PHONY: compare demo test bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+compare: install
+	$(BIN)/rnnlab compare
 
 demo: install
 	$(BIN)/rnnlab demo

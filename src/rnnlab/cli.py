@@ -123,6 +123,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-value", type=_positive_float)
     p.add_argument("--clip-norm", type=_positive_float)
     p.add_argument("--loss", choices=LOSS_NAMES, help="override the task's loss (mse_onehot: seed 000's)")
+    p.add_argument("--init", choices=("default", "course"), help="course: N(0, 0.1^2) weights, zero biases (seed 000)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("cpu", "cuda"))
     p.add_argument("--name", help="the run's folder name under --runs-dir")
@@ -165,7 +166,7 @@ def _config_from(args):
     flags = {k: getattr(args, k, None) for k in (
         "task", "hidden_size", "num_layers", "bidirectional", "dropout", "proj_size", "nonlinearity", "head",
         "dense_size", "engine", "optimizer", "lr", "momentum", "schedule", "batch_size", "epochs", "clip_value",
-        "clip_norm", "loss", "seed", "device", "cell")}
+        "clip_norm", "loss", "init", "seed", "device", "cell")}
     flags["task_options"] = dict(args.task_options or [])
     if getattr(args, "models", None):
         flags["models"] = tuple(args.models)

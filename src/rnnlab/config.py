@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .engines import CELLS, ENGINES
-from .models import HEADS, LOSS_NAMES, OPTIMIZERS, parse_model_name
+from .models import HEADS, INITS, LOSS_NAMES, OPTIMIZERS, parse_model_name
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 
@@ -39,6 +39,7 @@ class TrainConfig:
     clip_value: float | None = None
     clip_norm: float | None = 1.0
     loss: str | None = None            # None: the task's own loss
+    init: str = "default"              # "course": N(0, 0.1^2) weights and zero biases (seed 000)
     seed: int = 0
     device: str = "cpu"
     eval_batch_size: int = 1000
@@ -64,6 +65,7 @@ class TrainConfig:
         choice("head", HEADS)
         choice("nonlinearity", ("tanh", "relu"))
         choice("device", ("cpu", "cuda"))
+        choice("init", INITS)
         if self.loss is not None:
             choice("loss", LOSS_NAMES)
         for name in ("hidden_size", "num_layers", "dense_size", "batch_size", "epochs", "eval_batch_size"):
@@ -107,12 +109,12 @@ PRESETS: dict[str, dict] = {
     "quick": {"task": "mnist-rows", "task_options": {"split": "validation"}, "models": ("rnn", "lstm", "gru"),
               "engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 4e-3, "schedule": "onecycle",
               "batch_size": 128, "epochs": 4, "clip_norm": 1.0},
-    # Seed 000: the course's NumPy classes' semantics: one sample per update, MSE on one-hot, SGD 0.005,
-    # elementwise clipping at 5, 5,000 / 1,000 images, 9 epochs.
+    # Seed 000: the course's NumPy classes' semantics: N(0, 0.1^2) weights and zero biases, one sample per
+    # update, MSE on one-hot, SGD 0.005, elementwise clipping at 5, 5,000 / 1,000 images, 9 epochs.
     "course": {"task": "mnist-rows", "task_options": {"split": "official", "n_train": 5000, "n_test": 1000},
                "models": ("rnn", "lstm"), "engine": "numpy", "hidden_size": 128, "optimizer": "sgd",
                "lr": 0.005, "schedule": "constant", "batch_size": 1, "epochs": 9, "loss": "mse_onehot",
-               "clip_value": 5.0, "clip_norm": None},
+               "clip_value": 5.0, "clip_norm": None, "init": "course"},
     # Seed 001: torch.nn RNN and two-layer LSTM, Adam 1e-3, batch 64, 5 epochs, official split, [-1, 1].
     "lab": {"task": "mnist-rows", "task_options": {"split": "official", "scaling": "symmetric"},
             "models": ("rnn", "lstm2"), "engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3,

@@ -302,6 +302,29 @@ def build_trainable(spec: ModelSpec, engine: str, optimizer: str = "adam", lr: f
     return TorchTrainable(spec, engine, optimizer, lr, seed, momentum, clip_value, clip_norm, device)
 
 
+INITS = ("default", "course")
+
+
+def apply_init(model, init: str, seed: int) -> None:
+    """``default`` keeps each engine's torch.nn-style init (uniform in +-1/sqrt(hidden));
+    ``course`` draws every weight matrix from N(0, 0.1^2) and zeroes every bias, as seed 000's
+    NumPy classes do (normalisation layers keep their ones and zeros)."""
+    if init not in INITS:
+        raise ValueError(f"init: unknown value {init!r}; expected one of {', '.join(INITS)}")
+    if init == "default":
+        return
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, value in model.weights().items():
+        if name.startswith("norm."):
+            weights[name] = value
+        elif "bias" in name:
+            weights[name] = np.zeros_like(value)
+        else:
+            weights[name] = (rng.standard_normal(value.shape) * 0.1).astype(value.dtype)
+    model.load_weights(weights)
+
+
 def save_weights(path, weights: dict, spec: ModelSpec, engine: str) -> None:
     """The portable model file: an .npz of named arrays plus the spec as JSON (no pickle)."""
     from .data.idx import write_atomic

@@ -128,6 +128,13 @@ def _lengths(runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _chance(summary: dict) -> str:
+    measure, value = summary["baseline_measure"], summary["baseline"]
+    if measure in ("accuracy", "bit_accuracy"):
+        return format_metric(measure, value)
+    return f"{measure} {value:.3g}"
+
+
 def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "rnnlab comparison") -> Path:
     """Write the plots and ``report.html`` for the runs into ``out_dir``; returns the page's path."""
     out_dir = Path(out_dir)
@@ -161,7 +168,7 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
         rows.append([run["name"], run["config"]["engine"], f"{run['config']['parameters']:,}",
                      format_metric(metric, s.get("final_test_metric", float("nan"))),
                      format_metric(metric, s.get("best_test_metric", float("nan"))),
-                     f"{s['baseline_measure']} {s['baseline']:.3g}" if s else "-",
+                     _chance(s) if s else "-",
                      f"{seconds:.1f} s", f"{seconds / max(epochs, 1):.1f} s", str(epochs)])
     head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "chance level",
             "wall time", "per epoch", "epochs"]

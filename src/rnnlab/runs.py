@@ -26,6 +26,9 @@ def compare(cfg: TrainConfig, out_dir: str | Path, data_dir=None, force: bool = 
     task = get_task(cfg.task)
     task.options(**cfg.task_options)
     data = task.load(seed=cfg.seed, data_dir=data_dir, **cfg.task_options)
+    if "source" in data.info:
+        echo(f"data: {data.info['dataset']} from {data.info['source']} ({len(data.train)} training, "
+             f"{0 if data.val is None else len(data.val)} validation, {len(data.test)} test sequences)")
     summaries, run_dirs = [], []
     for name in cfg.models:
         model_cfg = cfg.for_model(name)

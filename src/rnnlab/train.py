@@ -34,7 +34,7 @@ import numpy as np
 from .config import TrainConfig
 from .data.idx import write_atomic
 from .metrics import HIGHER_IS_BETTER, format_metric, loss_value, metric_sums, metric_value
-from .models import ModelSpec, build_trainable, save_weights
+from .models import ModelSpec, apply_init, build_trainable, save_weights
 from .tasks import Split, TaskData, get_task
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
@@ -164,6 +164,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = Non
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
     model = build_trainable(spec, cfg.engine, cfg.optimizer, cfg.lr, cfg.seed, cfg.momentum, cfg.clip_value,
                             cfg.clip_norm, cfg.device)
+    apply_init(model, cfg.init, cfg.seed)
     if data is None:
         data = task.load(seed=cfg.seed, data_dir=data_dir, **cfg.task_options)
     if not resume:

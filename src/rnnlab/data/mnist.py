@@ -366,10 +366,12 @@ def fetch(name: str | DatasetSpec, data_dir=None, progress: bool = True) -> Imag
     found = find_on_disk(spec, root)
     if found is not None:
         return found
-    tried = [f"{folder}: no {spec.title} IDX files" for folder in candidate_folders(spec, root)]
+    folder = root / spec.name
+    if progress:
+        print(f"{spec.title} is not on disk yet; fetching it into {folder}", file=sys.stderr)
+    tried = [f"{place}: no {spec.title} IDX files" for place in candidate_folders(spec, root)]
     if spec.keras_npz:
         tried.append(f"{root / spec.keras_npz}: not there")
-    folder = root / spec.name
     for mirror in spec.mirrors:
         try:
             gz_files, _ = _from_mirror(spec, mirror, progress)
