@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing = data_sub.add_parser("list", help="the tasks: sizes, loss, metric, chance level, where the data is")
     listing.add_argument("--data-dir", help="data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
     _add_training_commands(sub)
+    grad = sub.add_parser("gradients", help="pictures of gradient flow through time (RNN, LSTM, GRU)",
+                          description="Write flow.png, heatmap.png, eigen_growth.png and summary.txt: gradient "
+                                      "norms against the distance from the loss at init and after training, a "
+                                      "weight-scale x step heat map, and the eigenvalue against the growth rate.")
+    grad.add_argument("--task", default="cumavg", choices=("cumavg", "cumavg-last", "adding", "copy-seed"))
+    grad.add_argument("--length", type=_positive_int, default=30)
+    grad.add_argument("--hidden-size", type=_positive_int, default=16)
+    grad.add_argument("--epochs", type=_positive_int, default=20)
+    grad.add_argument("--seed", type=int, default=0)
+    grad.add_argument("--out", default="runs/gradients", help="output folder (default runs/gradients)")
+    exp = sub.add_parser("explore", help="the interactive gradient explorer in your browser",
+                         description="Serve the gradient explorer page (sliders for weight and bias scale, cell, "
+                                     "nonlinearity, hidden size, length, loss) on 127.0.0.1.")
+    exp.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    exp.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     return parser
 
 
@@ -322,6 +337,21 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args)
     elif args.command == "predict":
         return _predict(args)
+    elif args.command == "gradients":
+        from .gradient_report import gradient_report
+        try:
+            gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
+        except ValueError as exc:
+            print(f"rnnlab gradients: {exc}", file=sys.stderr)
+            return 2
+        print(f"pictures and summary in {args.out}")
+    elif args.command == "explore":
+        from .explore import serve
+        try:
+            serve(args.host, args.port)
+        except OSError as exc:
+            print(f"rnnlab explore: cannot listen on {args.host}:{args.port} ({exc}); try --port 0", file=sys.stderr)
+            return 2
     elif args.command == "runs":
         from .runs import list_runs, runs_table
         print(runs_table(list_runs(args.runs_dir)))

@@ -101,6 +101,7 @@ class RecurrentNet:
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
         self.rng = np.random.default_rng(seed)
+        self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self.params: dict[str, np.ndarray] = {}
         self._init_params()
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
@@ -399,6 +400,8 @@ class RecurrentNet:
             prev, cur = (t, t + 1) if d == 0 else (t + 1, t)
             if d_out is not None:
                 dh += d_out[t]
+            if self.recorded_dh is not None:   # gradient-flow analysis: the total dL/dh_t, (H, N)
+                self.recorded_dh.setdefault((layer, d), {})[t] = dh.copy()
             if valid is not None:
                 # padded step: h_t = h_{t-1}, so its gradient passes straight through
                 pad = ~valid[t]

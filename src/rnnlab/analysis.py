@@ -1,0 +1,199 @@
+"""Gradient flow through time (seed 002): hidden-state norms, dL/dh_t per step, and the eigenvalue.
+
+Seed 002's model: one recurrent layer and a linear readout on every step, y_t = W_f h_t + b_f,
+trained on the running mean of its inputs; the loss is the MSE on every step or on the last one.
+For a batch x and targets y this module measures
+
+    ||h_t||                  the hidden state's norm at each step
+    ||dL/dh_t||              the *total* derivative of the loss by h_t (through every later step)
+    |lambda_max(W_hh)|       the largest eigenvalue magnitude of the recurrent matrix (vanilla RNN)
+
+For a linear RNN, dL/dh_t = (W_hh^T)^(T-t) dL/dh_T when only the last step carries a loss, so the
+gradient grows or shrinks by about |lambda_max| per step: > 1 explodes, < 1 vanishes.  Norms are
+Frobenius norms over the batch and the hidden units (for one sequence, seed 002's numbers).
+
+The same numbers come from the NumPy engine (its backward pass records dL/dh_t) and from the
+PyTorch modules (``h_list`` with ``retain_grad``); :func:`scaled_copy` is seed 002's
+``update_plots``: every recurrent weight matrix times a weight scale, every bias times a bias scale.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("identity", "relu", "tanh")
+
+
+@dataclass
+class GradientFlow:
+    h_norms: np.ndarray      # (T,) ||h_t||, t = 1..T
+    grad_norms: np.ndarray   # (T,) ||dL/dh_t||
+    eigenvalue: float | None
+    loss: float
+
+    @property
+    def ratio(self) -> float:
+        """||dL/dh_1|| / ||dL/dh_T||: far above 1, exploding; far below, vanishing."""
+        return float(self.grad_norms[0] / self.grad_norms[-1]) if self.grad_norms[-1] else float("inf")
+
+    @property
+    def growth_rate(self) -> float:
+        """The observed factor per step, (||dL/dh_1|| / ||dL/dh_T||)^(1 / (T - 1))."""
+        steps = len(self.grad_norms) - 1
+        return float(self.ratio ** (1.0 / steps)) if steps > 0 and np.isfinite(self.ratio) else float("nan")
+
+    def to_dict(self) -> dict:
+        return {"h_norms": [float(v) for v in self.h_norms], "grad_norms": [float(v) for v in self.grad_norms],
+                "eigenvalue": self.eigenvalue, "loss": self.loss, "ratio": self.ratio}
+
+
+def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, input_size: int = 1,
+               output_size: int = 1, engine: str = "scratch", seed: int = 0):
+    """Seed 002's model on ``engine``: "scratch" (rnnlab.torch layer + RecurrentRegressionModel)
+    or "numpy" (a one-layer SequenceModel read at every step, float64)."""
+    if cell not in CELLS:
+        raise ValueError(f"cell: unknown value {cell!r}; expected one of {', '.join(CELLS)}")
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of {', '.join(NONLINEARITIES)}")
+    if engine == "numpy":
+        from .numpy import SequenceModel
+        if nonlinearity == "identity":
+            raise ValueError("nonlinearity: the NumPy engine's RNN is tanh or relu; use engine 'scratch' for identity")
+        return SequenceModel(cell, input_size, hidden_size, output_size, nonlinearity=nonlinearity,
+                             readout="every", dtype=np.float64, seed=seed)
+    if engine != "scratch":
+        raise ValueError(f"engine: expected 'scratch' or 'numpy', got {engine!r}")
+    import torch
+
+    from .torch import GRULayer, LSTMLayer, RecurrentRegressionModel, RNNLayer
+    torch.manual_seed(seed)
+    layer = (RNNLayer(input_size, hidden_size, nonlinearity=nonlinearity) if cell == "rnn"
+             else LSTMLayer(input_size, hidden_size) if cell == "lstm" else GRULayer(input_size, hidden_size))
+    return RecurrentRegressionModel(layer.double(), output_size).double()
+
+
+def numpy_to_scratch(model):
+    """The PyTorch twin (float64) of a one-layer NumPy flow model: same weights, same function."""
+    import torch
+    cell = model.rnn.cell
+    twin = flow_model(cell, model.rnn.nonlinearity, model.rnn.hidden_size, model.rnn.input_size,
+                      model.output_size, "scratch")
+    p = model.params
+    layer = twin.recurrent_net
+    with torch.no_grad():
+        layer.ih.weight.copy_(torch.from_numpy(p["weight_ih_l0"]))
+        layer.hh.weight.copy_(torch.from_numpy(p["weight_hh_l0"]))
+        if cell == "gru":
+            layer.ih.bias.copy_(torch.from_numpy(p["bias_ih_l0"]))
+            layer.hh.bias.copy_(torch.from_numpy(p["bias_hh_l0"]))
+        else:
+            layer.ih.bias.copy_(torch.from_numpy(p["bias_ih_l0"] + p["bias_hh_l0"]))
+        twin.linear.weight.copy_(torch.from_numpy(p["head.weight"]))
+        twin.linear.bias.copy_(torch.from_numpy(p["head.bias"]))
+    return twin
+
+
+def scaled_copy(model, weight_scale: float, bias_scale: float):
+    """A copy of ``model`` whose recurrent weight matrices are multiplied by ``weight_scale`` and
+    recurrent biases by ``bias_scale`` (the readout is kept); the original is left untouched."""
+    twin = copy.deepcopy(model)
+    if hasattr(twin, "params"):   # NumPy SequenceModel
+        for name, value in twin.params.items():
+            if not name.startswith("head."):
+                value *= bias_scale if name.startswith("bias") else weight_scale
+        return twin
+    import torch
+    with torch.no_grad():
+        for name, value in twin.recurrent_net.named_parameters():
+            value.mul_(bias_scale if name.endswith("bias") else weight_scale)
+    return twin
+
+
+def _eigenvalue(matrix: np.ndarray) -> float:
+    return float(np.abs(np.linalg.eigvals(matrix)).max())
+
+
+def gradient_flow(model, x: np.ndarray, y: np.ndarray, last_step_only: bool = False) -> GradientFlow:
+    """Measure a flow model (either engine) on inputs x: (N, T, D) and every-step targets y: (N, T, O)."""
+    if hasattr(model, "params"):
+        return _flow_numpy(model, np.asarray(x, np.float64), np.asarray(y, np.float64), last_step_only)
+    return _flow_torch(model, x, y, last_step_only)
+
+
+def _flow_numpy(model, x, y, last_step_only):
+    from .numpy.losses import mse
+    rnn = model.rnn
+    if rnn.num_layers != 1 or rnn.bidirectional:
+        raise ValueError("gradient_flow: expects one layer in one direction (seed 002's model)")
+    out = model.forward(x, train=True)
+    mask = None
+    if last_step_only:
+        mask = np.zeros(out.shape[:2], bool)
+        mask[:, -1] = True
+    loss, dy = mse(out, y, mask)
+    rnn.recorded_dh = {}
+    try:
+        model.backward(dy)
+        recorded = rnn.recorded_dh[(0, 0)]
+    finally:
+        rnn.recorded_dh = None
+    T = out.shape[1]
+    hs = model._cache                                   # (T, H, N): the outputs h_t
+    h_norms = np.array([np.linalg.norm(hs[t]) for t in range(T)])
+    grad_norms = np.array([np.linalg.norm(recorded[t]) for t in range(T)])
+    eig = _eigenvalue(model.params["weight_hh_l0"]) if rnn.cell == "rnn" else None
+    return GradientFlow(h_norms, grad_norms, eig, float(loss))
+
+
+def _flow_torch(model, x, y, last_step_only):
+    import torch
+
+    from .torch import loss_fn
+    x = torch.as_tensor(x, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64)
+    pred, _ = model(x)
+    loss = loss_fn(pred, y, last_step_only)
+    layer = model.recurrent_net
+    grads = torch.autograd.grad(loss, layer.h_list)
+    h_norms = np.array([float(torch.linalg.norm(h.detach())) for h in layer.h_list])
+    grad_norms = np.array([float(torch.linalg.norm(g)) for g in grads])
+    eig = _eigenvalue(layer.hh.weight.detach().numpy()) if type(layer).__name__ == "RNNLayer" else None
+    return GradientFlow(h_norms, grad_norms, eig, float(loss.detach()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The explorer's computation (one function, shared by the web page and its test)
+
+LIMITS = {"weight_scale": (-5.0, 5.0), "bias_scale": (-5.0, 5.0), "hidden_size": (1, 256), "length": (2, 200)}
+_MODELS: dict = {}
+
+
+def explore(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, length: int = 10,
+            weight_scale: float = 1.0, bias_scale: float = 1.0, loss: str = "last", seed: int = 0) -> dict:
+    """Seed 002's visualiser for one setting: a fixed model (from ``seed``) scaled, run on a fixed
+    running-mean batch of one sequence; returns plain numbers for the page."""
+    from .data.synthetic import cumulative_average
+    for name in ("weight_scale", "bias_scale"):
+        value = locals()[name]
+        low, high = LIMITS[name]
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
+    for name in ("hidden_size", "length"):
+        value = locals()[name]
+        low, high = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
+    if loss not in ("every", "last"):
+        raise ValueError(f"loss: expected 'every' or 'last', got {loss!r}")
+    if cell != "rnn" and nonlinearity != "tanh":
+        nonlinearity = "tanh"   # LSTM and GRU have their own nonlinearities; the choice applies to the RNN
+    key = (cell, nonlinearity, hidden_size, seed)
+    if key not in _MODELS:
+        _MODELS[key] = flow_model(cell, nonlinearity, hidden_size, seed=seed)
+    x, y = cumulative_average(1, length, seed=seed)
+    flow = gradient_flow(scaled_copy(_MODELS[key], weight_scale, bias_scale), x, y, last_step_only=loss == "last")
+    return {"cell": cell, "nonlinearity": nonlinearity, "hidden_size": hidden_size, "length": length,
+            "weight_scale": weight_scale, "bias_scale": bias_scale, "loss_on": loss, **flow.to_dict()}

@@ -1,0 +1,147 @@
+"""Gradient flow analysis, `rnnlab gradients`, and the explorer's server."""
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.analysis import explore, flow_model, gradient_flow, numpy_to_scratch, scaled_copy
+from rnnlab.cli import main
+from rnnlab.data.synthetic import cumulative_average
+from rnnlab.explore import make_server
+
+
+@pytest.mark.parametrize("engine", ["numpy", "scratch"])
+def test_linear_rnn_gradients_follow_powers_of_w(engine):
+    """Last-step loss, linear RNN: dL/dh_t = (W_hh^T)^(T-t) dL/dh_T."""
+    T = 7
+    x, y = cumulative_average(1, T, seed=2)
+    nl = "identity" if engine == "scratch" else "relu"
+    model = flow_model("rnn", nl, hidden_size=5, engine=engine, seed=4)
+    if engine == "numpy":   # relu is linear where every pre-activation is positive: make them so
+        model.params["weight_hh_l0"][...] = np.abs(model.params["weight_hh_l0"])
+        model.params["weight_ih_l0"][...] = np.abs(model.params["weight_ih_l0"])
+        model.params["bias_ih_l0"][...] = 1.0
+        x = np.abs(x)
+        W, Wf = model.params["weight_hh_l0"], model.params["head.weight"]
+        pred = model.forward(x)
+    else:
+        W = model.recurrent_net.hh.weight.detach().numpy()
+        Wf = model.linear.weight.detach().numpy()
+        pred = model(torch.as_tensor(x, dtype=torch.float64))[0].detach().numpy()
+    flow = gradient_flow(model, x, y, last_step_only=True)
+    g_T = Wf.T @ (2.0 * (pred[0, -1] - y[0, -1]))          # dL/dh_T of mean((y_T - t_T)^2) with one output
+    expected = [np.linalg.norm(np.linalg.matrix_power(W.T, T - 1 - t) @ g_T) for t in range(T)]
+    assert np.allclose(flow.grad_norms, expected, rtol=1e-10)
+    assert flow.eigenvalue == pytest.approx(np.abs(np.linalg.eigvals(W)).max())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("last", [True, False])
+def test_numpy_and_torch_modules_give_the_same_flow(cell, last):
+    x, y = cumulative_average(3, 9, seed=1)
+    model = scaled_copy(flow_model(cell, "tanh", 6, engine="numpy", seed=3), 1.8, -0.7)
+    a = gradient_flow(model, x, y, last)
+    b = gradient_flow(numpy_to_scratch(model), x, y, last)
+    assert np.allclose(a.grad_norms, b.grad_norms, rtol=1e-10, atol=0)
+    assert np.allclose(a.h_norms, b.h_norms, rtol=1e-10)
+    assert a.loss == pytest.approx(b.loss, rel=1e-12)
+    if cell == "rnn":
+        assert a.eigenvalue == pytest.approx(b.eigenvalue, rel=1e-12)
+    else:
+        assert a.eigenvalue is None and b.eigenvalue is None
+
+
+def test_scaled_copy_leaves_the_original_untouched():
+    model = flow_model("rnn", "tanh", 4, seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    twin = scaled_copy(model, 2.0, -3.0)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.allclose(twin.recurrent_net.hh.weight, 2.0 * before["recurrent_net.hh.weight"])
+    assert torch.allclose(twin.recurrent_net.ih.bias, -3.0 * before["recurrent_net.ih.bias"])
+    assert torch.equal(twin.linear.weight, before["linear.weight"])          # the readout is not scaled
+    numpy_model = flow_model("gru", "tanh", 4, engine="numpy", seed=0)
+    kept = {k: v.copy() for k, v in numpy_model.params.items()}
+    scaled_copy(numpy_model, 0.5, 0.0)
+    assert all(np.array_equal(kept[k], numpy_model.params[k]) for k in kept)
+
+
+def test_larger_weights_explode_smaller_vanish():
+    small = explore(cell="rnn", nonlinearity="identity", length=30, weight_scale=0.5)
+    large = explore(cell="rnn", nonlinearity="identity", length=30, weight_scale=4.0)
+    assert small["eigenvalue"] < 1 < large["eigenvalue"]
+    assert small["ratio"] < 1e-3 and large["ratio"] > 1e3
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"weight_scale": 5.5}, "weight_scale: expected a number in [-5, 5], got 5.5"),
+    ({"cell": "transformer"}, "cell: unknown value 'transformer'"),
+    ({"hidden_size": 0}, "hidden_size: expected an integer in [1, 256], got 0"),
+    ({"loss": "first"}, "loss: expected 'every' or 'last'"),
+    ({"nonlinearity": "sigmoid"}, "nonlinearity: unknown value 'sigmoid'"),
+])
+def test_explore_validates(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        explore(**kwargs)
+    assert message in str(info.value)
+
+
+@pytest.fixture
+def server():
+    httpd = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_server_answers_and_refuses_bad_requests(server):
+    httpd, base = server
+    assert httpd.server_address[0] == "127.0.0.1"
+    status, body = _get(f"{base}/")
+    assert status == 200 and b"<canvas" in body and b"http" not in body.replace(b"http-equiv", b"")
+    status, body = _get(f"{base}/explore.js")
+    assert status == 200 and b"/api/flow" in body
+    status, body = _get(f"{base}/api/flow?cell=gru&length=6&weight_scale=1.5&loss=every")
+    data = json.loads(body)
+    assert status == 200 and len(data["grad_norms"]) == 6 and data["eigenvalue"] is None
+    assert data["grad_norms"] == explore(cell="gru", length=6, weight_scale=1.5, loss="every")["grad_norms"]
+    for query, message in [("weight_scale=9", "weight_scale: expected a number in [-5, 5]"),
+                           ("weight_scale=abc", "weight_scale: expected a number, got 'abc'"),
+                           ("weight_scale=nan", "expected a finite number"),
+                           ("cell=cnn", "cell: unknown value 'cnn'"),
+                           ("length=1", "length: expected an integer in [2, 200]"),
+                           ("length=2.5", "length: expected an integer, got '2.5'"),
+                           ("colour=red", "unknown parameter(s) colour")]:
+        status, body = _get(f"{base}/api/flow?{query}")
+        assert status == 400 and message in json.loads(body)["error"], query
+    status, _ = _get(f"{base}/nowhere")
+    assert status == 404
+
+
+def test_gradients_command_writes_its_pictures(tmp_path, capsys):
+    out = tmp_path / "g"
+    assert main(["gradients", "--length", "6", "--hidden-size", "4", "--epochs", "1", "--out", str(out)]) == 0
+    for name in ("flow.png", "heatmap.png", "eigen_growth.png", "summary.txt", "summary.json"):
+        assert (out / name).is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["models"]) == {"rnn", "lstm", "gru"}
+    text = (out / "summary.txt").read_text()
+    for cell in ("rnn", "lstm", "gru"):
+        assert f"{summary['models'][cell]['ratio_init']:.4g}" in text
+    assert "||dL/dh_1|| / ||dL/dh_T||" in capsys.readouterr().out
+    growth = [(p["eigenvalue"], p["growth_per_step"]) for p in summary["linear_rnn"]]
+    assert all((e < 1) == (g < 1) for e, g in growth if abs(e - 1) > 0.15)

@@ -1,0 +1,77 @@
+"""The explorer page in a real headless Chromium, driven by Playwright.
+
+Needs Debian's `chromium` (apt-get install -y chromium) and the Python package playwright (in the
+test extra); without Chromium the test is skipped with that message.  The screenshot is kept in
+test-artifacts/explore.png.
+"""
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from rnnlab.analysis import explore
+from rnnlab.explore import make_server
+
+CHROMIUM = os.environ.get("RNNLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extra)")
+
+
+@pytest.fixture
+def page_url():
+    httpd = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _numbers(page, element_id):
+    return [float(v) for v in page.locator(f"#{element_id}").inner_text().split()]
+
+
+def test_sliders_drive_the_plots_with_the_analysis_numbers(page_url):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(page_url)
+            page.wait_for_function("document.getElementById('grad_values').textContent.length > 0")
+            first = explore(cell="rnn", nonlinearity="tanh", hidden_size=16, length=10, weight_scale=1.0,
+                            bias_scale=1.0, loss="last")
+            assert float(page.locator("#eigenvalue").inner_text()) == pytest.approx(first["eigenvalue"], rel=1e-5)
+            assert _numbers(page, "grad_values") == pytest.approx(first["grad_norms"], rel=1e-5)
+
+            page.locator("#weight_scale").fill("2.5")        # moves the slider and fires its input event
+            page.wait_for_function("document.body.dataset.settings.includes('weight_scale=2.5')")
+            moved = explore(cell="rnn", nonlinearity="tanh", hidden_size=16, length=10, weight_scale=2.5,
+                            bias_scale=1.0, loss="last")
+            eigenvalue = float(page.locator("#eigenvalue").inner_text())
+            assert eigenvalue == pytest.approx(moved["eigenvalue"], rel=1e-5)
+            assert eigenvalue == pytest.approx(2.5 * first["eigenvalue"], rel=1e-5)
+            grads = _numbers(page, "grad_values")
+            assert grads == pytest.approx(moved["grad_norms"], rel=1e-5)
+            assert grads != pytest.approx(first["grad_norms"], rel=1e-3)
+            assert page.locator("#weight_scale_value").inner_text() == "2.50"
+
+            page.select_option("#cell", "lstm")
+            page.wait_for_function("document.body.dataset.settings.includes('cell=lstm')")
+            assert "RNN only" in page.locator("#eigenvalue").inner_text()
+            assert _numbers(page, "grad_values") == pytest.approx(
+                explore(cell="lstm", weight_scale=2.5)["grad_norms"], rel=1e-5)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
+            assert (ARTIFACTS / "explore.png").stat().st_size > 10_000
+            assert errors == []
+        finally:
+            browser.close()
