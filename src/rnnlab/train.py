@@ -148,14 +148,29 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
 
 def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
               force: bool = False, echo=print, progress: bool = True, data_dir=None) -> dict:
-    """Train one model as ``cfg`` says, writing everything into ``run_dir``; returns the summary."""
+    """Train one model as ``cfg`` says, writing everything into ``run_dir``; returns the summary.
+
+    Ctrl-C (SIGINT) is caught from the start: the loop stops after the batch in hand, saves a
+    checkpoint and raises :class:`TrainingInterrupted`."""
+    stop = _Stop()
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
+    except ValueError:   # not the main thread: Ctrl-C is not ours to catch
+        previous = None
+    try:
+        return _train(cfg, Path(run_dir), data, resume, force, echo, progress, data_dir, stop)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) -> dict:
     from tqdm import tqdm
 
-    run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume, force)
     if resume:
-        cfg = TrainConfig(**{**json.loads((run_dir / "config.json").read_text())["config"],
-                             "models": tuple(json.loads((run_dir / "config.json").read_text())["config"]["models"])})
+        saved = json.loads((run_dir / "config.json").read_text())["config"]
+        cfg = TrainConfig(**{**saved, "models": tuple(saved["models"])})
     task = get_task(cfg.task)
     task.options(**cfg.task_options)   # unknown options fail before any work
     spec = model_spec(cfg, task)
@@ -188,12 +203,6 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = Non
     if resume:
         echo(f"resuming {run_dir} at epoch {position['epoch'] + 1}, batch {position['batch'] + 1}")
 
-    stop = _Stop()
-    previous = None
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
-    except ValueError:   # not the main thread: Ctrl-C is not ours to catch
-        previous = None
     label = spec.label
     try:
         for epoch in range(position["epoch"], cfg.epochs):
@@ -251,8 +260,6 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = Non
             log.flush()
     finally:
         log.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     return finish_run(run_dir, model, spec, cfg, task, data, loss_name, rows)
 
 
