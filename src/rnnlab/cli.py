@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("--epochs", type=_positive_int, default=20)
     grad.add_argument("--seed", type=int, default=0)
     grad.add_argument("--out", default="runs/gradients", help="output folder (default runs/gradients)")
+    sw = sub.add_parser("sweep", help="run a grid of settings x seeds (local processes or Ray) and aggregate it",
+                        description="Expand a sweep file (task, fixed settings, grid, random samples, seeds) into "
+                                    "runs and train them; finished runs are skipped, interrupted ones resumed, "
+                                    "failures recorded. --report aggregates the finished runs.")
+    sw.add_argument("file", help="the sweep file (YAML)")
+    sw.add_argument("--backend", choices=("local", "ray"), default="local")
+    sw.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
+    sw.add_argument("--ray-address", help="an existing Ray cluster: auto or HOST:PORT (default: a local instance)")
+    sw.add_argument("--runs-dir", default="runs")
+    sw.add_argument("--data-dir")
+    sw.add_argument("--report", action="store_true", help="only aggregate: table, CSV and plot of the finished runs")
     exp = sub.add_parser("explore", help="the interactive gradient explorer in your browser",
                          description="Serve the gradient explorer page (sliders for weight and bias scale, cell, "
                                      "nonlinearity, hidden size, length, loss) on 127.0.0.1.")
@@ -153,6 +164,8 @@ def _add_training_commands(sub) -> None:
                            description="Train one model. Settings: defaults < --preset < --config FILE < flags.")
     train.add_argument("--cell", choices=("rnn", "lstm", "gru"))
     train.add_argument("--resume", metavar="RUN", help="continue the run in this directory from its checkpoint")
+    train.add_argument("--ddp", action="store_const", const=True,
+                       help="data-parallel training; launch with torchrun --nproc-per-node N -m rnnlab train ...")
     _add_config_flags(train)
     comp = sub.add_parser("compare", help="train several models on one task and write one report",
                           description="Train several models (short specs: rnn lstm gru bilstm lstm2 lstm-ln "
@@ -181,7 +194,7 @@ def _config_from(args):
     flags = {k: getattr(args, k, None) for k in (
         "task", "hidden_size", "num_layers", "bidirectional", "dropout", "proj_size", "nonlinearity", "head",
         "dense_size", "engine", "optimizer", "lr", "momentum", "schedule", "batch_size", "epochs", "clip_value",
-        "clip_norm", "loss", "init", "seed", "device", "cell")}
+        "clip_norm", "loss", "init", "seed", "device", "cell", "ddp")}
     flags["task_options"] = dict(args.task_options or [])
     if getattr(args, "models", None):
         flags["models"] = tuple(args.models)
@@ -200,6 +213,8 @@ def _train(args) -> int:
         if command == "train" and args.resume:
             run_dir = Path(args.resume)
             summary = train_run(TrainConfig(), run_dir, resume=True, progress=not args.quiet, data_dir=args.data_dir)
+            if not summary:
+                return 0
             print(f"done: {run_dir} (test {summary['metric']} {summary['final_test_metric']:.4f})")
             return 0
         cfg = _config_from(args)
@@ -207,6 +222,8 @@ def _train(args) -> int:
             name = args.name or f"{cfg.task}-{_label(cfg)}-{cfg.engine}"
             run_dir = Path(args.runs_dir) / name
             summary = train_run(cfg, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
+            if not summary:        # a data-parallel worker other than rank 0: rank 0 reports
+                return 0
             from .report import write_report
             report = write_report(run_dir, [run_dir], title=f"{cfg.task}: {summary['label']}")
             print(f"done: {run_dir} — report {report}")
@@ -345,6 +362,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rnnlab gradients: {exc}", file=sys.stderr)
             return 2
         print(f"pictures and summary in {args.out}")
+    elif args.command == "sweep":
+        from .sweep import read_sweep, run_sweep, write_sweep_report
+        try:
+            doc = read_sweep(args.file)
+            if not args.report:
+                results = run_sweep(doc, args.runs_dir, args.backend, args.workers, args.ray_address, args.data_dir)
+            report = write_sweep_report(doc, args.runs_dir)
+        except ValueError as exc:
+            print(f"rnnlab sweep: {exc}", file=sys.stderr)
+            return 2
+        print(report.read_text())
+        print(f"table: {report}")
+        if not args.report and any(r["status"] == "failed" for r in results):
+            return 1
     elif args.command == "explore":
         from .explore import serve
         try:

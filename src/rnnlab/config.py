@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     eval_batch_size: int = 1000
+    ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
 
     def __post_init__(self):
         def choice(name, options):

@@ -122,7 +122,7 @@ class NumpyTrainable:
     def num_parameters(self) -> int:
         return self.model.num_parameters()
 
-    def train_batch(self, x, y, mask, loss: str, lr: float):
+    def train_batch(self, x, y, mask, loss: str, lr: float, loss_scale: float = 1.0):
         from .numpy.losses import LOSSES
         from .numpy.optim import clip_by_global_norm, clip_by_value
         out = self.model.forward(x, train=True)
@@ -209,6 +209,7 @@ class TorchTrainable:
         recurrent = build_recurrent(spec.recurrent(), engine, seed=seed)
         torch.manual_seed(seed)
         self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size).to(self.device)
+        self.runner = self.model          # what training calls: the model, or its DistributedDataParallel wrapper
         params = self.model.parameters()
         self.optimizer = (torch.optim.Adam(params, lr=lr) if optimizer == "adam"
                           else torch.optim.SGD(params, lr=lr, momentum=momentum))
@@ -223,16 +224,23 @@ class TorchTrainable:
             return None
         return torch.as_tensor(a, device=self.device)
 
-    def train_batch(self, x, y, mask, loss: str, lr: float):
+    def data_parallel(self) -> None:
+        """Train through torch.nn.parallel.DistributedDataParallel (the process group must exist):
+        gradients are averaged across the workers in backward()."""
+        from torch.nn.parallel import DistributedDataParallel
+        self.runner = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda"
+                                              else None)
+
+    def train_batch(self, x, y, mask, loss: str, lr: float, loss_scale: float = 1.0):
         import torch
         self.model.train()
-        out = self.model(self._tensor(x))
+        out = self.runner(self._tensor(x))
         value = torch_loss(loss, out, self._tensor(y), self._tensor(mask))
         result = float(value.detach())
-        if not np.isfinite(result):
+        if not np.isfinite(result) and self.runner is self.model:   # data-parallel workers all step together
             return result, out.detach().cpu().numpy()
         self.optimizer.zero_grad(set_to_none=True)
-        value.backward()
+        (value * loss_scale if loss_scale != 1.0 else value).backward()
         if self.clip_value is not None:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
         if self.clip_norm is not None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import distributed
 from .config import TrainConfig
 from .data.idx import write_atomic
 from .metrics import HIGHER_IS_BETTER, format_metric, loss_value, metric_sums, metric_value
@@ -167,10 +168,19 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = Non
 def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) -> dict:
     from tqdm import tqdm
 
-    prepare_run_dir(run_dir, resume, force)
     if resume:
+        if not (run_dir / "config.json").exists():
+            raise RunExists(f"--resume: {run_dir} is not a run directory (no config.json); start a new run instead")
         saved = json.loads((run_dir / "config.json").read_text())["config"]
         cfg = TrainConfig(**{**saved, "models": tuple(saved["models"])})
+    if cfg.ddp and cfg.engine == "numpy":
+        raise ValueError("--ddp: data-parallel training needs a PyTorch engine ('scratch' or 'torch'), not 'numpy'")
+    workers = distributed.start(cfg.device) if cfg.ddp else distributed.Workers()
+    if workers.main:
+        prepare_run_dir(run_dir, resume, force)
+    else:
+        echo, progress = (lambda line: None), False
+    distributed.barrier(workers)
     task = get_task(cfg.task)
     task.options(**cfg.task_options)   # unknown options fail before any work
     spec = model_spec(cfg, task)
@@ -180,9 +190,11 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
     model = build_trainable(spec, cfg.engine, cfg.optimizer, cfg.lr, cfg.seed, cfg.momentum, cfg.clip_value,
                             cfg.clip_norm, cfg.device)
     apply_init(model, cfg.init, cfg.seed)
+    if workers.enabled:
+        model.data_parallel()
     if data is None:
         data = task.load(seed=cfg.seed, data_dir=data_dir, **cfg.task_options)
-    if not resume:
+    if not resume and workers.main:
         config_doc = {"config": cfg.to_dict(), "model": spec.to_dict(), "label": spec.label,
                       "engine": cfg.engine, "task": task.name, "loss": loss_name, "metric": task.metric,
                       "parameters": model.num_parameters(), "python": sys.version.split()[0]}
@@ -199,7 +211,7 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
         state, position = load_checkpoint(checkpoint)
         model.load_state(state)
     rows = _read_metrics(run_dir / "metrics.csv", position["epoch"]) if resume else []
-    log = (run_dir / "train.log").open("a")
+    log = (run_dir / "train.log").open("a") if workers.main else io.StringIO()
     if resume:
         echo(f"resuming {run_dir} at epoch {position['epoch'] + 1}, batch {position['batch'] + 1}")
 
@@ -211,21 +223,28 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
             bar = tqdm(total=batches_per_epoch, initial=position["batch"], desc=f"{label} {epoch + 1}/{cfg.epochs}",
                        disable=not progress, leave=False, file=sys.stderr, unit="batch")
             for b in range(position["batch"], batches_per_epoch):
-                if stop.requested:
+                if distributed.all_sum(workers, [float(stop.requested)])[0] > 0:   # every worker stops here
                     position.update(epoch=epoch, batch=b, epoch_elapsed=time.perf_counter() - started)
-                    save_checkpoint(checkpoint, model.state(), position)
+                    if workers.main:
+                        save_checkpoint(checkpoint, model.state(), position)
                     raise TrainingInterrupted(f"interrupted at epoch {epoch + 1}, batch {b + 1}; checkpoint saved "
                                               f"in {checkpoint}. Continue with: rnnlab train --resume {run_dir}")
-                part = data.train.take(order[b * batch:(b + 1) * batch])
+                index = order[b * batch:(b + 1) * batch]
+                share = index[workers.rank::workers.world]      # this worker's samples of the global batch
+                part = data.train.take(share)
                 lr = lr_at(cfg, position["step"], total_steps)
-                value, outputs = model.train_batch(part.x, part.y, part.mask, loss_name, lr)
+                local, outputs = model.train_batch(part.x, part.y, part.mask, loss_name, lr,
+                                                   loss_scale=len(share) * workers.world / len(index))
+                metric_sum, metric_count = metric_sums(task.metric, outputs, part.y, part.mask)
+                weighted, count, metric_sum, metric_count = distributed.all_sum(
+                    workers, [local * len(share), float(len(share)), metric_sum, metric_count])
+                value = weighted / count                          # the mean loss of the global batch
                 if not math.isfinite(value):
                     kept = f"the checkpoint of epoch {position['epoch']} is kept in {checkpoint}" \
                         if checkpoint.exists() else "no checkpoint had been written yet"
                     raise TrainingDiverged(f"the loss became {value} at epoch {epoch + 1}, step {b + 1}; {kept}. "
                                            f"Try gradient clipping (--clip-norm 1.0) or a lower learning rate "
                                            f"(--lr {cfg.lr / 10:g}).")
-                metric_sum, metric_count = metric_sums(task.metric, outputs, part.y, part.mask)
                 position["loss_sum"] += value
                 position["batches"] += 1
                 position["metric_sum"] += metric_sum
@@ -246,10 +265,11 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
                                                                      cfg.eval_batch_size)
             row["seconds"] = time.perf_counter() - started
             rows.append(row)
-            _write_metrics(run_dir / "metrics.csv", rows)
             position.update(epoch=epoch + 1, batch=0, loss_sum=0.0, batches=0, metric_sum=0.0, metric_count=0.0,
                             elapsed=position["elapsed"] + row["seconds"], epoch_elapsed=0.0)
-            save_checkpoint(checkpoint, model.state(), position)
+            if workers.main:
+                _write_metrics(run_dir / "metrics.csv", rows)
+                save_checkpoint(checkpoint, model.state(), position)
             val = f" | val {format_metric(task.metric, row['val_metric'])}" if data.val is not None else ""
             line = (f"{label} epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f} "
                     f"{task.metric} {format_metric(task.metric, row['train_metric'])}{val} | test loss "
@@ -260,7 +280,10 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
             log.flush()
     finally:
         log.close()
-    return finish_run(run_dir, model, spec, cfg, task, data, loss_name, rows)
+    summary = finish_run(run_dir, model, spec, cfg, task, data, loss_name, rows) if workers.main else {}
+    distributed.barrier(workers)
+    distributed.stop(workers)
+    return summary
 
 
 def finish_run(run_dir: Path, model, spec: ModelSpec, cfg: TrainConfig, task, data: TaskData, loss_name: str,
