@@ -179,7 +179,8 @@ def test_task_options_and_errors():
 
 def test_binary_add_has_a_test_set_per_length():
     data = tasks.get_task("binary-add").load(seed=0, n_train=10, n_val=5, n_test=4)
-    assert list(data.extra_tests) == [f"bits={k}" for k in range(1, 21)]
+    assert list(data.extra_tests) == [f"bits={k}" for k in [*range(1, 21), 50, 100]]
+    assert data.extra_tests["bits=100"].x.shape == (4, 101, 2)
     assert data.extra_tests["bits=20"].x.shape == (4, 21, 2)
     assert np.array_equal(data.test.x, data.extra_tests["bits=5"].x)
 

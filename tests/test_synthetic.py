@@ -99,6 +99,14 @@ def test_binary_addition_targets_are_the_sum():
         assert a < 2 ** bits and b < 2 ** bits and total == a + b
 
 
+def test_binary_addition_of_long_numbers():
+    x, y = syn.binary_addition(5, 100, seed=3)
+    for n in range(5):
+        a = int("".join(str(int(b)) for b in x[n, ::-1, 0]), 2)
+        b = int("".join(str(int(b)) for b in x[n, ::-1, 1]), 2)
+        assert int("".join(str(int(b)) for b in y[n, ::-1, 0]), 2) == a + b
+
+
 def test_binary_addition_test_sets_per_length():
     sets = syn.binary_addition_by_length(5, range(1, 21), seed=9)
     assert list(sets) == list(range(1, 21))
@@ -110,7 +118,7 @@ def test_binary_addition_test_sets_per_length():
     (lambda: syn.adding_problem(3, 1), "at least 2 steps"),
     (lambda: syn.copy_task(0, 5), "n: expected an integer >= 1"),
     (lambda: syn.sequential_xor(2, 1), "length: expected an integer >= 2"),
-    (lambda: syn.binary_addition(2, 63), "62 bits"),
+    (lambda: syn.binary_addition(2, 0), "bits: expected an integer >= 1"),
 ])
 def test_bad_sizes_are_named(call, message):
     with pytest.raises(ValueError, match=message):

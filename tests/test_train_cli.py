@@ -92,7 +92,7 @@ def test_evaluate_on_every_engine_gives_the_same_metric(tmp_path, capsys):
 
 def test_binary_addition_reports_every_length(tmp_path, capsys):
     args = ["train", "--task", "binary-add", "--opt", "n_train=64", "--opt", "n_val=8", "--opt", "n_test=4",
-            "--opt", "max_test_bits=6", "--hidden-size", "8", "--epochs", "1", "--quiet", "--runs-dir",
+            "--opt", "max_test_bits=6", "--opt", "long_test_bits=[]", "--hidden-size", "8", "--epochs", "1", "--quiet", "--runs-dir",
             str(tmp_path), "--name", "b"]
     assert main(args) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())

@@ -98,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--runs-dir", default="runs")
     sw.add_argument("--data-dir")
     sw.add_argument("--report", action="store_true", help="only aggregate: table, CSV and plot of the finished runs")
+    bench = sub.add_parser("bench", help="the results suite: the notebooks' tables reproduced and beaten",
+                           description="Run the suite (or --only some entries) and write results.md and "
+                                       "results.csv: per entry the notebook's number, ours (mean +/- std over seeds "
+                                       "where runs are cheap), time per run and the command that reproduces it.")
+    bench.add_argument("--only", nargs="+", metavar="ENTRY",
+                       help="seed000 seed001 seed004 fashion cumavg memory binary")
+    bench.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
+                       help="the notebook's protocol, our recipe, or both (default)")
+    bench.add_argument("--seeds", type=_positive_int, default=3, help="seeds for the cheap entries (default 3)")
+    bench.add_argument("--out", default="bench-out")
+    bench.add_argument("--quick", action="store_true", help="a tiny version of every run (seconds; for testing)")
+    bench.add_argument("--data-dir")
     exp = sub.add_parser("explore", help="the interactive gradient explorer in your browser",
                          description="Serve the gradient explorer page (sliders for weight and bias scale, cell, "
                                      "nonlinearity, hidden size, length, loss) on 127.0.0.1.")
@@ -107,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _option(text: str) -> tuple[str, object]:
-    """KEY=VALUE for a task option; the value is read as int, float, true/false or text."""
+    """KEY=VALUE for a task option; the value is read as int, float, or YAML (true, none, [50, 100], text)."""
+    import yaml
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as length=20, got {text!r}")
     key, raw = text.split("=", 1)
@@ -116,7 +129,10 @@ def _option(text: str) -> tuple[str, object]:
             return key, convert(raw)
         except ValueError:
             pass
-    return key, {"true": True, "false": False, "none": None}.get(raw.lower(), raw)
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return key, raw
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -150,6 +166,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-norm", type=_positive_float)
     p.add_argument("--loss", choices=LOSS_NAMES, help="override the task's loss (mse_onehot: seed 000's)")
     p.add_argument("--init", choices=("default", "course"), help="course: N(0, 0.1^2) weights, zero biases (seed 000)")
+    p.add_argument("--recurrent-init", choices=("default", "orthogonal", "identity"),
+                   help="orthogonal or identity (IRNN) blocks of W_hh")
+    p.add_argument("--forget-bias", type=float, help="added to the LSTM forget-gate bias (e.g. 1.0)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("cpu", "cuda"))
     p.add_argument("--name", help="the run's folder name under --runs-dir")
@@ -194,7 +213,7 @@ def _config_from(args):
     flags = {k: getattr(args, k, None) for k in (
         "task", "hidden_size", "num_layers", "bidirectional", "dropout", "proj_size", "nonlinearity", "head",
         "dense_size", "engine", "optimizer", "lr", "momentum", "schedule", "batch_size", "epochs", "clip_value",
-        "clip_norm", "loss", "init", "seed", "device", "cell", "ddp")}
+        "clip_norm", "loss", "init", "recurrent_init", "forget_bias", "seed", "device", "cell", "ddp")}
     flags["task_options"] = dict(args.task_options or [])
     if getattr(args, "models", None):
         flags["models"] = tuple(args.models)
@@ -376,6 +395,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"table: {report}")
         if not args.report and any(r["status"] == "failed" for r in results):
             return 1
+    elif args.command == "bench":
+        from .bench import VARIANTS, run_bench
+        from .data.mnist import DataError
+        try:
+            path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick,
+                             args.data_dir)
+        except (ValueError, DataError) as exc:
+            print(f"rnnlab bench: {exc}", file=sys.stderr)
+            return 2
+        print(path.read_text())
+        print(f"results: {path} and {path.with_suffix('.csv')}")
     elif args.command == "explore":
         from .explore import serve
         try:

@@ -31,6 +31,14 @@ def metric_value(metric: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarr
     return float(np.sum(hits * mask) / np.sum(mask))
 
 
+def sequence_accuracy(outputs: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Share of sequences whose every counted bit is right (binary addition: the whole sum)."""
+    wrong = ((outputs > 0) != (y > 0.5)).any(-1)
+    if mask is not None:
+        wrong &= mask.astype(bool)
+    return float(np.mean(~wrong.any(-1)))
+
+
 def metric_sums(metric: str, outputs, y, mask=None) -> tuple[float, float]:
     """(sum, count) of the metric over a batch, to accumulate a running value over an epoch."""
     count = float(np.sum(mask)) if mask is not None else float(np.prod(outputs.shape[:-1]))

@@ -24,7 +24,7 @@ import numpy as np
 from .engines import CELLS, ENGINES, RecurrentSpec, build_recurrent
 
 READOUTS = ("last", "every")
-HEADS = ("plain", "layernorm", "batchnorm", "dense")
+HEADS = ("plain", "layernorm", "batchnorm", "dense", "layernorm-dense", "batchnorm-dense")
 OPTIMIZERS = ("adam", "sgd")
 LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot")
 
@@ -62,7 +62,8 @@ class ModelSpec:
     @property
     def label(self) -> str:
         """A short name: ``bilstm2-ln`` is a bidirectional two-layer LSTM with a LayerNorm head."""
-        suffix = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense"}[self.head]
+        suffix = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense", "layernorm-dense": "-ln-dense",
+                  "batchnorm-dense": "-bn-dense"}[self.head]
         relu = "-relu" if self.nonlinearity == "relu" else ""
         return (f"{'bi' if self.bidirectional else ''}{self.cell}"
                 f"{self.num_layers if self.num_layers > 1 else ''}{relu}{suffix}")
@@ -71,16 +72,17 @@ class ModelSpec:
         return asdict(self)
 
 
-_SHORT = re.compile(r"^(?P<bi>bi)?(?P<cell>rnn|lstm|gru)(?P<layers>[1-9])?(?P<relu>-relu)?(?P<head>-ln|-bn|-dense)?$")
+_SHORT = re.compile(r"^(?P<bi>bi)?(?P<cell>rnn|lstm|gru)(?P<layers>[1-9])?(?P<relu>-relu)?(?P<head>-ln-dense|-bn-dense|-ln|-bn|-dense)?$")
 
 
 def parse_model_name(name: str) -> dict:
-    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-dense`` -> ModelSpec fields."""
+    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense`` -> ModelSpec fields."""
     match = _SHORT.match(name)
     if not match:
-        raise ValueError(f"model {name!r}: expected [bi]CELL[LAYERS][-relu][-ln|-bn|-dense] with CELL one of "
+        raise ValueError(f"model {name!r}: expected [bi]CELL[LAYERS][-relu][-ln|-bn][-dense] with CELL one of "
                          f"{', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu")
-    head = {None: "plain", "-ln": "layernorm", "-bn": "batchnorm", "-dense": "dense"}[match["head"]]
+    head = {None: "plain", "-ln": "layernorm", "-bn": "batchnorm", "-dense": "dense", "-ln-dense": "layernorm-dense",
+            "-bn-dense": "batchnorm-dense"}[match["head"]]
     fields_ = {"cell": match["cell"], "bidirectional": bool(match["bi"]), "head": head}
     if match["layers"]:
         fields_["num_layers"] = int(match["layers"])
@@ -311,25 +313,56 @@ def build_trainable(spec: ModelSpec, engine: str, optimizer: str = "adam", lr: f
 
 
 INITS = ("default", "course")
+RECURRENT_INITS = ("default", "orthogonal", "identity")
 
 
-def apply_init(model, init: str, seed: int) -> None:
-    """``default`` keeps each engine's torch.nn-style init (uniform in +-1/sqrt(hidden));
-    ``course`` draws every weight matrix from N(0, 0.1^2) and zeroes every bias, as seed 000's
-    NumPy classes do (normalisation layers keep their ones and zeros)."""
+def apply_init(model, init: str, seed: int, recurrent_init: str = "default", forget_bias: float = 0.0) -> None:
+    """Re-initialise a freshly built model, on any engine (through its portable weights).
+
+    init: ``default`` keeps each engine's torch.nn-style init (uniform in +-1/sqrt(hidden));
+          ``course`` draws every weight matrix from N(0, 0.1^2) and zeroes every bias, as seed
+          000's NumPy classes do (normalisation layers keep their ones and zeros).
+    recurrent_init: ``orthogonal`` makes each gate's block of W_hh an orthogonal matrix (Saxe et
+          al. 2014); ``identity`` makes it the identity (IRNN: Le et al. 2015, for ReLU RNNs).
+    forget_bias: added to the LSTM's forget-gate bias (rows H..2H of b_ih; Jozefowicz et al. 2015),
+          so that the cell starts by remembering.
+    """
     if init not in INITS:
         raise ValueError(f"init: unknown value {init!r}; expected one of {', '.join(INITS)}")
-    if init == "default":
+    if recurrent_init not in RECURRENT_INITS:
+        raise ValueError(f"recurrent_init: unknown value {recurrent_init!r}; expected one of "
+                         f"{', '.join(RECURRENT_INITS)}")
+    if init == "default" and recurrent_init == "default" and not forget_bias:
         return
     rng = np.random.default_rng(seed)
-    weights = {}
-    for name, value in model.weights().items():
-        if name.startswith("norm."):
-            weights[name] = value
-        elif "bias" in name:
-            weights[name] = np.zeros_like(value)
-        else:
-            weights[name] = (rng.standard_normal(value.shape) * 0.1).astype(value.dtype)
+    weights = model.weights()
+    if init == "course":
+        for name, value in weights.items():
+            if name.startswith("norm."):
+                continue
+            weights[name] = (np.zeros_like(value) if "bias" in name
+                             else (rng.standard_normal(value.shape) * 0.1).astype(value.dtype))
+    for name, value in weights.items():
+        if not name.startswith("weight_hh") or recurrent_init == "default":
+            continue
+        hidden = value.shape[1]
+        blocks = []
+        for _ in range(value.shape[0] // hidden):
+            if recurrent_init == "identity":
+                blocks.append(np.eye(hidden))
+            else:
+                q, r = np.linalg.qr(rng.standard_normal((hidden, hidden)))
+                blocks.append(q * np.sign(np.diag(r)))
+        weights[name] = np.concatenate(blocks).astype(value.dtype)
+    if forget_bias:
+        if model.spec.cell != "lstm":
+            raise ValueError(f"forget_bias: only the LSTM has a forget gate, not {model.spec.cell!r}")
+        for name, value in weights.items():
+            if name.startswith("bias_ih"):
+                hidden = value.shape[0] // 4
+                value = value.copy()
+                value[hidden:2 * hidden] += forget_bias
+                weights[name] = value
     model.load_weights(weights)
 
 

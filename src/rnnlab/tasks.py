@@ -157,7 +157,8 @@ def _adding(n, opts, seed):
 def _binary_add(opts, seed, data_dir, download):
     train_seed, val_seed, test_seed = _seeds(seed)
     bits = opts["bits"]
-    by_length = synthetic.binary_addition_by_length(opts["n_test"], range(1, opts["max_test_bits"] + 1), test_seed)
+    lengths = [*range(1, opts["max_test_bits"] + 1), *(k for k in opts["long_test_bits"] if k > opts["max_test_bits"])]
+    by_length = synthetic.binary_addition_by_length(opts["n_test"], lengths, test_seed)
     extra = {f"bits={length}": Split(x, y) for length, (x, y) in by_length.items()}
     train = Split(*synthetic.binary_addition(opts["n_train"], bits, train_seed))
     val = Split(*synthetic.binary_addition(opts["n_val"], bits, val_seed))
@@ -193,9 +194,9 @@ TASKS: dict[str, Task] = {task.name: task for task in [
     Task("adding", "adding problem: sum the two marked values (seed 003)", 2, 1, "mse", "mse", "last",
          {"length": 50, **_SIZES}, _fixed_sets(_adding), lambda o: synthetic.ADDING_BASELINE_MSE,
          "predicting 1.0: MSE 1/6 = 0.167"),
-    Task("binary-add", "binary addition, least significant bit first; tests at 1..20 bits (seed 004)", 2, 1,
-         "bce", "bit_accuracy", "every", {"bits": 5, "max_test_bits": 20, "n_train": 2000, "n_val": 200,
-                                          "n_test": 100},
+    Task("binary-add", "binary addition, LSB first; tests at 1..20, 50 and 100 bits (seed 004)", 2, 1,
+         "bce", "bit_accuracy", "every", {"bits": 5, "max_test_bits": 20, "long_test_bits": (50, 100),
+                                          "n_train": 2000, "n_val": 200, "n_test": 100},
          _binary_add, lambda o: 0.5, "50 % bit accuracy"),
 ]}
 

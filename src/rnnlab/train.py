@@ -34,7 +34,7 @@ import numpy as np
 from . import distributed
 from .config import TrainConfig
 from .data.idx import write_atomic
-from .metrics import HIGHER_IS_BETTER, format_metric, loss_value, metric_sums, metric_value
+from .metrics import HIGHER_IS_BETTER, format_metric, loss_value, metric_sums, metric_value, sequence_accuracy
 from .models import ModelSpec, apply_init, build_trainable, save_weights
 from .tasks import Split, TaskData, get_task
 
@@ -189,7 +189,7 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
     model = build_trainable(spec, cfg.engine, cfg.optimizer, cfg.lr, cfg.seed, cfg.momentum, cfg.clip_value,
                             cfg.clip_norm, cfg.device)
-    apply_init(model, cfg.init, cfg.seed)
+    apply_init(model, cfg.init, cfg.seed, cfg.recurrent_init, cfg.forget_bias if spec.cell == "lstm" else 0.0)
     if workers.enabled:
         model.data_parallel()
     if data is None:
@@ -294,16 +294,18 @@ def finish_run(run_dir: Path, model, spec: ModelSpec, cfg: TrainConfig, task, da
     np.savez_compressed(run_dir / "predictions.npz", y=data.test.y[:keep], outputs=outputs[:keep],
                         x=data.test.x[:min(keep, 16)],
                         **({"mask": data.test.mask[:keep]} if data.test.mask is not None else {}))
-    extra = {}
+    extra, whole = {}, {}
     for name, split in data.extra_tests.items():
-        extra[name] = evaluate_split(model, split, loss_name, task.metric, cfg.eval_batch_size)[1]
+        _, extra[name], extra_outputs = evaluate_split(model, split, loss_name, task.metric, cfg.eval_batch_size)
+        if task.metric == "bit_accuracy":
+            whole[name] = sequence_accuracy(extra_outputs, split.y, split.mask)
     values = [float(r["test_metric"]) for r in rows]
     best = max(values) if HIGHER_IS_BETTER[task.metric] else min(values)
     summary = {"label": spec.label, "task": task.name, "engine": cfg.engine, "metric": task.metric,
                "loss": loss_name, "parameters": model.num_parameters(), "epochs": len(rows),
                "final_test_metric": test_metric, "final_test_loss": test_loss, "best_test_metric": best,
                "seconds": float(sum(float(r["seconds"]) for r in rows)), "baseline": task.baseline(**cfg.task_options),
-               "baseline_measure": task.chance_measure, "extra_tests": extra,
+               "baseline_measure": task.chance_measure, "extra_tests": extra, "extra_tests_whole": whole,
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
     return summary

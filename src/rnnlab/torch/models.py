@@ -84,15 +84,15 @@ def final_states(net: nn.Module, state) -> torch.Tensor:
     return torch.cat(list(state[-dirs:]), dim=1)
 
 
-HEADS = ("plain", "layernorm", "batchnorm", "dense")
+HEADS = ("plain", "layernorm", "batchnorm", "dense", "layernorm-dense", "batchnorm-dense")
 
 
 class TaskModel(nn.Module):
     """Any recurrent net with the head a task needs, read at the last step or at every step.
 
         r = final states of the top layer (readout "last")  |  r_t = output_t (readout "every")
-        r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm")
-        r = ReLU(W_d r + b_d)                                  (head "dense", dense_size units)
+        r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm", or "...-dense")
+        r = ReLU(W_d r + b_d)                                  (head "dense" or "...-dense", dense_size units)
         y = W r + b
     """
 
@@ -105,10 +105,10 @@ class TaskModel(nn.Module):
             raise ValueError(f"head: unknown value {head!r}; expected one of {', '.join(HEADS)}")
         self.recurrent, self.readout, self.head_kind = recurrent, readout, head
         features = _feature_size(recurrent)
-        self.norm = (nn.LayerNorm(features) if head == "layernorm"
-                     else nn.BatchNorm1d(features) if head == "batchnorm" else None)
-        self.dense = nn.Linear(features, dense_size) if head == "dense" else None
-        self.head = nn.Linear(dense_size if head == "dense" else features, output_size)
+        self.norm = (nn.LayerNorm(features) if head.startswith("layernorm")
+                     else nn.BatchNorm1d(features) if head.startswith("batchnorm") else None)
+        self.dense = nn.Linear(features, dense_size) if head.endswith("dense") else None
+        self.head = nn.Linear(dense_size if self.dense is not None else features, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, state = self.recurrent(x)

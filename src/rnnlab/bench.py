@@ -1,0 +1,274 @@
+"""`rnnlab bench`: the results suite — every table of the notebooks reproduced, then beaten.
+
+Each :class:`Entry` names its cases (task + options), its models, the notebook's protocol, our
+recipe within the same epoch budget, and the notebook's numbers.  ``variant`` "notebook" trains
+with the notebook's protocol, "rnnlab" with our recipe.  Runs are ordinary run directories under
+``<out>/<entry>/<variant>/<case>/<model>-seed<k>/``; finished ones are reused, so the suite can
+be stopped and started again.  The results go to ``results.md`` and ``results.csv``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import TrainConfig, resolve
+from .metrics import format_metric
+
+# The recipes we found (see the README's results): Adam with a one-cycle schedule, clipping by norm.
+_RECIPE = {"optimizer": "adam", "schedule": "onecycle", "clip_norm": 1.0, "clip_value": None}
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    task: str
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    title: str
+    cases: tuple[Case, ...]
+    models: tuple[str, ...]
+    protocol: dict                    # the notebook's settings
+    recipe: dict | None = None        # ours, same epoch budget; None: the protocol is already ours
+    notebook: dict = field(default_factory=dict)   # (case label, model) -> the notebook's number, as text
+    goals: dict = field(default_factory=dict)      # (case label, model) -> our goal, as text
+    seeds: bool = False               # cheap: repeat over --seeds
+    model_settings: dict = field(default_factory=dict)   # model -> extra settings in the rnnlab variant
+
+
+MNIST_50K = {"split": "validation"}
+SEED004_MODELS = ("rnn", "rnn-bn-dense", "lstm", "lstm-bn-dense", "birnn", "bilstm", "bilstm-ln-dense", "bilstm-ln")
+SEED004_NUMBERS = {"rnn": "92.40 %", "rnn-bn-dense": "96.53 %", "lstm": "97.28 %", "lstm-bn-dense": "98.14 %",
+                   "birnn": "96.40 %", "bilstm": "97.31 %", "bilstm-ln-dense": "98.04 %", "bilstm-ln": "97.66 %"}
+ADDING_LENGTHS = (50, 100, 200)
+
+SUITE: tuple[Entry, ...] = (
+    Entry("seed000", "MNIST rows, seed 000's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
+          (Case("mnist-rows", "mnist-rows", {"split": "official", "n_train": 5000, "n_test": 1000}),),
+          ("rnn", "lstm"),
+          protocol={"engine": "numpy", "hidden_size": 128, "optimizer": "sgd", "lr": 0.005, "schedule": "constant",
+                    "batch_size": 1, "epochs": 9, "loss": "mse_onehot", "clip_value": 5.0, "clip_norm": None,
+                    "init": "course"},
+          recipe={"engine": "numpy", "hidden_size": 128, "batch_size": 16, "lr": 3e-3, "epochs": 9, **_RECIPE},
+          notebook={("mnist-rows", "rnn"): "> 80 %", ("mnist-rows", "lstm"): "> 90 %"}),
+    Entry("seed001", "MNIST rows, seed 001's protocol (official split, Adam 1e-3, batch 64, 5 epochs)",
+          (Case("mnist-rows", "mnist-rows", {"split": "official", "scaling": "symmetric"}),),
+          ("rnn", "lstm2"),
+          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
+                    "batch_size": 64, "epochs": 5, "clip_norm": None},
+          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 5, **_RECIPE}),
+    Entry("seed004", "MNIST rows, seed 004's protocol (50,000 / 10,000 / 10,000, batch 512, 10 epochs)",
+          (Case("mnist-rows", "mnist-rows", MNIST_50K),), SEED004_MODELS + ("gru",),
+          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
+                    "batch_size": 512, "epochs": 10, "clip_norm": None},
+          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 10, **_RECIPE},
+          notebook={("mnist-rows", m): v for m, v in SEED004_NUMBERS.items()},
+          goals={("mnist-rows", "rnn"): ">= 98.0 %", ("mnist-rows", "lstm"): ">= 99.0 %",
+                 ("mnist-rows", "gru"): ">= 99.0 %", ("mnist-rows", "bilstm"): ">= 99.1 %"},
+          model_settings={"rnn": {"hidden_size": 256, "recurrent_init": "orthogonal"}}),
+    Entry("fashion", "Fashion-MNIST rows, seed 004's models (no notebook number)",
+          (Case("fashion-rows", "fashion-rows", MNIST_50K),), ("rnn", "lstm", "gru", "bilstm", "bilstm-ln-dense"),
+          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
+                    "batch_size": 512, "epochs": 10, "clip_norm": None},
+          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 10, **_RECIPE}),
+    Entry("cumavg", "Running mean (seed 002): one- and two-layer RNN, loss on every step or the last",
+          (Case("every step", "cumavg", {"length": 10}), Case("last step", "cumavg-last", {"length": 10})),
+          ("rnn", "rnn2"),
+          protocol={"engine": "scratch", "hidden_size": 16, "optimizer": "adam", "lr": 1e-2, "schedule": "onecycle",
+                    "batch_size": 64, "epochs": 10, "clip_norm": 1.0}, seeds=True),
+    Entry("memory", "Memory tasks (seed 003): copy memory, sequential XOR, adding problem",
+          (Case("copy-seed 50", "copy-seed", {"length": 50}), Case("xor 20", "xor", {"length": 20}),
+           *(Case(f"adding {n}", "adding", {"length": n}) for n in ADDING_LENGTHS)),
+          ("rnn", "gru", "lstm"),
+          protocol={"engine": "torch", "hidden_size": 64, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
+                    "batch_size": 64, "epochs": 10, "clip_norm": None},
+          recipe={"engine": "torch", "hidden_size": 64, "batch_size": 64, "lr": 1e-2, "epochs": 10, **_RECIPE},
+          notebook={("copy-seed 50", "rnn"): "0.0836", ("copy-seed 50", "gru"): "0.0374",
+                    ("copy-seed 50", "lstm"): "0.0830"},
+          goals={**{(f"adding {n}", m): "< 0.01" for n in (200,) for m in ("rnn", "gru", "lstm")},
+                 ("copy-seed 50", "lstm"): "< 0.005", ("copy-seed 50", "gru"): "< 0.005",
+                 **{("xor 20", m): "100 %" for m in ("rnn", "gru", "lstm")}},
+          model_settings={"lstm": {"forget_bias": 1.0}}),
+    Entry("binary", "Binary addition (seed 004): trained at 5 bits, tested at 1..20, 50, 100 bits",
+          (Case("binary-add", "binary-add", {"bits": 5}),), ("lstm", "gru", "rnn"),
+          protocol={"engine": "torch", "hidden_size": 5, "optimizer": "adam", "lr": 1e-2, "schedule": "constant",
+                    "batch_size": 1, "epochs": 8, "clip_norm": None, "task_options": {"n_train": 250, "n_val": 100}},
+          recipe={"engine": "torch", "hidden_size": 16, "batch_size": 16, "lr": 1e-2, "epochs": 8, **_RECIPE},
+          goals={("binary-add", m): "100 % whole sums at every length" for m in ("lstm", "gru", "rnn")}),
+)
+SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
+VARIANTS = ("notebook", "rnnlab")
+
+# Pixel-by-pixel and permuted MNIST take hours per model on 2 CPU cores: a GPU protocol.
+GPU_ENTRIES = ("mnist-pixels", "mnist-permuted")
+
+
+def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) -> TrainConfig:
+    base = entry.protocol if variant == "notebook" or entry.recipe is None else entry.recipe
+    base = dict(base)
+    options = {**case.options, **base.pop("task_options", {})}
+    extra = entry.model_settings.get(model, {}) if variant == "rnnlab" else {}
+    cfg = resolve(task=case.task, task_options=options, seed=seed, **base, **extra)
+    return cfg.for_model(model)
+
+
+def command_for(cfg: TrainConfig) -> str:
+    """The `rnnlab train` command line that trains this configuration."""
+    defaults = TrainConfig()
+    parts = ["rnnlab train", f"--task {cfg.task}"]
+    parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}" for k, v in cfg.task_options.items()]
+    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "head": "--head",
+             "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
+             "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
+             "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
+             "forget_bias": "--forget-bias", "seed": "--seed"}
+    for name, flag in flags.items():
+        value = getattr(cfg, name)
+        if value != getattr(defaults, name) and value is not None:
+            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    if cfg.bidirectional:
+        parts.append("--bidirectional")
+    return " ".join(parts)
+
+
+def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, quick: bool = False,
+              data_dir=None, echo=print) -> list[dict]:
+    """Train (or reuse) every run of an entry and return its result rows."""
+    from .train import train_run
+    rows = []
+    variants = [v for v in variants if v == "notebook" or entry.recipe is not None]
+    for variant in variants:
+        for case in entry.cases:
+            for model in entry.models:
+                values, seconds, whole, run_dirs = [], [], None, []
+                for seed in range(seeds if entry.seeds else 1):
+                    cfg = settings_for(entry, variant, case, model, seed)
+                    if quick:
+                        cfg = _quick(cfg)
+                    run_dir = Path(out) / entry.name / variant / case.label.replace(" ", "-") / f"{model}-seed{seed}"
+                    summary_path = run_dir / "summary.json"
+                    if summary_path.exists():
+                        summary = json.loads(summary_path.read_text())
+                    else:
+                        echo(f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}")
+                        summary = train_run(cfg, run_dir, force=True, echo=lambda line: None, progress=False,
+                                            data_dir=data_dir)
+                    values.append(summary["final_test_metric"])
+                    seconds.append(summary["seconds"])
+                    whole = summary.get("extra_tests_whole") or whole
+                    run_dirs.append(str(run_dir))
+                rows.append({"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label,
+                             "model": model, "metric": summary["metric"],
+                             "notebook": entry.notebook.get((case.label, model), ""),
+                             "goal": entry.goals.get((case.label, model), "") if variant == "rnnlab" else "",
+                             "mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1
+                             else 0.0, "n": len(values), "seconds": float(np.mean(seconds)),
+                             "baseline": summary["baseline"], "command": command_for(cfg),
+                             "whole": whole or {}, "runs": run_dirs})
+    return rows
+
+
+def _quick(cfg: TrainConfig) -> TrainConfig:
+    """A tiny version of a configuration (for the tests): one epoch on a few sequences."""
+    from dataclasses import replace
+    options = dict(cfg.task_options)
+    if cfg.task.startswith(("mnist", "fashion")):
+        options.update(n_train=64, n_test=32, n_val=16)
+    else:
+        options.update(n_train=64, n_val=16, n_test=16)
+        if "length" in options:
+            options["length"] = min(options["length"], 12)
+        if cfg.task == "binary-add":
+            options.update(max_test_bits=4, long_test_bits=[8])
+    return replace(cfg, task_options=options, epochs=1, batch_size=min(cfg.batch_size, 16), hidden_size=8)
+
+
+def _value(row) -> str:
+    scale, unit = (100, " %") if row["metric"] in ("accuracy", "bit_accuracy") else (1, "")
+    digits = 2 if scale == 100 else 4
+    text = f"{scale * row['mean']:.{digits}f}"
+    if row["n"] > 1:
+        text += f" +/- {scale * row['std']:.{digits}f}"
+    return text + unit
+
+
+def results_table(rows: list[dict], machine: str) -> str:
+    lines = [f"# rnnlab results", "", f"Machine: {machine}.", ""]
+    for entry in dict.fromkeys(r["entry"] for r in rows):
+        part = [r for r in rows if r["entry"] == entry]
+        lines += [f"## {part[0]['title']}", "",
+                  "| case | model | variant | metric | notebook | ours | goal | chance | seconds per run | reproduce |",
+                  "|---|---|---|---|---:|---:|---|---:|---:|---|"]
+        for r in part:
+            lines.append(f"| {r['case']} | {r['model']} | {r['variant']} | {r['metric']} | {r['notebook'] or '-'} | "
+                         f"{_value(r)} | {r['goal'] or '-'} | {format_metric(r['metric'], r['baseline'])} | "
+                         f"{r['seconds']:.1f} | `{r['command']}` |")
+        lengths = [r for r in part if r["whole"]]
+        if lengths:
+            names = list(lengths[0]["whole"])
+            lines += ["", "Whole-sum accuracy per test length (bits):", "",
+                      "| model | variant | " + " | ".join(n.split("=")[1] for n in names) + " |",
+                      "|---|---|" + "---:|" * len(names)]
+            for r in lengths:
+                lines.append(f"| {r['model']} | {r['variant']} | " +
+                             " | ".join(f"{100 * r['whole'][n]:.0f}" for n in names) + " |")
+        lines.append("")
+    lines += ["## Not run on this machine", "",
+              "Pixel-by-pixel and permuted MNIST (784 steps) take hours per model on 2 CPU cores; run them with "
+              "`rnnlab compare --task mnist-pixels --device cuda` (or `mnist-permuted`) on a GPU machine. No GPU "
+              "was available to this session, so they have no numbers here.", ""]
+    return "\n".join(lines)
+
+
+def write_results(rows: list[dict], out: str | Path, machine: str) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(results_table(rows, machine))
+    with (out / "results.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["entry", "case", "model", "variant", "metric", "notebook", "mean", "std", "seeds",
+                         "seconds_per_run", "goal", "command"])
+        for r in rows:
+            writer.writerow([r["entry"], r["case"], r["model"], r["variant"], r["metric"], r["notebook"],
+                             f"{r['mean']:.6f}", f"{r['std']:.6f}", r["n"], f"{r['seconds']:.2f}", r["goal"],
+                             r["command"]])
+    return out / "results.md"
+
+
+def machine_description() -> str:
+    import os
+    import platform
+
+    import torch
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}, "
+            f"{time.strftime('%Y-%m-%d')}")
+
+
+def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, variants=VARIANTS, seeds: int = 3,
+              quick: bool = False, data_dir=None, echo=print) -> Path:
+    unknown = [name for name in (only or []) if name not in SUITE_BY_NAME]
+    if unknown:
+        raise ValueError(f"--only: unknown entry {', '.join(unknown)}; the suite has {', '.join(SUITE_BY_NAME)}")
+    rows = []
+    for entry in SUITE:
+        if only and entry.name not in only:
+            continue
+        rows += run_entry(entry, out, variants, seeds, quick, data_dir, echo)
+    # keep the rows of entries run earlier into the same folder, so that `--only` adds to one table
+    previous = Path(out) / "rows.json"
+    kept = [r for r in (json.loads(previous.read_text()) if previous.exists() else [])
+            if (r["entry"], r["variant"]) not in {(x["entry"], x["variant"]) for x in rows}]
+    order = {e.name: i for i, e in enumerate(SUITE)}
+    rows = sorted(kept + rows, key=lambda r: (order[r["entry"]], r["case"], r["variant"]))
+    Path(out).mkdir(parents=True, exist_ok=True)
+    previous.write_text(json.dumps(rows, indent=1))
+    return write_results(rows, out, machine_description())
