@@ -116,7 +116,7 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     base = dict(base)
     options = {**case.options, **base.pop("task_options", {})}
     extra = entry.model_settings.get(model, {}) if variant == "rnnlab" else {}
-    cfg = resolve(task=case.task, task_options=options, seed=seed, **base, **extra)
+    cfg = resolve(**{**base, **extra, "task": case.task, "task_options": options, "seed": seed})
     return cfg.for_model(model)
 
 

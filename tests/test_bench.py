@@ -1,0 +1,96 @@
+"""The results suite: protocols as the notebooks wrote them, the runner on a tiny configuration, the table."""
+import csv
+
+import pytest
+
+from rnnlab.bench import SUITE_BY_NAME, VARIANTS, command_for, run_bench, settings_for
+from rnnlab.cli import main
+
+
+def _cfg(entry, model, variant="notebook", case=0):
+    e = SUITE_BY_NAME[entry]
+    return settings_for(e, variant, e.cases[case], model, 0)
+
+
+def test_seed000_protocol_is_the_notebooks():
+    cfg = _cfg("seed000", "lstm")
+    assert (cfg.engine, cfg.hidden_size, cfg.optimizer, cfg.lr, cfg.batch_size, cfg.epochs) == \
+        ("numpy", 128, "sgd", 0.005, 1, 9)
+    assert (cfg.loss, cfg.clip_value, cfg.init) == ("mse_onehot", 5.0, "course")
+    assert cfg.task_options == {"split": "official", "n_train": 5000, "n_test": 1000}
+
+
+def test_seed001_protocol_is_the_notebooks():
+    rnn, lstm = _cfg("seed001", "rnn"), _cfg("seed001", "lstm2")
+    assert (rnn.cell, lstm.cell, lstm.num_layers) == ("rnn", "lstm", 2)
+    assert (rnn.optimizer, rnn.lr, rnn.batch_size, rnn.epochs, rnn.schedule) == ("adam", 1e-3, 64, 5, "constant")
+    assert rnn.task_options["split"] == "official"
+
+
+def test_seed004_protocol_and_numbers_are_the_notebooks():
+    entry = SUITE_BY_NAME["seed004"]
+    cfg = _cfg("seed004", "bilstm-ln-dense")
+    assert (cfg.bidirectional, cfg.head, cfg.dense_size) == (True, "layernorm-dense", 64)
+    assert (cfg.batch_size, cfg.epochs, cfg.optimizer, cfg.lr) == (512, 10, "adam", 1e-3)
+    assert cfg.task_options["split"] == "validation"        # 50,000 / 10,000 / 10,000
+    assert entry.notebook[("mnist-rows", "rnn")] == "92.40 %"
+    assert entry.notebook[("mnist-rows", "lstm-bn-dense")] == "98.14 %"
+    assert len([k for k in entry.notebook]) == 8
+    ours = _cfg("seed004", "rnn", "rnnlab")
+    assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
+    assert (ours.hidden_size, ours.recurrent_init) == (256, "orthogonal")
+
+
+def test_memory_and_binary_protocols():
+    memory = SUITE_BY_NAME["memory"]
+    assert [c.options.get("length") for c in memory.cases] == [50, 20, 50, 100, 200]
+    assert memory.notebook[("copy-seed 50", "gru")] == "0.0374"
+    binary = _cfg("binary", "lstm")
+    assert (binary.hidden_size, binary.lr, binary.epochs, binary.batch_size) == (5, 0.01, 8, 1)
+    assert binary.task_options["bits"] == 5 and binary.task_options["n_train"] == 250
+    assert _cfg("memory", "lstm", "rnnlab").forget_bias == 1.0
+
+
+def test_commands_reproduce_the_settings():
+    cfg = _cfg("seed004", "bilstm-ln", "rnnlab")
+    command = command_for(cfg)
+    assert command.startswith("rnnlab train --task mnist-rows --opt split=validation")
+    assert "--bidirectional" in command and "--head layernorm" in command and "--epochs 10" in command
+    from rnnlab.cli import build_parser, _config_from
+    args = build_parser().parse_args(command.split()[1:])
+    assert _config_from(args).to_dict() == {**cfg.to_dict(), "models": list(_config_from(args).models)}
+
+
+def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
+    assert main(["bench", "--quick", "--only", "cumavg", "binary", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "results.md").read_text()
+    assert "## Running mean (seed 002)" in table and "## Binary addition (seed 004)" in table
+    assert "| every step | rnn2 | notebook | mse |" in table and "+/-" in table       # two seeds
+    assert "Whole-sum accuracy per test length" in table and "| 1 | 2 | 3 | 4 | 8 |" in table
+    assert "Not run on this machine" in table and "Machine: " in table
+    with open(tmp_path / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 2 + 3 * len(VARIANTS)               # cumavg: 2 cases x 2 models; binary: 3 x 2
+    assert {r["entry"] for r in rows} == {"cumavg", "binary"}
+    assert all(r["command"].startswith("rnnlab train --task ") for r in rows)
+    assert "cumavg / notebook / every step / rnn / seed 1" in capsys.readouterr().out
+    # a second call reuses the finished runs and keeps earlier entries in the table
+    assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    assert "cumavg / notebook" not in capsys.readouterr().out            # nothing retrained
+    assert "## Binary addition" in (tmp_path / "results.md").read_text()
+
+
+def test_unknown_entry_is_named(tmp_path, capsys):
+    assert main(["bench", "--only", "seed005", "--out", str(tmp_path)]) == 2
+    assert "unknown entry seed005; the suite has seed000, seed001" in capsys.readouterr().err
+
+
+def test_every_entry_resolves_for_both_variants():
+    for entry in SUITE_BY_NAME.values():
+        for variant in VARIANTS:
+            for case in entry.cases:
+                for model in entry.models:
+                    cfg = settings_for(entry, variant, case, model, 0)
+                    assert cfg.task == case.task
+    with pytest.raises(KeyError):
+        SUITE_BY_NAME["nothing"]
