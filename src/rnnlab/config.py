@@ -137,22 +137,27 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def read_yaml(path: str | Path) -> dict:
+def read_mapping(path: str | Path, what: str, keys, expected: str) -> dict:
+    """A YAML file holding a mapping whose keys are all in ``keys``; errors name the file and the key."""
     import yaml
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
-        raise ValueError(f"config: {path} does not exist") from None
+        raise ValueError(f"{what}: {path} does not exist") from None
     except yaml.YAMLError as err:
-        raise ValueError(f"config: {path} is not valid YAML ({err})") from None
+        raise ValueError(f"{what}: {path} is not valid YAML ({err})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"config: {path} must hold a mapping of setting: value, got {type(data).__name__}")
-    unknown = sorted(set(data) - FIELDS)
+        raise ValueError(f"{what}: {path} must hold a mapping of {expected}, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(keys))
     if unknown:
-        raise ValueError(f"config: {path} has unknown setting(s) {', '.join(unknown)}; "
-                         f"valid settings: {', '.join(sorted(FIELDS))}")
+        raise ValueError(f"{what}: {path} has unknown {expected}(s) {', '.join(unknown)}; "
+                         f"valid: {', '.join(sorted(keys))}")
     return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    return read_mapping(path, "config", FIELDS, "setting")
 
 
 def resolve(preset: str | None = None, config_file: str | Path | None = None, **flags) -> TrainConfig:

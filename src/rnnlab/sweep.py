@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FIELDS, resolve
+from .config import FIELDS, read_mapping, resolve
 
 SWEEP_KEYS = {"name", "task", "fixed", "grid", "random", "seeds", "resources"}
 
@@ -45,20 +45,8 @@ class SweepRun:
 
 
 def read_sweep(path: str | Path) -> dict:
-    import yaml
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ValueError(f"sweep: {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ValueError(f"sweep: {path} is not valid YAML ({err})") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"sweep: {path} must hold a mapping with task, fixed, grid, seeds")
-    unknown = sorted(set(doc) - SWEEP_KEYS)
-    if unknown:
-        raise ValueError(f"sweep: {path} has unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(SWEEP_KEYS))}")
-    doc.setdefault("name", path.stem)
+    doc = read_mapping(path, "sweep", SWEEP_KEYS, "key")
+    doc.setdefault("name", Path(path).stem)
     return doc
 
 
