@@ -65,7 +65,7 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "cumavg", "binary", "--seeds", "2", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "results.md").read_text()
     assert "## Running mean (seed 002)" in table and "## Binary addition (seed 004)" in table
-    assert "| every step | rnn2 | notebook | mse |" in table and "+/-" in table       # two seeds
+    assert "| every step | rnn2 | rnnlab | mse |" in table and "+/-" in table       # two seeds, our protocol
     assert "Whole-sum accuracy per test length" in table and "| 1 | 2 | 3 | 4 | 8 |" in table
     assert "Not run on this machine" in table and "Machine: " in table
     with open(tmp_path / "results.csv") as handle:
@@ -73,10 +73,10 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert len(rows) == 2 * 2 + 3 * len(VARIANTS)               # cumavg: 2 cases x 2 models; binary: 3 x 2
     assert {r["entry"] for r in rows} == {"cumavg", "binary"}
     assert all(r["command"].startswith("rnnlab train --task ") for r in rows)
-    assert "cumavg / notebook / every step / rnn / seed 1" in capsys.readouterr().out
+    assert "cumavg / rnnlab / every step / rnn / seed 1" in capsys.readouterr().out
     # a second call reuses the finished runs and keeps earlier entries in the table
     assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
-    assert "cumavg / notebook" not in capsys.readouterr().out            # nothing retrained
+    assert "cumavg / rnnlab" not in capsys.readouterr().out              # nothing retrained
     assert "## Binary addition" in (tmp_path / "results.md").read_text()
 
 

@@ -28,6 +28,8 @@ class Case:
     label: str
     task: str
     options: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)    # training settings of this case (e.g. the engine)
+    time_to: float | None = None                     # report the training time to reach this test metric
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Entry:
     goals: dict = field(default_factory=dict)      # (case label, model) -> our goal, as text
     seeds: bool = False               # cheap: repeat over --seeds
     model_settings: dict = field(default_factory=dict)   # model -> extra settings in the rnnlab variant
+    notebook_protocol: bool = True    # False: the notebook fixes no protocol; ours is the only variant
 
 
 MNIST_50K = {"split": "validation"}
@@ -83,7 +86,7 @@ SUITE: tuple[Entry, ...] = (
           (Case("every step", "cumavg", {"length": 10}), Case("last step", "cumavg-last", {"length": 10})),
           ("rnn", "rnn2"),
           protocol={"engine": "scratch", "hidden_size": 16, "optimizer": "adam", "lr": 1e-2, "schedule": "onecycle",
-                    "batch_size": 64, "epochs": 10, "clip_norm": 1.0}, seeds=True),
+                    "batch_size": 64, "epochs": 10, "clip_norm": 1.0}, seeds=True, notebook_protocol=False),
     Entry("memory", "Memory tasks (seed 003): copy memory, sequential XOR, adding problem",
           (Case("copy-seed 50", "copy-seed", {"length": 50}), Case("xor 20", "xor", {"length": 20}),
            *(Case(f"adding {n}", "adding", {"length": n}) for n in ADDING_LENGTHS)),
@@ -103,6 +106,14 @@ SUITE: tuple[Entry, ...] = (
                     "batch_size": 1, "epochs": 8, "clip_norm": None, "task_options": {"n_train": 250, "n_val": 100}},
           recipe={"engine": "torch", "hidden_size": 16, "batch_size": 16, "lr": 1e-2, "epochs": 8, **_RECIPE},
           goals={("binary-add", m): "100 % whole sums at every length" for m in ("lstm", "gru", "rnn")}),
+    Entry("speed", "Time to accuracy on MNIST rows, 2 CPU cores (training time, evaluation excluded)",
+          (Case("torch engine", "mnist-rows", MNIST_50K, {"engine": "torch", "epochs": 6}, time_to=0.985),
+           Case("numpy engine", "mnist-rows", MNIST_50K, {"engine": "numpy", "epochs": 5, "batch_size": 64,
+                                                          "lr": 3e-3}, time_to=0.98)),
+          ("lstm",),
+          protocol={"hidden_size": 128, "batch_size": 128, "lr": 4e-3, **_RECIPE},
+          goals={("torch engine", "lstm"): "98.5 % within 60 s", ("numpy engine", "lstm"): "98.0 % within 180 s"},
+          notebook_protocol=False),
 )
 SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")
@@ -116,7 +127,7 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     base = dict(base)
     options = {**case.options, **base.pop("task_options", {})}
     extra = entry.model_settings.get(model, {}) if variant == "rnnlab" else {}
-    cfg = resolve(**{**base, **extra, "task": case.task, "task_options": options, "seed": seed})
+    cfg = resolve(**{**base, **case.settings, **extra, "task": case.task, "task_options": options, "seed": seed})
     return cfg.for_model(model)
 
 
@@ -144,7 +155,10 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
     """Train (or reuse) every run of an entry and return its result rows."""
     from .train import train_run
     rows = []
-    variants = [v for v in variants if v == "notebook" or entry.recipe is not None]
+    if entry.notebook_protocol:
+        variants = [v for v in variants if v == "notebook" or entry.recipe is not None]
+    else:   # one protocol, ours
+        variants = ["rnnlab"] if "rnnlab" in variants else []
     for variant in variants:
         for case in entry.cases:
             for model in entry.models:
@@ -162,6 +176,7 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
                         summary = train_run(cfg, run_dir, force=True, echo=lambda line: None, progress=False,
                                             data_dir=data_dir)
                     values.append(summary["final_test_metric"])
+                    reached = _time_to(run_dir, case.time_to) if case.time_to else None
                     seconds.append(summary["seconds"])
                     whole = summary.get("extra_tests_whole") or whole
                     run_dirs.append(str(run_dir))
@@ -172,8 +187,20 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
                              "mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1
                              else 0.0, "n": len(values), "seconds": float(np.mean(seconds)),
                              "baseline": summary["baseline"], "command": command_for(cfg),
-                             "whole": whole or {}, "runs": run_dirs})
+                             "whole": whole or {}, "runs": run_dirs,
+                             "time_to": None if reached is None else [case.time_to, reached]})
     return rows
+
+
+def _time_to(run_dir: Path, target: float) -> float | None:
+    """Training seconds (cumulative over epochs) until the test metric first reaches ``target``; -1: never."""
+    elapsed = 0.0
+    with (run_dir / "metrics.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            elapsed += float(row["seconds"])
+            if float(row["test_metric"]) >= target:
+                return elapsed
+    return -1.0
 
 
 def _quick(cfg: TrainConfig) -> TrainConfig:
@@ -197,7 +224,12 @@ def _value(row) -> str:
     text = f"{scale * row['mean']:.{digits}f}"
     if row["n"] > 1:
         text += f" +/- {scale * row['std']:.{digits}f}"
-    return text + unit
+    text += unit
+    if row.get("time_to"):
+        target, seconds = row["time_to"]
+        text += (f" ({format_metric(row['metric'], target)} after {seconds:.1f} s)" if seconds >= 0
+                 else f" ({format_metric(row['metric'], target)} not reached)")
+    return text
 
 
 def results_table(rows: list[dict], machine: str) -> str:

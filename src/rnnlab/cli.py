@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "results.csv: per entry the notebook's number, ours (mean +/- std over seeds "
                                        "where runs are cheap), time per run and the command that reproduces it.")
     bench.add_argument("--only", nargs="+", metavar="ENTRY",
-                       help="seed000 seed001 seed004 fashion cumavg memory binary")
+                       help="seed000 seed001 seed004 fashion cumavg memory binary speed")
     bench.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
                        help="the notebook's protocol, our recipe, or both (default)")
     bench.add_argument("--seeds", type=_positive_int, default=3, help="seeds for the cheap entries (default 3)")
