@@ -151,7 +151,7 @@ def _wait_for(predicate, timeout=120):
     return False
 
 
-SLOW_ADDING = ["--task", "adding", "--opt", "n_train=3000", "--opt", "n_val=50", "--opt", "n_test=100",
+SLOW_ADDING = ["--task", "adding", "--opt", "n_train=1500", "--opt", "n_val=50", "--opt", "n_test=100",
                "--opt", "length=30", "--hidden-size", "24", "--epochs", "3", "--batch-size", "8", "--quiet"]
 
 
