@@ -27,8 +27,13 @@ def _metrics(run_dir):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
 
 
+# One thread per training process: the kill/resume tests run two at once on small machines.
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "rnnlab", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "rnnlab", *args], capture_output=True, text=True, timeout=600,
+                          env=ONE_THREAD)
 
 
 @pytest.mark.parametrize("engine", ["numpy", "scratch", "torch"])
@@ -142,7 +147,7 @@ def test_predict_custom_images(tmp_path, tiny_images, capsys):
     assert "nothing.png: no such file" in capsys.readouterr().err
 
 
-def _wait_for(predicate, timeout=120):
+def _wait_for(predicate, timeout=300):
     end = time.time() + timeout
     while time.time() < end:
         if predicate():
@@ -161,7 +166,7 @@ def test_resume_after_kill_gives_identical_metrics(tmp_path, engine):
             str(tmp_path)]
     assert _cli(*args, "--name", "whole").returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--name", "killed"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_THREAD)
     killed = tmp_path / "killed"
     assert _wait_for(lambda: (killed / "metrics.csv").exists())
     proc.send_signal(signal.SIGKILL)
@@ -177,7 +182,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_exactly(tmp_path):
     args = ["train", *SLOW_ADDING, "--engine", "numpy", "--runs-dir", str(tmp_path)]
     assert _cli(*args, "--name", "whole").returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--name", "stopped"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ONE_THREAD)
     stopped = tmp_path / "stopped"
     assert _wait_for(lambda: (stopped / "config.json").exists())
     time.sleep(0.3)
