@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from rnnlab.bench import SUITE_BY_NAME, VARIANTS, command_for, run_bench, settings_for
+from rnnlab.bench import SUITE_BY_NAME, VARIANTS, command_for, settings_for
 from rnnlab.cli import main
 
 

@@ -233,7 +233,7 @@ def _value(row) -> str:
 
 
 def results_table(rows: list[dict], machine: str) -> str:
-    lines = [f"# rnnlab results", "", f"Machine: {machine}.", ""]
+    lines = ["# rnnlab results", "", f"Machine: {machine}.", ""]
     for entry in dict.fromkeys(r["entry"] for r in rows):
         part = [r for r in rows if r["entry"] == entry]
         lines += [f"## {part[0]['title']}", "",

@@ -177,7 +177,6 @@ class NumpyTrainable:
 
 def torch_loss(kind: str, out, y, mask):
     """The same losses as rnnlab.numpy.losses, in torch, averaged over the positions in ``mask``."""
-    import torch
     import torch.nn.functional as F
     if kind == "cross_entropy":
         per = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none").reshape(y.shape)

@@ -135,9 +135,8 @@ def _write_metrics(path: Path, rows: list[dict]) -> None:
 
 
 def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
+    """A new run gets an empty folder (an existing one only with ``force``); a resumed run keeps its own."""
     if resume:
-        if not (run_dir / "config.json").exists():
-            raise RunExists(f"--resume: {run_dir} is not a run directory (no config.json); start a new run instead")
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         if not force:
