@@ -38,7 +38,8 @@ def test_seed004_protocol_and_numbers_are_the_notebooks():
     assert len([k for k in entry.notebook]) == 8
     ours = _cfg("seed004", "rnn", "rnnlab")
     assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
-    assert (ours.hidden_size, ours.recurrent_init) == (256, "orthogonal")
+    assert (ours.hidden_size, ours.recurrent_init) == (128, "orthogonal")
+    assert _cfg("seed004", "lstm", "rnnlab").hidden_size == 256
 
 
 def test_memory_and_binary_protocols():
