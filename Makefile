@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: compare demo test bench install clean
+.PHONY: compare demo test bench results install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/engine_speed.py
 	$(BIN)/python benchmarks/torch_speed.py
+
+results: install
+	$(BIN)/rnnlab bench --out bench-out
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
