@@ -301,7 +301,8 @@ def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, vari
     kept = [r for r in (json.loads(previous.read_text()) if previous.exists() else [])
             if (r["entry"], r["variant"]) not in {(x["entry"], x["variant"]) for x in rows}]
     order = {e.name: i for i, e in enumerate(SUITE)}
-    rows = sorted(kept + rows, key=lambda r: (order[r["entry"]], r["case"], r["variant"]))
+    case_order = {(e.name, c.label): i for e in SUITE for i, c in enumerate(e.cases)}
+    rows = sorted(kept + rows, key=lambda r: (order[r["entry"]], case_order[(r["entry"], r["case"])], r["variant"]))
     Path(out).mkdir(parents=True, exist_ok=True)
     previous.write_text(json.dumps(rows, indent=1))
     return write_results(rows, out, machine_description())
