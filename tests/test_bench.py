@@ -16,7 +16,7 @@ def test_seed000_protocol_is_the_notebooks():
     cfg = _cfg("seed000", "lstm")
     assert (cfg.engine, cfg.hidden_size, cfg.optimizer, cfg.lr, cfg.batch_size, cfg.epochs) == \
         ("numpy", 128, "sgd", 0.005, 1, 9)
-    assert (cfg.loss, cfg.clip_value, cfg.init) == ("mse_onehot", 5.0, "course")
+    assert (cfg.loss, cfg.clip_value, cfg.clip_norm, cfg.init) == ("mse_onehot", 5.0, None, "course")
     assert cfg.task_options == {"split": "official", "n_train": 5000, "n_test": 1000}
 
 
@@ -24,6 +24,7 @@ def test_seed001_protocol_is_the_notebooks():
     rnn, lstm = _cfg("seed001", "rnn"), _cfg("seed001", "lstm2")
     assert (rnn.cell, lstm.cell, lstm.num_layers) == ("rnn", "lstm", 2)
     assert (rnn.optimizer, rnn.lr, rnn.batch_size, rnn.epochs, rnn.schedule) == ("adam", 1e-3, 64, 5, "constant")
+    assert rnn.clip_norm is None and rnn.clip_value is None                  # the notebook does not clip
     assert rnn.task_options["split"] == "official"
 
 
@@ -31,7 +32,7 @@ def test_seed004_protocol_and_numbers_are_the_notebooks():
     entry = SUITE_BY_NAME["seed004"]
     cfg = _cfg("seed004", "bilstm-ln-dense")
     assert (cfg.bidirectional, cfg.head, cfg.dense_size) == (True, "layernorm-dense", 64)
-    assert (cfg.batch_size, cfg.epochs, cfg.optimizer, cfg.lr) == (512, 10, "adam", 1e-3)
+    assert (cfg.batch_size, cfg.epochs, cfg.optimizer, cfg.lr, cfg.clip_norm) == (512, 10, "adam", 1e-3, None)
     assert cfg.task_options["split"] == "validation"        # 50,000 / 10,000 / 10,000
     assert entry.notebook[("mnist-rows", "rnn")] == "92.40 %"
     assert entry.notebook[("mnist-rows", "lstm-bn-dense")] == "98.14 %"

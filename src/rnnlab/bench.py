@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import TrainConfig, resolve
+from .config import TrainConfig
 from .metrics import format_metric
 
 # The recipes we found (see the README's results): Adam with a one-cycle schedule, clipping by norm.
@@ -128,7 +128,9 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     base = dict(base)
     options = {**case.options, **base.pop("task_options", {})}
     extra = entry.model_settings.get(model, {}) if variant == "rnnlab" else {}
-    cfg = resolve(**{**base, **case.settings, **extra, "task": case.task, "task_options": options, "seed": seed})
+    # TrainConfig directly, not resolve(): a protocol's None (no clipping) must stay None, not fall back
+    # to the default that an absent command-line flag gets.
+    cfg = TrainConfig(**{**base, **case.settings, **extra, "task": case.task, "task_options": options, "seed": seed})
     return cfg.for_model(model)
 
 
