@@ -209,11 +209,9 @@ def _add_training_commands(sub) -> None:
 
 
 def _config_from(args):
-    from .config import resolve
-    flags = {k: getattr(args, k, None) for k in (
-        "task", "hidden_size", "num_layers", "bidirectional", "dropout", "proj_size", "nonlinearity", "head",
-        "dense_size", "engine", "optimizer", "lr", "momentum", "schedule", "batch_size", "epochs", "clip_value",
-        "clip_norm", "loss", "init", "recurrent_init", "forget_bias", "seed", "device", "cell", "ddp")}
+    """Settings from the parsed flags: every TrainConfig field the command has a flag for."""
+    from .config import FIELDS, resolve
+    flags = {name: getattr(args, name) for name in FIELDS - {"task_options", "models"} if hasattr(args, name)}
     flags["task_options"] = dict(args.task_options or [])
     if getattr(args, "models", None):
         flags["models"] = tuple(args.models)

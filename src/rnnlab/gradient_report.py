@@ -63,8 +63,7 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     task = get_task(task_name)
-    length_key = "length"
-    data = task.load(seed=seed, **{length_key: length, "n_train": n_train, "n_val": 1, "n_test": 256})
+    data = task.load(seed=seed, length=length, n_train=n_train, n_val=1, n_test=256)
     y_train, last = _targets(task, data.train, length)
     y_test, _ = _targets(task, data.test, length)
     summary = {"task": task_name, "length": length, "hidden_size": hidden_size, "epochs": epochs, "models": {}}
@@ -93,8 +92,7 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
     plt.close(fig)
 
     # 2. Heat map over weight scale x step for the RNN's three nonlinearities (last-step loss)
-    x1, y1 = data.test.x[:1], np.zeros((1, length, task.output_size), np.float32)
-    y1[:, :, :] = y_test[:1]
+    x1, y1 = data.test.x[:1], y_test[:1]
     scales = np.round(np.linspace(0.25, 2.5, 19), 3)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for ax, nl in zip(axes, ("identity", "relu", "tanh")):

@@ -219,7 +219,7 @@ class TorchTrainable:
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def _tensor(self, a, integer=False):
+    def _tensor(self, a):
         import torch
         if a is None:
             return None
