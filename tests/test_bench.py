@@ -50,7 +50,9 @@ def test_memory_and_binary_protocols():
     binary = _cfg("binary", "lstm")
     assert (binary.hidden_size, binary.lr, binary.epochs, binary.batch_size) == (5, 0.01, 8, 1)
     assert binary.task_options["bits"] == 5 and binary.task_options["n_train"] == 250
-    assert _cfg("memory", "lstm", "rnnlab").forget_bias == 1.0
+    lstm = {c.label: settings_for(memory, "rnnlab", c, "lstm", 0) for c in memory.cases}
+    assert lstm["adding 200"].chrono == 200 and lstm["copy-seed 50"].chrono == 50      # chrono: T_max = length
+    assert settings_for(memory, "notebook", memory.cases[-1], "lstm", 0).chrono == 0   # not the notebook's
 
 
 def test_commands_reproduce_the_settings():
@@ -72,7 +74,7 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert "Not run on this machine" in table and "Machine: " in table
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 2 * 2 + 3 * len(VARIANTS)               # cumavg: 2 cases x 2 models; binary: 3 x 2
+    assert len(rows) == 2 * 2 + 4 * len(VARIANTS)               # cumavg: 2 cases x 2 models; binary: 4 x 2
     assert {r["entry"] for r in rows} == {"cumavg", "binary"}
     assert all(r["command"].startswith("rnnlab train --task ") for r in rows)
     assert "cumavg / rnnlab / every step / rnn / seed 1" in capsys.readouterr().out

@@ -42,6 +42,7 @@ class TrainConfig:
     init: str = "default"              # "course": N(0, 0.1^2) weights and zero biases (seed 000)
     recurrent_init: str = "default"    # "orthogonal" | "identity" (IRNN) blocks of W_hh
     forget_bias: float = 0.0           # added to the LSTM forget-gate bias
+    chrono: int = 0                    # T_max of chrono initialisation of the LSTM gate biases (0: off)
     seed: int = 0
     device: str = "cpu"
     eval_batch_size: int = 1000
@@ -74,6 +75,13 @@ class TrainConfig:
             raise ValueError(f"forget_bias: expected a number, got {self.forget_bias!r}")
         if self.forget_bias and self.cell != "lstm" and not any("lstm" in m for m in self.models):
             raise ValueError(f"forget_bias: only the LSTM has a forget gate, not {self.cell!r}")
+        if self.chrono and (isinstance(self.chrono, bool) or not isinstance(self.chrono, int) or self.chrono < 2):
+            raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), "
+                             f"got {self.chrono!r}")
+        if self.chrono and self.forget_bias:
+            raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
+        if self.chrono and self.cell != "lstm" and not any("lstm" in m for m in self.models):
+            raise ValueError(f"chrono: only the LSTM has a forget gate, not {self.cell!r}")
         if self.loss is not None:
             choice("loss", LOSS_NAMES)
         for name in ("hidden_size", "num_layers", "dense_size", "batch_size", "epochs", "eval_batch_size"):

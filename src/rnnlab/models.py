@@ -315,7 +315,8 @@ INITS = ("default", "course")
 RECURRENT_INITS = ("default", "orthogonal", "identity")
 
 
-def apply_init(model, init: str, seed: int, recurrent_init: str = "default", forget_bias: float = 0.0) -> None:
+def apply_init(model, init: str, seed: int, recurrent_init: str = "default", forget_bias: float = 0.0,
+               chrono: int = 0) -> None:
     """Re-initialise a freshly built model, on any engine (through its portable weights).
 
     init: ``default`` keeps each engine's torch.nn-style init (uniform in +-1/sqrt(hidden));
@@ -325,13 +326,25 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
           al. 2014); ``identity`` makes it the identity (IRNN: Le et al. 2015, for ReLU RNNs).
     forget_bias: added to the LSTM's forget-gate bias (rows H..2H of b_ih; Jozefowicz et al. 2015),
           so that the cell starts by remembering.
+    chrono: T_max > 1 sets the LSTM's gate biases by chrono initialisation (Tallec & Ollivier 2018),
+          for dependencies up to T_max steps:
+              b_f ~ log(U(1, T_max - 1)),   b_i = -b_f   (b_hh's rows of both gates zero),
+          so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) ~ U(1, T_max - 1)
+          and writes little into the cell until it learns to.  Replaces forget_bias.
     """
     if init not in INITS:
         raise ValueError(f"init: unknown value {init!r}; expected one of {', '.join(INITS)}")
     if recurrent_init not in RECURRENT_INITS:
         raise ValueError(f"recurrent_init: unknown value {recurrent_init!r}; expected one of "
                          f"{', '.join(RECURRENT_INITS)}")
-    if init == "default" and recurrent_init == "default" and not forget_bias:
+    if chrono and (isinstance(chrono, bool) or not isinstance(chrono, int) or chrono < 2):
+        raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), got {chrono!r}")
+    if chrono and forget_bias:
+        raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
+    if (chrono or forget_bias) and model.spec.cell != "lstm":
+        name = "chrono" if chrono else "forget_bias"
+        raise ValueError(f"{name}: only the LSTM has a forget gate, not {model.spec.cell!r}")
+    if init == "default" and recurrent_init == "default" and not forget_bias and not chrono:
         return
     rng = np.random.default_rng(seed)
     weights = model.weights()
@@ -353,9 +366,18 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
                 q, r = np.linalg.qr(rng.standard_normal((hidden, hidden)))
                 blocks.append(q * np.sign(np.diag(r)))
         weights[name] = np.concatenate(blocks).astype(value.dtype)
+    if chrono:
+        for name, value in weights.items():
+            if name.startswith(("bias_ih", "bias_hh")):
+                hidden = value.shape[0] // 4
+                value = value.copy()
+                if name.startswith("bias_ih"):
+                    b_f = np.log(rng.uniform(1.0, chrono - 1.0, hidden)) if chrono > 2 else np.zeros(hidden)
+                    value[:hidden], value[hidden:2 * hidden] = -b_f, b_f      # torch.nn gate order i, f, g, o
+                else:
+                    value[:2 * hidden] = 0.0
+                weights[name] = value
     if forget_bias:
-        if model.spec.cell != "lstm":
-            raise ValueError(f"forget_bias: only the LSTM has a forget gate, not {model.spec.cell!r}")
         for name, value in weights.items():
             if name.startswith("bias_ih"):
                 hidden = value.shape[0] // 4

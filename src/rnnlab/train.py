@@ -188,7 +188,9 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
     model = build_trainable(spec, cfg.engine, cfg.optimizer, cfg.lr, cfg.seed, cfg.momentum, cfg.clip_value,
                             cfg.clip_norm, cfg.device)
-    apply_init(model, cfg.init, cfg.seed, cfg.recurrent_init, cfg.forget_bias if spec.cell == "lstm" else 0.0)
+    lstm = spec.cell == "lstm"
+    apply_init(model, cfg.init, cfg.seed, cfg.recurrent_init, cfg.forget_bias if lstm else 0.0,
+               cfg.chrono if lstm else 0)
     if workers.enabled:
         model.data_parallel()
     if data is None:

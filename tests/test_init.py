@@ -1,0 +1,113 @@
+"""Initialisations of `rnnlab train`: course, orthogonal / identity recurrent weights, forget-gate bias, chrono."""
+import numpy as np
+import pytest
+
+from rnnlab.config import TrainConfig
+from rnnlab.models import ModelSpec, apply_init, build_trainable
+
+ENGINES = ("numpy", "scratch", "torch")
+
+
+def _model(cell, engine, hidden=6, layers=1, bidirectional=False):
+    spec = ModelSpec(cell, input_size=3, output_size=2, hidden_size=hidden, num_layers=layers,
+                     bidirectional=bidirectional)
+    return build_trainable(spec, engine, seed=0)
+
+
+def _total_bias(weights, suffix="l0"):
+    """The bias each gate sees: b_ih + b_hh (the NumPy engine exports b_hh = 0)."""
+    return weights[f"bias_ih_{suffix}"] + weights[f"bias_hh_{suffix}"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("cell,gates", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_orthogonal_recurrent_blocks(engine, cell, gates):
+    model = _model(cell, engine, layers=2, bidirectional=True)
+    before = model.weights()
+    apply_init(model, "default", seed=3, recurrent_init="orthogonal")
+    after = model.weights()
+    for name, value in after.items():
+        if name.startswith("weight_hh"):
+            assert value.shape == (gates * 6, 6)
+            for block in np.split(value.astype(np.float64), gates):
+                np.testing.assert_allclose(block @ block.T, np.eye(6), atol=1e-5)
+        else:   # everything else untouched
+            np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_identity_recurrent_init_is_irnn(engine):
+    model = _model("rnn", engine)
+    apply_init(model, "default", seed=0, recurrent_init="identity")
+    np.testing.assert_array_equal(model.weights()["weight_hh_l0"], np.eye(6))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_course_init_draws_small_weights_and_zero_biases(engine):
+    model = _model("lstm", engine, hidden=32)
+    apply_init(model, "course", seed=0)
+    weights = model.weights()
+    assert all(np.all(weights[n] == 0) for n in weights if "bias" in n)
+    w = weights["weight_hh_l0"]
+    assert abs(w.std() - 0.1) < 0.01 and abs(w.mean()) < 0.01
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_forget_bias_adds_to_the_forget_gate_only(engine):
+    model = _model("lstm", engine)
+    before = _total_bias(model.weights())
+    apply_init(model, "default", seed=0, forget_bias=1.5)
+    after = _total_bias(model.weights())
+    np.testing.assert_allclose(after - before, np.r_[np.zeros(6), np.full(6, 1.5), np.zeros(12)], atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_chrono_init_sets_gate_biases(engine):
+    """Tallec & Ollivier: b_f ~ log U(1, T - 1), b_i = -b_f, in every layer and direction."""
+    model = _model("lstm", engine, hidden=200, layers=2, bidirectional=True)
+    before = model.weights()
+    apply_init(model, "default", seed=0, chrono=100)
+    after = model.weights()
+    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        bias = _total_bias(after, suffix)
+        b_i, b_f, rest = bias[:200], bias[200:400], bias[400:]
+        assert b_f.min() >= 0.0 and b_f.max() <= np.log(99) + 1e-6
+        # log of a uniform draw: its exponential is uniform on (1, 99)
+        assert abs(np.exp(b_f).mean() - 50.0) < 5.0
+        np.testing.assert_allclose(b_i, -b_f, atol=1e-6)
+        np.testing.assert_allclose(rest, _total_bias(before, suffix)[400:], atol=1e-6)
+        # the time scales differ between units
+        assert np.unique(np.round(b_f, 4)).size > 150
+
+
+def test_chrono_is_the_same_on_every_engine():
+    biases = []
+    for engine in ENGINES:
+        model = _model("lstm", engine)
+        apply_init(model, "default", seed=7, chrono=50)
+        biases.append(_total_bias(model.weights())[:12])
+    for other in biases[1:]:
+        np.testing.assert_allclose(other, biases[0], atol=1e-6)
+
+
+def test_bad_initialisations_are_named():
+    with pytest.raises(ValueError, match="chrono: only the LSTM"):
+        apply_init(_model("gru", "numpy"), "default", seed=0, chrono=10)
+    with pytest.raises(ValueError, match="forget_bias: only the LSTM"):
+        apply_init(_model("rnn", "torch"), "default", seed=0, forget_bias=1.0)
+    with pytest.raises(ValueError, match="give one of them"):
+        apply_init(_model("lstm", "numpy"), "default", seed=0, forget_bias=1.0, chrono=10)
+    with pytest.raises(ValueError, match="T_max >= 2"):
+        apply_init(_model("lstm", "numpy"), "default", seed=0, chrono=1)
+    with pytest.raises(ValueError, match="recurrent_init: unknown value 'eye'"):
+        apply_init(_model("rnn", "numpy"), "default", seed=0, recurrent_init="eye")
+
+
+def test_config_validates_chrono():
+    assert TrainConfig(cell="lstm", models=("lstm",), chrono=200).chrono == 200
+    with pytest.raises(ValueError, match="chrono: expected an integer"):
+        TrainConfig(chrono=1.5)
+    with pytest.raises(ValueError, match="chrono: only the LSTM"):
+        TrainConfig(cell="gru", models=("gru",), chrono=20)
+    with pytest.raises(ValueError, match="give one of them"):
+        TrainConfig(chrono=20, forget_bias=1.0)
