@@ -1,5 +1,6 @@
 """The results suite: protocols as the notebooks wrote them, the runner on a tiny configuration, the table."""
 import csv
+import json
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_seed004_protocol_and_numbers_are_the_notebooks():
     assert len([k for k in entry.notebook]) == 8
     ours = _cfg("seed004", "rnn", "rnnlab")
     assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
-    assert (ours.hidden_size, ours.recurrent_init) == (128, "orthogonal")
+    assert (ours.hidden_size, ours.recurrent_init, ours.lr) == (256, "orthogonal", 1e-3)
     assert _cfg("seed004", "lstm", "rnnlab").hidden_size == 256
 
 
@@ -53,6 +54,8 @@ def test_memory_and_binary_protocols():
     lstm = {c.label: settings_for(memory, "rnnlab", c, "lstm", 0) for c in memory.cases}
     assert lstm["adding 200"].chrono == 200 and lstm["copy-seed 50"].chrono == 50      # chrono: T_max = length
     assert settings_for(memory, "notebook", memory.cases[-1], "lstm", 0).chrono == 0   # not the notebook's
+    irnn = settings_for(memory, "rnnlab", memory.cases[-1], "rnn", 0)
+    assert (irnn.nonlinearity, irnn.recurrent_init, irnn.epochs) == ("relu", "identity", 10)
 
 
 def test_commands_reproduce_the_settings():
@@ -82,6 +85,14 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
     assert "cumavg / rnnlab" not in capsys.readouterr().out              # nothing retrained
     assert "## Binary addition" in (tmp_path / "results.md").read_text()
+    # a run trained with other settings (an older recipe) is trained again, not reused
+    config_path = tmp_path / "cumavg" / "rnnlab" / "every-step" / "rnn-seed0" / "config.json"
+    doc = json.loads(config_path.read_text())
+    doc["config"]["lr"] = 0.5
+    config_path.write_text(json.dumps(doc))
+    assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    retrained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cumavg / ")]
+    assert retrained == ["cumavg / rnnlab / every step / rnn / seed 0"]
 
 
 def test_unknown_entry_is_named(tmp_path, capsys):
