@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .engines import CELLS, ENGINES
-from .models import HEADS, INITS, LOSS_NAMES, OPTIMIZERS, RECURRENT_INITS, parse_model_name
+from .models import HEADS, INITS, LOSS_NAMES, OPTIMIZERS, RECURRENT_INITS, check_gate_biases, parse_model_name
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 
@@ -71,17 +71,10 @@ class TrainConfig:
         choice("device", ("cpu", "cuda"))
         choice("init", INITS)
         choice("recurrent_init", RECURRENT_INITS)
-        if not isinstance(self.forget_bias, (int, float)) or not math.isfinite(self.forget_bias):
-            raise ValueError(f"forget_bias: expected a number, got {self.forget_bias!r}")
-        if self.forget_bias and self.cell != "lstm" and not any("lstm" in m for m in self.models):
-            raise ValueError(f"forget_bias: only the LSTM has a forget gate, not {self.cell!r}")
-        if self.chrono and (isinstance(self.chrono, bool) or not isinstance(self.chrono, int) or self.chrono < 2):
-            raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), "
-                             f"got {self.chrono!r}")
-        if self.chrono and self.forget_bias:
-            raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
-        if self.chrono and self.cell != "lstm" and not any("lstm" in m for m in self.models):
-            raise ValueError(f"chrono: only the LSTM has a forget gate, not {self.cell!r}")
+        check_gate_biases(self.forget_bias, self.chrono)
+        for name in ("forget_bias", "chrono"):
+            if getattr(self, name) and self.cell != "lstm" and not any("lstm" in m for m in self.models):
+                raise ValueError(f"{name}: only the LSTM has a forget gate, not {self.cell!r}")
         if self.loss is not None:
             choice("loss", LOSS_NAMES)
         for name in ("hidden_size", "num_layers", "dense_size", "batch_size", "epochs", "eval_batch_size"):

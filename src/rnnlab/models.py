@@ -15,6 +15,7 @@ into any other.
 from __future__ import annotations
 
 import io
+import math
 import json
 import re
 from dataclasses import asdict, dataclass, fields
@@ -315,6 +316,16 @@ INITS = ("default", "course")
 RECURRENT_INITS = ("default", "orthogonal", "identity")
 
 
+def check_gate_biases(forget_bias: float, chrono: int) -> None:
+    """The LSTM gate-bias settings: a finite forget_bias, chrono 0 (off) or an integer T_max >= 2, not both."""
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not math.isfinite(forget_bias):
+        raise ValueError(f"forget_bias: expected a number, got {forget_bias!r}")
+    if chrono and (isinstance(chrono, bool) or not isinstance(chrono, int) or chrono < 2):
+        raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), got {chrono!r}")
+    if chrono and forget_bias:
+        raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
+
+
 def apply_init(model, init: str, seed: int, recurrent_init: str = "default", forget_bias: float = 0.0,
                chrono: int = 0) -> None:
     """Re-initialise a freshly built model, on any engine (through its portable weights).
@@ -329,18 +340,16 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
     chrono: T_max > 1 sets the LSTM's gate biases by chrono initialisation (Tallec & Ollivier 2018),
           for dependencies up to T_max steps:
               b_f ~ log(U(1, T_max - 1)),   b_i = -b_f   (b_hh's rows of both gates zero),
-          so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) ~ U(1, T_max - 1)
-          and writes little into the cell until it learns to.  Replaces forget_bias.
+          so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) = 1 + e^b_f,
+          uniform on (2, T_max), and writes little into the cell until it learns to.  Replaces
+          forget_bias.
     """
     if init not in INITS:
         raise ValueError(f"init: unknown value {init!r}; expected one of {', '.join(INITS)}")
     if recurrent_init not in RECURRENT_INITS:
         raise ValueError(f"recurrent_init: unknown value {recurrent_init!r}; expected one of "
                          f"{', '.join(RECURRENT_INITS)}")
-    if chrono and (isinstance(chrono, bool) or not isinstance(chrono, int) or chrono < 2):
-        raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), got {chrono!r}")
-    if chrono and forget_bias:
-        raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
+    check_gate_biases(forget_bias, chrono)
     if (chrono or forget_bias) and model.spec.cell != "lstm":
         name = "chrono" if chrono else "forget_bias"
         raise ValueError(f"{name}: only the LSTM has a forget gate, not {model.spec.cell!r}")
@@ -372,7 +381,7 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
                 hidden = value.shape[0] // 4
                 value = value.copy()
                 if name.startswith("bias_ih"):
-                    b_f = np.log(rng.uniform(1.0, chrono - 1.0, hidden)) if chrono > 2 else np.zeros(hidden)
+                    b_f = np.log(rng.uniform(1.0, chrono - 1.0, hidden))
                     value[:hidden], value[hidden:2 * hidden] = -b_f, b_f      # torch.nn gate order i, f, g, o
                 else:
                     value[:2 * hidden] = 0.0
