@@ -27,6 +27,29 @@ def test_every_gradient_matches_numerical(cell, layers, bidirectional, readout, 
     assert errors[worst] < 1e-6, f"{worst}: relative error {errors[worst]:.2e}"
 
 
+LN_GRID = list(itertools.product(("rnn", "lstm"), (1, 2), (False, True), ("equal", "ragged")))
+
+
+@pytest.mark.parametrize("cell,layers,bidirectional,lengths", LN_GRID, ids=["-".join(map(str, g)) for g in LN_GRID])
+def test_layer_normalised_cells_match_numerical(cell, layers, bidirectional, lengths):
+    """Layer norm in the cell: gains, shifts, weights and the input, every readout position."""
+    rng = np.random.default_rng(11)
+    N, T, D, H, O = 3, 5, 3, 4, 2
+    model = SequenceModel(cell, D, H, O, num_layers=layers, bidirectional=bidirectional, readout="every",
+                          dtype=np.float64, seed=5, layer_norm=True)
+    for name, p in model.params.items():   # gains and shifts away from 1 and 0, so that both matter
+        if name.startswith("ln_"):
+            p += rng.uniform(-0.5, 0.5, p.shape)
+    x = rng.standard_normal((N, T, D))
+    lens = np.array([5, 2, 4]) if lengths == "ragged" else None
+    # a smaller step than the default 1e-2: a block of 4 units can have a small spread, and the
+    # normalisation then curves on a scale below 1e-2
+    errors = check_model_gradients(model, x, rng.standard_normal((N, T, O)), "mse", lens, h=1e-3)
+    assert {f"ln_weight_l{layers - 1}", f"ln_bias_l{layers - 1}"} <= set(errors)
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < 1e-6, f"{worst}: relative error {errors[worst]:.2e}"
+
+
 def test_padded_steps_receive_no_gradient():
     rng = np.random.default_rng(0)
     model = SequenceModel("lstm", 3, 4, 2, bidirectional=True, readout="every", dtype=np.float64)

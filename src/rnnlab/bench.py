@@ -158,6 +158,8 @@ def command_for(cfg: TrainConfig) -> str:
             parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     if cfg.bidirectional:
         parts.append("--bidirectional")
+    if cfg.layer_norm:
+        parts.append("--layer-norm")
     return " ".join(parts)
 
 

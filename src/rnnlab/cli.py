@@ -169,6 +169,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recurrent-init", choices=("default", "orthogonal", "identity"),
                    help="orthogonal or identity (IRNN) blocks of W_hh")
     p.add_argument("--forget-bias", type=float, help="added to the LSTM forget-gate bias (e.g. 1.0)")
+    p.add_argument("--layer-norm", action="store_const", const=True,
+                   help="layer normalisation inside the cell (RNN, LSTM; engines numpy and scratch)")
     p.add_argument("--chrono", type=int, metavar="T_MAX",
                    help="chrono init of the LSTM gate biases for dependencies up to T_MAX steps")
     p.add_argument("--seed", type=int)

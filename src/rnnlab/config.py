@@ -29,6 +29,7 @@ class TrainConfig:
     nonlinearity: str = "tanh"
     head: str = "plain"
     dense_size: int = 64
+    layer_norm: bool = False           # layer norm inside the cell (RNN, LSTM; engines numpy, scratch)
     engine: str = "torch"
     optimizer: str = "adam"
     lr: float = 4e-3
@@ -71,6 +72,10 @@ class TrainConfig:
         choice("device", ("cpu", "cuda"))
         choice("init", INITS)
         choice("recurrent_init", RECURRENT_INITS)
+        if self.layer_norm and self.engine == "torch":
+            raise ValueError("layer_norm: torch.nn has no layer-normalised cell; use --engine numpy or scratch")
+        if self.layer_norm and self.cell == "gru":
+            raise ValueError("layer_norm: the layer-normalised cell exists for the RNN and the LSTM, not the GRU")
         check_gate_biases(self.forget_bias, self.chrono)
         for name in ("forget_bias", "chrono"):
             if getattr(self, name) and self.cell != "lstm" and not any("lstm" in m for m in self.models):
@@ -103,7 +108,8 @@ class TrainConfig:
         """The ModelSpec fields this config sets (cell, sizes, head...)."""
         return {"cell": self.cell, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
                 "bidirectional": self.bidirectional, "dropout": self.dropout, "proj_size": self.proj_size,
-                "nonlinearity": self.nonlinearity, "head": self.head, "dense_size": self.dense_size}
+                "nonlinearity": self.nonlinearity, "head": self.head, "dense_size": self.dense_size,
+                "layer_norm": self.layer_norm}
 
     def for_model(self, name: str) -> TrainConfig:
         """This config with the model named by a short spec (``bilstm2-ln``) in place of cell/layers/head."""

@@ -20,6 +20,7 @@ class RecurrentSpec:
     proj_size: int = 0
     bias: bool = True
     batch_first: bool = True
+    layer_norm: bool = False      # layer norm of the gate pre-activations inside the cell (RNN, LSTM)
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -39,6 +40,8 @@ class RecurrentSpec:
             raise ValueError(f"proj_size: expected an integer in 0..{self.hidden_size - 1}, got {self.proj_size!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout!r}")
+        if self.layer_norm and self.cell == "gru":
+            raise ValueError("layer_norm: the layer-normalised cell exists for the RNN and the LSTM, not the GRU")
 
     @property
     def num_directions(self) -> int:
@@ -65,10 +68,13 @@ def build_recurrent(spec: RecurrentSpec, engine: str = "torch", dtype=None, seed
             raise ValueError("proj_size: the NumPy engine has no LSTM projection; use engine 'scratch' or 'torch'")
         return RecurrentNet(spec.cell, spec.input_size, spec.hidden_size, spec.num_layers, spec.bidirectional,
                             spec.nonlinearity, bias=spec.bias, dropout=spec.dropout,
-                            batch_first=spec.batch_first, dtype=dtype or np.float32, seed=seed)
+                            batch_first=spec.batch_first, dtype=dtype or np.float32, seed=seed,
+                            layer_norm=spec.layer_norm)
     import torch
 
     from .torch.convert import MODULES, module_options
+    if spec.layer_norm and engine == "torch":
+        raise ValueError("layer_norm: torch.nn has no layer-normalised cell; use engine 'numpy' or 'scratch'")
     torch.manual_seed(seed)
     net = MODULES[engine][spec.cell](spec.input_size, spec.hidden_size, **module_options(spec.cell, spec))
     return net.to(dtype) if dtype is not None else net

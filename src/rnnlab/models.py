@@ -44,6 +44,7 @@ class ModelSpec:
     readout: str = "last"
     head: str = "plain"
     dense_size: int = 64
+    layer_norm: bool = False     # layer norm inside the cell (RNN, LSTM; engines numpy and scratch)
 
     def __post_init__(self):
         self.recurrent()   # validates the recurrent part
@@ -58,33 +59,38 @@ class ModelSpec:
 
     def recurrent(self) -> RecurrentSpec:
         return RecurrentSpec(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bidirectional,
-                             self.nonlinearity, self.dropout, self.proj_size)
+                             self.nonlinearity, self.dropout, self.proj_size, layer_norm=self.layer_norm)
 
     @property
     def label(self) -> str:
-        """A short name: ``bilstm2-ln`` is a bidirectional two-layer LSTM with a LayerNorm head."""
+        """A short name: ``bilstm2-ln`` is a bidirectional two-layer LSTM with a LayerNorm head,
+        ``lnlstm`` an LSTM with layer norm inside the cell."""
         suffix = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense", "layernorm-dense": "-ln-dense",
                   "batchnorm-dense": "-bn-dense"}[self.head]
         relu = "-relu" if self.nonlinearity == "relu" else ""
-        return (f"{'bi' if self.bidirectional else ''}{self.cell}"
+        return (f"{'bi' if self.bidirectional else ''}{'ln' if self.layer_norm else ''}{self.cell}"
                 f"{self.num_layers if self.num_layers > 1 else ''}{relu}{suffix}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-_SHORT = re.compile(r"^(?P<bi>bi)?(?P<cell>rnn|lstm|gru)(?P<layers>[1-9])?(?P<relu>-relu)?(?P<head>-ln-dense|-bn-dense|-ln|-bn|-dense)?$")
+_SHORT = re.compile(r"^(?P<bi>bi)?(?P<ln>ln)?(?P<cell>rnn|lstm|gru)(?P<layers>[1-9])?(?P<relu>-relu)?(?P<head>-ln-dense|-bn-dense|-ln|-bn|-dense)?$")
 
 
 def parse_model_name(name: str) -> dict:
-    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense`` -> ModelSpec fields."""
+    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense`` -> ModelSpec fields.
+
+    An ``ln`` before the cell (``lnlstm``, ``bilnrnn-relu``) is layer normalisation inside the cell;
+    ``-ln`` after it is a LayerNorm head."""
     match = _SHORT.match(name)
     if not match:
-        raise ValueError(f"model {name!r}: expected [bi]CELL[LAYERS][-relu][-ln|-bn][-dense] with CELL one of "
-                         f"{', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu")
+        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu][-ln|-bn][-dense] with CELL one of "
+                         f"{', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm")
     head = {None: "plain", "-ln": "layernorm", "-bn": "batchnorm", "-dense": "dense", "-ln-dense": "layernorm-dense",
             "-bn-dense": "batchnorm-dense"}[match["head"]]
-    fields_ = {"cell": match["cell"], "bidirectional": bool(match["bi"]), "head": head}
+    fields_ = {"cell": match["cell"], "bidirectional": bool(match["bi"]), "head": head,
+               "layer_norm": bool(match["ln"])}
     if match["layers"]:
         fields_["num_layers"] = int(match["layers"])
     if match["relu"]:
@@ -117,7 +123,7 @@ class NumpyTrainable:
         self.spec = spec
         self.model = SequenceModel(spec.cell, spec.input_size, spec.hidden_size, spec.output_size,
                                    spec.num_layers, spec.bidirectional, spec.nonlinearity, spec.readout,
-                                   spec.dropout, seed=seed)
+                                   spec.dropout, seed=seed, layer_norm=spec.layer_norm)
         self.optimizer = (Adam(self.model.params, lr=lr) if optimizer == "adam"
                           else SGD(self.model.params, lr=lr, momentum=momentum))
         self.clip_value, self.clip_norm = clip_value, clip_norm
@@ -359,7 +365,7 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
     weights = model.weights()
     if init == "course":
         for name, value in weights.items():
-            if name.startswith("norm."):
+            if name.startswith(("norm.", "ln_")):
                 continue
             weights[name] = (np.zeros_like(value) if "bias" in name
                              else (rng.standard_normal(value.shape) * 0.1).astype(value.dtype))

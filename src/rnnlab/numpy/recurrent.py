@@ -7,6 +7,8 @@ this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
     weight_hh_l{k}[_reverse]  (G*H, H)
     bias_ih_l{k}[_reverse]    (G*H,)
     bias_hh_l{k}[_reverse]    (G*H,)
+    ln_weight_l{k}[_reverse]  (G*H,)         with layer_norm=True only (no torch.nn counterpart)
+    ln_bias_l{k}[_reverse]    (G*H,)
 
 How one layer and direction runs (``T`` steps, batch ``N``):
 
@@ -20,6 +22,17 @@ How one layer and direction runs (``T`` steps, batch ``N``):
 Inside, arrays are time-major and feature-major, ``(T, features, N)``: one column per sequence,
 as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
 outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
+
+Layer normalisation in the cell (``layer_norm=True``, RNN and LSTM; Ba et al. 2016): each
+gate's block of the summed pre-activation is normalised over its H units, per sequence, then
+scaled and shifted by its own gain and bias::
+
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh        (as above)
+    a_t[k] <- gamma[k] * (a_t[k] - mean(a_t[k])) / sqrt(var(a_t[k]) + eps) + beta[k]
+                                                      for each gate block k, eps = 1e-5
+
+and the cell's step runs on the result.  Backward (x_hat the normalised block, r = 1/std):
+dL/da[k] = r * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) with dx_hat = gamma * dL/dy.
 
 Variable lengths: steps at or past a sequence's length neither change its state nor receive
 gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
@@ -40,6 +53,7 @@ from .checks import as_float_array, check_choice, check_lengths, check_positive_
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 NONLINEARITIES = ("tanh", "relu")
 _MAX_WORKSPACES = 4
+LN_EPS = 1e-5
 
 
 @dataclass
@@ -49,6 +63,8 @@ class _Direction:
     hs: np.ndarray                    # (T+1, H, N) states; forward: hs[t+1] = h_t, reverse: hs[t] = h_t
     cs: np.ndarray | None = None      # (T+1, H, N) LSTM cell states, same indexing
     hw_n: np.ndarray | None = None    # (T, H, N) GRU u_n = W_hn h_{t-1} + b_hn, then dL/du_n
+    ln_xhat: np.ndarray | None = None  # (T, G*H, N) layer norm: the normalised pre-activations
+    ln_rstd: np.ndarray | None = None  # (T, G, 1, N) layer norm: 1 / std of each gate block
 
 
 @dataclass
@@ -79,8 +95,11 @@ class RecurrentNet:
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, nonlinearity: str = "tanh", bias: bool = True,
-                 dropout: float = 0.0, batch_first: bool = True, dtype=np.float32, seed: int | None = 0):
+                 dropout: float = 0.0, batch_first: bool = True, dtype=np.float32, seed: int | None = 0,
+                 layer_norm: bool = False):
         check_choice("cell", cell, tuple(GATES))
+        if layer_norm and cell == "gru":
+            raise ValueError("layer_norm: the layer-normalised cell exists for the RNN and the LSTM, not the GRU")
         check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         if nonlinearity != "tanh" and cell != "rnn":
             raise ValueError(f"nonlinearity: {nonlinearity!r} applies to the vanilla RNN only; "
@@ -100,6 +119,7 @@ class RecurrentNet:
         self.bias = bool(bias)
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
+        self.layer_norm = bool(layer_norm)
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self.params: dict[str, np.ndarray] = {}
@@ -125,13 +145,20 @@ class RecurrentNet:
                 if self.bias:
                     shapes[self.param_name("bias_ih", layer, d)] = (G * H,)
                     shapes[self.param_name("bias_hh", layer, d)] = (G * H,)
+                if self.layer_norm:
+                    shapes[self.param_name("ln_weight", layer, d)] = (G * H,)
+                    shapes[self.param_name("ln_bias", layer, d)] = (G * H,)
         return shapes
 
     def _init_params(self) -> None:
-        """torch.nn's initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        """torch.nn's initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)); layer-norm gains
+        one and shifts zero."""
         k = 1.0 / np.sqrt(self.hidden_size)
         for name, shape in self.param_shapes().items():
-            self.params[name] = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
+            if name.startswith("ln_"):
+                self.params[name] = (np.ones if name.startswith("ln_weight") else np.zeros)(shape, self.dtype)
+            else:
+                self.params[name] = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: p.copy() for name, p in self.params.items()}
@@ -160,7 +187,9 @@ class RecurrentNet:
                 gates=np.empty((T, G * H, N), dt),
                 hs=np.empty((T + 1, H, N), dt),
                 cs=np.empty((T + 1, H, N), dt) if self.cell == "lstm" else None,
-                hw_n=np.empty((T, H, N), dt) if self.cell == "gru" else None)
+                hw_n=np.empty((T, H, N), dt) if self.cell == "gru" else None,
+                ln_xhat=np.empty((T, G * H, N), dt) if self.layer_norm else None,
+                ln_rstd=np.empty((T, G, 1, N), dt) if self.layer_norm else None)
                 for _ in range(self.num_directions)])
             ws.dX.append(np.empty((T, D, N), dt))
             ws.dW_tmp.append((np.empty((G * H, D), dt), np.empty((G * H, H), dt)))
@@ -276,6 +305,10 @@ class RecurrentNet:
             out *= valid
         return out
 
+    def _layer_norm_params(self, layer: int, d: int):
+        p = self.params
+        return p[self.param_name("ln_weight", layer, d)][:, None], p[self.param_name("ln_bias", layer, d)][:, None]
+
     def _weights(self, layer: int, d: int):
         p = self.params
         W_ih = p[self.param_name("weight_ih", layer, d)]
@@ -301,15 +334,18 @@ class RecurrentNet:
         hw, t1 = ws.scratch["hw"], ws.scratch["t1"]
         steps = range(T) if d == 0 else range(T - 1, -1, -1)
         cell, nl = self.cell, self.nonlinearity
+        norm = self._layer_norm_params(layer, d) if self.layer_norm else None
         for t in steps:
             prev, cur = (t, t + 1) if d == 0 else (t + 1, t)
             a = gates[t]
             np.matmul(W_hh, hs[prev], out=hw)
-            if cell == "rnn":
+            if cell != "gru":
                 a += hw
+                if norm is not None:
+                    _layer_norm_forward(a, buf.ln_xhat[t], buf.ln_rstd[t], *norm)
+            if cell == "rnn":
                 cells.rnn_step_forward(a, hs[cur], nl)
             elif cell == "lstm":
-                a += hw
                 cells.lstm_step_forward(a, cs[prev], cs[cur], hs[cur], t1)
             else:
                 if self.bias:
@@ -395,6 +431,12 @@ class RecurrentNet:
         dW_ih.fill(0.0)
         dW_hh.fill(0.0)
         W_hh_T = W_hh.T
+        if self.layer_norm:
+            gain = self._layer_norm_params(layer, d)[0]
+            d_gain = g[self.param_name("ln_weight", layer, d)]
+            d_shift = g[self.param_name("ln_bias", layer, d)]
+            d_gain.fill(0.0)
+            d_shift.fill(0.0)
         steps = range(T - 1, -1, -1) if d == 0 else range(T)
         for t in steps:
             prev, cur = (t, t + 1) if d == 0 else (t + 1, t)
@@ -422,6 +464,8 @@ class RecurrentNet:
                 hw[: 2 * H] = a[: 2 * H]          # dL/d(W_hh h_{t-1} + b_hh) = [da_r ; da_z ; du_n]
                 hw[2 * H:] = buf.hw_n[t]
                 dU = hw
+            if self.layer_norm:   # a holds dL/d(normalised a_t): back through the normalisation
+                _layer_norm_backward(a, buf.ln_xhat[t], buf.ln_rstd[t], gain, d_gain, d_shift)
             # dL/dh_{t-1} = W_hh^T dU_t   (+ the GRU's direct path dh * z)
             np.matmul(W_hh_T, dU, out=dh)
             if cell == "gru":
@@ -449,6 +493,39 @@ class RecurrentNet:
             np.matmul(W_ih.T, gates, out=dX)
         else:
             dX += np.matmul(W_ih.T, gates)
+
+
+def _layer_norm_forward(a: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, gain: np.ndarray,
+                        shift: np.ndarray) -> None:
+    """In place, per gate block k of a (G*H, N):  a[k] <- gain[k] * x_hat[k] + shift[k] with
+    x_hat[k] = (a[k] - mean(a[k])) / sqrt(var(a[k]) + eps); keeps x_hat (G*H, N) and 1/std (G, 1, N)."""
+    G = rstd.shape[0]
+    blocks = a.reshape(G, -1, a.shape[1])
+    centred = xhat.reshape(blocks.shape)
+    np.subtract(blocks, blocks.mean(axis=1, keepdims=True), out=centred)
+    np.multiply(centred, centred, out=blocks)                          # a is scratch until the last line
+    np.add(blocks.mean(axis=1, keepdims=True), LN_EPS, out=rstd)
+    np.sqrt(rstd, out=rstd)
+    np.divide(1.0, rstd, out=rstd)
+    centred *= rstd                                                    # x_hat
+    np.multiply(xhat, gain, out=a)
+    a += shift
+
+
+def _layer_norm_backward(da: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, gain: np.ndarray,
+                         d_gain: np.ndarray, d_shift: np.ndarray) -> None:
+    """In place: da = dL/dy (G*H, N) of y = gain * x_hat + shift becomes dL/da of the block input:
+        d_gain += sum_n dy * x_hat,   d_shift += sum_n dy,   dx_hat = gain * dy,
+        dL/da[k] = (1/std[k]) * (dx_hat[k] - mean(dx_hat[k]) - x_hat[k] * mean(dx_hat[k] * x_hat[k]))."""
+    G = rstd.shape[0]
+    d_shift += da.sum(axis=1)
+    d_gain += np.einsum("fn,fn->f", da, xhat)
+    da *= gain                                                         # dx_hat
+    blocks, xh = da.reshape(G, -1, da.shape[1]), xhat.reshape(G, -1, da.shape[1])
+    proj = np.einsum("ghn,ghn->gn", blocks, xh)[:, None, :] / blocks.shape[1]
+    blocks -= blocks.mean(axis=1, keepdims=True)
+    blocks -= xh * proj
+    blocks *= rstd
 
 
 def load_into(params: dict, state: dict, what: str) -> None:

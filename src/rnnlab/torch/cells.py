@@ -11,23 +11,40 @@ from typing import Callable
 import torch
 from torch import nn
 
+Norm = Callable[[torch.Tensor], torch.Tensor] | None
+
+
+def gate_layer_norm(a: torch.Tensor, gates: int, weight: torch.Tensor, bias: torch.Tensor,
+                    eps: float = 1e-5) -> torch.Tensor:
+    """Layer norm of each gate's block of the pre-activations (Ba et al. 2016), a: (batch, G*H):
+
+        a[k] <- weight[k] * (a[k] - mean(a[k])) / sqrt(var(a[k]) + eps) + bias[k]   per block k
+    """
+    batch, size = a.shape
+    blocks = nn.functional.layer_norm(a.view(batch, gates, size // gates), (size // gates,), eps=eps)
+    return blocks.reshape(batch, size) * weight + bias
+
 
 def rnn_cell(xw: torch.Tensor, h: torch.Tensor, hh: nn.Linear,
-             nonlinearity: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """Elman step:  h_t = sigma(W_ih x_t + b + W_hh h_{t-1})."""
-    return nonlinearity(xw + hh(h))
+             nonlinearity: Callable[[torch.Tensor], torch.Tensor], norm: Norm = None) -> torch.Tensor:
+    """Elman step:  h_t = sigma(W_ih x_t + b + W_hh h_{t-1})  (norm: of the sum, before sigma)."""
+    a = xw + hh(h)
+    return nonlinearity(a if norm is None else norm(a))
 
 
 def lstm_cell(xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor, hh: nn.Linear,
-              proj: nn.Linear | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              proj: nn.Linear | None = None, norm: Norm = None) -> tuple[torch.Tensor, torch.Tensor]:
     """LSTM step (one fused product for the four gates):
 
         [a_i; a_f; a_g; a_o] = W_ih x_t + b + W_hh h_{t-1}
         i = sigma(a_i)   f = sigma(a_f)   g = tanh(a_g)   o = sigma(a_o)
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)            (with a projection: h_t = W_hr (o * tanh(c_t)))
+
+    norm: applied to [a_i; a_f; a_g; a_o] before the gates (layer norm in the cell).
     """
-    i, f, g, o = (xw + hh(h)).chunk(4, dim=1)
+    a = xw + hh(h)
+    i, f, g, o = (a if norm is None else norm(a)).chunk(4, dim=1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
     if proj is not None:

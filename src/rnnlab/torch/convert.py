@@ -31,6 +31,9 @@ def to_torch_state_dict(module: _Stack) -> dict[str, torch.Tensor]:
                                       else torch.zeros_like(layer.ih.bias.detach()))
         if getattr(layer, "proj", None) is not None:
             state["weight_hr" + sfx] = layer.proj.weight.detach().clone()
+        if getattr(layer, "layer_norm", False):
+            state["ln_weight" + sfx] = layer.ln_weight.detach().clone()
+            state["ln_bias" + sfx] = layer.ln_bias.detach().clone()
     return state
 
 
@@ -61,6 +64,9 @@ def load_torch_state_dict(module: _Stack, state: dict) -> None:
                     layer.ih.bias.copy_(tensors["bias_ih" + sfx] + tensors["bias_hh" + sfx])
             if getattr(layer, "proj", None) is not None:
                 layer.proj.weight.copy_(tensors["weight_hr" + sfx])
+            if getattr(layer, "layer_norm", False):
+                layer.ln_weight.copy_(tensors["ln_weight" + sfx])
+                layer.ln_bias.copy_(tensors["ln_bias" + sfx])
 
 
 def module_options(cell: str, source) -> dict:
@@ -72,11 +78,15 @@ def module_options(cell: str, source) -> dict:
         options["nonlinearity"] = source.nonlinearity
     if cell == "lstm" and source.proj_size:
         options["proj_size"] = source.proj_size
+    if getattr(source, "layer_norm", False):
+        options["layer_norm"] = True
     return options
 
 
 def to_torch(module: _Stack) -> nn.Module:
     """An equal torch.nn.RNN/LSTM/GRU (same options, same weights, same dtype)."""
+    if getattr(module, "layer_norm", False):
+        raise ValueError("layer_norm: torch.nn has no layer-normalised cell, so this stack has no torch.nn twin")
     twin = _TORCH[module.cell](module.input_size, module.hidden_size, **module_options(module.cell, module))
     dtype = module.layers[0].ih.weight.dtype
     twin = twin.to(dtype)

@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .cells import gru_cell, lstm_cell, rnn_cell
+from .cells import gate_layer_norm, gru_cell, lstm_cell, rnn_cell
 from .fused import LSTMSequence
 
 
@@ -122,32 +122,50 @@ class _RecurrentLayer(nn.Module):
     def _store_other_states(self, per_step) -> None:
         pass
 
+    def _add_layer_norm(self, size: int, gates: int) -> None:
+        """Gains (ones) and shifts (zeros) of layer norm in the cell; ``self.norm`` applies it."""
+        self.ln_weight = nn.Parameter(torch.ones(size))
+        self.ln_bias = nn.Parameter(torch.zeros(size))
+        self._gates = gates
+
+    def norm(self, a: torch.Tensor) -> torch.Tensor:
+        return gate_layer_norm(a, self._gates, self.ln_weight, self.ln_bias)
+
+    @property
+    def layer_norm(self) -> bool:
+        return hasattr(self, "ln_weight")
+
 
 class RNNLayer(_RecurrentLayer):
     """Elman RNN layer:  h_t = sigma(W_hh h_{t-1} + W_ih x_t + b)  (one bias term).
 
     Parameters: ``ih`` (W_ih and b) and ``hh`` (W_hh, no bias): ``RNNLayer(2, 3)`` has 18.
+    ``layer_norm=True`` normalises the pre-activation (gain ``ln_weight``, shift ``ln_bias``).
     """
 
     def __init__(self, input_size: int, hidden_size: int,
                  nonlinearity: Callable[[torch.Tensor], torch.Tensor] | str = torch.tanh,
-                 bias: bool = True) -> None:
+                 bias: bool = True, layer_norm: bool = False) -> None:
         super().__init__(input_size, hidden_size)
         self.nonlinearity = resolve_nonlinearity(nonlinearity)
         self.ih = nn.Linear(input_size, hidden_size, bias=bias)
         self.hh = nn.Linear(hidden_size, hidden_size, bias=False)
+        if layer_norm:
+            self._add_layer_norm(hidden_size, 1)
 
     def _step(self, xw, state):
-        return (rnn_cell(xw, state[0], self.hh, self.nonlinearity),)
+        return (rnn_cell(xw, state[0], self.hh, self.nonlinearity, self.norm if self.layer_norm else None),)
 
 
 class LSTMLayer(_RecurrentLayer):
     """LSTM layer (gates i, f, g, o; one bias per gate); ``proj_size`` > 0 adds h_t = W_hr h_t.
 
-    Also keeps the cell states: ``c_list`` (per step) and ``last_c``.
+    Also keeps the cell states: ``c_list`` (per step) and ``last_c``.  ``layer_norm=True``
+    normalises each gate's pre-activation (gains ``ln_weight``, shifts ``ln_bias``).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0,
+                 layer_norm: bool = False) -> None:
         super().__init__(input_size, hidden_size)
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size: expected an integer in 0..{hidden_size - 1} "
@@ -156,6 +174,8 @@ class LSTMLayer(_RecurrentLayer):
         self.ih = nn.Linear(input_size, 4 * hidden_size, bias=bias)
         self.hh = nn.Linear(self.output_size, 4 * hidden_size, bias=False)
         self.proj = nn.Linear(hidden_size, proj_size, bias=False) if proj_size else None
+        if layer_norm:
+            self._add_layer_norm(4 * hidden_size, 4)
 
     @property
     def output_size(self) -> int:
@@ -165,13 +185,13 @@ class LSTMLayer(_RecurrentLayer):
         return (self.output_size, self.hidden_size)
 
     def _step(self, xw, state):
-        return lstm_cell(xw, state[0], state[1], self.hh, self.proj)
+        return lstm_cell(xw, state[0], state[1], self.hh, self.proj, self.norm if self.layer_norm else None)
 
     def _store_other_states(self, per_step) -> None:
         self.c_list = [s[1] for s in per_step]
 
     def forward(self, x, state=None, mask=None, reverse=False):
-        if self.record_states or self.proj is not None:
+        if self.record_states or self.proj is not None or self.layer_norm:
             all_h, last_h = super().forward(x, state, mask, reverse)
         else:
             # the fused path: one autograd node for the whole sequence (see fused.py)

@@ -1,8 +1,12 @@
 """Multi-layer, optionally bidirectional stacks of our layers, with torch.nn's options.
 
     RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=True,
-        dropout=0.0, bidirectional=False)
-    LSTM(..., proj_size=0)      GRU(...)
+        dropout=0.0, bidirectional=False, layer_norm=False)
+    LSTM(..., proj_size=0, layer_norm=False)      GRU(...)
+
+``layer_norm=True`` (RNN, LSTM) normalises each gate's pre-activation inside the cell; torch.nn
+has no such cell, so these stacks have no torch.nn twin (their weights still carry torch.nn's
+names, plus ``ln_weight_l{k}`` / ``ln_bias_l{k}``).
 
 ``forward(x, hx=None, lengths=None)`` returns ``(output, h_n)`` — ``(output, (h_n, c_n))`` for
 the LSTM — like torch.nn: output (batch, seq_len, dirs*H) (time-major when batch_first=False),
@@ -144,15 +148,17 @@ class RNN(_Stack):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, layer_norm: bool = False) -> None:
         if nonlinearity not in _RNN_NONLINEARITIES:
             raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
                              f"{', '.join(map(repr, _RNN_NONLINEARITIES))}")
         self.nonlinearity = nonlinearity
+        self.layer_norm = bool(layer_norm)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
 
     def _make_layer(self, input_size: int) -> RNNLayer:
-        return RNNLayer(input_size, self.hidden_size, resolve_nonlinearity(self.nonlinearity), bias=self.bias)
+        return RNNLayer(input_size, self.hidden_size, resolve_nonlinearity(self.nonlinearity), bias=self.bias,
+                        layer_norm=self.layer_norm)
 
 
 class LSTM(_Stack):
@@ -161,8 +167,9 @@ class LSTM(_Stack):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0) -> None:
+                 proj_size: int = 0, layer_norm: bool = False) -> None:
         self.proj_size = proj_size
+        self.layer_norm = bool(layer_norm)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
 
     @property
@@ -174,7 +181,8 @@ class LSTM(_Stack):
         return [(S, batch, self.output_size), (S, batch, self.hidden_size)]
 
     def _make_layer(self, input_size: int) -> LSTMLayer:
-        layer = LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size)
+        layer = LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size,
+                          layer_norm=self.layer_norm)
         layer.record_states = False      # the fused whole-sequence path; see record_states()
         return layer
 
