@@ -42,6 +42,9 @@ def test_seed004_protocol_and_numbers_are_the_notebooks():
     assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
     assert (ours.hidden_size, ours.recurrent_init, ours.lr) == (256, "orthogonal", 1e-3)
     assert _cfg("seed004", "lstm", "rnnlab").hidden_size == 256
+    ln = _cfg("seed004", "bilnlstm", "rnnlab")      # ours only: layer norm in the cell, on the NumPy engine
+    assert (ln.layer_norm, ln.bidirectional, ln.engine, ln.epochs) == (True, True, "numpy", 10)
+    assert "bilnlstm" in entry.recipe_models and "bilnlstm" not in entry.models
 
 
 def test_memory_and_binary_protocols():
@@ -66,6 +69,15 @@ def test_commands_reproduce_the_settings():
     from rnnlab.cli import build_parser, _config_from
     args = build_parser().parse_args(command.split()[1:])
     assert _config_from(args).to_dict() == {**cfg.to_dict(), "models": list(_config_from(args).models)}
+    # every row of every entry: its command trains exactly its settings
+    for entry in SUITE_BY_NAME.values():
+        for variant in VARIANTS:
+            for case in entry.cases:
+                for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
+                    cfg = settings_for(entry, variant, case, model, 0)
+                    parsed = _config_from(build_parser().parse_args(command_for(cfg).split()[1:]))
+                    assert {**parsed.to_dict(), "models": None} == {**cfg.to_dict(), "models": None}, \
+                        command_for(cfg)
 
 
 def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
@@ -104,7 +116,7 @@ def test_every_entry_resolves_for_both_variants():
     for entry in SUITE_BY_NAME.values():
         for variant in VARIANTS:
             for case in entry.cases:
-                for model in entry.models:
+                for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
                     cfg = settings_for(entry, variant, case, model, 0)
                     assert cfg.task == case.task
     with pytest.raises(KeyError):

@@ -243,7 +243,10 @@ def test_bad_flags_name_the_flag(argv, message, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["compare", "lstmx"], "model 'lstmx': expected [bi]CELL[LAYERS]"),
+    (["compare", "lstmx"], "model 'lstmx': expected [bi][ln]CELL[LAYERS]"),
+    (["train", "--task", "xor", "--no-clip-norm", "--clip-norm", "2"], "--no-clip-norm and --clip-norm 2 contradict"),
+    (["train", "--task", "xor", "--layer-norm"], "layer_norm: torch.nn has no layer-normalised cell"),
+    (["train", "--task", "xor", "--cell", "gru", "--engine", "numpy", "--layer-norm"], "not the GRU"),
     (["train", "--task", "xor", "--opt", "lenght=3"], "task xor: unknown option(s) lenght; it takes length"),
     (["train", "--task", "xor", "--engine", "numpy", "--head", "layernorm"], "head: the NumPy engine has a plain"),
     (["train", "--task", "xor", "--dropout", "1.5"], "dropout: expected a probability in [0, 1), got 1.5"),
@@ -254,6 +257,15 @@ def test_bad_settings_are_named(tmp_path, argv, message, capsys):
         pytest.skip("this machine has CUDA")
     assert main([*argv, "--runs-dir", str(tmp_path), "--quiet"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_no_clip_norm_and_layer_norm_reach_the_run(tmp_path):
+    args = ["train", *TINY_XOR, "--runs-dir", str(tmp_path), "--name", "r", "--epochs", "1", "--engine", "numpy",
+            "--cell", "rnn", "--layer-norm", "--no-clip-norm", "--quiet"]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert doc["config"]["clip_norm"] is None and doc["config"]["layer_norm"] is True
+    assert doc["model"]["layer_norm"] is True and doc["label"] == "lnrnn"
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):

@@ -164,6 +164,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--clip-value", type=_positive_float)
     p.add_argument("--clip-norm", type=_positive_float)
+    p.add_argument("--no-clip-norm", action="store_true",
+                   help="no clipping by norm (the default clips the gradient norm at 1)")
     p.add_argument("--loss", choices=LOSS_NAMES, help="override the task's loss (mse_onehot: seed 000's)")
     p.add_argument("--init", choices=("default", "course"), help="course: N(0, 0.1^2) weights, zero biases (seed 000)")
     p.add_argument("--recurrent-init", choices=("default", "orthogonal", "identity"),
@@ -219,6 +221,12 @@ def _config_from(args):
     flags["task_options"] = dict(args.task_options or [])
     if getattr(args, "models", None):
         flags["models"] = tuple(args.models)
+    if getattr(args, "no_clip_norm", False):
+        if args.clip_norm is not None:
+            raise ValueError(f"clip_norm: --no-clip-norm and --clip-norm {args.clip_norm:g} contradict each other; "
+                             "give one of them")
+        from dataclasses import replace
+        return replace(resolve(args.preset, args.config, **flags), clip_norm=None)
     return resolve(args.preset, args.config, **flags)
 
 
