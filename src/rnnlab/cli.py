@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh")
     insp.add_argument("--dropout", type=float, default=0.0)
     insp.add_argument("--no-bias", action="store_true")
+    insp.add_argument("--layer-norm", action="store_true", help="layer norm inside the cell (RNN, LSTM)")
     insp.add_argument("--engine", choices=engines, default="torch")
     insp.add_argument("--batch", type=_positive_int)
     insp.add_argument("--seq-len", type=_positive_int)
@@ -351,7 +352,7 @@ def _inspect(args, parser) -> None:
     def spec(cell):
         return RecurrentSpec(cell, args.input_size, args.hidden_size, args.layers, args.bidirectional,
                              args.nonlinearity, args.dropout, args.proj_size, not args.no_bias,
-                             batch_first=not args.time_major)
+                             batch_first=not args.time_major, layer_norm=args.layer_norm)
     try:
         if args.compare:
             print(compare_table([describe(spec(c), args.engine) for c in args.compare]))

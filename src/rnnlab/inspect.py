@@ -41,7 +41,8 @@ class Description:
         opts = [f"input {s.input_size}", f"hidden {s.hidden_size}", f"layers {s.num_layers}"]
         opts += [o for o, on in (("bidirectional", s.bidirectional), (f"proj {s.proj_size}", s.proj_size),
                                  (f"nonlinearity {s.nonlinearity}", s.nonlinearity != "tanh"),
-                                 (f"dropout {s.dropout}", s.dropout), ("no bias", not s.bias)) if on]
+                                 (f"dropout {s.dropout}", s.dropout), ("no bias", not s.bias),
+                                 ("layer norm in the cell", s.layer_norm)) if on]
         lines = [f"{s.cell.upper()} ({', '.join(opts)}) on engine {self.engine!r}", ""]
         w = max(len(r.name) for r in self.params)
         lines.append(f"{'name':<{w}}  {'shape':<10} {'count':>6}  meaning")
@@ -72,6 +73,9 @@ def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
         return f"rows {rows} ({gates}); columns: the layer's {shape[1]} input features"
     if name.startswith("weight_hh"):
         return f"rows {rows}; columns: the previous h ({shape[1]})"
+    if name.startswith("ln_"):
+        role = "gain" if name.startswith("ln_weight") else "shift"
+        return f"layer-norm {role} of each gate block of W_ih x + b + W_hh h, rows {rows}"
     side = "input" if name.startswith("bias_ih") else "recurrent"
     return f"{side} bias, rows {rows}"
 
@@ -86,14 +90,16 @@ def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
 
 
 def closed_form(spec: RecurrentSpec) -> tuple[str, int]:
-    """Per layer and direction: G x (D_k x H + R x H [+ 2 x H]) [+ P x H], G gates, R = size of h."""
+    """Per layer and direction: G x (D_k x H + R x H [+ 2 x H] [+ 2 x H]) [+ P x H], G gates,
+    R = size of h; the second 2 x H is layer norm's gain and shift."""
     G = len(GATES[spec.cell])
     H, R, nd = spec.hidden_size, spec.output_size, spec.num_directions
     parts, total = [], 0
     for k in range(spec.num_layers):
         D = spec.input_size if k == 0 else R * nd
-        inner = f"{D} x {H} + {R} x {H}" + (f" + 2 x {H}" if spec.bias else "")
-        count = G * (D * H + R * H + (2 * H if spec.bias else 0))
+        inner = (f"{D} x {H} + {R} x {H}" + (f" + 2 x {H}" if spec.bias else "")
+                 + (f" + 2 x {H} layer norm" if spec.layer_norm else ""))
+        count = G * (D * H + R * H + (2 * H if spec.bias else 0) + (2 * H if spec.layer_norm else 0))
         text = f"{G} x ({inner})" if G > 1 else f"({inner})"
         if spec.proj_size:
             text += f" + {R} x {H}"
@@ -111,7 +117,7 @@ def _spec_of(model) -> tuple[RecurrentSpec, str]:
     if isinstance(model, RecurrentNet):
         return RecurrentSpec(model.cell, model.input_size, model.hidden_size, model.num_layers,
                              model.bidirectional, model.nonlinearity, model.dropout, 0, model.bias,
-                             model.batch_first), "numpy"
+                             model.batch_first, model.layer_norm), "numpy"
     from .torch.stacks import _Stack
     if isinstance(model, _Stack):
         engine, cell = "scratch", model.cell
@@ -122,7 +128,8 @@ def _spec_of(model) -> tuple[RecurrentSpec, str]:
                          f"torch.nn.RNN/LSTM/GRU, got {type(model).__name__}")
     return RecurrentSpec(cell, model.input_size, model.hidden_size, model.num_layers, model.bidirectional,
                          getattr(model, "nonlinearity", "tanh"), float(model.dropout),
-                         getattr(model, "proj_size", 0), model.bias, model.batch_first), engine
+                         getattr(model, "proj_size", 0), model.bias, model.batch_first,
+                         getattr(model, "layer_norm", False)), engine
 
 
 def _run_shapes(model, spec: RecurrentSpec, engine: str, batch: int, seq_len: int, lengths):
