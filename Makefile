@@ -29,6 +29,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/engine_speed.py
 	$(BIN)/python benchmarks/torch_speed.py
+	$(BIN)/python benchmarks/layer_norm_speed.py --markdown
 
 results: install
 	$(BIN)/rnnlab bench --out bench-out
