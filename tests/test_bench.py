@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from rnnlab import bench
 from rnnlab.bench import SUITE_BY_NAME, VARIANTS, command_for, settings_for
 from rnnlab.cli import main
 
@@ -86,7 +87,7 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert "## Running mean (seed 002)" in table and "## Binary addition (seed 004)" in table
     assert "| every step | rnn2 | rnnlab | mse |" in table and "+/-" in table       # two seeds, our protocol
     assert "Whole-sum accuracy per test length" in table and "| 1 | 2 | 3 | 4 | 8 |" in table
-    assert "Not run on this machine" in table and "Machine: " in table
+    assert "Not run on this machine" not in table and "Machine: " in table     # every row here ran
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 2 * 2 + 4 * len(VARIANTS)               # cumavg: 2 cases x 2 models; binary: 4 x 2
@@ -105,6 +106,22 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
     retrained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cumavg / ")]
     assert retrained == ["cumavg / rnnlab / every step / rnn / seed 0"]
+
+
+def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "cuda_available", lambda: False)
+    cfg = _cfg("pixels", "lstm", "rnnlab", case=1)
+    assert (cfg.task, cfg.device, cfg.chrono, cfg.epochs) == ("mnist-permuted", "cuda", 784, 10)
+    assert main(["bench", "--only", "pixels", "--out", str(tmp_path)]) == 0
+    assert "pixels / rnnlab / mnist-permuted / gru: not run, needs a CUDA GPU" in capsys.readouterr().out
+    table = (tmp_path / "results.md").read_text()
+    assert table.count("not run (needs a CUDA GPU; none on this machine)") == 4
+    assert "## Not run on this machine" in table and "`rnnlab bench --only pixels`" in table
+    assert "--task mnist-pixels --opt split=validation --lr 0.002 --epochs 10 --chrono 784 --device cuda" in table
+    with open(tmp_path / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and all(r["mean"] == "" and r["seconds_per_run"] == "" for r in rows)
+    assert not (tmp_path / "pixels").exists()                  # nothing was trained
 
 
 def test_unknown_entry_is_named(tmp_path, capsys):

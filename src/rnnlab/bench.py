@@ -127,12 +127,22 @@ SUITE: tuple[Entry, ...] = (
           protocol={"hidden_size": 128, "batch_size": 128, "lr": 4e-3, **_RECIPE},
           goals={("torch engine", "lstm"): "98.5 % within 60 s", ("numpy engine", "lstm"): "98.0 % within 180 s"},
           notebook_protocol=False),
+    # 784 steps per image take hours per model on 2 CPU cores: a GPU protocol, run where CUDA is
+    Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), on a CUDA GPU",
+          (Case("mnist-pixels", "mnist-pixels", MNIST_50K), Case("mnist-permuted", "mnist-permuted", MNIST_50K)),
+          ("lstm", "gru"),
+          protocol={"engine": "torch", "device": "cuda", "hidden_size": 128, "batch_size": 128, "lr": 2e-3,
+                    "epochs": 10, **_RECIPE},
+          model_settings={"lstm": {"chrono": 784}}, notebook_protocol=False),
 )
 SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")
 
-# Pixel-by-pixel and permuted MNIST take hours per model on 2 CPU cores: a GPU protocol.
-GPU_ENTRIES = ("mnist-pixels", "mnist-permuted")
+
+
+def cuda_available() -> bool:
+    import torch
+    return torch.cuda.is_available()
 
 
 def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) -> TrainConfig:
@@ -157,7 +167,7 @@ def command_for(cfg: TrainConfig) -> str:
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
-             "forget_bias": "--forget-bias", "chrono": "--chrono", "seed": "--seed"}
+             "forget_bias": "--forget-bias", "chrono": "--chrono", "device": "--device", "seed": "--seed"}
     for name, flag in flags.items():
         value = getattr(cfg, name)
         if value != getattr(defaults, name) and value is not None:
@@ -184,6 +194,11 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
         models = entry.models + (entry.recipe_models if variant == "rnnlab" else ())
         for case in entry.cases:
             for model in models:
+                first = settings_for(entry, variant, case, model, 0)
+                if first.device == "cuda" and not cuda_available():
+                    echo(f"{entry.name} / {variant} / {case.label} / {model}: not run, needs a CUDA GPU")
+                    rows.append(_not_run_row(entry, variant, case, model, first))
+                    continue
                 values, seconds, whole, run_dirs = [], [], None, []
                 for seed in range(seeds if entry.seeds else 1):
                     cfg = settings_for(entry, variant, case, model, seed)
@@ -212,6 +227,17 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
                              "whole": whole or {}, "runs": run_dirs,
                              "time_to": None if reached is None else [case.time_to, reached]})
     return rows
+
+
+def _not_run_row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainConfig) -> dict:
+    """The table row of a run this machine cannot make (its protocol needs CUDA)."""
+    from .tasks import get_task
+    task = get_task(case.task)
+    return {"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label, "model": model,
+            "metric": task.metric, "notebook": entry.notebook.get((case.label, model), ""),
+            "goal": entry.goals.get((case.label, model), ""), "mean": None, "std": None, "n": 0, "seconds": None,
+            "baseline": task.baseline(**cfg.task_options), "command": command_for(cfg), "whole": {}, "runs": [],
+            "time_to": None, "not_run": "needs a CUDA GPU; none on this machine"}
 
 
 def _same_settings(run_dir: Path, cfg: TrainConfig) -> bool:
@@ -253,6 +279,8 @@ def _quick(cfg: TrainConfig) -> TrainConfig:
 
 
 def _value(row) -> str:
+    if row.get("not_run"):
+        return f"not run ({row['not_run']})"
     scale, unit = (100, " %") if row["metric"] in ("accuracy", "bit_accuracy") else (1, "")
     digits = 2 if scale == 100 else 4
     text = f"{scale * row['mean']:.{digits}f}"
@@ -276,7 +304,7 @@ def results_table(rows: list[dict], machine: str) -> str:
         for r in part:
             lines.append(f"| {r['case']} | {r['model']} | {r['variant']} | {r['metric']} | {r['notebook'] or '-'} | "
                          f"{_value(r)} | {r['goal'] or '-'} | {format_metric(r['metric'], r['baseline'])} | "
-                         f"{r['seconds']:.1f} | `{r['command']}` |")
+                         f"{'-' if r['seconds'] is None else format(r['seconds'], '.1f')} | `{r['command']}` |")
         lengths = [r for r in part if r["whole"]]
         if lengths:
             names = list(lengths[0]["whole"])
@@ -287,10 +315,13 @@ def results_table(rows: list[dict], machine: str) -> str:
                 lines.append(f"| {r['model']} | {r['variant']} | " +
                              " | ".join(f"{100 * r['whole'][n]:.0f}" for n in names) + " |")
         lines.append("")
-    lines += ["## Not run on this machine", "",
-              "Pixel-by-pixel and permuted MNIST (784 steps) take hours per model on 2 CPU cores; run them with "
-              "`rnnlab compare --task mnist-pixels --device cuda` (or `mnist-permuted`) on a GPU machine. No GPU "
-              "was available to this session, so they have no numbers here.", ""]
+    not_run = sorted({r["entry"] for r in rows if r.get("not_run")}, key=list(SUITE_BY_NAME).index)
+    if not_run:
+        lines += ["## Not run on this machine", "",
+                  f"The rows marked \"not run\" ({', '.join(not_run)}) have a protocol that needs a CUDA GPU "
+                  "(784 steps per image take hours per model on 2 CPU cores). On a machine with one: "
+                  + ", ".join(f"`rnnlab bench --only {name}`" for name in not_run)
+                  + " (or each row's command), then the numbers replace these rows.", ""]
     return "\n".join(lines)
 
 
@@ -304,8 +335,8 @@ def write_results(rows: list[dict], out: str | Path, machine: str) -> Path:
                          "seconds_per_run", "goal", "command"])
         for r in rows:
             writer.writerow([r["entry"], r["case"], r["model"], r["variant"], r["metric"], r["notebook"],
-                             f"{r['mean']:.6f}", f"{r['std']:.6f}", r["n"], f"{r['seconds']:.2f}", r["goal"],
-                             r["command"]])
+                             *(("", "") if r.get("not_run") else (f"{r['mean']:.6f}", f"{r['std']:.6f}")), r["n"],
+                             "" if r["seconds"] is None else f"{r['seconds']:.2f}", r["goal"], r["command"]])
     return out / "results.md"
 
 
