@@ -117,3 +117,32 @@ def test_a_layer_normalised_lstm_learns(engine):
             model.train_batch(x[i:i + 32], y[i:i + 32], None, "mse", 1e-2)
     mse = float(np.mean((model.predict(x) - y) ** 2))
     assert mse < 0.05, mse
+
+
+@pytest.mark.parametrize("engine", ["numpy", "scratch"])
+def test_gate_bias_settings_reach_the_gates_through_the_normalisation(engine):
+    """A constant added before the normalisation vanishes in it; forget bias and chrono go to its shifts."""
+    spec = ModelSpec("lstm", 3, 2, hidden_size=8, layer_norm=True)
+    model = build_trainable(spec, engine, seed=0)
+    before = model.weights()
+    apply_init(model, "default", seed=0, forget_bias=2.0)
+    after = model.weights()
+    np.testing.assert_allclose(after["ln_bias_l0"], np.r_[np.zeros(8), np.full(8, 2.0), np.zeros(16)])
+    np.testing.assert_allclose(after["bias_ih_l0"] + after["bias_hh_l0"], before["bias_ih_l0"] + before["bias_hh_l0"],
+                               atol=1e-6)
+    model = build_trainable(spec, engine, seed=0)
+    apply_init(model, "default", seed=0, chrono=30)
+    shift = model.weights()["ln_bias_l0"]
+    assert np.all((shift[8:16] >= 0) & (shift[8:16] <= np.log(29) + 1e-6))
+    np.testing.assert_allclose(shift[:8], -shift[8:16])
+    # and what reaches the forget gates moves by exactly the bias (a bias before the norm would vanish)
+    if engine == "scratch":
+        import torch
+
+        def forget_preactivation(forget_bias):
+            model = build_trainable(spec, engine, seed=0)
+            apply_init(model, "default", seed=0, forget_bias=forget_bias)
+            layer = model.model.recurrent.layers[0]
+            with torch.no_grad():
+                return layer.norm(layer.ih(torch.ones(1, 3)) + layer.hh(torch.zeros(1, 8)))[0, 8:16]
+        torch.testing.assert_close(forget_preactivation(2.0) - forget_preactivation(0.0), torch.full((8,), 2.0))

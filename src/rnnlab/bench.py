@@ -139,7 +139,6 @@ SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")
 
 
-
 def cuda_available() -> bool:
     import torch
     return torch.cuda.is_available()

@@ -349,6 +349,8 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
           so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) = 1 + e^b_f,
           uniform on (2, T_max), and writes little into the cell until it learns to.  Replaces
           forget_bias.
+    With layer norm in the cell, forget_bias and chrono set the normalisation's shifts (ln_bias),
+    the biases that reach the gates.
     """
     if init not in INITS:
         raise ValueError(f"init: unknown value {init!r}; expected one of {', '.join(INITS)}")
@@ -381,12 +383,17 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
                 q, r = np.linalg.qr(rng.standard_normal((hidden, hidden)))
                 blocks.append(q * np.sign(np.diag(r)))
         weights[name] = np.concatenate(blocks).astype(value.dtype)
+    # The gate biases that reach the gates: with layer norm in the cell, the normalisation removes
+    # any bias added before it (a constant per gate block has zero deviation), so the settings go
+    # to its shifts (ln_bias) instead, and the pre-normalisation biases are left alone.
+    layer_norm = any(name.startswith("ln_bias") for name in weights)
+    gate_bias, other_bias = ("ln_bias", None) if layer_norm else ("bias_ih", "bias_hh")
     if chrono:
         for name, value in weights.items():
-            if name.startswith(("bias_ih", "bias_hh")):
+            if name.startswith(gate_bias) or (other_bias and name.startswith(other_bias)):
                 hidden = value.shape[0] // 4
                 value = value.copy()
-                if name.startswith("bias_ih"):
+                if name.startswith(gate_bias):
                     b_f = np.log(rng.uniform(1.0, chrono - 1.0, hidden))
                     value[:hidden], value[hidden:2 * hidden] = -b_f, b_f      # torch.nn gate order i, f, g, o
                 else:
@@ -394,7 +401,7 @@ def apply_init(model, init: str, seed: int, recurrent_init: str = "default", for
                 weights[name] = value
     if forget_bias:
         for name, value in weights.items():
-            if name.startswith("bias_ih"):
+            if name.startswith(gate_bias):
                 hidden = value.shape[0] // 4
                 value = value.copy()
                 value[hidden:2 * hidden] += forget_bias
