@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .engines import CELLS, ENGINES
+from .engines import CELLS, ENGINES, check_layer_norm_cell
 from .models import HEADS, INITS, LOSS_NAMES, OPTIMIZERS, RECURRENT_INITS, check_gate_biases, parse_model_name
 
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -74,8 +74,8 @@ class TrainConfig:
         choice("recurrent_init", RECURRENT_INITS)
         if self.layer_norm and self.engine == "torch":
             raise ValueError("layer_norm: torch.nn has no layer-normalised cell; use --engine numpy or scratch")
-        if self.layer_norm and self.cell == "gru":
-            raise ValueError("layer_norm: the layer-normalised cell exists for the RNN and the LSTM, not the GRU")
+        if self.layer_norm:
+            check_layer_norm_cell(self.cell)
         check_gate_biases(self.forget_bias, self.chrono)
         for name in ("forget_bias", "chrono"):
             if getattr(self, name) and self.cell != "lstm" and not any("lstm" in m for m in self.models):
