@@ -62,8 +62,8 @@ def main() -> None:
     print("\n| model | test accuracy (1,000 images) | seed 000's bar | met | training time |")
     print("|---|---:|---:|---|---:|")
     for name, r in results.items():
-        print(f"| {name.upper()} | {r['test']:.1f} % | > {BAR[name]:.0f} % | {'yes' if r['test'] > BAR[name] else 'NO'} "
-              f"| {r['seconds']:.0f} s |")
+        ok = "yes" if r["test"] > BAR[name] else "NO"
+        print(f"| {name.upper()} | {r['test']:.1f} % | > {BAR[name]:.0f} % | {ok} | {r['seconds']:.0f} s |")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def test_state_dict_problems_change_nothing(lstm):
         lstm.load_state_dict(bad)
     bad = dict(good, weight_ih_l0=np.zeros((16, 5)))
     bad["bias_ih_l0"] = np.ones(16)
-    with pytest.raises(ValueError, match=r"state_dict\['weight_ih_l0'\]: expected shape \(16, 3\), got shape \(16, 5\)"):
+    message = r"state_dict\['weight_ih_l0'\]: expected shape \(16, 3\), got shape \(16, 5\)"
+    with pytest.raises(ValueError, match=message):
         lstm.load_state_dict(bad)
     for name, value in good.items():               # the valid entries were not half-loaded
         np.testing.assert_array_equal(lstm.params[name], value)

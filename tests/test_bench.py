@@ -38,7 +38,7 @@ def test_seed004_protocol_and_numbers_are_the_notebooks():
     assert cfg.task_options["split"] == "validation"        # 50,000 / 10,000 / 10,000
     assert entry.notebook[("mnist-rows", "rnn")] == "92.40 %"
     assert entry.notebook[("mnist-rows", "lstm-bn-dense")] == "98.14 %"
-    assert len([k for k in entry.notebook]) == 8
+    assert len(list(entry.notebook)) == 8
     ours = _cfg("seed004", "rnn", "rnnlab")
     assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
     assert (ours.hidden_size, ours.recurrent_init, ours.lr) == (256, "orthogonal", 1e-3)
@@ -67,7 +67,7 @@ def test_commands_reproduce_the_settings():
     command = command_for(cfg)
     assert command.startswith("rnnlab train --task mnist-rows --opt split=validation")
     assert "--bidirectional" in command and "--head layernorm" in command and "--epochs 10" in command
-    from rnnlab.cli import build_parser, _config_from
+    from rnnlab.cli import _config_from, build_parser
     args = build_parser().parse_args(command.split()[1:])
     assert _config_from(args).to_dict() == {**cfg.to_dict(), "models": list(_config_from(args).models)}
     # every row of every entry: its command trains exactly its settings

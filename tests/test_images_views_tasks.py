@@ -134,7 +134,9 @@ def test_splits(tiny_dataset):
     assert len(val.train_x) == 50 and len(val.val_x) == 10 and len(val.test_x) == 20
     together = np.concatenate([val.train_x, val.val_x]).reshape(60, -1)
     original = (tiny_dataset.train_images / 255.0).reshape(60, -1)
-    assert sorted(map(bytes, np.round(together * 255).astype(np.uint8))) == sorted(map(bytes, np.round(original * 255).astype(np.uint8)))
+    def rows(images):
+        return sorted(map(bytes, np.round(images * 255).astype(np.uint8)))
+    assert rows(together) == rows(original)
     again = make_splits(tiny_dataset, split="validation", n_val=10, seed=5)
     other = make_splits(tiny_dataset, split="validation", n_val=10, seed=6)
     assert np.array_equal(val.val_y, again.val_y) and not np.array_equal(val.val_x, other.val_x)

@@ -146,7 +146,7 @@ def test_compare_table_side_by_side():
 
 
 def test_cli_inspect():
-    run = lambda *a: subprocess.run([sys.executable, "-m", "rnnlab", "inspect", *a],  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "rnnlab", "inspect", *a],
                                     capture_output=True, text=True, timeout=120)
     res = run("lstm", "--input-size", "10", "--hidden-size", "20", "--layers", "2",
               "--batch", "5", "--seq-len", "8", "--engine", "numpy")

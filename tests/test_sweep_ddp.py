@@ -67,7 +67,8 @@ def test_local_sweep_end_to_end_and_report(tmp_path, capsys):
 
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, capsys):
     text = SWEEP.replace("grid: {cell: [rnn, gru], lr: [0.01, 0.003]}", "grid: {engine: [numpy, torch]}") \
-                .replace("fixed: {", "fixed: {head: layernorm, ").replace("random: {samples: 1, space: {hidden_size: {choice: [4, 8]}}}\n", "")
+                .replace("fixed: {", "fixed: {head: layernorm, ") \
+                .replace("random: {samples: 1, space: {hidden_size: {choice: [4, 8]}}}\n", "")
     code = main(["sweep", str(_write(tmp_path, text)), "--runs-dir", str(tmp_path / "runs"), "--workers", "1"])
     assert code == 1
     out = capsys.readouterr().out

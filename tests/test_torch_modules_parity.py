@@ -7,8 +7,16 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.numpy import RecurrentNet
-from rnnlab.torch import (GRU, LSTM, RNN, SequenceClassifier, from_torch, load_torch_state_dict,
-                          to_torch, to_torch_state_dict)
+from rnnlab.torch import (
+    GRU,
+    LSTM,
+    RNN,
+    SequenceClassifier,
+    from_torch,
+    load_torch_state_dict,
+    to_torch,
+    to_torch_state_dict,
+)
 
 OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 GRID = [(c, L, bi, rag, bf) for c, L, bi, rag, bf in itertools.product(

@@ -97,8 +97,8 @@ def test_evaluate_on_every_engine_gives_the_same_metric(tmp_path, capsys):
 
 def test_binary_addition_reports_every_length(tmp_path, capsys):
     args = ["train", "--task", "binary-add", "--opt", "n_train=64", "--opt", "n_val=8", "--opt", "n_test=4",
-            "--opt", "max_test_bits=6", "--opt", "long_test_bits=[]", "--hidden-size", "8", "--epochs", "1", "--quiet", "--runs-dir",
-            str(tmp_path), "--name", "b"]
+            "--opt", "max_test_bits=6", "--opt", "long_test_bits=[]", "--hidden-size", "8", "--epochs", "1",
+            "--quiet", "--runs-dir", str(tmp_path), "--name", "b"]
     assert main(args) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert list(summary["extra_tests"]) == [f"bits={k}" for k in range(1, 7)]
@@ -308,7 +308,7 @@ def test_learning_rate_schedules():
 
 
 def test_presets_are_valid_configs():
-    for name, preset in PRESETS.items():
+    for name, _preset in PRESETS.items():
         cfg = resolve(name)
         for model in cfg.models:
             cfg.for_model(model)

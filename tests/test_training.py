@@ -5,8 +5,17 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rnnlab.data.synthetic import ADDING_BASELINE_MSE, adding_problem  # noqa: E402
-from rnnlab.numpy import (SGD, Adam, SequenceModel, bce_with_logits, clip_by_global_norm,  # noqa: E402
-                          clip_by_value, global_norm, mse, softmax_cross_entropy)
+from rnnlab.numpy import (  # noqa: E402
+    SGD,
+    Adam,
+    SequenceModel,
+    bce_with_logits,
+    clip_by_global_norm,
+    clip_by_value,
+    global_norm,
+    mse,
+    softmax_cross_entropy,
+)
 
 
 def _torch_loss_and_grad(fn, pred, *args):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-
 from .data.synthetic import ADDING_BASELINE_MSE, adding_problem
 from .numpy import Adam, SequenceModel
 

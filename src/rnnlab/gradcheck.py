@@ -8,7 +8,7 @@ element by element, in float64.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .analysis import flow_model, gradient_flow, scaled_copy  # noqa: E402
-from .tasks import get_task  # noqa: E402
+from .analysis import flow_model, gradient_flow, scaled_copy
+from .tasks import get_task
 
 FLOW_TASKS = ("cumavg", "cumavg-last", "adding", "copy-seed")
 
@@ -132,7 +132,8 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
 
     lines = [f"Gradient flow on {task_name} (T = {length}, hidden {hidden_size}, {epochs} epochs of training)",
              "model  ||dL/dh_1|| / ||dL/dh_T|| at init  after training"]
-    lines += [f"{cell:<5}  {m['ratio_init']:>33.4g}  {m['ratio_trained']:>14.4g}" for cell, m in summary["models"].items()]
+    lines += [f"{cell:<5}  {m['ratio_init']:>33.4g}  {m['ratio_trained']:>14.4g}"
+              for cell, m in summary["models"].items()]
     (out_dir / "summary.txt").write_text("\n".join(lines) + "\n")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -150,7 +150,8 @@ def _run_shapes(model, spec: RecurrentSpec, engine: str, batch: int, seq_len: in
             out_lengths = [int(n) for n in lengths]
     else:
         x = torch.zeros(x_shape)
-        hx = (torch.zeros(shapes["h0"]), torch.zeros(shapes["c0"])) if spec.cell == "lstm" else torch.zeros(shapes["h0"])
+        h0 = torch.zeros(shapes["h0"])
+        hx = (h0, torch.zeros(shapes["c0"])) if spec.cell == "lstm" else h0
         with torch.no_grad():
             if lengths is not None:
                 packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=spec.batch_first,

@@ -15,8 +15,8 @@ into any other.
 from __future__ import annotations
 
 import io
-import math
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, fields
 

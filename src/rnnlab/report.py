@@ -22,10 +22,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .metrics import analyze_confusion, confusion_matrix, format_metric  # noqa: E402
+from .metrics import analyze_confusion, confusion_matrix, format_metric
 
 
 def load_run(run_dir: str | Path) -> dict:

@@ -17,8 +17,8 @@ bce             every        float32 (N, T, O) in {0, 1}        bit_accuracy
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
-    def take(self, index) -> "Split":
+    def take(self, index) -> Split:
         return Split(self.x[index], self.y[index], None if self.mask is None else self.mask[index])
 
 

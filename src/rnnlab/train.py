@@ -252,8 +252,9 @@ def _train(cfg, run_dir, data, resume, force, echo, progress, data_dir, stop) ->
                 position["metric_count"] += metric_count
                 position["step"] += 1
                 if progress and (b % 10 == 0 or b == batches_per_epoch - 1):
+                    running = position["metric_sum"] / position["metric_count"]
                     bar.set_postfix(loss=f"{position['loss_sum'] / position['batches']:.4f}",
-                                    metric=format_metric(task.metric, position["metric_sum"] / position["metric_count"]))
+                                    metric=format_metric(task.metric, running))
                 bar.update(1)
             bar.close()
             row = {"epoch": epoch + 1, "train_loss": position["loss_sum"] / position["batches"],

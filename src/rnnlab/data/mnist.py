@@ -30,8 +30,8 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
-from http.client import HTTPException
 from dataclasses import dataclass
+from http.client import HTTPException
 from pathlib import Path
 
 import numpy as np

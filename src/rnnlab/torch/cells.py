@@ -6,7 +6,7 @@ recurrent ``nn.Linear``.  Gate order is torch.nn's: LSTM i, f, g, o; GRU r, z, n
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -72,8 +72,8 @@ def load_torch_state_dict(module: _Stack, state: dict) -> None:
 def module_options(cell: str, source) -> dict:
     """The keyword options of a recurrent module of ``cell``, read from anything that carries
     torch.nn's attribute names (a RecurrentSpec, one of our stacks, a torch.nn module)."""
-    options = dict(num_layers=source.num_layers, bias=source.bias, batch_first=source.batch_first,
-                   dropout=source.dropout, bidirectional=source.bidirectional)
+    options = {"num_layers": source.num_layers, "bias": source.bias, "batch_first": source.batch_first,
+                   "dropout": source.dropout, "bidirectional": source.bidirectional}
     if cell == "rnn":
         options["nonlinearity"] = source.nonlinearity
     if cell == "lstm" and source.proj_size:

@@ -11,7 +11,7 @@ step in the backward pass).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -85,7 +85,7 @@ class _Stack(nn.Module):
             if not self.batch_first:
                 x = x.transpose(0, 1)
         B, T, D = x.shape
-        if D != self.input_size:
+        if self.input_size != D:
             raise ValueError(f"x: expected {self.input_size} input features (input_size), got shape "
                              f"{tuple(x.shape)}")
         mask = None
@@ -127,7 +127,7 @@ class _Stack(nn.Module):
     def _directions(self, k: int):
         return [self.layers[k]] if self.reverse_layers is None else [self.layers[k], self.reverse_layers[k]]
 
-    def record_states(self, on: bool = True) -> "_Stack":
+    def record_states(self, on: bool = True) -> _Stack:
         """Keep every layer's per-step states in ``layer.h_list`` (for dL/dh_t analysis).
 
         Off by default for the LSTM stack, whose layers then run the faster fused path."""
