@@ -1,6 +1,7 @@
 """The results suite: protocols as the notebooks wrote them, the runner on a tiny configuration, the table."""
 import csv
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -9,9 +10,14 @@ from rnnlab.bench import SUITE_BY_NAME, VARIANTS, command_for, settings_for
 from rnnlab.cli import main
 
 
+def _flat(cfg):
+    """A configuration's settings by their flat names, as attributes (cfg.lr, cfg.task_options)."""
+    return SimpleNamespace(**cfg.flat())
+
+
 def _cfg(entry, model, variant="notebook", case=0):
     e = SUITE_BY_NAME[entry]
-    return settings_for(e, variant, e.cases[case], model, 0)
+    return _flat(settings_for(e, variant, e.cases[case], model, 0))
 
 
 def test_seed000_protocol_is_the_notebooks():
@@ -55,21 +61,22 @@ def test_memory_and_binary_protocols():
     binary = _cfg("binary", "lstm")
     assert (binary.hidden_size, binary.lr, binary.epochs, binary.batch_size) == (5, 0.01, 8, 1)
     assert binary.task_options["bits"] == 5 and binary.task_options["n_train"] == 250
-    lstm = {c.label: settings_for(memory, "rnnlab", c, "lstm", 0) for c in memory.cases}
+    lstm = {c.label: _flat(settings_for(memory, "rnnlab", c, "lstm", 0)) for c in memory.cases}
     assert lstm["adding 200"].chrono == 200 and lstm["copy-seed 50"].chrono == 50      # chrono: T_max = length
-    assert settings_for(memory, "notebook", memory.cases[-1], "lstm", 0).chrono == 0   # not the notebook's
-    irnn = settings_for(memory, "rnnlab", memory.cases[-1], "rnn", 0)
+    assert settings_for(memory, "notebook", memory.cases[-1], "lstm", 0).init.chrono == 0   # not the notebook's
+    irnn = _flat(settings_for(memory, "rnnlab", memory.cases[-1], "rnn", 0))
     assert (irnn.nonlinearity, irnn.recurrent_init, irnn.epochs) == ("relu", "identity", 10)
 
 
 def test_commands_reproduce_the_settings():
-    cfg = _cfg("seed004", "bilstm-ln", "rnnlab")
+    e = SUITE_BY_NAME["seed004"]
+    cfg = settings_for(e, "rnnlab", e.cases[0], "bilstm-ln", 0)
     command = command_for(cfg)
     assert command.startswith("rnnlab train --task mnist-rows --opt split=validation")
     assert "--bidirectional" in command and "--head layernorm" in command and "--epochs 10" in command
     from rnnlab.cli import _config_from, build_parser
     args = build_parser().parse_args(command.split()[1:])
-    assert _config_from(args).to_dict() == {**cfg.to_dict(), "models": list(_config_from(args).models)}
+    assert _config_from(args).config() == cfg
     # every row of every entry: its command trains exactly its settings
     for entry in SUITE_BY_NAME.values():
         for variant in VARIANTS:
@@ -77,8 +84,7 @@ def test_commands_reproduce_the_settings():
                 for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
                     cfg = settings_for(entry, variant, case, model, 0)
                     parsed = _config_from(build_parser().parse_args(command_for(cfg).split()[1:]))
-                    assert {**parsed.to_dict(), "models": None} == {**cfg.to_dict(), "models": None}, \
-                        command_for(cfg)
+                    assert parsed.config() == cfg, command_for(cfg)
 
 
 def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
@@ -101,7 +107,7 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     # a run trained with other settings (an older recipe) is trained again, not reused
     config_path = tmp_path / "cumavg" / "rnnlab" / "every-step" / "rnn-seed0" / "config.json"
     doc = json.loads(config_path.read_text())
-    doc["config"]["lr"] = 0.5
+    doc["config"]["optim"]["lr"] = 0.5
     config_path.write_text(json.dumps(doc))
     assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
     retrained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cumavg / ")]
@@ -135,6 +141,6 @@ def test_every_entry_resolves_for_both_variants():
             for case in entry.cases:
                 for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
                     cfg = settings_for(entry, variant, case, model, 0)
-                    assert cfg.task == case.task
+                    assert cfg.data.task == case.task
     with pytest.raises(KeyError):
         SUITE_BY_NAME["nothing"]

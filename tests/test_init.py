@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 
 from rnnlab.config import TrainConfig
-from rnnlab.models import ModelSpec, apply_init, build_trainable
+from rnnlab.engines import ModelSpec, build_trainable
+from rnnlab.init import apply_init
 
 ENGINES = ("numpy", "scratch", "torch")
 
 
 def _model(cell, engine, hidden=6, layers=1, bidirectional=False):
-    spec = ModelSpec(cell, input_size=3, output_size=2, hidden_size=hidden, num_layers=layers,
+    spec = ModelSpec.build(cell, input_size=3, output_size=2, hidden_size=hidden, num_layers=layers,
                      bidirectional=bidirectional)
     return build_trainable(spec, engine, seed=0)
 
@@ -104,10 +105,10 @@ def test_bad_initialisations_are_named():
 
 
 def test_config_validates_chrono():
-    assert TrainConfig(cell="lstm", models=("lstm",), chrono=200).chrono == 200
+    assert TrainConfig.from_flat({"cell": "lstm", "chrono": 200}).init.chrono == 200
     with pytest.raises(ValueError, match="chrono: expected an integer"):
-        TrainConfig(chrono=1.5)
+        TrainConfig.from_flat({"chrono": 1.5})
     with pytest.raises(ValueError, match="chrono: only the LSTM"):
-        TrainConfig(cell="gru", models=("gru",), chrono=20)
+        TrainConfig.from_flat({"cell": "gru", "chrono": 20})
     with pytest.raises(ValueError, match="give one of them"):
-        TrainConfig(chrono=20, forget_bias=1.0)
+        TrainConfig.from_flat({"chrono": 20, "forget_bias": 1.0})

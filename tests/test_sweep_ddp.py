@@ -65,18 +65,31 @@ def test_local_sweep_end_to_end_and_report(tmp_path, capsys):
     assert "10 already done, 0 to run" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, capsys):
-    text = SWEEP.replace("grid: {cell: [rnn, gru], lr: [0.01, 0.003]}", "grid: {engine: [numpy, torch]}") \
-                .replace("fixed: {", "fixed: {head: layernorm, ") \
-                .replace("random: {samples: 1, space: {hidden_size: {choice: [4, 8]}}}\n", "")
+    # a learning rate that makes SGD diverge passes every check and fails only while training
+    text = SWEEP.replace("grid: {cell: [rnn, gru], lr: [0.01, 0.003]}", "grid: {lr: [1.0e+30, 0.01]}") \
+                .replace("fixed: {", "fixed: {engine: numpy, optimizer: sgd, clip_norm: 1.0e+30, schedule: constant, ") \
+                .replace("random: {samples: 1, space: {hidden_size: {choice: [4, 8]}}}\n", "") \
+                .replace("task: xor", "task: adding")
     code = main(["sweep", str(_write(tmp_path, text)), "--runs-dir", str(tmp_path / "runs"), "--workers", "1"])
     assert code == 1
     out = capsys.readouterr().out
-    assert "2 finished, 2 failed" in out and "head: the NumPy engine has a plain linear head only" in out
+    assert "2 finished, 2 failed" in out and "the loss became" in out
     folder = tmp_path / "runs" / "tiny"
-    assert (folder / "engine=numpy-seed0" / "error.txt").read_text().startswith("ValueError: head:")
-    assert (folder / "engine=torch-seed1" / "summary.json").exists()
+    assert (folder / "lr=1e+30-seed0" / "error.txt").read_text().startswith("TrainingDiverged: the loss became")
+    assert (folder / "lr=0.01-seed1" / "summary.json").exists()
     assert "| 0 | 2 |" in (folder / "sweep_results.md").read_text()
+
+
+def test_a_point_that_cannot_run_is_refused_before_anything_runs(tmp_path, capsys):
+    text = SWEEP.replace("grid: {cell: [rnn, gru], lr: [0.01, 0.003]}", "grid: {engine: [numpy, torch]}") \
+                .replace("fixed: {", "fixed: {head: layernorm, ")
+    code = main(["sweep", str(_write(tmp_path, text)), "--runs-dir", str(tmp_path / "runs"), "--workers", "1"])
+    assert code == 2
+    assert "head: the NumPy engine has a plain linear head only" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_killed_sweep_resumes(tmp_path):
@@ -143,7 +156,7 @@ def test_two_gloo_workers_equal_one_process_with_the_same_global_batch(tmp_path)
     for a, b in zip(one, two):
         for key in ("train_loss", "val_loss", "test_loss", "test_metric"):
             assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-5), key
-    assert json.loads((tmp_path / "ddp" / "config.json").read_text())["config"]["ddp"] is True
+    assert json.loads((tmp_path / "ddp" / "config.json").read_text())["config"]["run"]["ddp"] is True
     assert ddp.stdout.count("epoch 2/2") == 1                  # only rank 0 speaks
 
 

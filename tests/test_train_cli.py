@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rnnlab import models, tasks
+from rnnlab import engines, tasks
 from rnnlab.cli import main
-from rnnlab.config import PRESETS, TrainConfig, resolve
+from rnnlab.config import PRESETS, OptimConfig, resolve
 from rnnlab.data.mnist import ImageDataset
-from rnnlab.train import TrainingDiverged, lr_at, train_run
+from rnnlab.train import TrainingDiverged, train_run
+from rnnlab.trainer import lr_at
 
 TINY_XOR = ["--task", "xor", "--opt", "n_train=256", "--opt", "n_val=32", "--opt", "n_test=64", "--opt", "length=8",
             "--hidden-size", "8", "--epochs", "2", "--batch-size", "32", "--lr", "0.01", "--quiet"]
@@ -42,7 +43,8 @@ def test_train_writes_a_complete_run(tmp_path, engine, capsys):
                  "--name", "run"])
     assert code == 0
     run = tmp_path / "run"
-    for name in ("config.json", "task.json", "metrics.csv", "train.log", "checkpoint.pt", "model.npz",
+    checkpoint = "checkpoint.npz" if engine == "numpy" else "checkpoint.pt"    # each engine's own format
+    for name in ("config.json", "task.json", "metrics.csv", "train.log", checkpoint, "model.npz",
                  "predictions.npz", "summary.json", "report.html", "curves.png", "samples.png"):
         assert (run / name).is_file(), name
     rows = _metrics(run)
@@ -196,7 +198,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_exactly(tmp_path):
 
 
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real = models.build_trainable
+    real = engines.build_trainable
     calls = {"n": 0}
 
     def poisoned(*args, **kwargs):
@@ -212,7 +214,7 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr("rnnlab.train.build_trainable", poisoned)
     cfg = resolve(task="xor", task_options={"n_train": 256, "n_val": 8, "n_test": 8, "length": 6}, hidden_size=4,
-                  epochs=3, batch_size=32)
+                  epochs=3, batch_size=32).config()
     with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 2, step 3; the checkpoint of epoch 1 "
                                                r"is kept .*--clip-norm.*--lr"):
         train_run(cfg, tmp_path / "r", progress=False, echo=lambda line: None)
@@ -246,7 +248,7 @@ def test_bad_flags_name_the_flag(argv, message, capsys):
     (["compare", "lstmx"], "model 'lstmx': expected [bi][ln]CELL[LAYERS]"),
     (["train", "--task", "xor", "--no-clip-norm", "--clip-norm", "2"], "--no-clip-norm and --clip-norm 2 contradict"),
     (["train", "--task", "xor", "--layer-norm"], "layer_norm: torch.nn has no layer-normalised cell"),
-    (["train", "--task", "xor", "--cell", "gru", "--engine", "numpy", "--layer-norm"], "not the GRU"),
+    (["train", "--task", "xor", "--cell", "gru", "--chrono", "10"], "chrono: only the LSTM has a forget gate"),
     (["train", "--task", "xor", "--opt", "lenght=3"], "task xor: unknown option(s) lenght; it takes length"),
     (["train", "--task", "xor", "--engine", "numpy", "--head", "layernorm"], "head: the NumPy engine has a plain"),
     (["train", "--task", "xor", "--dropout", "1.5"], "dropout: expected a probability in [0, 1), got 1.5"),
@@ -264,8 +266,8 @@ def test_no_clip_norm_and_layer_norm_reach_the_run(tmp_path):
             "--cell", "rnn", "--layer-norm", "--no-clip-norm", "--quiet"]
     assert main(args) == 0
     doc = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert doc["config"]["clip_norm"] is None and doc["config"]["layer_norm"] is True
-    assert doc["model"]["layer_norm"] is True and doc["label"] == "lnrnn"
+    assert doc["config"]["optim"]["clip_norm"] is None and doc["config"]["model"]["recurrent"]["layer_norm"] is True
+    assert doc["model"]["recurrent"]["layer_norm"] is True and doc["label"] == "lnrnn"
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
@@ -281,12 +283,13 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
 def test_config_precedence_and_bad_files(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("task: xor\nepochs: 7\nlr: 0.5\ntask_options: {length: 9}\n")
-    cfg = resolve("lab", path, lr=0.25, task_options={"n_train": 10})
-    assert (cfg.task, cfg.epochs, cfg.lr, cfg.batch_size) == ("xor", 7, 0.25, PRESETS["lab"]["batch_size"])
-    assert cfg.task_options == {"length": 9, "n_train": 10}      # another task: the preset's options dropped
+    cfg = resolve("lab", path, lr=0.25, task_options={"n_train": 10}).config()
+    assert (cfg.data.task, cfg.optim.epochs, cfg.optim.lr, cfg.optim.batch_size) == \
+        ("xor", 7, 0.25, PRESETS["lab"]["batch_size"])
+    assert cfg.data.options == {"length": 9, "n_train": 10}      # another task: the preset's options dropped
     path.write_text("epochs: 7\ntask_options: {n_train: 500}\n")
-    cfg = resolve("lab", path, task_options={"n_test": 20})
-    assert cfg.task_options == {"split": "official", "scaling": "symmetric", "n_train": 500, "n_test": 20}
+    cfg = resolve("lab", path, task_options={"n_test": 20}).config()
+    assert cfg.data.options == {"split": "official", "scaling": "symmetric", "n_train": 500, "n_test": 20}
     path.write_text("epochz: 3\n")
     with pytest.raises(ValueError, match="unknown setting\\(s\\) epochz; valid: batch_size"):
         resolve(None, path)
@@ -298,18 +301,18 @@ def test_config_precedence_and_bad_files(tmp_path):
 
 
 def test_learning_rate_schedules():
-    cfg = TrainConfig(lr=1.0, schedule="onecycle")
+    cfg = OptimConfig(lr=1.0, schedule="onecycle")
     values = [lr_at(cfg, s, 100) for s in range(100)]
     assert values[0] == pytest.approx(1 / 25) and max(values) == pytest.approx(1.0, abs=1e-9)
     assert int(np.argmax(values)) == 15 and values[-1] < 1e-3
-    cosine = TrainConfig(lr=2.0, schedule="cosine")
+    cosine = OptimConfig(lr=2.0, schedule="cosine")
     assert lr_at(cosine, 0, 10) == 2.0 and lr_at(cosine, 5, 10) == pytest.approx(1.0)
-    assert lr_at(TrainConfig(lr=0.3, schedule="constant"), 77, 100) == 0.3
+    assert lr_at(OptimConfig(lr=0.3, schedule="constant"), 77, 100) == 0.3
 
 
 def test_presets_are_valid_configs():
     for name, _preset in PRESETS.items():
-        cfg = resolve(name)
-        for model in cfg.models:
-            cfg.for_model(model)
-    assert resolve().models == ("rnn", "lstm", "gru") and resolve().task == "mnist-rows"
+        settings = resolve(name)
+        for model in settings.models:
+            settings.config(model)
+    assert resolve().models == ("rnn", "lstm", "gru") and resolve().config().data.task == "mnist-rows"

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
+from .spec import parse_model_name
 from .metrics import format_metric
 
 # The recipes we found (see the README's results): Adam with a one-cycle schedule, clipping by norm.
@@ -153,29 +154,30 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
         extra["chrono"] = options["length"]
     # TrainConfig directly, not resolve(): a protocol's None (no clipping) must stay None, not fall back
     # to the default that an absent command-line flag gets.
-    cfg = TrainConfig(**{**base, **case.settings, **extra, "task": case.task, "task_options": options, "seed": seed})
-    return cfg.for_model(model)
+    return TrainConfig.from_flat({**base, **case.settings, **extra, **parse_model_name(model), "task": case.task,
+                                  "task_options": options, "seed": seed})
 
 
 def command_for(cfg: TrainConfig) -> str:
     """The `rnnlab train` command line that trains this configuration."""
-    defaults = TrainConfig()
-    parts = ["rnnlab train", f"--task {cfg.task}"]
-    parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}" for k, v in cfg.task_options.items()]
+    settings, defaults = cfg.flat(), TrainConfig().flat()
+    parts = ["rnnlab train", f"--task {settings['task']}"]
+    parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}"
+              for k, v in settings["task_options"].items()]
     flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "head": "--head",
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
              "forget_bias": "--forget-bias", "chrono": "--chrono", "device": "--device", "seed": "--seed"}
     for name, flag in flags.items():
-        value = getattr(cfg, name)
-        if value != getattr(defaults, name) and value is not None:
+        value = settings[name]
+        if value != defaults[name] and value is not None:
             parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
-    if cfg.clip_norm is None and defaults.clip_norm is not None:
+    if settings["clip_norm"] is None and defaults["clip_norm"] is not None:
         parts.append("--no-clip-norm")
-    if cfg.bidirectional:
+    if settings["bidirectional"]:
         parts.append("--bidirectional")
-    if cfg.layer_norm:
+    if settings["layer_norm"]:
         parts.append("--layer-norm")
     return " ".join(parts)
 
@@ -194,7 +196,7 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
         for case in entry.cases:
             for model in models:
                 first = settings_for(entry, variant, case, model, 0)
-                if first.device == "cuda" and not cuda_available():
+                if first.run.device == "cuda" and not cuda_available():
                     echo(f"{entry.name} / {variant} / {case.label} / {model}: not run, needs a CUDA GPU")
                     rows.append(_not_run_row(entry, variant, case, model, first))
                     continue
@@ -210,7 +212,7 @@ def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, 
                     else:
                         echo(f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}")
                         summary = train_run(cfg, run_dir, force=True, echo=lambda line: None, progress=False,
-                                            data_dir=data_dir)
+                                            data_dir=data_dir).summary
                     values.append(summary["final_test_metric"])
                     reached = _time_to(run_dir, case.time_to) if case.time_to else None
                     seconds.append(summary["seconds"])
@@ -235,20 +237,17 @@ def _not_run_row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainC
     return {"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label, "model": model,
             "metric": task.metric, "notebook": entry.notebook.get((case.label, model), ""),
             "goal": entry.goals.get((case.label, model), ""), "mean": None, "std": None, "n": 0, "seconds": None,
-            "baseline": task.baseline(**cfg.task_options), "command": command_for(cfg), "whole": {}, "runs": [],
+            "baseline": task.baseline(**cfg.data.options), "command": command_for(cfg), "whole": {}, "runs": [],
             "time_to": None, "not_run": "needs a CUDA GPU; none on this machine"}
 
 
 def _same_settings(run_dir: Path, cfg: TrainConfig) -> bool:
     """Whether the finished run in ``run_dir`` was trained with ``cfg`` (else the suite retrains it)."""
-    try:
-        saved = json.loads((run_dir / "config.json").read_text())["config"]
-    except (OSError, ValueError, KeyError):
+    try:   # a setting added after the run was made has its default value in that run
+        saved = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    # a setting added after the run was made has its default value in that run
-    def plain(config: TrainConfig) -> dict:
-        return json.loads(json.dumps(config.to_dict()))
-    return {**plain(TrainConfig()), **saved} == plain(cfg)
+    return saved == cfg
 
 
 def _time_to(run_dir: Path, target: float) -> float | None:
@@ -264,17 +263,16 @@ def _time_to(run_dir: Path, target: float) -> float | None:
 
 def _quick(cfg: TrainConfig) -> TrainConfig:
     """A tiny version of a configuration (for the tests): one epoch on a few sequences."""
-    from dataclasses import replace
-    options = dict(cfg.task_options)
-    if cfg.task.startswith(("mnist", "fashion")):
+    options, task = dict(cfg.data.options), cfg.data.task
+    if task.startswith(("mnist", "fashion")):
         options.update(n_train=64, n_test=32, n_val=16)
     else:
         options.update(n_train=64, n_val=16, n_test=16)
         if "length" in options:
             options["length"] = min(options["length"], 12)
-        if cfg.task == "binary-add":
+        if task == "binary-add":
             options.update(max_test_bits=4, long_test_bits=[8])
-    return replace(cfg, task_options=options, epochs=1, batch_size=min(cfg.batch_size, 16), hidden_size=8)
+    return cfg.with_settings(task_options=options, epochs=1, batch_size=min(cfg.optim.batch_size, 16), hidden_size=8)
 
 
 def _value(row) -> str:

@@ -1,36 +1,45 @@
-"""The flat training configuration, its presets, and how a YAML file and the flags combine.
+"""The training configuration: the model description beside the optimisation, initialisation, data
+and run sections; its presets; how a YAML file and the flags combine.
 
-Precedence, lowest first: the defaults below, a preset, a YAML config file, the command-line
-flags.  Every value is validated here, with an error that names the setting.
+    TrainConfig
+      model  ModelSpec (its recurrent part a RecurrentSpec; sizes come from the task)
+      optim  optimizer, lr, momentum, schedule, batch_size, epochs, clip_value, clip_norm, loss
+      init   scheme (flag --init), recurrent (--recurrent-init), forget_bias, chrono
+      data   task, options (--opt KEY=VALUE), eval_batch_size
+      run    engine, device, seed, ddp, tensorboard
+
+People write settings flat, by the long flag names with underscores (``hidden_size: 64`` in a
+YAML file, ``--hidden-size 64`` on the command line); :data:`FLAT` maps each flat name to its
+section.  Precedence, lowest first: the defaults, a preset, a YAML file, the flags.  Each section
+checks its own values; the cross-field rules (which option fits which cell and engine) are the
+table of :mod:`rnnlab.rules`, checked when the configuration is made, before any data loads.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .engines import CELLS, ENGINES, check_layer_norm_cell
-from .models import HEADS, INITS, LOSS_NAMES, OPTIMIZERS, RECURRENT_INITS, check_gate_biases, parse_model_name
+from .rules import ENGINES, check_options
+from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
 
 SCHEDULES = ("constant", "cosine", "onecycle")
+OPTIMIZERS = ("adam", "sgd")
+LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot")
+INITS = ("default", "course")
+RECURRENT_INITS = ("default", "orthogonal", "identity")
+DEVICES = ("cpu", "cuda")
+
+
+def _check_number(name: str, value: object, allow_zero: bool = False) -> None:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and (value >= 0 if allow_zero else value > 0))
+    if not ok:
+        raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    task: str = "mnist-rows"
-    task_options: dict = field(default_factory=dict)
-    models: tuple[str, ...] = ("rnn", "lstm", "gru")   # for `compare`; `train` uses the fields below
-    cell: str = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    proj_size: int = 0
-    nonlinearity: str = "tanh"
-    head: str = "plain"
-    dense_size: int = 64
-    layer_norm: bool = False           # layer norm inside the cell (RNN, LSTM; engines numpy, scratch)
-    engine: str = "torch"
+class OptimConfig:
     optimizer: str = "adam"
     lr: float = 4e-3
     momentum: float = 0.0
@@ -40,108 +49,177 @@ class TrainConfig:
     clip_value: float | None = None
     clip_norm: float | None = 1.0
     loss: str | None = None            # None: the task's own loss
-    init: str = "default"              # "course": N(0, 0.1^2) weights and zero biases (seed 000)
-    recurrent_init: str = "default"    # "orthogonal" | "identity" (IRNN) blocks of W_hh
-    forget_bias: float = 0.0           # added to the LSTM forget-gate bias
-    chrono: int = 0                    # T_max of chrono initialisation of the LSTM gate biases (0: off)
-    seed: int = 0
-    device: str = "cpu"
-    eval_batch_size: int = 1000
-    ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
 
-    def __post_init__(self):
-        def choice(name, options):
-            if getattr(self, name) not in options:
-                raise ValueError(f"{name}: unknown value {getattr(self, name)!r}; expected one of "
-                                 f"{', '.join(map(str, options))}")
-
-        def positive(name, kind=int, allow_zero=False):
-            value = getattr(self, name)
-            ok = (not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int)
-                  and math.isfinite(value) and (value >= 0 if allow_zero else value > 0))
-            if not ok:
-                raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} "
-                                 f"{'number' if kind is float else 'integer'}, got {value!r}")
-
-        choice("cell", CELLS)
-        choice("engine", ENGINES)
-        choice("optimizer", OPTIMIZERS)
-        choice("schedule", SCHEDULES)
-        choice("head", HEADS)
-        choice("nonlinearity", ("tanh", "relu"))
-        choice("device", ("cpu", "cuda"))
-        choice("init", INITS)
-        choice("recurrent_init", RECURRENT_INITS)
-        if self.layer_norm and self.engine == "torch":
-            raise ValueError("layer_norm: torch.nn has no layer-normalised cell; use --engine numpy or scratch")
-        if self.layer_norm:
-            check_layer_norm_cell(self.cell)
-        check_gate_biases(self.forget_bias, self.chrono)
-        for name in ("forget_bias", "chrono"):
-            if getattr(self, name) and self.cell != "lstm" and not any("lstm" in m for m in self.models):
-                raise ValueError(f"{name}: only the LSTM has a forget gate, not {self.cell!r}")
+    def __post_init__(self) -> None:
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
         if self.loss is not None:
-            choice("loss", LOSS_NAMES)
-        for name in ("hidden_size", "num_layers", "dense_size", "batch_size", "epochs", "eval_batch_size"):
-            positive(name)
-        positive("proj_size", allow_zero=True)
-        positive("lr", float)
-        positive("momentum", float, allow_zero=True)
+            check_choice("loss", self.loss, LOSS_NAMES)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("epochs", self.epochs)
+        _check_number("lr", self.lr)
+        _check_number("momentum", self.momentum, allow_zero=True)
         for name in ("clip_value", "clip_norm"):
             if getattr(self, name) is not None:
-                positive(name, float)
-        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout!r}")
+                _check_number(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    """How the weights start (see :mod:`rnnlab.init`)."""
+    scheme: str = field(default="default", metadata={"flat": "init"})
+    recurrent: str = field(default="default", metadata={"flat": "recurrent_init"})
+    forget_bias: float = 0.0           # added to the LSTM forget-gate bias
+    chrono: int = 0                    # T_max of chrono initialisation of the LSTM gate biases (0: off)
+
+    def __post_init__(self) -> None:
+        check_choice("init", self.scheme, INITS)
+        check_choice("recurrent_init", self.recurrent, RECURRENT_INITS)
+        if isinstance(self.forget_bias, bool) or not isinstance(self.forget_bias, (int, float)) \
+                or not math.isfinite(self.forget_bias):
+            raise ValueError(f"forget_bias: expected a number, got {self.forget_bias!r}")
+        if self.chrono and (isinstance(self.chrono, bool) or not isinstance(self.chrono, int) or self.chrono < 2):
+            raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), "
+                             f"got {self.chrono!r}")
+        if self.chrono and self.forget_bias:
+            raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
+
+    @property
+    def is_default(self) -> bool:
+        return self == InitConfig()
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    task: str = "mnist-rows"
+    options: dict = field(default_factory=dict, metadata={"flat": "task_options"})
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, str):
+            raise ValueError(f"task: expected a task name (`rnnlab data list`), got {self.task!r}")
+        if not isinstance(self.options, dict):
+            raise ValueError(f"task_options: expected a mapping of option to value, got {self.options!r}")
+        check_positive_int("eval_batch_size", self.eval_batch_size)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    engine: str = "torch"
+    device: str = "cpu"
+    seed: int = 0
+    ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
+    tensorboard: bool = False          # also write TensorBoard event files into the run directory
+
+    def __post_init__(self) -> None:
+        check_choice("engine", self.engine, ENGINES)
+        check_choice("device", self.device, DEVICES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed: expected an integer, got {self.seed!r}")
-        if not isinstance(self.task_options, dict):
-            raise ValueError(f"task_options: expected a mapping of option to value, got {self.task_options!r}")
-        for name in self.models:
-            parse_model_name(name)
+        for name in ("ddp", "tensorboard"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
 
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["models"] = list(self.models)
+
+SECTIONS = {"optim": OptimConfig, "init": InitConfig, "data": DataConfig, "run": RunConfig}
+MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size")
+# flat setting name -> (section, field)
+FLAT: dict[str, tuple[str, str]] = {
+    **{name: ("model", name) for name in MODEL_SETTINGS},
+    **{f.metadata.get("flat", f.name): (section, f.name) for section, cls in SECTIONS.items() for f in fields(cls)}}
+FIELDS = frozenset(FLAT)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelSpec = field(default_factory=ModelSpec)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    init: InitConfig = field(default_factory=InitConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        check_options(self.model.cell, self.run.engine, {
+            **self.model.recurrent.options(), "head": self.model.head, "forget_bias": self.init.forget_bias,
+            "chrono": self.init.chrono, "device": self.run.device, "ddp": self.run.ddp})
+
+    @classmethod
+    def from_flat(cls, settings: dict) -> TrainConfig:
+        """A configuration from flat settings (``{"cell": "gru", "lr": 0.01, "task_options": {...}}``)."""
+        unknown = sorted(set(settings) - FIELDS)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(FIELDS))}")
+        groups: dict[str, dict] = {"model": {}, **{section: {} for section in SECTIONS}}
+        for name, value in settings.items():
+            section, attribute = FLAT[name]
+            groups[section][attribute] = value
+        model = ModelSpec().with_settings(**groups.pop("model"))
+        return cls(model, **{section: SECTIONS[section](**values) for section, values in groups.items()})
+
+    def flat(self) -> dict:
+        """Every setting by its flat name (the inverse of :meth:`from_flat`)."""
+        out = {}
+        for name, (section, attribute) in FLAT.items():
+            owner = self.model if section == "model" else getattr(self, section)
+            if section == "model" and attribute in RECURRENT_SETTINGS:
+                owner = self.model.recurrent
+            out[name] = getattr(owner, attribute)
         return out
 
-    def model_fields(self) -> dict:
-        """The ModelSpec fields this config sets (cell, sizes, head...)."""
-        return {"cell": self.cell, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
-                "bidirectional": self.bidirectional, "dropout": self.dropout, "proj_size": self.proj_size,
-                "nonlinearity": self.nonlinearity, "head": self.head, "dense_size": self.dense_size,
-                "layer_norm": self.layer_norm}
+    def with_settings(self, **settings) -> TrainConfig:
+        """A copy with some flat settings changed (checked again as a whole)."""
+        return TrainConfig.from_flat({**self.flat(), **settings})
 
     def for_model(self, name: str) -> TrainConfig:
-        """This config with the model named by a short spec (``bilstm2-ln``) in place of cell/layers/head."""
-        return replace(self, **parse_model_name(name), models=(name,))
+        """This configuration with the model of a short name (``bilstm2-ln``) in place of its own."""
+        return self.with_settings(**parse_model_name(name))
+
+    @property
+    def label(self) -> str:
+        return self.model.label
+
+    def to_dict(self) -> dict:
+        """Sectioned, as config.json holds it."""
+        return {"model": self.model.to_dict(), **{section: asdict(getattr(self, section)) for section in SECTIONS}}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> TrainConfig:
+        """The inverse of :meth:`to_dict`; also reads the flat form that run directories before 0.2 hold."""
+        if not isinstance(doc.get("model"), dict):
+            flat = {k: v for k, v in doc.items() if k in FIELDS}
+            return cls.from_flat(flat)
+        return cls(ModelSpec.from_dict(doc["model"]),
+                   **{section: SECTIONS[section](**doc.get(section, {})) for section in SECTIONS})
 
 
-FIELDS = {f.name for f in fields(TrainConfig)}
-
-# Presets that reproduce the notebooks (and the default quick comparison).
+# Presets that reproduce the course notebooks (and the default quick comparison); flat settings plus
+# the models that `compare` trains.
 PRESETS: dict[str, dict] = {
     # README's main job: RNN, LSTM and GRU on MNIST rows in under two minutes on 2 cores.
     "quick": {"task": "mnist-rows", "task_options": {"split": "validation"}, "models": ("rnn", "lstm", "gru"),
               "engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 4e-3, "schedule": "onecycle",
               "batch_size": 128, "epochs": 4, "clip_norm": 1.0},
-    # Seed 000: the course's NumPy classes' semantics: N(0, 0.1^2) weights and zero biases, one sample per
-    # update, MSE on one-hot, SGD 0.005, elementwise clipping at 5, 5,000 / 1,000 images, 9 epochs.
+    # "RNN and LSTM from scratch in NumPy" (the course's first notebook): N(0, 0.1^2) weights and zero
+    # biases, one sample per update, MSE on one-hot, SGD 0.005, elementwise clipping at 5, 5,000 / 1,000
+    # images, 9 epochs.
     "course": {"task": "mnist-rows", "task_options": {"split": "official", "n_train": 5000, "n_test": 1000},
                "models": ("rnn", "lstm"), "engine": "numpy", "hidden_size": 128, "optimizer": "sgd",
                "lr": 0.005, "schedule": "constant", "batch_size": 1, "epochs": 9, "loss": "mse_onehot",
                "clip_value": 5.0, "clip_norm": None, "init": "course"},
-    # Seed 001: torch.nn RNN and two-layer LSTM, Adam 1e-3, batch 64, 5 epochs, official split, [-1, 1].
+    # The PyTorch lab notebook: torch.nn RNN and two-layer LSTM, Adam 1e-3, batch 64, 5 epochs, official
+    # split, pixels in [-1, 1].
     "lab": {"task": "mnist-rows", "task_options": {"split": "official", "scaling": "symmetric"},
             "models": ("rnn", "lstm2"), "engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3,
             "schedule": "constant", "batch_size": 64, "epochs": 5, "clip_norm": None},
-    # Seed 004: RNN, LSTM, bidirectional RNN and LSTM, normalised and extra-dense variants (its table's rows),
-    # 50,000 / 10,000 / 10,000, batch 512, 10 epochs, Adam 1e-3.
+    # The graded assignment notebook: RNN, LSTM, bidirectional RNN and LSTM, normalised and extra-dense
+    # variants (its table's rows), 50,000 / 10,000 / 10,000, batch 512, 10 epochs, Adam 1e-3.
     "assignment": {"task": "mnist-rows", "task_options": {"split": "validation"},
                    "models": ("rnn", "rnn-bn-dense", "lstm", "lstm-bn-dense", "birnn", "bilstm", "bilstm-ln-dense",
                               "bilstm-ln"),
                    "engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
                    "batch_size": 512, "epochs": 10, "clip_norm": None},
 }
+DEFAULT_MODELS = ("rnn", "lstm", "gru")
 
 
 def read_mapping(path: str | Path, what: str, keys, expected: str) -> dict:
@@ -163,32 +241,55 @@ def read_mapping(path: str | Path, what: str, keys, expected: str) -> dict:
     return data
 
 
-def read_yaml(path: str | Path) -> dict:
-    return read_mapping(path, "config", FIELDS, "setting")
+@dataclass(frozen=True)
+class Settings:
+    """Flat settings merged from every layer, and the models that `compare` trains."""
+    values: dict
+    models: tuple[str, ...] = DEFAULT_MODELS
+
+    def config(self, model: str | None = None) -> TrainConfig:
+        """The training configuration (of the model of a short name, when given)."""
+        values = {**self.values, **(parse_model_name(model) if model else {})}
+        return TrainConfig.from_flat(values)
+
+    def configs(self) -> dict[str, TrainConfig]:
+        """One configuration per model of ``models``, all checked before any is used."""
+        return {name: self.config(name) for name in self.models}
 
 
-def resolve(preset: str | None = None, config_file: str | Path | None = None, **flags) -> TrainConfig:
+def resolve(preset: str | None = None, config_file: str | Path | None = None, **flags) -> Settings:
     """Defaults < preset < config file < flags (flags that are None are not given).
 
     Task options merge layer by layer, except that a layer naming another task starts them afresh
     (a preset's image options mean nothing to the xor task)."""
     layers = []
     if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(f"preset: unknown value {preset!r}; expected one of {', '.join(PRESETS)}")
+        check_choice_plain("preset", preset, tuple(PRESETS))
         layers.append(dict(PRESETS[preset]))
     if config_file is not None:
-        layers.append(read_yaml(config_file))
+        layers.append(read_mapping(config_file, "config", FIELDS | {"models"}, "setting"))
     layers.append({k: v for k, v in flags.items() if v is not None and v != {}})
     values: dict = {}
     task_options: dict = {}
     for layer in layers:
         layer = dict(layer)
-        if "task" in layer and layer["task"] != values.get("task", TrainConfig.task):
+        if "task" in layer and layer["task"] != values.get("task", DataConfig.task):
             task_options = {}
-        task_options.update(layer.pop("task_options", None) or {})
+        options = layer.pop("task_options", None) or {}
+        if not isinstance(options, dict):
+            raise ValueError(f"task_options: expected a mapping of option to value, got {options!r}")
+        task_options.update(options)
         values.update(layer)
     values["task_options"] = task_options
-    if "models" in values:
-        values["models"] = tuple(values["models"])
-    return TrainConfig(**values)
+    models = values.pop("models", DEFAULT_MODELS)
+    if isinstance(models, str) or not isinstance(models, (list, tuple)):
+        raise ValueError(f"models: expected a list of model names such as [rnn, lstm], got {models!r}")
+    for name in models:
+        parse_model_name(name)
+    return Settings(values, tuple(models))
+
+
+def check_choice_plain(name: str, value: object, options: tuple) -> None:
+    """Like spec.check_choice, with the options listed bare (``quick, course``)."""
+    if value not in options:
+        raise ValueError(f"{name}: unknown value {value!r}; expected one of {', '.join(options)}")

@@ -99,7 +99,7 @@ def expand(doc: dict, root: str | Path) -> list[SweepRun]:
         for seed in seeds:
             settings = {**fixed, **values, "seed": int(seed)}
             options = settings.pop("task_options", {})
-            resolve(task_options=options, **settings)            # fail before anything runs
+            resolve(task_options=options, **settings).config()   # fail before anything runs
             runs.append(SweepRun(name, int(seed), {**settings, "task_options": options},
                                  str(folder / f"{name}-seed{seed}")))
     return runs
@@ -127,11 +127,11 @@ def run_one(run: SweepRun, data_dir=None, threads: int = 1) -> dict:
     try:
         settings = dict(run.settings)
         options = settings.pop("task_options", {})
-        cfg = resolve(task_options=options, **settings)
+        cfg = resolve(task_options=options, **settings).config()
         resume = state in ("started", "failed") and (path / "config.json").exists()
         (path / "error.txt").unlink(missing_ok=True)
         summary = train_run(cfg, path, resume=resume, force=not resume, echo=lambda line: None, progress=False,
-                            data_dir=data_dir)
+                            data_dir=data_dir).summary
         return {"run": run.run_dir, "status": "done", "metric": summary["final_test_metric"]}
     except Exception as exc:   # a failing run must not stop the sweep: record it and go on
         path.mkdir(parents=True, exist_ok=True)
@@ -228,9 +228,7 @@ def aggregate(doc: dict, root: str | Path = "runs") -> list[dict]:
 
 
 def write_sweep_report(doc: dict, root: str | Path = "runs") -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from .metrics import format_metric
     rows = aggregate(doc, root)
@@ -253,13 +251,13 @@ def write_sweep_report(doc: dict, root: str | Path = "runs") -> Path:
             handle.write(f"\"{r['point']}\",{r['metric']},{r['mean']},{r['std']},{r['n']},{r['failed']},{r['seconds']}\n")
     finished = [r for r in rows if r["n"]]
     if finished:
-        fig, ax = plt.subplots(figsize=(7, 0.45 * len(finished) + 1.5))
+        fig = Figure(figsize=(7, 0.45 * len(finished) + 1.5))
+        ax = fig.subplots()
         ax.barh([r["point"] for r in finished][::-1], [r["mean"] for r in finished][::-1],
                 xerr=[r["std"] for r in finished][::-1], color="C0", alpha=0.8)
         ax.set_xlabel(f"test {metric}")
         ax.set_title(f"Sweep {doc['name']}")
         fig.tight_layout()
         fig.savefig(folder / "sweep.png", dpi=100)
-        plt.close(fig)
     return folder / "sweep_results.md"
 

@@ -53,13 +53,15 @@ class SGD:
             p -= self.lr * g
 
     def state_dict(self) -> dict:
-        return {"lr": self.lr, "momentum": self.momentum,
-                "velocity": None if self.velocity is None else {k: v.copy() for k, v in self.velocity.items()}}
+        """``{"scalars": {...}, "arrays": {"velocity.<param>": ...}}``: plain values and named arrays."""
+        arrays = {} if self.velocity is None else {f"velocity.{k}": v.copy() for k, v in self.velocity.items()}
+        return {"scalars": {"lr": self.lr, "momentum": self.momentum}, "arrays": arrays}
 
     def load_state_dict(self, state: dict) -> None:
-        self.lr, self.momentum = state["lr"], state["momentum"]
-        if state["velocity"] is not None:
-            self.velocity = {k: np.array(v, copy=True) for k, v in state["velocity"].items()}
+        self.lr, self.momentum = state["scalars"]["lr"], state["scalars"]["momentum"]
+        arrays = state["arrays"]
+        self.velocity = ({k: np.array(arrays[f"velocity.{k}"], copy=True) for k in self.params}
+                         if self.momentum else None)
 
 
 class Adam:
@@ -102,14 +104,18 @@ class Adam:
             p -= tmp
 
     def state_dict(self) -> dict:
-        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "t": self.t,
-                "m": {k: a.copy() for k, a in self.m.items()}, "v": {k: a.copy() for k, a in self.v.items()}}
+        """``{"scalars": {...}, "arrays": {"m.<param>": ..., "v.<param>": ...}}``."""
+        arrays = {f"{slot}.{k}": a.copy() for slot, moments in (("m", self.m), ("v", self.v))
+                  for k, a in moments.items()}
+        return {"scalars": {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "t": self.t},
+                "arrays": arrays}
 
     def load_state_dict(self, state: dict) -> None:
-        self.lr, self.betas, self.eps, self.t = state["lr"], tuple(state["betas"]), state["eps"], state["t"]
+        scalars, arrays = state["scalars"], state["arrays"]
+        self.lr, self.betas, self.eps, self.t = scalars["lr"], tuple(scalars["betas"]), scalars["eps"], scalars["t"]
         for k in self.params:
-            self.m[k][...] = state["m"][k]
-            self.v[k][...] = state["v"][k]
+            self.m[k][...] = arrays[f"m.{k}"]
+            self.v[k][...] = arrays[f"v.{k}"]
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

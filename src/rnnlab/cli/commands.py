@@ -1,0 +1,161 @@
+"""What each subcommand does with its parsed arguments: call the library and print the outcome.
+
+Each function returns the exit code; errors are raised and turned into one-line messages and exit
+codes in one place (:func:`rnnlab.cli.main`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .options import settings_from
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+    run_demo(cell=args.cell, length=args.length, hidden=args.hidden, steps=args.steps, lr=args.lr, seed=args.seed)
+    return 0
+
+
+def inspect(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ..engines import RecurrentSpec
+    from ..inspect import compare_table, describe
+    warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+    if not args.cell and not args.compare:
+        raise UsageError("inspect: name a cell (rnn, lstm, gru) or give --compare CELL ...")
+
+    def spec(cell: str) -> RecurrentSpec:
+        return RecurrentSpec(cell, args.input_size, args.hidden_size, args.layers, args.bidirectional,
+                             args.nonlinearity, args.dropout, args.proj_size, not args.no_bias,
+                             batch_first=not args.time_major, layer_norm=args.layer_norm)
+    try:
+        if args.compare:
+            print(compare_table([describe(spec(c), args.engine) for c in args.compare]))
+        else:
+            print(describe(spec(args.cell), args.engine, args.batch, args.seq_len, args.lengths).table())
+    except ValueError as exc:
+        raise UsageError(f"inspect: {exc}") from None
+    return 0
+
+
+def data(args: argparse.Namespace) -> int:
+    from ..data.mnist import fetch
+    from ..tasks import describe_tasks
+    if args.data_command == "list":
+        print(describe_tasks(args.data_dir))
+        return 0
+    dataset = fetch(args.dataset, args.data_dir, progress=not args.quiet)
+    print(f"{args.dataset}: {len(dataset.train_images)} training and {len(dataset.test_images)} test images, "
+          f"checksums verified, in {dataset.source}")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    from ..report import write_report
+    from ..rundir import check_run_name
+    from ..train import train_run
+    if args.resume:
+        run_dir = Path(args.resume)
+        history = train_run(None, run_dir, resume=True, progress=not args.quiet, data_dir=args.data_dir)
+        if history.summary:
+            print(f"done: {run_dir} (test {history.metric} {history.summary['final_test_metric']:.4f})")
+        return 0
+    cfg = settings_from(args).config()
+    name = check_run_name(args.name) if args.name else f"{cfg.data.task}-{cfg.label}-{cfg.run.engine}"
+    run_dir = Path(args.runs_dir) / name
+    history = train_run(cfg, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
+    if history.summary:        # empty on a data-parallel worker other than rank 0: rank 0 reports
+        report = write_report(run_dir, [run_dir], title=f"{cfg.data.task}: {history.label}")
+        print(f"done: {run_dir} — report {report}")
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from ..metrics import format_metric
+    from ..rundir import check_run_name
+    from ..runs import compare as compare_models
+    settings = settings_from(args)
+    task = settings.values.get("task", "mnist-rows")
+    run_dir = Path(args.runs_dir) / (check_run_name(args.name) if args.name else f"compare-{task}")
+    report, histories = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force,
+                                       resume=args.resume, progress=not args.quiet)
+    for h in histories:
+        s = h.summary
+        print(f"{s['label']:>14}: test {s['metric']} {format_metric(s['metric'], s['final_test_metric'])} "
+              f"(best {format_metric(s['metric'], s['best_test_metric'])}), {s['parameters']:,} parameters, "
+              f"{s['seconds']:.1f} s")
+    print(f"report: {report}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from ..metrics import format_metric
+    from ..runs import evaluate_run
+    r = evaluate_run(args.run, args.task, args.engine, args.data_dir, **dict(args.task_options or []))
+    print(f"{r['run']} on {r['task']} ({r['engine']} engine): test loss {r['test_loss']:.4f}, "
+          f"{r['metric']} {format_metric(r['metric'], r['test_metric'])}")
+    for name, value in r["extra_tests"].items():
+        print(f"  {name}: {r['metric']} {format_metric(r['metric'], value)}")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    from ..runs import predict_images
+    picture = args.picture or str(Path(args.run) / "predictions.png")
+    for r in predict_images(args.run, args.images, picture):
+        top = sorted(range(len(r["probabilities"])), key=lambda k: -r["probabilities"][k])[:3]
+        print(f"{r['file']}: {r['predicted']}  (" + ", ".join(f"{k}: {100 * r['probabilities'][k]:.1f} %"
+                                                         for k in top) + ")")
+    print(f"picture: {picture}")
+    return 0
+
+
+def runs(args: argparse.Namespace) -> int:
+    from ..runs import list_runs, runs_table
+    print(runs_table(list_runs(args.runs_dir)))
+    return 0
+
+
+def gradients(args: argparse.Namespace) -> int:
+    from ..gradient_report import gradient_report
+    gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
+    print(f"pictures and summary in {args.out}")
+    return 0
+
+
+def sweep(args: argparse.Namespace) -> int:
+    from ..sweep import read_sweep, run_sweep, write_sweep_report
+    doc = read_sweep(args.file)
+    results = [] if args.report else run_sweep(doc, args.runs_dir, args.backend, args.workers, args.ray_address,
+                                               args.data_dir)
+    report = write_sweep_report(doc, args.runs_dir)
+    print(report.read_text())
+    print(f"table: {report}")
+    return 1 if any(r["status"] == "failed" for r in results) else 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    from ..bench import VARIANTS, run_bench
+    path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir)
+    print(path.read_text())
+    print(f"results: {path} and {path.with_suffix('.csv')}")
+    return 0
+
+
+def explore(args: argparse.Namespace) -> int:
+    from ..explore import serve
+    try:
+        serve(args.host, args.port)
+    except OSError as exc:
+        raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc}); try --port 0") from None
+    return 0
+
+
+class UsageError(Exception):
+    """Wrong use of a command's arguments: answered with the usage line, exit 2 (as argparse does)."""
+
+
+def say(command: str, message: str) -> None:
+    print(f"rnnlab {command}: {message}", file=sys.stderr)

@@ -1,0 +1,134 @@
+"""Argument types and the settings flags of `train` and `compare`, derived from the configuration's fields."""
+from __future__ import annotations
+
+import argparse
+
+from ..cells import CELLS
+from ..config import FIELDS, INITS, LOSS_NAMES, OPTIMIZERS, PRESETS, RECURRENT_INITS, SCHEDULES, Settings, resolve
+from ..rules import ENGINES
+from ..spec import HEADS, NONLINEARITIES
+
+DATA_DIR_HELP = "data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def task_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE for a task option; the value is read as int, float, or YAML (true, none, [50, 100], text)."""
+    import yaml
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as length=20, got {text!r}")
+    key, raw = text.split("=", 1)
+    for convert in (int, float):
+        try:
+            return key, convert(raw)
+        except ValueError:
+            pass
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return key, raw
+
+
+def lengths(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 8,5,3, got {text!r}") from None
+
+
+# flag -> (flat setting, argparse keywords); every default is None so that presets and files show through
+SETTING_FLAGS: dict[str, tuple[str, dict]] = {
+    "--task": ("task", {"help": "the task (default mnist-rows; `rnnlab data list`)"}),
+    "--hidden-size": ("hidden_size", {"type": positive_int}),
+    "--layers": ("num_layers", {"type": positive_int}),
+    "--bidirectional": ("bidirectional", {"action": "store_const", "const": True}),
+    "--dropout": ("dropout", {"type": float}),
+    "--proj-size": ("proj_size", {"type": int, "help": "LSTM projection size"}),
+    "--nonlinearity": ("nonlinearity", {"choices": NONLINEARITIES}),
+    "--layer-norm": ("layer_norm", {"action": "store_const", "const": True,
+                                    "help": "layer normalisation inside the cell (engines numpy and scratch)"}),
+    "--head": ("head", {"choices": HEADS}),
+    "--dense-size": ("dense_size", {"type": positive_int}),
+    "--engine": ("engine", {"choices": ENGINES, "help": "numpy, scratch (rnnlab.torch) or torch (torch.nn)"}),
+    "--optimizer": ("optimizer", {"choices": OPTIMIZERS}),
+    "--lr": ("lr", {"type": positive_float}),
+    "--momentum": ("momentum", {"type": float}),
+    "--schedule": ("schedule", {"choices": SCHEDULES}),
+    "--batch-size": ("batch_size", {"type": positive_int}),
+    "--epochs": ("epochs", {"type": positive_int}),
+    "--clip-value": ("clip_value", {"type": positive_float}),
+    "--clip-norm": ("clip_norm", {"type": positive_float}),
+    "--loss": ("loss", {"choices": LOSS_NAMES, "help": "override the task's loss (mse_onehot: the course's)"}),
+    "--init": ("init", {"choices": INITS, "help": "course: N(0, 0.1^2) weights, zero biases"}),
+    "--recurrent-init": ("recurrent_init", {"choices": RECURRENT_INITS,
+                                            "help": "orthogonal or identity (IRNN) blocks of W_hh"}),
+    "--forget-bias": ("forget_bias", {"type": float, "help": "added to the LSTM forget-gate bias (e.g. 1.0)"}),
+    "--chrono": ("chrono", {"type": int, "metavar": "T_MAX",
+                            "help": "chrono init of the LSTM gate biases for dependencies up to T_MAX steps"}),
+    "--seed": ("seed", {"type": int}),
+    "--device": ("device", {"choices": ("cpu", "cuda")}),
+    "--tensorboard": ("tensorboard", {"action": "store_const", "const": True,
+                                      "help": "also write TensorBoard event files into the run directory"}),
+}
+assert {setting for setting, _ in SETTING_FLAGS.values()} <= FIELDS
+
+
+def add_settings_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of `train` and `compare`."""
+    from ..tasks import TASKS
+    for flag, (setting, keywords) in SETTING_FLAGS.items():
+        extra = {"choices": tuple(TASKS)} if setting == "task" else {}
+        p.add_argument(flag, dest=setting, **keywords, **extra)
+    p.add_argument("--opt", dest="task_options", type=task_option, action="append", metavar="KEY=VALUE",
+                   help="a task option, repeatable: --opt length=50 --opt n_train=5000")
+    p.add_argument("--no-clip-norm", action="store_true",
+                   help="no clipping by norm (the default clips the gradient norm at 1)")
+    p.add_argument("--preset", choices=tuple(PRESETS), help="settings that reproduce a course notebook (course, "
+                   "lab, assignment) or the quick default")
+    p.add_argument("--config", help="a YAML file of settings (the flags' long names with underscores)")
+    p.add_argument("--name", help="the run's folder name under --runs-dir")
+    p.add_argument("--runs-dir", default="runs", help="where runs are written (default runs/)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--force", action="store_true", help="overwrite a run directory that exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings the flags give: defaults < --preset < --config < flags."""
+    flags = {setting: getattr(args, setting) for setting, _ in SETTING_FLAGS.values()}
+    flags["task_options"] = dict(args.task_options or [])
+    if getattr(args, "cell", None):
+        flags["cell"] = args.cell
+    if getattr(args, "ddp", None):
+        flags["ddp"] = True
+    if getattr(args, "models", None):
+        flags["models"] = tuple(args.models)
+    if args.no_clip_norm and args.clip_norm is not None:
+        raise ValueError(f"clip_norm: --no-clip-norm and --clip-norm {args.clip_norm:g} contradict each other; "
+                         "give one of them")
+    settings = resolve(args.preset, args.config, **flags)
+    if args.no_clip_norm:
+        settings = Settings({**settings.values, "clip_norm": None}, settings.models)
+    return settings
+
+
+CELL_NAMES = tuple(CELLS)

@@ -1,0 +1,82 @@
+"""The NumPy engine's adapter: rnnlab.numpy.SequenceModel with a hand-written optimizer.
+
+Its training state is an ``.npz`` file (no pickle): ``weights/<name>`` and ``optim/<name>`` arrays
+and one JSON document ``meta`` (the optimizer's scalars, the dropout generator's state and the
+trainer's ``extra``).
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+
+from ..config import OptimConfig
+from ..spec import ModelSpec
+
+
+class NumpyTrainable:
+    engine = "numpy"
+    checkpoint_name = "checkpoint.npz"
+
+    def __init__(self, spec: ModelSpec, optim: OptimConfig, seed: int) -> None:
+        from ..numpy import SGD, Adam, SequenceModel
+        r = spec.recurrent
+        self.spec = spec
+        self.model = SequenceModel(r.cell, r.input_size, r.hidden_size, spec.output_size, r.num_layers,
+                                   r.bidirectional, r.nonlinearity, spec.readout, r.dropout, seed=seed,
+                                   layer_norm=r.layer_norm)
+        self.optimizer = (Adam(self.model.params, lr=optim.lr) if optim.optimizer == "adam"
+                          else SGD(self.model.params, lr=optim.lr, momentum=optim.momentum))
+        self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
+
+    def num_parameters(self) -> int:
+        return self.model.num_parameters()
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
+                    loss_scale: float = 1.0) -> tuple[float, np.ndarray]:
+        from ..numpy.losses import LOSSES
+        from ..numpy.optim import clip_by_global_norm, clip_by_value
+        out = self.model.forward(x, train=True)
+        value, dy = LOSSES[loss](out, y, mask)
+        if not np.isfinite(value):
+            return value, out
+        self.model.backward(dy)
+        if self.clip_value is not None:
+            clip_by_value(self.model.grads, self.clip_value)
+        if self.clip_norm is not None:
+            clip_by_global_norm(self.model.grads, self.clip_norm)
+        self.optimizer.lr = lr
+        self.optimizer.step(self.model.grads)
+        return value, out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.model.forward(x, train=False)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return self.model.state_dict()
+
+    def load_weights(self, weights: dict) -> None:
+        self.model.load_state_dict({k: np.asarray(v, self.model.dtype) for k, v in weights.items()})
+
+    def state_bytes(self, extra: dict) -> bytes:
+        optimizer = self.optimizer.state_dict()
+        meta = {"optimizer": optimizer["scalars"], "rng": self.model.rnn.rng.bit_generator.state, "extra": extra}
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.array(json.dumps(meta)),
+                 **{f"weights/{k}": v for k, v in self.weights().items()},
+                 **{f"optim/{k}": v for k, v in optimizer["arrays"].items()})
+        return buffer.getvalue()
+
+    def load_state_bytes(self, data: bytes) -> dict:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"]))
+            arrays = {name: archive[name] for name in archive.files if name != "meta"}
+        part = {"weights/": {}, "optim/": {}}
+        for name, value in arrays.items():
+            prefix = name[:name.index("/") + 1]
+            part[prefix][name[len(prefix):]] = value
+        self.load_weights(part["weights/"])
+        self.optimizer.load_state_dict({"scalars": meta["optimizer"], "arrays": part["optim/"]})
+        self.model.rnn.rng.bit_generator.state = meta["rng"]
+        return meta["extra"]

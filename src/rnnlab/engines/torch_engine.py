@@ -1,0 +1,132 @@
+"""The PyTorch engines' adapter: a rnnlab.torch.TaskModel on our modules ("scratch") or torch.nn's
+("torch").
+
+Its training state is a ``torch.save`` file of tensors and plain values only (read back with
+``weights_only=True``): the model's and the optimizer's state dicts, torch's random state and the
+trainer's ``extra`` as JSON text.
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..config import LOSS_NAMES, OptimConfig
+from ..spec import ModelSpec
+
+HEAD_PARTS = ("head", "norm", "dense")
+
+
+def torch_loss(kind: str, out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The same losses as rnnlab.numpy.losses, in torch, averaged over the positions in ``mask``."""
+    if kind == "cross_entropy":
+        per = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none").reshape(y.shape)
+    elif kind == "mse_onehot":
+        per = ((out - F.one_hot(y, out.shape[-1]).to(out.dtype)) ** 2).sum(-1)
+    elif kind == "mse":
+        per = ((out - y) ** 2).mean(-1)
+    elif kind == "bce":
+        per = F.binary_cross_entropy_with_logits(out, y, reduction="none").mean(-1)
+    else:
+        raise ValueError(f"loss: unknown value {kind!r}; expected one of {', '.join(LOSS_NAMES)}")
+    if mask is None:
+        return per.mean()
+    weight = mask.to(per.dtype)
+    return (per * weight).sum() / weight.sum()
+
+
+class TorchTrainable:
+    checkpoint_name = "checkpoint.pt"
+
+    def __init__(self, spec: ModelSpec, engine: str, optim: OptimConfig, seed: int, device: str = "cpu") -> None:
+        from ..torch.models import TaskModel
+        from . import build_recurrent
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device: 'cuda' asked for, but PyTorch sees no CUDA device here; use --device cpu")
+        self.engine, self.spec, self.device = engine, spec, torch.device(device)
+        recurrent = build_recurrent(spec.recurrent, engine, seed=seed)
+        torch.manual_seed(seed)
+        self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size).to(self.device)
+        self.runner = self.model          # what training calls: the model, or its DistributedDataParallel wrapper
+        params = self.model.parameters()
+        self.optimizer = (torch.optim.Adam(params, lr=optim.lr) if optim.optimizer == "adam"
+                          else torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum))
+        self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def _tensor(self, a):
+        return None if a is None else torch.as_tensor(a, device=self.device)
+
+    def data_parallel(self) -> None:
+        """Train through torch.nn.parallel.DistributedDataParallel (the process group must exist):
+        gradients are averaged across the workers in backward()."""
+        from torch.nn.parallel import DistributedDataParallel
+        self.runner = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda"
+                                              else None)
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
+                    loss_scale: float = 1.0) -> tuple[float, np.ndarray]:
+        self.model.train()
+        out = self.runner(self._tensor(x))
+        value = torch_loss(loss, out, self._tensor(y), self._tensor(mask))
+        result = float(value.detach())
+        if not np.isfinite(result) and self.runner is self.model:   # data-parallel workers all step together
+            return result, out.detach().cpu().numpy()
+        self.optimizer.zero_grad(set_to_none=True)
+        (value * loss_scale if loss_scale != 1.0 else value).backward()
+        if self.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        return result, out.detach().cpu().numpy()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self.model.eval()
+        with torch.no_grad():
+            return self.model(self._tensor(x)).cpu().numpy()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        from ..torch.convert import to_torch_state_dict
+        rec = self.model.recurrent
+        recurrent = rec.state_dict() if self.engine == "torch" else to_torch_state_dict(rec)
+        out = {k: v.detach().cpu().numpy().copy() for k, v in recurrent.items()}
+        for name, value in self.model.state_dict().items():
+            if not name.startswith("recurrent."):
+                out[name] = value.detach().cpu().numpy().copy()
+        return out
+
+    def load_weights(self, weights: dict) -> None:
+        from ..torch.convert import load_torch_state_dict
+        head = {k: torch.as_tensor(np.asarray(v)) for k, v in weights.items() if k.split(".")[0] in HEAD_PARTS}
+        recurrent = {k: np.asarray(v) for k, v in weights.items() if k not in head}
+        if self.engine == "torch":
+            self.model.recurrent.load_state_dict({k: torch.as_tensor(v) for k, v in recurrent.items()})
+        else:
+            load_torch_state_dict(self.model.recurrent, recurrent)
+        missing, unexpected = self.model.load_state_dict(
+            {**{f"recurrent.{k}": v for k, v in self.model.recurrent.state_dict().items()}, **head}, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"weights: the head does not match this model; missing {missing}, "
+                             f"unexpected {unexpected}")
+
+    def state_bytes(self, extra: dict) -> bytes:
+        buffer = io.BytesIO()
+        torch.save({"weights": {k: torch.from_numpy(v) for k, v in self.weights().items()},
+                    "optimizer": self.optimizer.state_dict(), "rng": torch.get_rng_state(),
+                    "extra": json.dumps(extra)}, buffer)
+        return buffer.getvalue()
+
+    def load_state_bytes(self, data: bytes) -> dict:
+        saved = torch.load(io.BytesIO(data), weights_only=True)
+        self.load_weights({k: v.numpy() for k, v in saved["weights"].items()})
+        self.optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["rng"])
+        return json.loads(saved["extra"])

@@ -1,0 +1,165 @@
+"""The run directory: what each file holds, how it is written (atomically) and read (with clear errors).
+
+    config.json      the resolved configuration (sectioned), the model spec with the task's sizes,
+                     the task, loss, metric and number of parameters
+    task.json        everything the task recorded (split sizes, scaling, the pixel permutation...)
+    metrics.csv      one row per epoch: train / validation / test loss and metric, seconds, lr
+    train.log        the one-line summary of every epoch
+    checkpoint.pt    (PyTorch engines) or checkpoint.npz (NumPy engine): weights, optimizer and random
+                     state after the last finished epoch (or at Ctrl-C), in the engine's own format
+    model.npz        the final weights under torch.nn's names (+ head) and the spec, loadable by every engine
+    predictions.npz  test-set targets and outputs (for confusion matrices and sample plots)
+    summary.json     final and best metrics, parameters, time
+    events.out.tfevents.*  TensorBoard's copy of metrics.csv (with --tensorboard)
+
+Every file is written whole or not at all (:func:`rnnlab.files.write_atomic`); a file that cannot
+be read raises a ``ValueError`` naming the file, what is wrong, and what to do.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .files import write_atomic
+from .spec import ModelSpec
+
+METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
+                  "seconds", "lr")
+
+
+class RunExists(RuntimeError):
+    """A run directory is in the way (pass --force, --resume or another --name)."""
+
+
+def check_run_name(name: str) -> str:
+    """A run's name is one folder name: not empty, not ``.`` or ``..``, no path separator."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"--name: {name!r} is not a folder name; a run name is a single folder name such as "
+                         f"'lstm-try2' (no '/', not '.' or '..')")
+    return name
+
+
+class RunDir:
+    """The files of one run, in folder ``path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # ------------------------------------------------------------------------------ the folder
+    def is_occupied(self) -> bool:
+        return self.path.exists() and any(self.path.iterdir())
+
+    def check_free(self, force: bool) -> None:
+        """Refuse to start a new run over an existing one unless ``force`` (nothing is deleted here)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunExists(f"{self.path} is a file, not a run directory; choose another --name")
+        if self.is_occupied() and not force:
+            raise RunExists(f"{self.path} already exists; pass --force to overwrite it, --resume to continue it, "
+                            f"or choose another --name")
+
+    def make_fresh(self, force: bool) -> None:
+        """An empty folder for a new run (an existing run is replaced only with ``force``)."""
+        self.check_free(force)
+        if self.is_occupied():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------------------ JSON files
+    def write_json(self, name: str, doc: dict) -> None:
+        write_atomic(self.file(name), json.dumps(doc, indent=2, default=str).encode())
+
+    def read_json(self, name: str, hint: str = "") -> dict:
+        path = self.file(name)
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{path}: missing; {hint or 'is this a run directory (rnnlab runs lists them)?'}") \
+                from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: damaged ({exc}); {hint or 'train the run again with --force'}") from None
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(doc).__name__}; train the run again")
+        return doc
+
+    def read_config(self) -> dict:
+        """config.json, checked to hold what the other commands read from it."""
+        doc = self.read_json("config.json")
+        missing = [key for key in ("config", "model", "task", "engine", "loss", "metric") if key not in doc]
+        if missing:
+            raise ValueError(f"{self.file('config.json')}: damaged (no {', '.join(missing)}); "
+                             f"train the run again with --force")
+        return doc
+
+    # ------------------------------------------------------------------------------ metrics and log
+    def read_metrics(self, upto_epoch: int | None = None) -> list[dict]:
+        path = self.file("metrics.csv")
+        if not path.exists():
+            return []
+        with path.open() as handle:
+            return [row for row in csv.DictReader(handle) if upto_epoch is None or int(row["epoch"]) <= upto_epoch]
+
+    def write_metrics(self, rows: list[dict]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomic(self.file("metrics.csv"), buffer.getvalue().encode())
+
+    def append_log(self, line: str) -> None:
+        with self.file("train.log").open("a") as handle:
+            handle.write(line + "\n")
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, model, position: dict) -> Path:
+        """The model's training state and the trainer's position, in the engine's own format."""
+        path = self.file(model.checkpoint_name)
+        write_atomic(path, model.state_bytes({"position": position}))
+        return path
+
+    def load_checkpoint(self, model) -> dict | None:
+        """Restore the model's training state; returns the trainer's position (None: no checkpoint yet)."""
+        path = self.file(model.checkpoint_name)
+        if not path.exists():
+            return None
+        try:
+            return model.load_state_bytes(path.read_bytes())["position"]
+        except Exception as exc:   # any damage: the formats' own errors are long and name internals
+            raise ValueError(f"{path}: cannot be read as a {model.engine} checkpoint of this model "
+                             f"({type(exc).__name__}); train the run again with --force") from None
+
+    # ------------------------------------------------------------------------------ the trained model
+    def save_model(self, weights: dict, spec: ModelSpec, engine: str) -> None:
+        """The portable model file: an .npz of named arrays plus the spec as JSON (no pickle)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, __spec__=np.array(json.dumps({"spec": spec.to_dict(), "engine": engine})), **weights)
+        write_atomic(self.file("model.npz"), buffer.getvalue())
+
+    def load_model(self) -> tuple[ModelSpec, str, dict[str, np.ndarray]]:
+        path = self.file("model.npz")
+        if not path.exists():
+            raise ValueError(f"{self.path}: no model.npz (the run did not finish; "
+                             f"`rnnlab train --resume {self.path}`)")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["__spec__"]))
+                weights = {k: data[k] for k in data.files if k != "__spec__"}
+            return ModelSpec.from_dict(meta["spec"]), meta["engine"], weights
+        except Exception as exc:
+            raise ValueError(f"{path}: damaged ({type(exc).__name__}: {exc}); train the run again with --force") \
+                from None
+
+    def save_predictions(self, **arrays: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        write_atomic(self.file("predictions.npz"), buffer.getvalue())

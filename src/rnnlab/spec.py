@@ -1,0 +1,190 @@
+"""The model description, written once: :class:`ModelSpec` holds its recurrent part :class:`RecurrentSpec`.
+
+A training configuration holds a ModelSpec whose sizes are still open (``input_size``,
+``output_size`` and ``readout`` come from the task); :meth:`ModelSpec.for_task` fills them in.
+Every engine builds from the same description, and the short names that ``compare`` takes
+(``bilstm2-ln``, ``lnrnn-relu``) are parsed and printed here.
+
+Which option fits which cell or engine is not decided here but in the one table of
+:mod:`rnnlab.rules`; the checks below are only those of each value on its own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .cells import CELLS, get_cell
+from .rules import check_options
+
+READOUTS = ("last", "every")
+HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense",
+                 "layernorm-dense": "-ln-dense", "batchnorm-dense": "-bn-dense"}
+HEADS = tuple(HEAD_SUFFIXES)
+NONLINEARITIES = ("tanh", "relu")
+
+
+def check_positive_int(name: str, value: object, allow_zero: bool = False) -> None:
+    """``value`` is an int (not a bool) above zero (or at least zero); the error names the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+        raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} integer, "
+                         f"got {value!r}")
+
+
+def check_choice(name: str, value: object, options: tuple) -> None:
+    if value not in options:
+        raise ValueError(f"{name}: unknown value {value!r}; expected one of {', '.join(map(repr, options))}")
+
+
+@dataclass(frozen=True)
+class RecurrentSpec:
+    """The recurrent part of a model: the single source of truth every engine builds from.
+
+    ``input_size`` is None while the task is not known yet (inside a training configuration)."""
+    cell: str
+    input_size: int | None
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    nonlinearity: str = "tanh"
+    dropout: float = 0.0
+    proj_size: int = 0
+    bias: bool = True
+    batch_first: bool = True
+    layer_norm: bool = False      # layer norm of each gate's pre-activation inside the cell
+
+    def __post_init__(self) -> None:
+        get_cell(self.cell)
+        if self.input_size is not None:
+            check_positive_int("input_size", self.input_size)
+        check_positive_int("hidden_size", self.hidden_size)
+        check_positive_int("num_layers", self.num_layers)
+        check_positive_int("proj_size", self.proj_size, allow_zero=True)
+        check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size: expected an integer in 0..{self.hidden_size - 1} (smaller than "
+                             f"hidden_size), got {self.proj_size!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
+                or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout!r}")
+        check_options(self.cell, None, self.options())
+
+    def options(self) -> dict:
+        """The options the rules of :mod:`rnnlab.rules` look at."""
+        return {"nonlinearity": self.nonlinearity, "proj_size": self.proj_size, "layer_norm": self.layer_norm}
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Per-direction size of h: proj_size when projected, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# the RecurrentSpec fields a training configuration sets (the others are fixed by the trainer)
+RECURRENT_SETTINGS = ("cell", "hidden_size", "num_layers", "bidirectional", "nonlinearity", "dropout",
+                      "proj_size", "layer_norm")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole model: the recurrent net, the readout (last step or every step) and the head.
+
+    head: ``plain`` (one linear layer), ``layernorm`` / ``batchnorm`` (a normalisation first),
+    ``dense`` (a ReLU layer of ``dense_size`` units first), or a normalisation and a dense layer.
+    """
+    recurrent: RecurrentSpec = field(default_factory=lambda: RecurrentSpec("lstm", None))
+    output_size: int | None = None
+    readout: str = "last"
+    head: str = "plain"
+    dense_size: int = 64
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.recurrent, RecurrentSpec):
+            raise ValueError(f"recurrent: expected a RecurrentSpec, got {self.recurrent!r}")
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("head", self.head, HEADS)
+        if self.output_size is not None:
+            check_positive_int("output_size", self.output_size)
+        check_positive_int("dense_size", self.dense_size)
+
+    @classmethod
+    def build(cls, cell: str, input_size: int | None = None, output_size: int | None = None,
+              **settings) -> ModelSpec:
+        """A ModelSpec from flat settings: ``ModelSpec.build("lstm", 28, 10, hidden_size=64, head="dense")``."""
+        own = {f.name for f in fields(cls)} - {"recurrent"}
+        unknown = set(settings) - own - set(RECURRENT_SETTINGS) - {"bias", "batch_first"}
+        if unknown:
+            raise ValueError(f"model: unknown setting(s) {', '.join(sorted(unknown))}")
+        recurrent = RecurrentSpec(cell, input_size, **{k: v for k, v in settings.items() if k not in own})
+        return cls(recurrent, output_size, **{k: v for k, v in settings.items() if k in own})
+
+    @property
+    def cell(self) -> str:
+        return self.recurrent.cell
+
+    @property
+    def input_size(self) -> int | None:
+        return self.recurrent.input_size
+
+    def for_task(self, task) -> ModelSpec:
+        """This model with the task's input and output sizes and readout."""
+        return replace(self, recurrent=replace(self.recurrent, input_size=task.input_size),
+                       output_size=task.output_size, readout=task.readout)
+
+    def with_settings(self, **settings) -> ModelSpec:
+        """A copy with some flat settings changed (recurrent ones or head ones)."""
+        current = {**{k: getattr(self.recurrent, k) for k in RECURRENT_SETTINGS if k != "cell"},
+                   "head": self.head, "dense_size": self.dense_size, "readout": self.readout}
+        merged = {**current, **settings}
+        cell = merged.pop("cell", self.cell)
+        return ModelSpec.build(cell, self.input_size, self.output_size, **merged)
+
+    @property
+    def label(self) -> str:
+        """A short name: ``bilstm2-ln`` is a bidirectional two-layer LSTM with a LayerNorm head,
+        ``lnlstm`` an LSTM with layer norm inside the cell."""
+        r = self.recurrent
+        relu = "-relu" if r.nonlinearity == "relu" else ""
+        return (f"{'bi' if r.bidirectional else ''}{'ln' if r.layer_norm else ''}{r.cell}"
+                f"{r.num_layers if r.num_layers > 1 else ''}{relu}{HEAD_SUFFIXES[self.head]}")
+
+    def to_dict(self) -> dict:
+        return {"recurrent": self.recurrent.to_dict(), "output_size": self.output_size, "readout": self.readout,
+                "head": self.head, "dense_size": self.dense_size}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> ModelSpec:
+        """The inverse of :meth:`to_dict`; also reads the flat form that model files before 0.2 hold."""
+        doc = dict(doc)
+        if isinstance(doc.get("recurrent"), dict):
+            return cls(RecurrentSpec(**doc.pop("recurrent")), **doc)
+        return cls.build(doc.pop("cell"), doc.pop("input_size", None), doc.pop("output_size", None), **doc)
+
+
+_SUFFIX_PATTERN = "|".join(sorted((s[1:] for s in HEAD_SUFFIXES.values() if s), key=len, reverse=True))
+_SHORT = re.compile(rf"^(?P<bi>bi)?(?P<ln>ln)?(?P<cell>{'|'.join(CELLS)})(?P<layers>[1-9])?(?P<relu>-relu)?"
+                    rf"(?:-(?P<head>{_SUFFIX_PATTERN}))?$")
+
+
+def parse_model_name(name: str) -> dict:
+    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense`` -> flat model settings.
+
+    An ``ln`` before the cell (``lnlstm``, ``bilnrnn-relu``) is layer normalisation inside the cell;
+    ``-ln`` after it is a LayerNorm head."""
+    match = _SHORT.match(name) if isinstance(name, str) else None
+    if not match:
+        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu][-ln|-bn][-dense] with CELL one of "
+                         f"{', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm")
+    heads = {suffix: head for head, suffix in HEAD_SUFFIXES.items()}
+    settings = {"cell": match["cell"], "bidirectional": bool(match["bi"]),
+                "head": heads[f"-{match['head']}" if match["head"] else ""], "layer_norm": bool(match["ln"])}
+    if match["layers"]:
+        settings["num_layers"] = int(match["layers"])
+    if match["relu"]:
+        settings["nonlinearity"] = "relu"
+    return settings

@@ -1,0 +1,211 @@
+"""The training loop: a typed loop state, callbacks for everything around it, a History at the end.
+
+    for each epoch e (from the loop state's position):
+        order = a permutation of the training set drawn from (seed, e)
+        for each batch b:   lr = schedule(step);  loss = model.train_batch(batch, lr)
+        evaluate on the validation and test sets; callbacks see the epoch's record
+
+Everything else — the progress bar, the epoch lines, metrics.csv, checkpoints, train.log,
+TensorBoard — is a :class:`Callback` (see :mod:`rnnlab.callbacks`), so the loop stays readable
+and a notebook can run it with none of them.  Ctrl-C sets a flag that the loop reads between
+batches (every data-parallel worker stops at the same batch); a loss that becomes NaN or infinite
+stops it.  Both leave the loop state as it was after the last finished batch, so a checkpoint of
+it resumes exactly.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from . import distributed
+from .config import OptimConfig
+from .metrics import loss_value, metric_sums, metric_value
+from .tasks import Split
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C: a checkpoint was saved; the message says how to resume."""
+
+
+def lr_at(optim: OptimConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) of ``total_steps``.
+
+        constant:  lr
+        cosine:    lr * (1 + cos(pi s / S)) / 2
+        onecycle:  linear warm-up from lr/25 to lr over the first 15 % of the steps, then cosine
+                   annealing down to lr/25/1e4 (torch's OneCycleLR with its defaults)
+    """
+    if optim.schedule == "constant":
+        return optim.lr
+    progress = min(step / max(total_steps, 1), 1.0)
+    if optim.schedule == "cosine":
+        return optim.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    start, end, warm = optim.lr / 25.0, optim.lr / 25.0 / 1e4, 0.15
+    if progress < warm:
+        return start + (optim.lr - start) * progress / warm
+    return end + (optim.lr - end) * 0.5 * (1.0 + math.cos(math.pi * (progress - warm) / (1.0 - warm)))
+
+
+@dataclass
+class LoopState:
+    """Where the loop is: what a checkpoint must hold to continue exactly."""
+    epoch: int = 0              # finished epochs
+    batch: int = 0              # finished batches of the epoch in hand
+    step: int = 0               # optimizer steps taken
+    loss_sum: float = 0.0       # running sums of the epoch in hand
+    batches: int = 0
+    metric_sum: float = 0.0
+    metric_count: float = 0.0
+    elapsed: float = 0.0        # seconds of the finished epochs
+    epoch_elapsed: float = 0.0  # seconds of the epoch in hand before an interruption
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> LoopState:
+        return cls(**{f.name: doc[f.name] for f in fields(cls)})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EpochRecord:
+    """One row of metrics.csv."""
+    epoch: int
+    train_loss: float
+    train_metric: float
+    val_loss: float | None
+    val_metric: float | None
+    test_loss: float
+    test_metric: float
+    seconds: float
+    lr: float
+
+
+@dataclass
+class History:
+    """What training produced, in memory: per iteration the training loss, per epoch an :class:`EpochRecord`."""
+    label: str
+    metric: str
+    iteration_loss: list[float] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)     # final and best metrics (filled in by rnnlab.train)
+
+    def column(self, name: str) -> list:
+        """One column of the epoch records: ``history.column("test_metric")``."""
+        return [getattr(record, name) for record in self.epochs]
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(record.seconds for record in self.epochs))
+
+
+class Callback:
+    """Hooks of the loop; each does nothing unless overridden."""
+
+    def on_epoch_start(self, trainer: Trainer, state: LoopState, epoch: int) -> None: ...
+
+    def on_batch(self, trainer: Trainer, state: LoopState, loss: float) -> None: ...
+
+    def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None: ...
+
+    def on_interrupt(self, trainer: Trainer, state: LoopState) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def predict_all(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    return np.concatenate([model.predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def evaluate_split(model, split: Split, loss: str, metric: str, batch_size: int) -> tuple[float, float, np.ndarray]:
+    """Loss, metric and outputs of ``model`` on a whole split, in batches."""
+    outputs = predict_all(model, split.x, batch_size)
+    return loss_value(loss, outputs, split.y, split.mask), metric_value(metric, outputs, split.y, split.mask), outputs
+
+
+class StopFlag:
+    """Set by the Ctrl-C handler; read by the loop between batches."""
+    requested: bool = False
+
+
+class Trainer:
+    """Trains ``model`` (a :class:`~rnnlab.engines.Trainable`) on ``data`` as ``optim`` says."""
+
+    def __init__(self, model, data, optim: OptimConfig, loss: str, metric: str, seed: int, label: str = "",
+                 eval_batch_size: int = 1000, callbacks: tuple[Callback, ...] = (),
+                 workers: distributed.Workers | None = None, stop: StopFlag | None = None) -> None:
+        self.model, self.data, self.optim, self.loss, self.metric = model, data, optim, loss, metric
+        self.seed, self.label, self.eval_batch_size = seed, label, eval_batch_size
+        self.callbacks, self.workers, self.stop = callbacks, workers or distributed.Workers(), stop or StopFlag()
+        self.batches_per_epoch = math.ceil(len(data.train) / optim.batch_size)
+        self.total_steps = optim.epochs * self.batches_per_epoch
+
+    def _emit(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    def fit(self, state: LoopState | None = None, history: History | None = None) -> History:
+        """Train from ``state`` (a fresh start when None) to the last epoch; returns the history."""
+        state = state or LoopState()
+        history = history or History(self.label, self.metric)
+        for epoch in range(state.epoch, self.optim.epochs):
+            started = time.perf_counter() - state.epoch_elapsed
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data.train))
+            self._emit("on_epoch_start", state, epoch)
+            for b in range(state.batch, self.batches_per_epoch):
+                if distributed.all_sum(self.workers, [float(self.stop.requested)])[0] > 0:   # all stop here
+                    state.epoch, state.batch, state.epoch_elapsed = epoch, b, time.perf_counter() - started
+                    self._emit("on_interrupt", state)
+                    raise TrainingInterrupted(f"interrupted at epoch {epoch + 1}, batch {b + 1}")
+                value = self._train_batch(order[b * self.optim.batch_size:(b + 1) * self.optim.batch_size], state)
+                if not math.isfinite(value):
+                    raise TrainingDiverged(f"the loss became {value} at epoch {epoch + 1}, step {b + 1}")
+                history.iteration_loss.append(value)
+                self._emit("on_batch", state, value)
+            record = self._end_epoch(epoch, state, started)
+            history.epochs.append(record)
+            self._emit("on_epoch", state, record)
+        return history
+
+    def _train_batch(self, index: np.ndarray, state: LoopState) -> float:
+        """One optimizer step on the samples ``index`` of the training set (this worker's share of
+        them); the loop state's running sums take the whole batch's numbers.  Returns its mean loss."""
+        workers = self.workers
+        share = index[workers.rank::workers.world]
+        part = self.data.train.take(share)
+        lr = lr_at(self.optim, state.step, self.total_steps)
+        local, outputs = self.model.train_batch(part.x, part.y, part.mask, self.loss, lr,
+                                                loss_scale=len(share) * workers.world / len(index))
+        metric_sum, metric_count = metric_sums(self.metric, outputs, part.y, part.mask)
+        weighted, count, metric_sum, metric_count = distributed.all_sum(
+            workers, [local * len(share), float(len(share)), metric_sum, metric_count])
+        value = weighted / count
+        if math.isfinite(value):
+            state.loss_sum += value
+            state.batches += 1
+            state.metric_sum += metric_sum
+            state.metric_count += metric_count
+            state.step += 1
+            state.batch += 1
+        return value
+
+    def _end_epoch(self, epoch: int, state: LoopState, started: float) -> EpochRecord:
+        """Evaluate, make the epoch's record (its seconds count from ``started``) and reset the running sums."""
+        val = (None, None)
+        if self.data.val is not None:
+            val = evaluate_split(self.model, self.data.val, self.loss, self.metric, self.eval_batch_size)[:2]
+        test = evaluate_split(self.model, self.data.test, self.loss, self.metric, self.eval_batch_size)[:2]
+        lr = lr_at(self.optim, state.step - 1, self.total_steps)
+        record = EpochRecord(epoch + 1, state.loss_sum / state.batches, state.metric_sum / state.metric_count,
+                             *val, *test, time.perf_counter() - started, lr)
+        state.epoch, state.batch, state.loss_sum, state.batches = epoch + 1, 0, 0.0, 0
+        state.metric_sum, state.metric_count, state.epoch_elapsed = 0.0, 0.0, 0.0
+        state.elapsed += record.seconds
+        return record
