@@ -195,6 +195,8 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_exactly(tmp_path):
     res = _cli("train", "--resume", str(stopped), "--quiet")
     assert res.returncode == 0, res.stderr
     assert _metrics(stopped) == _metrics(tmp_path / "whole")
+    # the training loss of every step, too: the steps before Ctrl-C were kept, the rest continued exactly
+    assert (stopped / "iterations.csv").read_text() == (tmp_path / "whole" / "iterations.csv").read_text()
 
 
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

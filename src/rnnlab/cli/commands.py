@@ -63,7 +63,7 @@ def train(args: argparse.Namespace) -> int:
             print(f"done: {run_dir} (test {history.metric} {history.summary['final_test_metric']:.4f})")
         return 0
     cfg = settings_from(args).config()
-    name = check_run_name(args.name) if args.name else f"{cfg.data.task}-{cfg.label}-{cfg.run.engine}"
+    name = check_run_name(args.name) if args.name is not None else f"{cfg.data.task}-{cfg.label}-{cfg.run.engine}"
     run_dir = Path(args.runs_dir) / name
     history = train_run(cfg, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
     if history.summary:        # empty on a data-parallel worker other than rank 0: rank 0 reports
@@ -78,7 +78,7 @@ def compare(args: argparse.Namespace) -> int:
     from ..runs import compare as compare_models
     settings = settings_from(args)
     task = settings.values.get("task", "mnist-rows")
-    run_dir = Path(args.runs_dir) / (check_run_name(args.name) if args.name else f"compare-{task}")
+    run_dir = Path(args.runs_dir) / (check_run_name(args.name) if args.name is not None else f"compare-{task}")
     report, histories = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force,
                                        resume=args.resume, progress=not args.quiet)
     for h in histories:
