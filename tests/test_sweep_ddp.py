@@ -70,7 +70,8 @@ def test_local_sweep_end_to_end_and_report(tmp_path, capsys):
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, capsys):
     # a learning rate that makes SGD diverge passes every check and fails only while training
     text = SWEEP.replace("grid: {cell: [rnn, gru], lr: [0.01, 0.003]}", "grid: {lr: [1.0e+30, 0.01]}") \
-                .replace("fixed: {", "fixed: {engine: numpy, optimizer: sgd, clip_norm: 1.0e+30, schedule: constant, ") \
+                .replace("fixed: {", "fixed: {engine: numpy, optimizer: sgd, clip_norm: 1.0e+30, "
+                                     "schedule: constant, ") \
                 .replace("random: {samples: 1, space: {hidden_size: {choice: [4, 8]}}}\n", "") \
                 .replace("task: xor", "task: adding")
     code = main(["sweep", str(_write(tmp_path, text)), "--runs-dir", str(tmp_path / "runs"), "--workers", "1"])

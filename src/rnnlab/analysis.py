@@ -20,8 +20,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .numpy import SequenceModel
+    from .torch import RecurrentRegressionModel
+
+    FlowModel = SequenceModel | RecurrentRegressionModel
+
+_Model = TypeVar("_Model")
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("identity", "relu", "tanh")
@@ -51,7 +60,7 @@ class GradientFlow:
 
 
 def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, input_size: int = 1,
-               output_size: int = 1, engine: str = "scratch", seed: int = 0):
+               output_size: int = 1, engine: str = "scratch", seed: int = 0) -> FlowModel:
     """Seed 002's model on ``engine``: "scratch" (rnnlab.torch layer + RecurrentRegressionModel)
     or "numpy" (a one-layer SequenceModel read at every step, float64)."""
     if cell not in CELLS:
@@ -75,7 +84,7 @@ def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int =
     return RecurrentRegressionModel(layer.double(), output_size).double()
 
 
-def numpy_to_scratch(model):
+def numpy_to_scratch(model: SequenceModel) -> RecurrentRegressionModel:
     """The PyTorch twin (float64) of a one-layer NumPy flow model: same weights, same function."""
     import torch
     cell = model.rnn.cell
@@ -96,7 +105,7 @@ def numpy_to_scratch(model):
     return twin
 
 
-def scaled_copy(model, weight_scale: float, bias_scale: float):
+def scaled_copy(model: _Model, weight_scale: float, bias_scale: float) -> _Model:
     """A copy of ``model`` whose recurrent weight matrices are multiplied by ``weight_scale`` and
     recurrent biases by ``bias_scale`` (the readout is kept); the original is left untouched."""
     twin = copy.deepcopy(model)
@@ -116,14 +125,14 @@ def _eigenvalue(matrix: np.ndarray) -> float:
     return float(np.abs(np.linalg.eigvals(matrix)).max())
 
 
-def gradient_flow(model, x: np.ndarray, y: np.ndarray, last_step_only: bool = False) -> GradientFlow:
+def gradient_flow(model: FlowModel, x: np.ndarray, y: np.ndarray, last_step_only: bool = False) -> GradientFlow:
     """Measure a flow model (either engine) on inputs x: (N, T, D) and every-step targets y: (N, T, O)."""
     if hasattr(model, "params"):
         return _flow_numpy(model, np.asarray(x, np.float64), np.asarray(y, np.float64), last_step_only)
     return _flow_torch(model, x, y, last_step_only)
 
 
-def _flow_numpy(model, x, y, last_step_only):
+def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_only: bool) -> GradientFlow:
     from .numpy.losses import mse
     rnn = model.rnn
     if rnn.num_layers != 1 or rnn.bidirectional:
@@ -148,7 +157,8 @@ def _flow_numpy(model, x, y, last_step_only):
     return GradientFlow(h_norms, grad_norms, eig, float(loss))
 
 
-def _flow_torch(model, x, y, last_step_only):
+def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
+                last_step_only: bool) -> GradientFlow:
     import torch
 
     from .torch import loss_fn

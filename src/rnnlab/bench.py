@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
-from .spec import parse_model_name
 from .metrics import format_metric
+from .spec import parse_model_name
 
 # The recipes we found (see the README's results): Adam with a one-cycle schedule, clipping by norm.
 _RECIPE = {"optimizer": "adam", "schedule": "onecycle", "clip_norm": 1.0, "clip_value": None}

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .data.synthetic import ADDING_BASELINE_MSE, adding_problem
 from .numpy import Adam, SequenceModel
 
 
 def run_demo(cell: str = "lstm", length: int = 30, hidden: int = 32, steps: int = 800,
-             batch: int = 64, lr: float = 1e-2, seed: int = 0, print_every: int = 50, echo=print) -> dict:
+             batch: int = 64, lr: float = 1e-2, seed: int = 0, print_every: int = 50,
+             echo: Callable[[str], object] = print) -> dict:
     """Train ``cell`` on the adding problem with Adam; returns the first and final test MSE."""
     model = SequenceModel(cell, 2, hidden, 1, seed=seed)
     opt = Adam(model.params, lr=lr)

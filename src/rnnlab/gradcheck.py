@@ -9,11 +9,16 @@ element by element, in float64.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from .numpy import SequenceModel
 
 
-def rel_error(x, y, eps: float = 1e-10) -> float:
+def rel_error(x: ArrayLike, y: ArrayLike, eps: float = 1e-10) -> float:
     """Maximum relative error max |x - y| / max(eps, |x| + |y|) (seed 000)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(eps, np.abs(x) + np.abs(y))))
@@ -23,7 +28,7 @@ def rel_error(x, y, eps: float = 1e-10) -> float:
 _STENCILS = {2: (1 / 2,), 4: (2 / 3, -1 / 12), 6: (3 / 4, -3 / 20, 1 / 60)}
 
 
-def eval_numerical_gradient_array(f: Callable[[np.ndarray], object], x: np.ndarray, df=1.0,
+def eval_numerical_gradient_array(f: Callable[[np.ndarray], object], x: np.ndarray, df: ArrayLike = 1.0,
                                   h: float = 1e-5, order: int = 2) -> np.ndarray:
     """Numerical gradient of f with respect to x, by central differences (seed 000).
 
@@ -42,7 +47,7 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], object], x: np.ndarr
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
 
-    def at(idx, value):
+    def at(idx: tuple[int, ...], value: float) -> np.ndarray:
         x[idx] = value
         return np.array(f(x), dtype=np.float64, copy=True)
 
@@ -58,8 +63,8 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], object], x: np.ndarr
     return grad
 
 
-def check_model_gradients(model, x: np.ndarray, target, loss: str = "mse", lengths=None,
-                          h: float = 1e-2, order: int = 6) -> dict[str, float]:
+def check_model_gradients(model: SequenceModel, x: np.ndarray, target: np.ndarray, loss: str = "mse",
+                          lengths: np.ndarray | None = None, h: float = 1e-2, order: int = 6) -> dict[str, float]:
     """Maximum relative error between analytic and numerical gradients, per parameter and input.
 
     ``model`` is a :class:`rnnlab.numpy.SequenceModel` (use float64).  Returns a dictionary
@@ -70,7 +75,7 @@ def check_model_gradients(model, x: np.ndarray, target, loss: str = "mse", lengt
                          "build it with dtype=np.float64")
     x = np.array(x, dtype=np.float64, copy=True)
 
-    def loss_value(_=None) -> float:
+    def loss_value(_: object = None) -> float:
         return model.loss(model.forward(x, lengths), target, loss, lengths)[0]
 
     logits = model.forward(x, lengths)

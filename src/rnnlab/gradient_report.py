@@ -10,21 +10,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from .analysis import flow_model, gradient_flow, scaled_copy
-from .tasks import get_task
+from .tasks import Split, Task, TaskData, get_task
+
+if TYPE_CHECKING:
+    import torch
+
+# The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
+# process-wide backend is never switched (inline figures in Jupyter keep working).
 
 FLOW_TASKS = ("cumavg", "cumavg-last", "adding", "copy-seed")
 
 
-def _targets(task, split, length):
+def _targets(task: Task, split: Split, length: int) -> tuple[np.ndarray, bool]:
     """Every-step targets for the flow model; a last-step task puts its target on the last step."""
     if task.readout == "every":
         return split.y, False
@@ -33,8 +38,8 @@ def _targets(task, split, length):
     return y, True
 
 
-def train_flow_model(model, x, y, last_step_only: bool, epochs: int, lr: float = 1e-2, batch: int = 64,
-                     seed: int = 0):
+def train_flow_model(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, last_step_only: bool, epochs: int,
+                     lr: float = 1e-2, batch: int = 64, seed: int = 0) -> torch.nn.Module:
     """Adam on seed 002's model, MSE on every step or the last (the notebook's loss_fn)."""
     import torch
 
@@ -55,21 +60,19 @@ def train_flow_model(model, x, y, last_step_only: bool, epochs: int, lr: float =
     return model
 
 
-def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int = 30, hidden_size: int = 16,
-                    epochs: int = 20, n_train: int = 2000, seed: int = 0, echo=print) -> dict:
-    if task_name not in FLOW_TASKS:
-        raise ValueError(f"task: {task_name!r} is not a regression task the flow model can learn; "
-                         f"choose one of {', '.join(FLOW_TASKS)}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    task = get_task(task_name)
-    data = task.load(seed=seed, length=length, n_train=n_train, n_val=1, n_test=256)
+def _save(fig: Figure, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def _trained_flow(task: Task, data: TaskData, length: int, hidden_size: int, epochs: int, seed: int, path: Path,
+                  echo: Callable[[str], object]) -> dict:
+    """RNN, LSTM and GRU at initialisation and after training: the picture, and per model its ratios."""
     y_train, last = _targets(task, data.train, length)
     y_test, _ = _targets(task, data.test, length)
-    summary = {"task": task_name, "length": length, "hidden_size": hidden_size, "epochs": epochs, "models": {}}
-
-    # 1. RNN, LSTM, GRU at initialisation and after training
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    models = {}
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     distance = np.arange(length)[::-1]           # steps between h_t and the last step
     for cell, colour in zip(("rnn", "lstm", "gru"), ("C0", "C1", "C2")):
         model = flow_model(cell, "tanh", hidden_size, task.input_size, task.output_size, seed=seed)
@@ -78,25 +81,27 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
         after = gradient_flow(model, data.test.x, y_test, last)
         ax.semilogy(distance, before.grad_norms, "--", color=colour, label=f"{cell} at init")
         ax.semilogy(distance, after.grad_norms, "-", color=colour, label=f"{cell} trained")
-        summary["models"][cell] = {"ratio_init": before.ratio, "ratio_trained": after.ratio,
-                                   "test_loss_init": before.loss, "test_loss_trained": after.loss}
+        models[cell] = {"ratio_init": before.ratio, "ratio_trained": after.ratio,
+                        "test_loss_init": before.loss, "test_loss_trained": after.loss}
         echo(f"{cell}: ||dL/dh_1|| / ||dL/dh_T|| = {before.ratio:.3g} at init, {after.ratio:.3g} trained "
              f"(test MSE {before.loss:.4f} -> {after.loss:.4f})")
     ax.set_xlabel("distance from the last step (T - t)")
     ax.set_ylabel("||dL/dh_t||")
-    ax.set_title(f"Gradient flow on {task_name}, T = {length}")
+    ax.set_title(f"Gradient flow on {task.name}, T = {length}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(out_dir / "flow.png", dpi=100)
-    plt.close(fig)
+    _save(fig, path)
+    return models
 
-    # 2. Heat map over weight scale x step for the RNN's three nonlinearities (last-step loss)
-    x1, y1 = data.test.x[:1], y_test[:1]
+
+def _heatmap(rnn: Callable[[str], object], x1: np.ndarray, y1: np.ndarray, length: int, path: Path) -> None:
+    """log10 ||dL/dh_t|| over weight scale x step for the RNN's three nonlinearities (last-step loss);
+    ``rnn(nonlinearity)`` builds the untrained RNN."""
     scales = np.round(np.linspace(0.25, 2.5, 19), 3)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig = Figure(figsize=(14, 4.2))
+    axes = fig.subplots(1, 3)
     for ax, nl in zip(axes, ("identity", "relu", "tanh")):
-        base = flow_model("rnn", nl, hidden_size, task.input_size, task.output_size, seed=seed)
+        base = rnn(nl)
         grid = np.array([np.log10(np.maximum(gradient_flow(scaled_copy(base, s, 1.0), x1, y1, True).grad_norms,
                                              1e-300)) for s in scales])
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="coolwarm",
@@ -105,18 +110,18 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
         ax.set_xlabel("step t")
         ax.set_ylabel("weight scale")
         fig.colorbar(image, ax=ax, label="log10 ||dL/dh_t||")
-    fig.tight_layout()
-    fig.savefig(out_dir / "heatmap.png", dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
-    # 3. Eigenvalue against the observed growth per step, linear RNN
-    base = flow_model("rnn", "identity", hidden_size, task.input_size, task.output_size, seed=seed)
+
+def _eigen_growth(base: object, x1: np.ndarray, y1: np.ndarray, path: Path) -> list[dict]:
+    """Eigenvalue against the observed growth per step for the linear RNN ``base``, over weight scales."""
     points = []
     for s in np.linspace(0.2, 2.5, 24):
         flow = gradient_flow(scaled_copy(base, s, 1.0), x1, y1, True)
         points.append((flow.eigenvalue, flow.growth_rate))
     eig, growth = np.array(points).T
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
     ax.plot(eig, growth, "o", label="observed")
     ax.plot([0, eig.max()], [0, eig.max()], color="grey", lw=1, label="growth = |lambda|")
     ax.axvline(1.0, color="k", ls=":")
@@ -125,15 +130,40 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
     ax.set_ylabel("gradient growth per step")
     ax.set_title("Linear RNN: vanishing below 1, exploding above")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "eigen_growth.png", dpi=100)
-    plt.close(fig)
-    summary["linear_rnn"] = [{"eigenvalue": float(e), "growth_per_step": float(g)} for e, g in points]
+    _save(fig, path)
+    return [{"eigenvalue": float(e), "growth_per_step": float(g)} for e, g in points]
 
-    lines = [f"Gradient flow on {task_name} (T = {length}, hidden {hidden_size}, {epochs} epochs of training)",
+
+def _write_summary(summary: dict, out_dir: Path) -> None:
+    lines = [f"Gradient flow on {summary['task']} (T = {summary['length']}, hidden {summary['hidden_size']}, "
+             f"{summary['epochs']} epochs of training)",
              "model  ||dL/dh_1|| / ||dL/dh_T|| at init  after training"]
     lines += [f"{cell:<5}  {m['ratio_init']:>33.4g}  {m['ratio_trained']:>14.4g}"
               for cell, m in summary["models"].items()]
     (out_dir / "summary.txt").write_text("\n".join(lines) + "\n")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+
+
+def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int = 30, hidden_size: int = 16,
+                    epochs: int = 20, n_train: int = 2000, seed: int = 0,
+                    echo: Callable[[str], object] = print) -> dict:
+    """Write flow.png, heatmap.png, eigen_growth.png, summary.txt and summary.json into ``out_dir``;
+    returns the summary."""
+    if task_name not in FLOW_TASKS:
+        raise ValueError(f"task: {task_name!r} is not a regression task the flow model can learn; "
+                         f"choose one of {', '.join(FLOW_TASKS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    task = get_task(task_name)
+    data = task.load(seed=seed, length=length, n_train=n_train, n_val=1, n_test=256)
+    summary = {"task": task_name, "length": length, "hidden_size": hidden_size, "epochs": epochs, "models": {}}
+    summary["models"] = _trained_flow(task, data, length, hidden_size, epochs, seed, out_dir / "flow.png", echo)
+
+    def rnn(nonlinearity: str) -> object:
+        return flow_model("rnn", nonlinearity, hidden_size, task.input_size, task.output_size, seed=seed)
+
+    x1, y1 = data.test.x[:1], _targets(task, data.test, length)[0][:1]
+    _heatmap(rnn, x1, y1, length, out_dir / "heatmap.png")
+    summary["linear_rnn"] = _eigen_growth(rnn("identity"), x1, y1, out_dir / "eigen_growth.png")
+    _write_summary(summary, out_dir)
     return summary

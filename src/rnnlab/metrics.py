@@ -9,6 +9,7 @@ Positions that ``mask`` marks False do not count.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -39,7 +40,8 @@ def sequence_accuracy(outputs: np.ndarray, y: np.ndarray, mask: np.ndarray | Non
     return float(np.mean(~wrong.any(-1)))
 
 
-def metric_sums(metric: str, outputs, y, mask=None) -> tuple[float, float]:
+def metric_sums(metric: str, outputs: np.ndarray, y: np.ndarray,
+                mask: np.ndarray | None = None) -> tuple[float, float]:
     """(sum, count) of the metric over a batch, to accumulate a running value over an epoch."""
     count = float(np.sum(mask)) if mask is not None else float(np.prod(outputs.shape[:-1]))
     return metric_value(metric, outputs, y, mask) * count, count
@@ -62,7 +64,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return counts
 
 
-def analyze_confusion(counts: np.ndarray, names=None) -> dict:
+def analyze_confusion(counts: np.ndarray, names: Iterable[str] | None = None) -> dict:
     """Seed 000's analyze_confusion_matrix: per-class accuracy, best and worst class, top confusions."""
     names = list(names) if names is not None else [str(i) for i in range(len(counts))]
     totals = counts.sum(axis=1)

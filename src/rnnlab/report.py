@@ -19,13 +19,13 @@ import html
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from .metrics import analyze_confusion, confusion_matrix, format_metric
+
+# The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
+# process-wide backend is never switched (inline figures in Jupyter keep working).
 
 
 def load_run(run_dir: str | Path) -> dict:
@@ -45,8 +45,14 @@ def load_run(run_dir: str | Path) -> dict:
     return run
 
 
+def _save(fig: Figure, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def _curves(runs: list[dict], metric: str, path: Path) -> None:
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig = Figure(figsize=(11, 7.5))
+    axes = fig.subplots(2, 2)
     panels = [("train_loss", "training loss"), ("test_loss", "test loss"),
               ("train_metric", f"training {metric}"), ("test_metric", f"test {metric}")]
     for ax, (column, title) in zip(axes.ravel(), panels):
@@ -57,14 +63,13 @@ def _curves(runs: list[dict], metric: str, path: Path) -> None:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[0, 0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _confusions(runs: list[dict], path: Path) -> list[dict]:
     analyses = []
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4.2), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(runs), 4.2))
+    axes = fig.subplots(1, len(runs), squeeze=False)
     for ax, run in zip(axes[0], runs):
         pred = run["predictions"]
         classes = pred["outputs"].shape[-1]
@@ -81,14 +86,13 @@ def _confusions(runs: list[dict], path: Path) -> list[dict]:
         ax.set_xticks(range(classes))
         ax.set_yticks(range(classes))
         analyses.append({"name": run["name"], **analyze_confusion(counts)})
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
     return analyses
 
 
 def _samples(runs: list[dict], readout: str, path: Path) -> None:
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(runs), 3.6))
+    axes = fig.subplots(1, len(runs), squeeze=False)
     for ax, run in zip(axes[0], runs):
         pred = run["predictions"]
         y, out = pred["y"], pred["outputs"]
@@ -107,25 +111,22 @@ def _samples(runs: list[dict], readout: str, path: Path) -> None:
         ax.grid(alpha=0.3)
     if readout == "every":
         axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _lengths(runs: list[dict], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.subplots()
     for run in runs:
         extra = run["summary"]["extra_tests"]
         bits = [int(k.split("=")[1]) for k in extra]
         ax.plot(bits, [100 * v for v in extra.values()], marker="o", label=run["name"])
-    ax.axvline(run["config"]["config"]["task_options"].get("bits", 5), color="grey", ls=":", label="trained at")
+    ax.axvline(run["config"]["config"]["data"]["options"].get("bits", 5), color="grey", ls=":", label="trained at")
     ax.set_xlabel("bits per number")
     ax.set_ylabel("bit accuracy (%)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _chance(summary: dict) -> str:
@@ -135,18 +136,12 @@ def _chance(summary: dict) -> str:
     return f"{measure} {value:.3g}"
 
 
-def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "rnnlab comparison") -> Path:
-    """Write the plots and ``report.html`` for the runs into ``out_dir``; returns the page's path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    runs = [load_run(d) for d in run_dirs]
-    if not runs:
-        raise ValueError("report: no runs to report on")
+def _write_pictures(runs: list[dict], out_dir: Path) -> tuple[list[tuple[str, str]], list[dict]]:
+    """Draw the pictures that fit the runs' task into ``out_dir``: ([(file name, caption)], confusion analyses)."""
     first = runs[0]["config"]
-    task, metric = first["task"], first["metric"]
     readout = first["model"]["readout"]
     classification = first["loss"] in ("cross_entropy", "mse_onehot") and readout == "last"
-    _curves(runs, metric, out_dir / "curves.png")
+    _curves(runs, first["metric"], out_dir / "curves.png")
     pictures = [("curves.png", "Loss and metric per epoch")]
     analyses = []
     finished = [r for r in runs if r.get("predictions") is not None and r["summary"] is not None]
@@ -159,7 +154,10 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
     if finished and finished[0]["summary"]["extra_tests"]:
         _lengths(finished, out_dir / "lengths.png")
         pictures.append(("lengths.png", "Generalisation to other lengths"))
+    return pictures, analyses
 
+
+def _table_html(runs: list[dict], metric: str) -> str:
     rows = []
     for run in runs:
         s = run["summary"] or {}
@@ -172,8 +170,11 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
                      f"{seconds:.1f} s", f"{seconds / max(epochs, 1):.1f} s", str(epochs)])
     head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "chance level",
             "wall time", "per epoch", "epochs"]
-    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+    return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
+
+
+def _confusion_html(analyses: list[dict]) -> str:
     confusion_html = ""
     for a in analyses:
         worst = ", ".join(f"{t} as {p} ({n})" for t, p, n in a["confusions"]) or "none"
@@ -181,9 +182,11 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
         confusion_html += (f"<p><b>{html.escape(a['name'])}</b>: best recognised class {a['best']}, worst "
                            f"{a['worst']}; most common confusions (true as predicted): {html.escape(worst)}."
                            f"<br><small>per-class accuracy: {per_class}</small></p>")
-    images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
-                     for name, caption in pictures)
-    page = f"""<!doctype html>
+    return confusion_html
+
+
+def _page(title: str, task: str, metric: str, table: str, images: str, confusion_html: str) -> str:
+    return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
@@ -195,6 +198,21 @@ th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
 {confusion_html}
 </body></html>
 """
+
+
+def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "rnnlab comparison") -> Path:
+    """Write the plots and ``report.html`` for the runs into ``out_dir``; returns the page's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = [load_run(d) for d in run_dirs]
+    if not runs:
+        raise ValueError("report: no runs to report on")
+    first = runs[0]["config"]
+    task, metric = first["task"], first["metric"]
+    pictures, analyses = _write_pictures(runs, out_dir)
+    images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
+                     for name, caption in pictures)
+    page = _page(title, task, metric, _table_html(runs, metric), images, _confusion_html(analyses))
     path = out_dir / "report.html"
     path.write_text(page)
     return path

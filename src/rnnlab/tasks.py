@@ -17,6 +17,7 @@ bce             every        float32 (N, T, O) in {0, 1}        bit_accuracy
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
-    def take(self, index) -> Split:
+    def take(self, index: np.ndarray | slice) -> Split:
         return Split(self.x[index], self.y[index], None if self.mask is None else self.mask[index])
 
 
@@ -49,6 +50,10 @@ class TaskData:
     info: dict = field(default_factory=dict)                       # every choice, to record in a run
 
 
+# How a task makes its data: build(options, seed, data_dir, download)
+Builder = Callable[[dict, int, str | os.PathLike | None, bool], TaskData]
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -59,7 +64,7 @@ class Task:
     metric: str                    # "accuracy" | "mse" | "bit_accuracy"
     readout: str                   # "last" | "every"
     defaults: dict
-    build: Callable[[dict, int, object, bool], TaskData] = field(repr=False)
+    build: Builder = field(repr=False)
     baseline_of: Callable[[dict], float] = field(repr=False)
     baseline_note: str
     dataset: str | None = None     # "mnist" / "fashion-mnist" for image tasks
@@ -69,18 +74,19 @@ class Task:
     def chance_measure(self) -> str:
         return self.baseline_measure or self.metric
 
-    def options(self, **overrides) -> dict:
+    def options(self, **overrides: object) -> dict:
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
             raise ValueError(f"task {self.name}: unknown option(s) {', '.join(unknown)}; "
                              f"it takes {', '.join(self.defaults) or 'none'}")
         return {**self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
 
-    def baseline(self, **overrides) -> float:
+    def baseline(self, **overrides: object) -> float:
         """The chance-level value of the task's metric (accuracy) or loss (mse) for these options."""
         return self.baseline_of(self.options(**overrides))
 
-    def load(self, seed: int = 0, data_dir=None, download: bool = True, **overrides) -> TaskData:
+    def load(self, seed: int = 0, data_dir: str | os.PathLike | None = None, download: bool = True,
+             **overrides: object) -> TaskData:
         opts = self.options(**overrides)
         data = self.build(opts, seed, data_dir, download)
         data.info = {"task": self.name, "seed": seed, **opts, **data.info}
@@ -96,8 +102,8 @@ def _seeds(seed: int, count: int = 3) -> list[np.random.SeedSequence]:
 # Image tasks
 
 
-def _image_task(dataset: str, view: str):
-    def build(opts, seed, data_dir, download):
+def _image_task(dataset: str, view: str) -> Builder:
+    def build(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
         images = load_dataset(dataset, data_dir, download=download)
         s = make_splits(images, view=view, scaling=opts["scaling"], split=opts["split"], seed=seed,
                         n_train=opts["n_train"], n_test=opts["n_test"], n_val=opts["n_val"],
@@ -111,7 +117,7 @@ _IMAGE_DEFAULTS = {"split": "validation", "scaling": "unit", "n_train": None, "n
                    "permutation_seed": 0}
 
 
-def _image(name, dataset, view, summary):
+def _image(name: str, dataset: str, view: str, summary: str) -> Task:
     steps, width = {"rows": (28, 28), "pixels": (784, 1), "permuted": (784, 1)}[view]
     return Task(name, summary, input_size=width, output_size=10, loss="cross_entropy", metric="accuracy",
                 readout="last", defaults=dict(_IMAGE_DEFAULTS), build=_image_task(dataset, view),
@@ -123,38 +129,38 @@ def _image(name, dataset, view, summary):
 # Synthetic tasks
 
 
-def _fixed_sets(make):
+def _fixed_sets(make: Callable[[int, dict, np.random.SeedSequence], Split]) -> Builder:
     """A builder drawing train / validation / test sets of the sizes in the options from ``make``."""
-    def build(opts, seed, data_dir, download):
+    def build(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
         parts = [make(opts[key], opts, child) for key, child in zip(("n_train", "n_val", "n_test"), _seeds(seed))]
         return TaskData(*parts)
     return build
 
 
-def _cumavg(every_step):
-    def make(n, opts, seed):
+def _cumavg(every_step: bool) -> Callable[[int, dict, np.random.SeedSequence], Split]:
+    def make(n: int, opts: dict, seed: np.random.SeedSequence) -> Split:
         x, y = synthetic.cumulative_average(n, opts["length"], seed, every_step=every_step)
         return Split(x, y)
     return make
 
 
-def _copy(n, opts, seed):
+def _copy(n: int, opts: dict, seed: np.random.SeedSequence) -> Split:
     return Split(*synthetic.copy_task(n, opts["delay"], seed))
 
 
-def _copy_seed(n, opts, seed):
+def _copy_seed(n: int, opts: dict, seed: np.random.SeedSequence) -> Split:
     return Split(*synthetic.copy_memory_seed(n, opts["length"], opts["features"], seed))
 
 
-def _xor(n, opts, seed):
+def _xor(n: int, opts: dict, seed: np.random.SeedSequence) -> Split:
     return Split(*synthetic.sequential_xor(n, opts["length"], seed))
 
 
-def _adding(n, opts, seed):
+def _adding(n: int, opts: dict, seed: np.random.SeedSequence) -> Split:
     return Split(*synthetic.adding_problem(n, opts["length"], seed))
 
 
-def _binary_add(opts, seed, data_dir, download):
+def _binary_add(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
     train_seed, val_seed, test_seed = _seeds(seed)
     bits = opts["bits"]
     lengths = [*range(1, opts["max_test_bits"] + 1), *(k for k in opts["long_test_bits"] if k > opts["max_test_bits"])]
@@ -207,7 +213,7 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-def availability(task: Task, data_dir=None) -> str:
+def availability(task: Task, data_dir: str | os.PathLike | None = None) -> str:
     """Where a task's data comes from now: generated, or the folder holding the dataset, or missing."""
     if task.dataset is None:
         return "generated"
@@ -215,7 +221,7 @@ def availability(task: Task, data_dir=None) -> str:
     return f"on disk: {found}" if found else f"missing: run `rnnlab data fetch {task.dataset}`"
 
 
-def describe_tasks(data_dir=None) -> str:
+def describe_tasks(data_dir: str | os.PathLike | None = None) -> str:
     """The registry as a table (what `rnnlab data list` prints)."""
     rows = [("task", "in", "out", "loss", "metric", "chance level", "data")]
     for task in TASKS.values():

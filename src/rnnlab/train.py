@@ -23,8 +23,16 @@ from .init import apply_init
 from .metrics import HIGHER_IS_BETTER, sequence_accuracy
 from .rundir import RunDir, RunExists
 from .tasks import TaskData, get_task
-from .trainer import (EpochRecord, History, LoopState, StopFlag, Trainer, TrainingDiverged, TrainingInterrupted,
-                      evaluate_split)
+from .trainer import (
+    EpochRecord,
+    History,
+    LoopState,
+    StopFlag,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    evaluate_split,
+)
 
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 

@@ -8,8 +8,10 @@ skips some steps also return a boolean ``mask: (n, T)`` of the steps that count.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 def _check(name: str, value: int, least: int) -> None:
@@ -21,7 +23,8 @@ def _check(name: str, value: int, least: int) -> None:
 # Cumulative average (seed 002's generate_batch)
 
 
-def cumulative_average(n: int, length: int, seed: int | None = None, every_step: bool = True):
+def cumulative_average(n: int, length: int, seed: int | None = None,
+                       every_step: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """x_t ~ N(0, 1) and y_t = (x_1 + ... + x_t) / t, the running mean (seed 002).
 
     Returns x: (n, T, 1) and y: (n, T, 1) when ``every_step``, else y: (n, 1) (the last step only).
@@ -44,7 +47,7 @@ def cumulative_average_baseline(length: int, every_step: bool = True) -> float:
 # Copy memory, as in seed 003
 
 
-def copy_memory_seed(n: int, length: int, features: int = 10, seed: int | None = None):
+def copy_memory_seed(n: int, length: int, features: int = 10, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Seed 003's copy memory: step 0 holds values v ~ U[0, 1)^features, steps 1..T-1 hold noise
     U[0, 1) x 0.1, and the target read at the last step is v.
 
@@ -71,7 +74,7 @@ COPY_BLANK, COPY_SYMBOLS, COPY_DELIMITER = 0, 8, 9
 COPY_LENGTH = 10   # symbols to recall
 
 
-def copy_task(n: int, delay: int, seed: int | None = None):
+def copy_task(n: int, delay: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Recall 10 symbols after ``delay`` blank steps.
 
     Input alphabet (one-hot, 10 wide): 0 blank, 1..8 symbols, 9 delimiter.  A sequence has T + 20
@@ -104,7 +107,7 @@ def copy_task_baseline(delay: int) -> float:
 # Sequential XOR (seed 003)
 
 
-def sequential_xor(n: int, length: int, seed: int | None = None):
+def sequential_xor(n: int, length: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bits x_t in {0, 1}; target y_t = x_t xor x_{t-1} for t >= 1; step 0 has no target.
 
     Returns x: (n, T, 1), y: (n, T, 1) (y_0 = 0) and mask: (n, T) bool, False at step 0.
@@ -124,7 +127,8 @@ def sequential_xor(n: int, length: int, seed: int | None = None):
 # The adding problem (seed 003)
 
 
-def adding_problem(n: int, length: int, seed: int | None = None, dtype=np.float32):
+def adding_problem(n: int, length: int, seed: int | None = None,
+                   dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """The adding problem (Hochreiter & Schmidhuber 1997; seed 003).
 
     Each input step has two features: a value drawn from U[0, 1] and a marker that is 1 at exactly
@@ -157,7 +161,7 @@ ADDING_BASELINE_MSE = 1.0 / 6.0
 # Binary addition (seed 004)
 
 
-def binary_addition(n: int, bits: int, seed: int | None = None):
+def binary_addition(n: int, bits: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Add two ``bits``-bit numbers a, b ~ U{0, ..., 2^bits - 1}, fed least significant bit first.
 
     Step t carries (bit t of a, bit t of b); the sequence has bits + 1 steps, the last input step
@@ -180,7 +184,8 @@ def binary_addition(n: int, bits: int, seed: int | None = None):
     return x.astype(np.float32), y[..., None].astype(np.float32)
 
 
-def binary_addition_by_length(n_per_length: int, lengths=range(1, 21), seed: int | None = None) -> dict:
+def binary_addition_by_length(n_per_length: int, lengths: Sequence[int] = range(1, 21),
+                              seed: int | np.random.SeedSequence | None = None) -> dict:
     """One test set per number length (seed 004 tests lengths 1 to 20): {bits: (x, y)}."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     seeds = root.spawn(len(lengths))

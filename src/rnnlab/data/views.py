@@ -123,10 +123,10 @@ def make_splits(dataset: ImageDataset, view: str = "rows", scaling: str = "unit"
     permutation = pixel_permutation(permutation_seed, height * width) if view == "permuted" else None
     scale = make_scaling(scaling, train_images)
 
-    def prepare(images):
+    def prepare(images: np.ndarray | None) -> np.ndarray | None:
         return None if images is None else to_sequences(scale(images), view, permutation)
 
-    def labels(values):
+    def labels(values: np.ndarray | None) -> np.ndarray | None:
         return None if values is None else values.astype(np.int64)
 
     info = {"dataset": dataset.name, "source": dataset.source, "view": view, "scaling": scale.name,

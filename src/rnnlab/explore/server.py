@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -55,7 +56,7 @@ def parse_flow_query(query: str) -> dict:
 class Handler(BaseHTTPRequestHandler):
     server_version = "rnnlab-explore"
 
-    def log_message(self, format, *args):   # quiet: the terminal shows the address only
+    def log_message(self, format: str, *args: object) -> None:   # quiet: the terminal shows the address only
         pass
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
@@ -91,7 +92,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServe
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, echo=print) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = print) -> None:
     server = make_server(host, port)
     echo(f"rnnlab explore: open http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)")
     try:
