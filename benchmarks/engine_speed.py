@@ -10,7 +10,7 @@ step at 784 steps (tracemalloc, which sees NumPy's allocations) is compared with
 activations BPTT must keep: per step and direction the gate activations (G*H) plus the states
 (h, and c for the LSTM, and the GRU's W_hn h_{t-1} + b_hn).
 
-    python benchmarks/engine_speed.py [--rounds 7] [--quick] [--markdown]
+    python benchmarks/engine_speed.py [--rounds 7] [--quick]
 """
 from __future__ import annotations
 
@@ -23,12 +23,33 @@ import tracemalloc
 import numpy as np
 import torch
 
+from rnnlab.cells import CELLS
 from rnnlab.numpy import Adam, SequenceModel
 
 HIDDEN, BATCH, CLASSES = 128, 64, 10
 TORCH = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-STATES = {"rnn": 1, "lstm": 2, "gru": 2}
+
+
+def processor() -> str:
+    """The CPU's vendor and model name (from /proc/cpuinfo on Linux): figures differ a lot between
+    processors (Intel's denormal slowdown, AVX-512), so every table names its machine."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = " ".join(v for v in (info.get("vendor_id"), info.get("model name")) if v)
+    return name or platform.processor() or platform.machine()
+
+
+def kept_per_step(cell: str) -> int:
+    """Arrays of H x N that BPTT must keep per step: the gate activations (one per gate), the
+    states (h, and c for the LSTM) and, where b_hh stays apart, the GRU's W_hn h_{t-1} + b_hn."""
+    c = CELLS[cell]
+    return c.num_gates + len(c.states) + (1 if c.separate_hh_bias else 0)
 
 
 class TorchClassifier(torch.nn.Module):
@@ -81,7 +102,7 @@ def peak_memory(cell, steps, inputs, x, y):
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     itemsize = np.dtype(np.float32).itemsize
-    must_keep = steps * BATCH * HIDDEN * (GATES[cell] + STATES[cell]) * itemsize
+    must_keep = steps * BATCH * HIDDEN * kept_per_step(cell) * itemsize
     return peak, must_keep
 
 
@@ -94,7 +115,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"# NumPy engine vs torch.nn, training step (forward + backward + Adam), float32, batch {BATCH}, "
           f"hidden {HIDDEN}")
-    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__} "
+    print(f"# {processor()} ({platform.machine()}), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), numpy {np.__version__}")
     print()
     print("| cell | steps x inputs | NumPy ms | torch.nn ms | NumPy / torch |")
@@ -102,7 +123,7 @@ def main() -> None:
     for steps, inputs, repeat in shapes:
         x = rng.random((BATCH, steps, inputs), dtype=np.float32)
         y = rng.integers(0, CLASSES, BATCH)
-        for cell in ("rnn", "lstm", "gru"):
+        for cell in CELLS:
             ours = numpy_stepper(cell, steps, inputs, x, y)
             theirs = torch_stepper(cell, steps, inputs, x, y)
             for _ in range(2):
@@ -121,7 +142,7 @@ def main() -> None:
         print("|---|---|---:|---:|---:|")
         x = rng.random((BATCH, 784, 1), dtype=np.float32)
         y = rng.integers(0, CLASSES, BATCH)
-        for cell in ("rnn", "lstm", "gru"):
+        for cell in CELLS:
             peak, must = peak_memory(cell, 784, 1, x, y)
             print(f"| {cell} | 784 | {peak / 2**20:.1f} MiB | {must / 2**20:.1f} MiB | {peak / must:.2f}x |")
 

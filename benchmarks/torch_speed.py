@@ -19,6 +19,8 @@ import warnings
 
 import torch
 
+from engine_speed import processor
+from rnnlab.cells import CELLS
 from rnnlab.torch import GRU, LSTM, RNN, SequenceClassifier
 
 HIDDEN, BATCH, CLASSES = 128, 64, 10
@@ -56,6 +58,7 @@ def main() -> None:
     shapes = [(28, 28, 10)] if args.quick else [(28, 28, 10), (784, 1, 1)]
     print(f"# rnnlab.torch vs torch.nn, training step, float32, batch {BATCH}, hidden {HIDDEN}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    print(f"# {processor()}")
     print()
     print("| cell | steps x inputs | rnnlab.torch ms | torch.nn ms | ratio | torch.nn, oneDNN off ms | ratio |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -63,7 +66,7 @@ def main() -> None:
         g = torch.Generator().manual_seed(0)
         x = torch.rand(BATCH, steps, inputs, generator=g)
         y = torch.randint(0, CLASSES, (BATCH,), generator=g)
-        for cell in ("rnn", "lstm", "gru"):
+        for cell in CELLS:
             ours = stepper(OURS[cell](inputs, HIDDEN), x, y)
             theirs = stepper(THEIRS[cell](inputs, HIDDEN, batch_first=True), x, y)
             for _ in range(2):

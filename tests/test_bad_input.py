@@ -71,6 +71,10 @@ def test_backward_gradient_shapes_are_checked(lstm):
         lstm.backward(np.zeros((2, 5, 4)))
     with pytest.raises(ValueError, match=r"d_h_n: expected shape \(4, 2, 4\)"):
         lstm.backward(d_h_n=np.zeros((4, 1, 4)))
+    gru = RecurrentNet("gru", 3, 4)
+    gru.forward(np.zeros((2, 5, 3)))
+    with pytest.raises(ValueError, match="d_c_n: only the LSTM has a cell state; got d_c_n for cell 'gru'"):
+        gru.backward(d_c_n=np.zeros((1, 2, 4)))
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -27,7 +27,7 @@ def test_every_gradient_matches_numerical(cell, layers, bidirectional, readout, 
     assert errors[worst] < 1e-6, f"{worst}: relative error {errors[worst]:.2e}"
 
 
-LN_GRID = list(itertools.product(("rnn", "lstm"), (1, 2), (False, True), ("equal", "ragged")))
+LN_GRID = list(itertools.product(("rnn", "lstm", "gru"), (1, 2), (False, True), ("equal", "ragged")))
 
 
 @pytest.mark.parametrize("cell,layers,bidirectional,lengths", LN_GRID, ids=["-".join(map(str, g)) for g in LN_GRID])

@@ -110,13 +110,12 @@ def test_closed_form_matches_counts_for_many_shapes():
                 assert total == sum(p.numel() for p in ref.parameters())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_layer_normalised_cells(cell):
+@pytest.mark.parametrize("cell,G", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_layer_normalised_cells(cell, G):
     """Numpy and scratch list the same table; the closed form counts the gains and shifts."""
     spec = RecurrentSpec(cell, 5, 6, 2, bidirectional=True, layer_norm=True)
     numpy_d, scratch_d = describe(spec, "numpy"), describe(spec, "scratch")
     assert numpy_d.params == scratch_d.params and numpy_d.total == scratch_d.total
-    G = 4 if cell == "lstm" else 1
     plain = closed_form(RecurrentSpec(cell, 5, 6, 2, bidirectional=True))[1]
     assert numpy_d.total == plain + 2 * 2 * (2 * G * 6)        # 2 layers x 2 directions x (gain + shift)
     assert closed_form(spec)[1] == numpy_d.total
@@ -124,6 +123,7 @@ def test_layer_normalised_cells(cell):
     gain = next(r for r in numpy_d.params if r.name == "ln_weight_l1_reverse")
     assert gain.shape == (G * 6,) and gain.meaning.startswith("layer-norm gain of each gate block")
     assert "layer norm in the cell" in numpy_d.table()
+    assert describe(spec, "scratch", batch=2, seq_len=3).shapes["output"] == (2, 3, 12)
     with pytest.raises(ValueError, match="torch.nn has no layer-normalised cell"):
         describe(spec, "torch")
 

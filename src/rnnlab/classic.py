@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import get_cell
 from .numpy import cells
-from .numpy.recurrent import GATES
 
 
 class _Block:
-    """A course parameter that is a row block of a fused engine array (a view, assignable)."""
+    """A course parameter that is a row block of a fused engine array (a view, assignable):
+    the block of gate ``letter`` (the cell registry's letters: LSTM i, f, g, o; GRU r, z, n)."""
 
-    def __init__(self, fused: str, gate: int, column: bool = False):
-        self.fused, self.gate, self.column = fused, gate, column
+    def __init__(self, fused: str, letter: str, column: bool = False):
+        self.fused, self.letter, self.column = fused, letter, column
 
     def __set_name__(self, owner, name):
         self.name = name
@@ -38,8 +39,7 @@ class _Block:
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        H = obj.hidden_dim
-        block = getattr(obj, self.fused)[self.gate * H:(self.gate + 1) * H]
+        block = getattr(obj, self.fused)[obj.cell_def.gate_slice(self.letter, obj.hidden_dim)]
         return block[:, None] if self.column else block
 
     def __set__(self, obj, value):
@@ -55,7 +55,8 @@ class _ClassicModel:
 
     def __init__(self, input_dim: int, hidden_dim: int, output_dim: int):
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
-        G, H = GATES[self.cell], hidden_dim
+        self.cell_def = get_cell(self.cell)
+        G, H = self.cell_def.num_gates, hidden_dim
         scale = 0.1
         self._W_ih = np.random.randn(G * H, input_dim) * scale   # rows: gate blocks
         self._W_hh = np.random.randn(G * H, H) * scale
@@ -66,11 +67,11 @@ class _ClassicModel:
 
     # the course's activation helpers
     @staticmethod
-    def tanh(x):
+    def tanh(x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
     @staticmethod
-    def sigmoid(x):
+    def sigmoid(x: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
 
     def _check_input(self, X) -> np.ndarray:
@@ -81,7 +82,7 @@ class _ClassicModel:
             raise ValueError("X: expected at least one time step, got an empty sequence")
         return X
 
-    def forward(self, X):
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """X: (time, input_dim) -> (y (output_dim, 1), h_T (hidden_dim, 1))."""
         X = self._check_input(X)
         T, H = X.shape[0], self.hidden_dim
@@ -96,7 +97,7 @@ class _ClassicModel:
         y = self.Wy @ h_T + self.by
         return y, h_T
 
-    def backward(self, dLdy, learning_rate: float = 0.001, clip_value: float = 5.0):
+    def backward(self, dLdy: np.ndarray, learning_rate: float = 0.001, clip_value: float = 5.0) -> None:
         """BPTT over the cached sequence, elementwise clipping, then the SGD update."""
         if not self.cache:
             raise RuntimeError("backward() called before forward(): run forward on a sequence first")
@@ -124,9 +125,9 @@ class _ClassicModel:
 class RNN(_ClassicModel):
     """Vanilla RNN with parameters Wx (H, D), Wh (H, H), bh (H, 1), Wy (O, H), by (O, 1)."""
     cell = "rnn"
-    Wx = _Block("_W_ih", 0)
-    Wh = _Block("_W_hh", 0)
-    bh = _Block("_b", 0, column=True)
+    Wx = _Block("_W_ih", "h")
+    Wh = _Block("_W_hh", "h")
+    bh = _Block("_b", "h", column=True)
 
     def _run_forward(self, gates, hs):
         for t in range(gates.shape[0]):
@@ -145,9 +146,9 @@ class RNN(_ClassicModel):
 class LSTM(_ClassicModel):
     """LSTM with per-gate Wi, Ui, bi / Wf, Uf, bf / Wo, Uo, bo / Wc, Uc, bc and Wy, by."""
     cell = "lstm"
-    Wi, Wf, Wc, Wo = (_Block("_W_ih", k) for k in range(4))
-    Ui, Uf, Uc, Uo = (_Block("_W_hh", k) for k in range(4))
-    bi, bf, bc, bo = (_Block("_b", k, column=True) for k in range(4))
+    Wi, Wf, Wc, Wo = (_Block("_W_ih", g) for g in "ifgo")      # the course's c~ is the gate g
+    Ui, Uf, Uc, Uo = (_Block("_W_hh", g) for g in "ifgo")
+    bi, bf, bc, bo = (_Block("_b", g, column=True) for g in "ifgo")
 
     def _run_forward(self, gates, hs):
         T, H = gates.shape[0], self.hidden_dim
@@ -159,12 +160,13 @@ class LSTM(_ClassicModel):
             cells.lstm_step_forward(a, cs[t], cs[t + 1], hs[t + 1], tmp)
         self._cs = cs
 
-    def forward(self, X):
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         y, h_T = super().forward(X)
         # the notebook's cache layout: (x_t, h_prev, c_prev, i_t, f_t, o_t, c_tilde, c_t, h_t)
-        g, H, hs, cs = self._gates, self.hidden_dim, self._hs, self._cs
-        self.cache = [(self._X[t][:, None], hs[t], cs[t], g[t, :H], g[t, H:2 * H], g[t, 3 * H:],
-                       g[t, 2 * H:3 * H], cs[t + 1], hs[t + 1]) for t in range(self._X.shape[0])]
+        acts, hs, cs = self._gates, self._hs, self._cs
+        i, f, g, o = (self.cell_def.gate_slice(k, self.hidden_dim) for k in "ifgo")
+        self.cache = [(self._X[t][:, None], hs[t], cs[t], acts[t, i], acts[t, f], acts[t, o], acts[t, g],
+                       cs[t + 1], hs[t + 1]) for t in range(self._X.shape[0])]
         return y, h_T
 
     def _run_backward(self, dh):
@@ -181,9 +183,9 @@ class LSTM(_ClassicModel):
 class GRU(_ClassicModel):
     """GRU with per-gate Wr, Ur, br / Wz, Uz, bz / Wn, Un, bn and Wy, by (r gates Un h_{t-1})."""
     cell = "gru"
-    Wr, Wz, Wn = (_Block("_W_ih", k) for k in range(3))
-    Ur, Uz, Un = (_Block("_W_hh", k) for k in range(3))
-    br, bz, bn = (_Block("_b", k, column=True) for k in range(3))
+    Wr, Wz, Wn = (_Block("_W_ih", g) for g in "rzn")
+    Ur, Uz, Un = (_Block("_W_hh", g) for g in "rzn")
+    br, bz, bn = (_Block("_b", g, column=True) for g in "rzn")
 
     def _run_forward(self, gates, hs):
         T, H = gates.shape[0], self.hidden_dim
@@ -195,14 +197,17 @@ class GRU(_ClassicModel):
     def _run_backward(self, dh):
         T, H = self._gates.shape[0], self.hidden_dim
         dA = self._gates.copy()
-        self._dU = self._hw_n.copy()                # becomes dL/du_n, the recurrent part of da_n
+        self._du_n = self._hw_n.copy()              # becomes dL/du_n, the recurrent part of da_n
         direct, tmp = np.empty((H, 1)), np.empty((H, 1))
+        n = self.cell_def.gate_slice("n", H)
         for t in range(T - 1, -1, -1):
-            cells.gru_step_backward(dh, dA[t], self._dU[t], self._hs[t], direct, tmp)
-            dh = self._W_hh.T @ np.concatenate([dA[t, :2 * H], self._dU[t]]) + direct
+            cells.gru_step_backward(dh, dA[t], self._du_n[t], self._hs[t], direct, tmp)
+            dU = dA[t].copy()                       # dL/d(U h_{t-1}) = [da_r ; da_z ; du_n]
+            dU[n] = self._du_n[t]
+            dh = self._W_hh.T @ dU + direct
         return dA
 
     def _recurrent_grad(self, dA):
-        H = self.hidden_dim
-        dU = np.concatenate([dA[:, :2 * H], self._dU[:, :, 0]], axis=1)
+        dU = dA.copy()
+        dU[:, self.cell_def.gate_slice("n", self.hidden_dim)] = self._du_n[:, :, 0]
         return dU.T @ self._hs[:-1, :, 0]

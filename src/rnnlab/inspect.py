@@ -10,11 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .cells import get_cell
 from .engines import ENGINES, RecurrentSpec, build_recurrent
-
-GATES = {"rnn": (("h", "hidden units"),),
-         "lstm": (("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")),
-         "gru": (("r", "reset gate"), ("z", "update gate"), ("n", "new state"))}
 
 
 @dataclass
@@ -60,7 +57,10 @@ class Description:
 
 
 def _slices(cell: str, H: int) -> str:
-    return " | ".join(f"{g} {k * H}-{(k + 1) * H - 1}" for k, (g, _) in enumerate(GATES[cell]))
+    """The rows of each gate block: "i 0-19 | f 20-39 | ..." (gates and order from the registry)."""
+    spec = get_cell(cell)
+    rows = ((g.letter, spec.gate_slice(g.letter, H)) for g in spec.gates)
+    return " | ".join(f"{letter} {s.start}-{s.stop - 1}" for letter, s in rows)
 
 
 def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
@@ -68,14 +68,14 @@ def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
     if name.startswith("weight_hr"):
         return f"projection h = W_hr (o * tanh c): {shape[0]} projected features from {shape[1]} hidden"
     rows = _slices(spec.cell, H)
-    gates = ", ".join(f"{g} = {meaning}" for g, meaning in GATES[spec.cell])
+    gates = ", ".join(f"{g.letter} = {g.meaning}" for g in get_cell(spec.cell).gates)
     if name.startswith("weight_ih"):
         return f"rows {rows} ({gates}); columns: the layer's {shape[1]} input features"
     if name.startswith("weight_hh"):
         return f"rows {rows}; columns: the previous h ({shape[1]})"
     if name.startswith("ln_"):
         role = "gain" if name.startswith("ln_weight") else "shift"
-        return f"layer-norm {role} of each gate block of W_ih x + b + W_hh h, rows {rows}"
+        return f"layer-norm {role} of each gate block's pre-activation (before its nonlinearity), rows {rows}"
     side = "input" if name.startswith("bias_ih") else "recurrent"
     return f"{side} bias, rows {rows}"
 
@@ -92,7 +92,7 @@ def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
 def closed_form(spec: RecurrentSpec) -> tuple[str, int]:
     """Per layer and direction: G x (D_k x H + R x H [+ 2 x H] [+ 2 x H]) [+ P x H], G gates,
     R = size of h; the second 2 x H is layer norm's gain and shift."""
-    G = len(GATES[spec.cell])
+    G = get_cell(spec.cell).num_gates
     H, R, nd = spec.hidden_size, spec.output_size, spec.num_directions
     parts, total = [], 0
     for k in range(spec.num_layers):
@@ -138,20 +138,20 @@ def _run_shapes(model, spec: RecurrentSpec, engine: str, batch: int, seq_len: in
     import torch
     S, R, H = spec.num_layers * spec.num_directions, spec.output_size, spec.hidden_size
     x_shape = (batch, seq_len, spec.input_size) if spec.batch_first else (seq_len, batch, spec.input_size)
-    shapes = {"input": x_shape, "h0": (S, batch, R)}
-    if spec.cell == "lstm":
-        shapes["c0"] = (S, batch, H)
+    # the states the cell carries: h (R features), and c (H) for the LSTM
+    states_in = {f"{s}0": (S, batch, R if s == "h" else H) for s in get_cell(spec.cell).states}
+    shapes = {"input": x_shape, **states_in}
+    several = len(states_in) > 1
     out_lengths = None
     if engine == "numpy":
-        res = model.forward(np.zeros(x_shape), np.zeros(shapes["h0"]),
-                            np.zeros(shapes["c0"]) if spec.cell == "lstm" else None, lengths=lengths)
-        output, states = res[0], (res[1] if spec.cell == "lstm" else (res[1],))
+        res = model.forward(np.zeros(x_shape), *(np.zeros(shape) for shape in states_in.values()), lengths=lengths)
+        output, states = res[0], (res[1] if several else (res[1],))
         if lengths is not None:
             out_lengths = [int(n) for n in lengths]
     else:
         x = torch.zeros(x_shape)
-        h0 = torch.zeros(shapes["h0"])
-        hx = (h0, torch.zeros(shapes["c0"])) if spec.cell == "lstm" else h0
+        hx = tuple(torch.zeros(shape) for shape in states_in.values())
+        hx = hx if several else hx[0]
         with torch.no_grad():
             if lengths is not None:
                 packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=spec.batch_first,
@@ -163,9 +163,8 @@ def _run_shapes(model, spec: RecurrentSpec, engine: str, batch: int, seq_len: in
                 output, st = model(x, hx)
         states = st if isinstance(st, tuple) else (st,)
     shapes["output"] = tuple(output.shape)
-    shapes["h_n"] = tuple(states[0].shape)
-    if spec.cell == "lstm":
-        shapes["c_n"] = tuple(states[1].shape)
+    for name, state in zip(states_in, states):
+        shapes[f"{name[0]}_n"] = tuple(state.shape)
     return shapes, out_lengths
 
 
@@ -194,8 +193,8 @@ def _notes(spec: RecurrentSpec, lengths, seq_len) -> list[str]:
     return notes
 
 
-def describe(model_or_spec, engine: str | None = None, batch: int | None = None, seq_len: int | None = None,
-             lengths=None) -> Description:
+def describe(model_or_spec: object, engine: str | None = None, batch: int | None = None,
+             seq_len: int | None = None, lengths: list[int] | None = None) -> Description:
     """Parameters, closed-form count and (given ``batch`` and ``seq_len``) the shapes of one call."""
     if isinstance(model_or_spec, RecurrentSpec):
         spec = model_or_spec
@@ -215,10 +214,11 @@ def describe(model_or_spec, engine: str | None = None, batch: int | None = None,
     if expected != total:   # pragma: no cover - a broken engine, not a user error
         raise AssertionError(f"closed form {expected} != counted {total} for {spec}")
     notes = []
-    if engine == "scratch" and spec.bias and spec.cell != "gru":
+    cell = get_cell(spec.cell)
+    if engine == "scratch" and spec.bias and not cell.separate_hh_bias:
+        merged = spec.num_layers * spec.num_directions * cell.num_gates * spec.hidden_size
         notes.append(f"rnnlab.torch stores b = b_ih + b_hh as one bias per gate, so it trains "
-                     f"{total - spec.num_layers * spec.num_directions * len(GATES[spec.cell]) * spec.hidden_size} "
-                     f"parameters; the table is the torch.nn layout it exchanges")
+                     f"{total - merged} parameters; the table is the torch.nn layout it exchanges")
     shapes, out_lengths = {}, None
     if batch is not None or seq_len is not None or lengths is not None:
         if batch is None or seq_len is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cells import CELLS, CellDef
+from .cells import CELLS, CellDef, cells_having
 
 ENGINES = ("numpy", "scratch", "torch")
 ENGINE_NAMES = {"numpy": "the NumPy engine", "scratch": "rnnlab.torch", "torch": "torch.nn"}
@@ -23,34 +23,33 @@ ENGINE_NAMES = {"numpy": "the NumPy engine", "scratch": "rnnlab.torch", "torch":
 class Rule:
     option: str
     is_set: Callable[[object], bool]                 # the option's value -> whether it asks for something
-    cells: Callable[[CellDef], bool] | None = None   # which cells have it (None: every cell)
-    has: str = ""                                    # what those cells have: "a forget gate"
+    cells: Callable[[CellDef, object], bool] | None = None   # (cell, value) -> whether the cell has it
+    refusal: str = ""                                # why a cell is refused: {cells} have it, not {cell}
     engines: tuple[str, ...] = ENGINES               # which engines implement it
     feature: str = ""                                # what the other engines lack: "no LSTM projection"
+    choices: tuple = ()                              # the values that exist at all (when a closed set)
 
 
 def _on(value: object) -> bool:
     return bool(value)
 
 
+_FORGET_GATE = "only {cells} has a forget gate, not the {cell}"
 RULES: tuple[Rule, ...] = (
-    Rule("nonlinearity", lambda v: v != "tanh", lambda c: "relu" in c.nonlinearities,
-         "a choice of nonlinearity (the others use fixed sigmoid/tanh gates)"),
-    Rule("proj_size", _on, lambda c: c.projection, "a projection", ("scratch", "torch"), "no LSTM projection"),
-    Rule("layer_norm", _on, lambda c: c.layer_norm, "a layer-normalised cell", ("numpy", "scratch"),
-         "no layer-normalised cell"),
-    Rule("forget_bias", _on, lambda c: c.memory_gate == "f", "a forget gate"),
-    Rule("chrono", _on, lambda c: c.memory_gate == "f", "a forget gate"),
+    Rule("nonlinearity", lambda v: v != "tanh", lambda c, v: v in c.nonlinearities,
+         "{value!r} applies to {cells} only; the {cell} uses fixed sigmoid/tanh gates",
+         choices=tuple(dict.fromkeys(n for c in CELLS.values() for n in c.nonlinearities))),
+    Rule("proj_size", _on, lambda c, v: c.projection, "only {cells} has a projection, not the {cell}",
+         ("scratch", "torch"), "no LSTM projection"),
+    Rule("layer_norm", _on, lambda c, v: c.layer_norm, "the layer-normalised cell exists for {cells}, not the {cell}",
+         ("numpy", "scratch"), "no layer-normalised cell"),
+    Rule("forget_bias", _on, lambda c, v: c.memory_gate == "f", _FORGET_GATE),
+    Rule("chrono", _on, lambda c, v: c.memory_gate == "f", _FORGET_GATE),
     Rule("head", lambda v: v != "plain", engines=("scratch", "torch"), feature="a plain linear head only"),
     Rule("device", lambda v: v != "cpu", engines=("scratch", "torch"), feature="no GPU: it runs on the CPU only"),
     Rule("ddp", _on, engines=("scratch", "torch"), feature="no data-parallel training (it needs a PyTorch engine)"),
 )
 RULE_OPTIONS = tuple(rule.option for rule in RULES)
-
-
-def _names(cells: list[str]) -> str:
-    upper = [f"the {'vanilla RNN' if c == 'rnn' else c.upper()}" for c in cells]
-    return " and ".join(upper) if len(upper) < 3 else ", ".join(upper[:-1]) + " and " + upper[-1]
 
 
 def _engine_list(engines: tuple[str, ...]) -> str:
@@ -66,10 +65,13 @@ def check_options(cell: str | None, engine: str | None, options: dict) -> None:
         if rule.option not in options or not rule.is_set(options[rule.option]):
             continue
         value = options[rule.option]
-        if cell is not None and rule.cells is not None and not rule.cells(CELLS[cell]):
-            having = [name for name, c in CELLS.items() if rule.cells(c)]
-            raise ValueError(f"{rule.option}: only {_names(having)} {'has' if len(having) == 1 else 'have'} "
-                             f"{rule.has}, not {cell!r} (got {rule.option}={value!r})")
+        if rule.choices and value not in rule.choices:
+            raise ValueError(f"{rule.option}: unknown value {value!r}; expected one of "
+                             f"{', '.join(map(repr, rule.choices))}")
+        if cell is not None and rule.cells is not None and not rule.cells(CELLS[cell], value):
+            having = cells_having(lambda c, rule=rule, value=value: rule.cells(c, value))
+            raise ValueError(f"{rule.option}: " + rule.refusal.format(cells=having, cell=CELLS[cell].full_name,
+                                                                       value=value))
         if engine is not None and engine not in rule.engines:
             raise ValueError(f"{rule.option}: {ENGINE_NAMES[engine]} has {rule.feature}; "
                              f"use engine {_engine_list(rule.engines)}")

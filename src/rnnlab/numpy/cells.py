@@ -18,10 +18,28 @@ dL/da_t, the gradient of the loss with respect to the pre-activations, which is 
 weight gradients need.
 
 The sigmoid is evaluated as sigma(a) = (1 + tanh(a / 2)) / 2, which never overflows.
+
+Each cell has two layers of functions here.  The ``*_step_forward`` / ``*_step_backward``
+functions are the mathematics of one step on plain arrays (the per-sample classes of
+``rnnlab.classic`` call them directly).  The ``*_forward`` / ``*_backward`` functions below them
+are the same step in the engine's uniform form, ``(sweep, t, prev, cur)``, with every array in a
+:class:`~rnnlab.numpy.workspace.Sweep`: the cell registry (``rnnlab/cells.py``) names them, and
+the engine binds them once before its time loop, so the loop never asks which cell it runs.
+
+Layer normalisation in the cell (``sweep.gain`` not None): each gate's pre-activation is
+normalised over its H units before its nonlinearity (``layer_norm.py``); x_hat and 1/std are
+kept per step for the backward pass, which passes the gradient back through the normalisation.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from .layer_norm import layer_norm_backward, layer_norm_forward
+
+if TYPE_CHECKING:
+    from .workspace import Sweep
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -153,7 +171,7 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev
 # ---------------------------------------------------------------------------------------
 
 def gru_step_forward(gates: np.ndarray, hw: np.ndarray, h_prev: np.ndarray, h: np.ndarray,
-                     hw_n_out: np.ndarray) -> None:
+                     hw_n_out: np.ndarray, ln: tuple | None = None) -> None:
     """GRU step.
 
     gates: (3H, N) input part W_ih x_t + b_ih  = [x_r ; x_z ; x_n]; overwritten with [r ; z ; n].
@@ -163,16 +181,27 @@ def gru_step_forward(gates: np.ndarray, hw: np.ndarray, h_prev: np.ndarray, h: n
         n_t = tanh(x_n + r_t * u_n)
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}  =  n_t + z_t * (h_{t-1} - n_t)
     h_prev: (H, N) h_{t-1};  h: (H, N) receives h_t;  hw_n_out: (H, N) keeps u_n for backward.
+
+    ln: layer norm in the cell, ``(x_hat (3H, N), 1/std (3, 1, N), gain (3H, 1), shift (3H, 1))``
+    of this step, or None.  Each gate's pre-activation is normalised before its nonlinearity;
+    the new state's pre-activation is the reset sum a_n = x_n + r_t * u_n::
+
+        r_t = sigma(LN_r(x_r + u_r))    z_t = sigma(LN_z(x_z + u_z))    n_t = tanh(LN_n(x_n + r_t * u_n))
     """
     H = h.shape[0]
     rz = gates[: 2 * H]
     rz += hw[: 2 * H]
+    if ln is not None:
+        xhat, rstd, gain, shift = ln
+        layer_norm_forward(rz, xhat[: 2 * H], rstd[:2], gain[: 2 * H], shift[: 2 * H])
     sigmoid_(rz)
     r, z, n = gates[:H], gates[H: 2 * H], gates[2 * H:]
     np.copyto(hw_n_out, hw[2 * H:])
     tmp = hw[:H]  # u_r is consumed: reuse as scratch
     np.multiply(r, hw_n_out, out=tmp)
     n += tmp
+    if ln is not None:
+        layer_norm_forward(n, xhat[2 * H:], rstd[2:], gain[2 * H:], shift[2 * H:])
     np.tanh(n, out=n)
     np.subtract(h_prev, n, out=h)
     h *= z
@@ -180,7 +209,7 @@ def gru_step_forward(gates: np.ndarray, hw: np.ndarray, h_prev: np.ndarray, h: n
 
 
 def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_prev: np.ndarray,
-                      dh_prev: np.ndarray, tmp: np.ndarray) -> None:
+                      dh_prev: np.ndarray, tmp: np.ndarray, ln: tuple | None = None) -> None:
     """Backward of the GRU step.
 
     dh: (H, N) dL/dh_t (total).
@@ -197,6 +226,12 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
         da_z   = dz * z * (1 - z)
         du_n   = da_n * r
         dh_{t-1} = dh * z + W_hh^T [da_r ; da_z ; du_n]      (the product is the caller's)
+
+    ln: ``(x_hat, 1/std, gain, d_gain (3H,), d_shift (3H,))`` of this step with layer norm in the
+    cell, or None.  Then the expressions above give dL/dLN_k (the gradient of each normalised
+    pre-activation), and each passes back through its normalisation (``layer_norm.py``), which
+    also adds to d_gain and d_shift: n's before dr and du_n are formed (they need dL/da_n of the
+    sum a_n = x_n + r * u_n), r's and z's at the end.
     """
     H = dh.shape[0]
     r, z, n = gates[:H], gates[H: 2 * H], gates[2 * H:]
@@ -211,6 +246,9 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
     np.subtract(1.0, n, out=n)
     n *= z
     n *= dh
+    if ln is not None:
+        xhat, rstd, gain, d_gain, d_shift = ln
+        layer_norm_backward(n, xhat[2 * H:], rstd[2:], gain[2 * H:], d_gain[2 * H:], d_shift[2 * H:])
     tmp *= z                      # da_z complete
     np.copyto(z, tmp)
     # da_r = da_n * u_n * r * (1 - r);  du_n = da_n * r
@@ -219,3 +257,75 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
     tmp *= r
     np.subtract(1.0, r, out=r)
     r *= tmp
+    if ln is not None:
+        rz = gates[: 2 * H]
+        layer_norm_backward(rz, xhat[: 2 * H], rstd[:2], gain[: 2 * H], d_gain[: 2 * H], d_shift[: 2 * H])
+
+
+# ---------------------------------------------------------------------------------------
+# The engine's uniform steps, named by the cell registry and bound once before the time loop.
+#
+#   forward(sweep, t, prev, cur):   sweep.u holds U_t = W_hh h_{t-1} (+ b_hh where it is kept
+#       apart); sweep.gates[t] holds the input part A_t = W_ih x_t + b.  Writes the state ``cur``
+#       from the state ``prev`` and leaves in gates[t] what the backward step needs.
+#   backward(sweep, t, prev, cur) -> dL/dU_t:   sweep.dh holds dL/dh_t (sweep.dc dL/dc_t).
+#       Leaves dL/dA_t in gates[t], dL/dh_{t-1} in sweep.dh (dL/dc_{t-1} in sweep.dc) and
+#       returns dL/dU_t, the gradient of the recurrent part, for dW_hh += dL/dU_t h_{t-1}^T.
+# ---------------------------------------------------------------------------------------
+
+def rnn_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:
+    """a_t = A_t + U_t;  [a_t <- LN(a_t)];  h_t = tanh(a_t) or relu(a_t)."""
+    a = sw.gates[t]
+    a += sw.u
+    if sw.gain is not None:
+        layer_norm_forward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.shift)
+    rnn_step_forward(a, sw.hs[cur], sw.nonlinearity)
+
+
+def rnn_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
+    """dL/da_t from dL/dh_t;  [back through LN];  dL/dh_{t-1} = W_hh^T dL/da_t.  dL/dU_t = dL/dA_t."""
+    a = sw.gates[t]
+    rnn_step_backward(sw.dh, sw.hs[cur], sw.nonlinearity, a)
+    if sw.gain is not None:
+        layer_norm_backward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
+    np.matmul(sw.W_hh_T, a, out=sw.dh)
+    return a
+
+
+def lstm_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:
+    """a_t = A_t + U_t;  [a_t <- LN(a_t), per gate block];  the LSTM step from (h, c)_{t-1} to (h, c)_t."""
+    a = sw.gates[t]
+    a += sw.u
+    if sw.gain is not None:
+        layer_norm_forward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.shift)
+    lstm_step_forward(a, sw.cs[prev], sw.cs[cur], sw.hs[cur], sw.t1)
+
+
+def lstm_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
+    """dL/da_t and dL/dc_{t-1};  [back through LN];  dL/dh_{t-1} = W_hh^T dL/da_t.  dL/dU_t = dL/dA_t."""
+    a = sw.gates[t]
+    lstm_step_backward(sw.dh, sw.dc, a, sw.cs[prev], sw.cs[cur], sw.t1, sw.t2)
+    if sw.gain is not None:
+        layer_norm_backward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
+    np.matmul(sw.W_hh_T, a, out=sw.dh)
+    return a
+
+
+def gru_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:
+    """The GRU step from A_t = [x_r ; x_z ; x_n] and U_t = [u_r ; u_z ; u_n] (b_hh included)."""
+    ln = None if sw.gain is None else (sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.shift)
+    gru_step_forward(sw.gates[t], sw.u, sw.hs[prev], sw.hs[cur], sw.u_n[t], ln)
+
+
+def gru_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
+    """dL/dA_t = [da_r ; da_z ; da_n],  dL/dU_t = [da_r ; da_z ; du_n],
+    dL/dh_{t-1} = dh * z + W_hh^T dL/dU_t."""
+    a, du_n, dU = sw.gates[t], sw.u_n[t], sw.u
+    ln = None if sw.gain is None else (sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
+    gru_step_backward(sw.dh, a, du_n, sw.hs[prev], sw.t2, sw.t1, ln)
+    H = du_n.shape[0]
+    dU[: 2 * H] = a[: 2 * H]          # x_r + u_r and x_z + u_z are sums: the same gradient
+    dU[2 * H:] = du_n
+    np.matmul(sw.W_hh_T, dU, out=sw.dh)
+    sw.dh += sw.t2                    # the direct path dh * z
+    return dU

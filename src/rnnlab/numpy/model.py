@@ -10,11 +10,12 @@ Parameters: the recurrent ones under torch.nn's names, plus ``head.weight`` and 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
-from .checks import check_choice, check_positive_int
+from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
-from .optim import clip_by_global_norm, clip_by_value
-from .recurrent import RecurrentNet, load_into
+from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
+from .recurrent import RecurrentNet
 
 READOUTS = ("last", "every")
 
@@ -23,7 +24,7 @@ class SequenceModel:
     def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
                  num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh",
                  readout: str = "last", dropout: float = 0.0, bias: bool = True,
-                 dtype=np.float32, seed: int | None = 0, layer_norm: bool = False):
+                 dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False) -> None:
         check_choice("readout", readout, READOUTS)
         self.output_size = check_positive_int("output_size", output_size)
         self.readout = readout
@@ -41,7 +42,7 @@ class SequenceModel:
         self._cache = None
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.rnn.dtype
 
     def num_parameters(self) -> int:
@@ -54,7 +55,7 @@ class SequenceModel:
         load_into(self.params, state, "state_dict")
 
     # ------------------------------------------------------------------------------------
-    def forward(self, x, lengths=None, train: bool = False) -> np.ndarray:
+    def forward(self, x: ArrayLike, lengths: ArrayLike | None = None, train: bool = False) -> np.ndarray:
         """x: (N, T, D) -> logits (N, O) for readout "last", (N, T, O) for "every"."""
         rnn = self.rnn
         x, _, _, lengths, _, _ = rnn._check_inputs(x, None, None, lengths)
@@ -97,7 +98,8 @@ class SequenceModel:
         return dX.transpose(2, 0, 1)
 
     # ------------------------------------------------------------------------------------
-    def loss(self, logits, target, loss: str = "cross_entropy", lengths=None):
+    def loss(self, logits: np.ndarray, target: ArrayLike, loss: str = "cross_entropy",
+             lengths: ArrayLike | None = None) -> tuple[float, np.ndarray]:
         """The loss and dL/dlogits; with readout "every" and lengths, padded steps do not count."""
         check_choice("loss", loss, tuple(LOSSES))
         mask = None
@@ -106,7 +108,8 @@ class SequenceModel:
             mask = np.arange(T)[None, :] < np.asarray(lengths)[:, None]
         return LOSSES[loss](logits, target, mask)
 
-    def train_step(self, x, target, optimizer, loss: str = "cross_entropy", lengths=None,
+    def train_step(self, x: ArrayLike, target: ArrayLike, optimizer: SGD | Adam, loss: str = "cross_entropy",
+                   lengths: ArrayLike | None = None,
                    clip_value: float | None = None, clip_norm: float | None = None) -> float:
         """forward, loss, backward, optional clipping, optimizer step. Returns the loss."""
         logits = self.forward(x, lengths, train=True)

@@ -10,12 +10,15 @@ this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
     ln_weight_l{k}[_reverse]  (G*H,)         with layer_norm=True only (no torch.nn counterpart)
     ln_bias_l{k}[_reverse]    (G*H,)
 
+What differs between the cells (gates, states, bias convention, the step itself) is read from
+the cell registry, ``rnnlab/cells.py``; this module never asks which cell it runs.
+
 How one layer and direction runs (``T`` steps, batch ``N``):
 
-1. the input part of every step in one product: A_t = W_ih x_t + b_ih for all t;
-2. a Python loop over the steps: one fused product W_hh h_{t-1} for all gates, then the
-   cell's step function (``cells.py``);
-3. backward: the same loop in reverse, each step leaving dL/da_t in place of its activations
+1. the input part of every step in one product: A_t = W_ih x_t + b_ih (+ b_hh) for all t;
+2. a Python loop over the steps: one fused product U_t = W_hh h_{t-1} for all gates, then the
+   cell's step function (``cells.py``), looked up once before the loop;
+3. backward: the same loop in reverse, each step leaving dL/dA_t in place of its activations
    and adding its share of dW_hh and dW_ih while those values are still in cache;
    then dX = W_ih^T dA for all steps in one product.
 
@@ -23,64 +26,44 @@ Inside, arrays are time-major and feature-major, ``(T, features, N)``: one colum
 as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
 outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
 
-Layer normalisation in the cell (``layer_norm=True``, RNN and LSTM; Ba et al. 2016): each
-gate's block of the summed pre-activation is normalised over its H units, per sequence, then
-scaled and shifted by its own gain and bias::
+Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of
+the pre-activation is normalised over its H units, per sequence, then scaled and shifted by its
+own gain and shift, LN_k(a) = gamma[k] (a - mean a) / sqrt(var a + eps) + beta[k] (``layer_norm.py``),
+before the gate's nonlinearity::
 
-    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh        (as above)
-    a_t[k] <- gamma[k] * (a_t[k] - mean(a_t[k])) / sqrt(var(a_t[k]) + eps) + beta[k]
-                                                      for each gate block k, eps = 1e-5
-
-and the cell's step runs on the result.  Backward (x_hat the normalised block, r = 1/std):
-dL/da[k] = r * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) with dx_hat = gamma * dL/dy.
+    RNN, LSTM:  a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,   a_t[k] <- LN_k(a_t[k]) per block k
+    GRU:        r = sigma(LN_r(x_r + u_r))   z = sigma(LN_z(x_z + u_z))   n = tanh(LN_n(x_n + r * u_n))
 
 Variable lengths: steps at or past a sequence's length neither change its state nor receive
 gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
 sequences.  A reverse direction therefore starts from h0 at each sequence's own last step.
 
-Buffers live in a workspace that is allocated once per (T, N) and reused, so a training step
-allocates almost nothing (see ``../shared/PERF-NOTES.md``).
+Buffers live in a workspace that is allocated once per (T, N) and reused (``workspace.py``),
+so a training step allocates almost nothing (see ``../shared/PERF-NOTES.md``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
-from . import cells
-from .checks import as_float_array, check_choice, check_lengths, check_positive_int, check_shape
+from ..cells import cells_having, get_cell
+from ..rules import check_options
+from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
+from .workspace import Sweep, Workspace, new_workspace
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-NONLINEARITIES = ("tanh", "relu")
 _MAX_WORKSPACES = 4
-LN_EPS = 1e-5
+States = np.ndarray | tuple[np.ndarray, np.ndarray]   # h_n, or (h_n, c_n) for the LSTM
 
 
-@dataclass
-class _Direction:
-    """Buffers of one layer and direction for one (T, N) shape."""
-    gates: np.ndarray                 # (T, G*H, N) pre-activations -> activations -> dL/da
-    hs: np.ndarray                    # (T+1, H, N) states; forward: hs[t+1] = h_t, reverse: hs[t] = h_t
-    cs: np.ndarray | None = None      # (T+1, H, N) LSTM cell states, same indexing
-    hw_n: np.ndarray | None = None    # (T, H, N) GRU u_n = W_hn h_{t-1} + b_hn, then dL/du_n
-    ln_xhat: np.ndarray | None = None  # (T, G*H, N) layer norm: the normalised pre-activations
-    ln_rstd: np.ndarray | None = None  # (T, G, 1, N) layer norm: 1 / std of each gate block
-
-
-@dataclass
-class _Workspace:
-    T: int
-    N: int
-    dirs: list = field(default_factory=list)     # [layer][direction] -> _Direction
-    out_bufs: dict = field(default_factory=dict)  # layer -> (T, dirs*H, N) when outputs need a copy
-    inputs: list = field(default_factory=list)   # [layer] -> (T, D_layer, N) what the layer read
-    dX: list = field(default_factory=list)       # [layer] -> (T, D_layer, N)
-    dW_tmp: list = field(default_factory=list)   # [layer] -> ((G*H, D_layer), (G*H, H)) scratch
-    scratch: dict = field(default_factory=dict)
+def _order(T: int, d: int, backward: bool = False) -> list[tuple[int, int, int]]:
+    """(t, prev, cur) for every step, in the order a loop visits them.  The forward direction
+    reads state hs[t] and writes hs[t+1]; the reverse one reads hs[t+1] and writes hs[t]."""
+    steps = [(t, t, t + 1) for t in range(T)] if d == 0 else [(t, t + 1, t) for t in range(T - 1, -1, -1)]
+    return steps[::-1] if backward else steps
 
 
 class RecurrentNet:
-    """A stack of recurrent layers: ``cell`` in {"rnn", "lstm", "gru"}.
+    """A stack of recurrent layers of ``cell``, a name in the cell registry: "rnn", "lstm" or "gru".
 
     forward(x, h0=None, c0=None, lengths=None, train=False)
         x: (N, T, D) when ``batch_first`` (default) else (T, N, D).
@@ -95,21 +78,17 @@ class RecurrentNet:
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, nonlinearity: str = "tanh", bias: bool = True,
-                 dropout: float = 0.0, batch_first: bool = True, dtype=np.float32, seed: int | None = 0,
-                 layer_norm: bool = False):
-        check_choice("cell", cell, tuple(GATES))
-        if layer_norm and cell == "gru":
-            raise ValueError("layer_norm: the layer-normalised cell exists for the RNN and the LSTM, not the GRU")
-        check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-        if nonlinearity != "tanh" and cell != "rnn":
-            raise ValueError(f"nonlinearity: {nonlinearity!r} applies to the vanilla RNN only; "
-                             f"the {cell.upper()} uses fixed sigmoid/tanh gates")
+                 dropout: float = 0.0, batch_first: bool = True, dtype: DTypeLike = np.float32,
+                 seed: int | None = 0, layer_norm: bool = False) -> None:
+        self.cell_def = get_cell(cell)
+        check_options(cell, "numpy", {"nonlinearity": nonlinearity, "layer_norm": layer_norm})
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype: expected float32 or float64, got {self.dtype}")
         self.cell = cell
+        self._has_c = "c" in self.cell_def.states
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
@@ -125,7 +104,7 @@ class RecurrentNet:
         self.params: dict[str, np.ndarray] = {}
         self._init_params()
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self._workspaces: dict[tuple[int, int], _Workspace] = {}
+        self._workspaces: dict[tuple[int, int], Workspace] = {}
         self._last: dict | None = None
 
     # ----------------------------------------------------------------------------- params
@@ -136,7 +115,7 @@ class RecurrentNet:
         return f"{kind}_l{layer}" + ("_reverse" if direction == 1 else "")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        G, H = GATES[self.cell], self.hidden_size
+        G, H = self.cell_def.num_gates, self.hidden_size
         shapes = {}
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
@@ -171,59 +150,51 @@ class RecurrentNet:
         for g in self.grads.values():
             g.fill(0.0)
 
+    def _param(self, kind: str, layer: int, d: int) -> np.ndarray | None:
+        return self.params.get(self.param_name(kind, layer, d))
+
+    def _bind(self, sw: Sweep, layer: int, d: int) -> None:
+        """Hand the sweep the parameters its step functions read and the gradients they add to."""
+        sw.nonlinearity = self.nonlinearity
+        sw.W_hh_T = self._param("weight_hh", layer, d).T
+        if self.layer_norm:
+            sw.gain = self._param("ln_weight", layer, d)[:, None]
+            sw.shift = self._param("ln_bias", layer, d)[:, None]
+            sw.d_gain = self.grads[self.param_name("ln_weight", layer, d)]
+            sw.d_shift = self.grads[self.param_name("ln_bias", layer, d)]
+
     # ----------------------------------------------------------------------------- workspace
-    def _workspace(self, T: int, N: int) -> _Workspace:
-        key = (T, N)
-        ws = self._workspaces.get(key)
-        if ws is not None:
-            return ws
-        if len(self._workspaces) >= _MAX_WORKSPACES:
-            self._workspaces.pop(next(iter(self._workspaces)))
-        G, H, dt = GATES[self.cell], self.hidden_size, self.dtype
-        ws = _Workspace(T=T, N=N)
-        for layer in range(self.num_layers):
-            D = self._layer_input_size(layer)
-            ws.dirs.append([_Direction(
-                gates=np.empty((T, G * H, N), dt),
-                hs=np.empty((T + 1, H, N), dt),
-                cs=np.empty((T + 1, H, N), dt) if self.cell == "lstm" else None,
-                hw_n=np.empty((T, H, N), dt) if self.cell == "gru" else None,
-                ln_xhat=np.empty((T, G * H, N), dt) if self.layer_norm else None,
-                ln_rstd=np.empty((T, G, 1, N), dt) if self.layer_norm else None)
-                for _ in range(self.num_directions)])
-            ws.dX.append(np.empty((T, D, N), dt))
-            ws.dW_tmp.append((np.empty((G * H, D), dt), np.empty((G * H, H), dt)))
-        ws.scratch = {name: np.empty(shape, dt) for name, shape in {
-            "hw": (G * H, N), "dh": (H, N), "dc": (H, N), "t1": (H, N), "t2": (H, N),
-            "keep_h": (H, N), "keep_c": (H, N)}.items()}
-        self._workspaces[key] = ws
+    def _workspace(self, T: int, N: int) -> Workspace:
+        """The buffers for T steps of N sequences, made on first use (the oldest of four dropped)."""
+        ws = self._workspaces.get((T, N))
+        if ws is None:
+            if len(self._workspaces) >= _MAX_WORKSPACES:
+                self._workspaces.pop(next(iter(self._workspaces)))
+            sizes = [self._layer_input_size(layer) for layer in range(self.num_layers)]
+            ws = self._workspaces[(T, N)] = new_workspace(self.cell_def, T, N, self.hidden_size, sizes,
+                                                          self.num_directions, self.layer_norm, self.dtype)
         return ws
 
     # ----------------------------------------------------------------------------- checks
     def _check_inputs(self, x, h0, c0, lengths):
-        layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
-        x = as_float_array("x", x, self.dtype, 3, layout)
-        if x.shape[2] != self.input_size:
-            raise ValueError(f"x: expected {self.input_size} features in the last dimension "
-                             f"(input_size), got shape {tuple(x.shape)} with {x.shape[2]}")
-        N, T = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
-        if T < 1 or N < 1:
-            raise ValueError(f"x: expected at least one sequence and one time step, got shape {tuple(x.shape)}")
-        state_shape = (self.num_layers * self.num_directions, N, self.hidden_size)
-        meaning = "(num_layers * num_directions, batch, hidden_size)"
-        if h0 is not None:
-            h0 = as_float_array("h0", h0, self.dtype, 3, str(state_shape))
-            check_shape("h0", h0, state_shape, meaning)
-        if c0 is not None:
-            if self.cell != "lstm":
-                raise ValueError(f"c0: only the LSTM has a cell state; got c0 for cell {self.cell!r}")
-            c0 = as_float_array("c0", c0, self.dtype, 3, str(state_shape))
-            check_shape("c0", c0, state_shape, meaning)
+        """Checked x (public layout), h0 and c0 (internal layout or None), lengths (None when all are T), T, N."""
+        x, T, N = check_sequences(x, self.dtype, self.input_size, self.batch_first)
+        if c0 is not None and not self._has_c:
+            self._refuse_cell_state("c0")
+        shape, meaning = self._state_shape(N), "(num_layers * num_directions, batch, hidden_size)"
+        h0, c0 = (check_state(name, s, self.dtype, shape, meaning) for name, s in (("h0", h0), ("c0", c0)))
         if lengths is not None:
             lengths = check_lengths(lengths, N, T)
             if np.all(lengths == T):
                 lengths = None
         return x, h0, c0, lengths, T, N
+
+    def _state_shape(self, N: int) -> tuple[int, int, int]:
+        return (self.num_layers * self.num_directions, N, self.hidden_size)
+
+    def _refuse_cell_state(self, name: str) -> None:
+        raise ValueError(f"{name}: only {cells_having(lambda c: 'c' in c.states)} has a cell state; "
+                         f"got {name} for cell {self.cell!r}")
 
     # ----------------------------------------------------------------------------- layouts
     def _to_internal(self, x: np.ndarray) -> np.ndarray:
@@ -234,16 +205,18 @@ class RecurrentNet:
         """(T, F, N) -> a new (N, T, F) or (T, N, F) array."""
         return np.array(a.transpose(2, 0, 1) if self.batch_first else a.transpose(0, 2, 1), order="C")
 
+    @staticmethod
+    def _public_states(*states: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """States (or their gradients) from (layers*dirs, H, N) to torch.nn's (layers*dirs, N, H)."""
+        return tuple(np.ascontiguousarray(s.transpose(0, 2, 1)) for s in states if s is not None)
+
     # ----------------------------------------------------------------------------- forward
-    def forward(self, x, h0=None, c0=None, lengths=None, train: bool = False):
+    def forward(self, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                lengths: ArrayLike | None = None, train: bool = False) -> tuple[np.ndarray, States]:
         x, h0, c0, lengths, _, _ = self._check_inputs(x, h0, c0, lengths)
-        state = (lambda s: None if s is None else np.ascontiguousarray(s.transpose(0, 2, 1)))
-        out, h_n, c_n = self._forward(self._to_internal(x), state(h0), state(c0), lengths, train)
-        out = self._to_public(out)
-        h_n = np.ascontiguousarray(h_n.transpose(0, 2, 1))
-        if self.cell == "lstm":
-            return out, (h_n, np.ascontiguousarray(c_n.transpose(0, 2, 1)))
-        return out, h_n
+        out, h_n, c_n = self._forward(self._to_internal(x), h0, c0, lengths, train)
+        states = self._public_states(h_n, c_n)
+        return self._to_public(out), (states if self._has_c else states[0])
 
     __call__ = forward
 
@@ -255,11 +228,12 @@ class RecurrentNet:
         T, _, N = X.shape
         ws = self._workspace(T, N)
         H, nd = self.hidden_size, self.num_directions
-        valid = None
+        valid = pad = None
         if lengths is not None:
             valid = (np.arange(T)[:, None] < lengths[None, :])[:, None, :]   # (T, 1, N)
+            pad = ~valid
         h_n = np.empty((self.num_layers * nd, H, N), self.dtype)
-        c_n = np.empty_like(h_n) if self.cell == "lstm" else None
+        c_n = np.empty_like(h_n) if self._has_c else None
         ws.inputs = []
         drop_masks = []
         layer_in = X
@@ -273,117 +247,65 @@ class RecurrentNet:
             else:
                 drop_masks.append(None)
             ws.inputs.append(layer_in)
-            for d in range(nd):
-                k = layer * nd + d
-                buf = ws.dirs[layer][d]
-                start = 0 if d == 0 else T
-                buf.hs[start] = 0.0 if h0 is None else h0[k]
-                if buf.cs is not None:
-                    buf.cs[start] = 0.0 if c0 is None else c0[k]
-                self._forward_direction(layer, d, layer_in, buf, ws, valid)
-                end = T if d == 0 else 0
-                h_n[k] = buf.hs[end]
+            for d, sw in enumerate(ws.sweeps[layer]):
+                k, start, end = layer * nd + d, (0 if d == 0 else T), (T if d == 0 else 0)
+                sw.hs[start] = 0.0 if h0 is None else h0[k]
+                if sw.cs is not None:
+                    sw.cs[start] = 0.0 if c0 is None else c0[k]
+                self._forward_direction(layer, d, layer_in, sw, pad)
+                h_n[k] = sw.hs[end]
                 if c_n is not None:
-                    c_n[k] = buf.cs[end]
-            layer_in = self._layer_output(ws, layer, valid)
-        self._last = {"T": T, "N": N, "valid": valid, "drop": drop_masks}
+                    c_n[k] = sw.cs[end]
+            layer_in = ws.layer_output(layer, valid)
+        self._last = {"T": T, "N": N, "valid": valid, "pad": pad, "drop": drop_masks}
         return layer_in, h_n, c_n
 
-    def _layer_output(self, ws: _Workspace, layer: int, valid) -> np.ndarray:
-        """(T, dirs*H, N): the states of each step, zero at padded steps."""
-        T, H = ws.T, self.hidden_size
-        row = ws.dirs[layer]
-        if self.num_directions == 1 and valid is None:
-            return row[0].hs[1:]
-        out = ws.out_bufs.get(layer)
-        if out is None:
-            out = ws.out_bufs[layer] = np.empty((T, self.num_directions * H, ws.N), self.dtype)
-        out[:, :H] = row[0].hs[1:]
-        if self.num_directions == 2:
-            out[:, H:] = row[1].hs[:T]
-        if valid is not None:
-            out *= valid
-        return out
-
-    def _layer_norm_params(self, layer: int, d: int):
-        p = self.params
-        return p[self.param_name("ln_weight", layer, d)][:, None], p[self.param_name("ln_bias", layer, d)][:, None]
-
-    def _weights(self, layer: int, d: int):
-        p = self.params
-        W_ih = p[self.param_name("weight_ih", layer, d)]
-        W_hh = p[self.param_name("weight_hh", layer, d)]
-        b_ih = p.get(self.param_name("bias_ih", layer, d))
-        b_hh = p.get(self.param_name("bias_hh", layer, d))
-        return W_ih, W_hh, b_ih, b_hh
-
-    def _forward_direction(self, layer, d, X, buf: _Direction, ws: _Workspace, valid) -> None:
-        T = ws.T
-        W_ih, W_hh, b_ih, b_hh = self._weights(layer, d)
-        gates, hs, cs = buf.gates, buf.hs, buf.cs
-        # input part of all steps in one product: A_t = W_ih x_t + b_ih (+ b_hh outside the GRU's r)
+    def _forward_direction(self, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
+        """The input part of every step in one product, then the time loop of the cell's step."""
+        W_ih, W_hh = self._param("weight_ih", layer, d), self._param("weight_hh", layer, d)
+        gates, hs, cs, u = sw.gates, sw.hs, sw.cs, sw.u
         if X.shape[1] == 1:
             # a product with an inner dimension of 1 runs far below BLAS peak; the outer
             # product by broadcasting is several times faster (784 steps of 1 pixel)
             np.multiply(X, W_ih, out=gates)
         else:
             np.matmul(W_ih, X, out=gates)
+        u_bias = None
         if self.bias:
-            gates += (b_ih if self.cell == "gru" else b_ih + b_hh)[:, None]
-            b_hh_col = b_hh[:, None]
-        hw, t1 = ws.scratch["hw"], ws.scratch["t1"]
-        steps = range(T) if d == 0 else range(T - 1, -1, -1)
-        cell, nl = self.cell, self.nonlinearity
-        norm = self._layer_norm_params(layer, d) if self.layer_norm else None
-        for t in steps:
-            prev, cur = (t, t + 1) if d == 0 else (t + 1, t)
-            a = gates[t]
-            np.matmul(W_hh, hs[prev], out=hw)
-            if cell != "gru":
-                a += hw
-                if norm is not None:
-                    _layer_norm_forward(a, buf.ln_xhat[t], buf.ln_rstd[t], *norm)
-            if cell == "rnn":
-                cells.rnn_step_forward(a, hs[cur], nl)
-            elif cell == "lstm":
-                cells.lstm_step_forward(a, cs[prev], cs[cur], hs[cur], t1)
-            else:
-                if self.bias:
-                    hw += b_hh_col
-                cells.gru_step_forward(a, hw, hs[prev], hs[cur], buf.hw_n[t])
-            if valid is not None:
-                pad = ~valid[t]
-                np.copyto(hs[cur], hs[prev], where=pad)
+            # A_t = W_ih x_t + b_ih + b_hh, but a b_hh that a gate multiplies (GRU) joins U_t instead
+            b_ih, b_hh = self._param("bias_ih", layer, d), self._param("bias_hh", layer, d)
+            apart = self.cell_def.separate_hh_bias
+            gates += (b_ih if apart else b_ih + b_hh)[:, None]
+            u_bias = b_hh[:, None] if apart else None
+        self._bind(sw, layer, d)
+        step = self.cell_def.numpy_forward           # bound once: no per-step choice of cell
+        for t, prev, cur in _order(gates.shape[0], d):
+            np.matmul(W_hh, hs[prev], out=u)         # U_t = W_hh h_{t-1}, all gates in one product
+            if u_bias is not None:
+                u += u_bias
+            step(sw, t, prev, cur)
+            if pad is not None:                      # padded steps keep the state
+                np.copyto(hs[cur], hs[prev], where=pad[t])
                 if cs is not None:
-                    np.copyto(cs[cur], cs[prev], where=pad)
+                    np.copyto(cs[cur], cs[prev], where=pad[t])
 
     # ----------------------------------------------------------------------------- backward
-    def backward(self, d_output=None, d_h_n=None, d_c_n=None):
+    def backward(self, d_output: ArrayLike | None = None, d_h_n: ArrayLike | None = None,
+                 d_c_n: ArrayLike | None = None) -> tuple[np.ndarray, ...]:
         if self._last is None:
             raise RuntimeError("backward() called before forward(): run forward on a batch first")
         T, N = self._last["T"], self._last["N"]
         H, nd = self.hidden_size, self.num_directions
         if d_output is not None:
             exp = (N, T, nd * H) if self.batch_first else (T, N, nd * H)
-            d_output = as_float_array("d_output", d_output, self.dtype, 3, str(exp))
-            check_shape("d_output", d_output, exp, "(the shape of the forward output)")
+            d_output = check_array("d_output", d_output, self.dtype, exp, "(the shape of the forward output)")
             d_output = self._to_internal(d_output)
-        state_shape = (self.num_layers * nd, N, H)
-
-        def state(name, value):
-            if value is None:
-                return None
-            value = as_float_array(name, value, self.dtype, 3, str(state_shape))
-            check_shape(name, value, state_shape, f"(the shape of {name[2:]})")
-            return np.ascontiguousarray(value.transpose(0, 2, 1))
-        if d_c_n is not None and self.cell != "lstm":
-            raise ValueError(f"d_c_n: only the LSTM has a cell state; got d_c_n for cell {self.cell!r}")
-        dX, dh0, dc0 = self._backward(d_output, state("d_h_n", d_h_n), state("d_c_n", d_c_n))
-        dx = self._to_public(dX)
-        dh0 = np.ascontiguousarray(dh0.transpose(0, 2, 1))
-        if self.cell == "lstm":
-            return dx, dh0, np.ascontiguousarray(dc0.transpose(0, 2, 1))
-        return dx, dh0
+        if d_c_n is not None and not self._has_c:
+            self._refuse_cell_state("d_c_n")
+        d_h_n, d_c_n = (check_state(name, s, self.dtype, self._state_shape(N), f"(the shape of {name[2:]})")
+                        for name, s in (("d_h_n", d_h_n), ("d_c_n", d_c_n)))
+        dX, dh0, dc0 = self._backward(d_output, d_h_n, d_c_n)
+        return (self._to_public(dX), *self._public_states(dh0, dc0))
 
     def _backward(self, d_output, d_h_n, d_c_n):
         """Internal layouts: d_output (T, dirs*H, N) or None; d_h_n, d_c_n (layers*dirs, H, N).
@@ -395,156 +317,83 @@ class RecurrentNet:
         ws = self._workspace(T, N)
         H, nd = self.hidden_size, self.num_directions
         dh0 = np.zeros((self.num_layers * nd, H, N), self.dtype)
-        dc0 = np.zeros_like(dh0) if self.cell == "lstm" else None
+        dc0 = np.zeros_like(dh0) if self._has_c else None
         d_out = d_output
         for layer in range(self.num_layers - 1, -1, -1):
             if d_out is not None and valid is not None:
                 d_out = d_out * valid     # outputs at padded steps are constant zeros
-            dX = ws.dX[layer]
-            for d in range(nd):
+            for d, sw in enumerate(ws.sweeps[layer]):
                 k = layer * nd + d
-                dh, dc = ws.scratch["dh"], ws.scratch["dc"]
-                dh[...] = 0.0 if d_h_n is None else d_h_n[k]
-                dc[...] = 0.0 if d_c_n is None else d_c_n[k]
+                sw.dh[...] = 0.0 if d_h_n is None else d_h_n[k]
+                sw.dc[...] = 0.0 if d_c_n is None else d_c_n[k]
                 d_out_dir = None if d_out is None else d_out[:, d * H:(d + 1) * H]
-                self._backward_direction(layer, d, ws, d_out_dir, valid)
-                dh0[k] = dh
+                self._backward_direction(layer, d, ws, d_out_dir)
+                dh0[k] = sw.dh
                 if dc0 is not None:
-                    dc0[k] = dc
+                    dc0[k] = sw.dc
+            dX = ws.dX[layer]
             if drop[layer] is not None:
                 dX *= drop[layer]
             d_out = dX
         return d_out, dh0, dc0
 
-    def _backward_direction(self, layer, d, ws: _Workspace, d_out, valid) -> None:
+    def _backward_direction(self, layer: int, d: int, ws: Workspace, d_out) -> None:
         """BPTT through one layer and direction; fills its parameter gradients and adds to dX."""
-        T, H, cell, nl = ws.T, self.hidden_size, self.cell, self.nonlinearity
-        W_ih, W_hh, _, _ = self._weights(layer, d)
-        buf, X, dX = ws.dirs[layer][d], ws.inputs[layer], ws.dX[layer]
-        gates, hs, cs = buf.gates, buf.hs, buf.cs
-        s = ws.scratch
-        dh, dc, t1, t2, hw = s["dh"], s["dc"], s["t1"], s["t2"], s["hw"]
-        keep_h, keep_c = s["keep_h"], s["keep_c"]
-        g = self.grads
-        dW_ih, dW_hh = g[self.param_name("weight_ih", layer, d)], g[self.param_name("weight_hh", layer, d)]
+        sw, X = ws.sweeps[layer][d], ws.inputs[layer]
+        valid, pad = self._last["valid"], self._last["pad"]
+        hs, dh, dc, keep_h, keep_c = sw.hs, sw.dh, sw.dc, ws.keep_h, ws.keep_c
+        dW_ih, dW_hh = self._zero_grads(layer, d)
         tmp_ih, tmp_hh = ws.dW_tmp[layer]
-        dW_ih.fill(0.0)
-        dW_hh.fill(0.0)
-        W_hh_T = W_hh.T
-        if self.layer_norm:
-            gain = self._layer_norm_params(layer, d)[0]
-            d_gain = g[self.param_name("ln_weight", layer, d)]
-            d_shift = g[self.param_name("ln_bias", layer, d)]
-            d_gain.fill(0.0)
-            d_shift.fill(0.0)
-        steps = range(T - 1, -1, -1) if d == 0 else range(T)
-        for t in steps:
-            prev, cur = (t, t + 1) if d == 0 else (t + 1, t)
+        self._bind(sw, layer, d)
+        step = self.cell_def.numpy_backward          # bound once: no per-step choice of cell
+        for t, prev, cur in _order(ws.T, d, backward=True):
             if d_out is not None:
                 dh += d_out[t]
             if self.recorded_dh is not None:   # gradient-flow analysis: the total dL/dh_t, (H, N)
                 self.recorded_dh.setdefault((layer, d), {})[t] = dh.copy()
-            if valid is not None:
+            if pad is not None:
                 # padded step: h_t = h_{t-1}, so its gradient passes straight through
-                pad = ~valid[t]
-                np.multiply(dh, pad, out=keep_h)
+                np.multiply(dh, pad[t], out=keep_h)
                 dh *= valid[t]
-                if cell == "lstm":
-                    np.multiply(dc, pad, out=keep_c)
+                if sw.cs is not None:
+                    np.multiply(dc, pad[t], out=keep_c)
                     dc *= valid[t]
-            a = gates[t]
-            if cell == "rnn":
-                cells.rnn_step_backward(dh, hs[cur], nl, a)
-                dU = a
-            elif cell == "lstm":
-                cells.lstm_step_backward(dh, dc, a, cs[prev], cs[cur], t1, t2)
-                dU = a
-            else:
-                cells.gru_step_backward(dh, a, buf.hw_n[t], hs[prev], t2, t1)
-                hw[: 2 * H] = a[: 2 * H]          # dL/d(W_hh h_{t-1} + b_hh) = [da_r ; da_z ; du_n]
-                hw[2 * H:] = buf.hw_n[t]
-                dU = hw
-            if self.layer_norm:   # a holds dL/d(normalised a_t): back through the normalisation
-                _layer_norm_backward(a, buf.ln_xhat[t], buf.ln_rstd[t], gain, d_gain, d_shift)
-            # dL/dh_{t-1} = W_hh^T dU_t   (+ the GRU's direct path dh * z)
-            np.matmul(W_hh_T, dU, out=dh)
-            if cell == "gru":
-                dh += t2
-            if valid is not None:
+            dU = step(sw, t, prev, cur)        # dh <- dL/dh_{t-1}; gates[t] <- dL/dA_t
+            if pad is not None:
                 dh += keep_h
-                if cell == "lstm":
+                if sw.cs is not None:
                     dc += keep_c
-            # dW_hh += dU_t h_{t-1}^T ;  dW_ih += dA_t x_t^T   (while dU_t is in cache)
+            # dW_hh += dU_t h_{t-1}^T ;  dW_ih += dA_t x_t^T   (while they are in cache)
             np.matmul(dU, hs[prev].T, out=tmp_hh)
             dW_hh += tmp_hh
-            np.matmul(a, X[t].T, out=tmp_ih)
+            np.matmul(sw.gates[t], X[t].T, out=tmp_ih)
             dW_ih += tmp_ih
-        if self.bias:
-            db_ih = g[self.param_name("bias_ih", layer, d)]
-            db_hh = g[self.param_name("bias_hh", layer, d)]
-            gates.sum(axis=0).sum(axis=1, out=db_ih)
-            if cell == "gru":
-                db_hh[: 2 * H] = db_ih[: 2 * H]
-                buf.hw_n.sum(axis=0).sum(axis=1, out=db_hh[2 * H:])
-            else:
-                db_hh[...] = db_ih
+        self._bias_grads(layer, d, sw)
         # dX = W_ih^T dA for all steps in one product (the second direction adds to the first)
+        W_ih = self._param("weight_ih", layer, d)
         if d == 0:
-            np.matmul(W_ih.T, gates, out=dX)
+            np.matmul(W_ih.T, sw.gates, out=ws.dX[layer])
         else:
-            dX += np.matmul(W_ih.T, gates)
+            ws.dX[layer] += np.matmul(W_ih.T, sw.gates)
 
+    def _zero_grads(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Zero the gradients the backward loop accumulates; returns dW_ih and dW_hh."""
+        kinds = ("weight_ih", "weight_hh") + (("ln_weight", "ln_bias") if self.layer_norm else ())
+        grads = [self.grads[self.param_name(kind, layer, d)] for kind in kinds]
+        for g in grads:
+            g.fill(0.0)
+        return grads[0], grads[1]
 
-def _layer_norm_forward(a: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, gain: np.ndarray,
-                        shift: np.ndarray) -> None:
-    """In place, per gate block k of a (G*H, N):  a[k] <- gain[k] * x_hat[k] + shift[k] with
-    x_hat[k] = (a[k] - mean(a[k])) / sqrt(var(a[k]) + eps); keeps x_hat (G*H, N) and 1/std (G, 1, N)."""
-    G = rstd.shape[0]
-    blocks = a.reshape(G, -1, a.shape[1])
-    centred = xhat.reshape(blocks.shape)
-    np.subtract(blocks, blocks.mean(axis=1, keepdims=True), out=centred)
-    np.multiply(centred, centred, out=blocks)                          # a is scratch until the last line
-    np.add(blocks.mean(axis=1, keepdims=True), LN_EPS, out=rstd)
-    np.sqrt(rstd, out=rstd)
-    np.divide(1.0, rstd, out=rstd)
-    centred *= rstd                                                    # x_hat
-    np.multiply(xhat, gain, out=a)
-    a += shift
-
-
-def _layer_norm_backward(da: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, gain: np.ndarray,
-                         d_gain: np.ndarray, d_shift: np.ndarray) -> None:
-    """In place: da = dL/dy (G*H, N) of y = gain * x_hat + shift becomes dL/da of the block input:
-        d_gain += sum_n dy * x_hat,   d_shift += sum_n dy,   dx_hat = gain * dy,
-        dL/da[k] = (1/std[k]) * (dx_hat[k] - mean(dx_hat[k]) - x_hat[k] * mean(dx_hat[k] * x_hat[k]))."""
-    G = rstd.shape[0]
-    d_shift += da.sum(axis=1)
-    d_gain += np.einsum("fn,fn->f", da, xhat)
-    da *= gain                                                         # dx_hat
-    blocks, xh = da.reshape(G, -1, da.shape[1]), xhat.reshape(G, -1, da.shape[1])
-    proj = np.einsum("ghn,ghn->gn", blocks, xh)[:, None, :] / blocks.shape[1]
-    blocks -= blocks.mean(axis=1, keepdims=True)
-    blocks -= xh * proj
-    blocks *= rstd
-
-
-def load_into(params: dict, state: dict, what: str) -> None:
-    """Copy ``state`` into ``params`` after checking names and shapes; nothing changes on error."""
-    missing = [k for k in params if k not in state]
-    unexpected = [k for k in state if k not in params]
-    if missing or unexpected:
-        raise ValueError(f"{what}: names do not match the model; missing {missing}, unexpected {unexpected}; "
-                         f"expected exactly {list(params)}")
-    arrays = {}
-    for name, p in params.items():
-        value = state[name]
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().numpy()
-        arr = np.asarray(value)
-        if arr.shape != p.shape:
-            raise ValueError(f"{what}[{name!r}]: expected shape {p.shape}, got shape {tuple(arr.shape)}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{what}[{name!r}]: contains NaN or infinite values")
-        arrays[name] = arr
-    for name, arr in arrays.items():
-        params[name][...] = arr
+    def _bias_grads(self, layer: int, d: int, sw: Sweep) -> None:
+        """db_ih = sum over steps and sequences of dL/dA_t; db_hh is the same (b_hh adds to the
+        same pre-activation) except on the block where a gate multiplies it (GRU: r * (W_hn h + b_hn)),
+        whose gradient is that of U_t's block, kept in sweep.u_n."""
+        if not self.bias:
+            return
+        db_ih = self.grads[self.param_name("bias_ih", layer, d)]
+        db_hh = self.grads[self.param_name("bias_hh", layer, d)]
+        sw.gates.sum(axis=0).sum(axis=1, out=db_ih)
+        db_hh[...] = db_ih
+        if self.cell_def.gated_block is not None:
+            rows = self.cell_def.gate_slice(self.cell_def.gated_block, self.hidden_size)
+            sw.u_n.sum(axis=0).sum(axis=1, out=db_hh[rows])

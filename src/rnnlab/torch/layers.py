@@ -16,7 +16,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .cells import gate_layer_norm, gru_cell, lstm_cell, rnn_cell
+from ..cells import get_cell
+from ..rules import check_options
+from .cells import gate_layer_norm
 from .fused import LSTMSequence
 
 
@@ -24,11 +26,15 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-NONLINEARITIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+Activation = Callable[[torch.Tensor], torch.Tensor]
+# an initial state: h0 (batch, R), (h0, c0) for the LSTM, or None for zeros
+StateArg = torch.Tensor | tuple[torch.Tensor, ...] | None
+
+NONLINEARITIES: dict[str, Activation] = {
     "tanh": torch.tanh, "relu": torch.relu, "identity": _identity}
 
 
-def resolve_nonlinearity(nonlinearity) -> Callable[[torch.Tensor], torch.Tensor]:
+def resolve_nonlinearity(nonlinearity: str | Activation) -> Activation:
     """A callable as is, or one of the names 'tanh', 'relu', 'identity'."""
     if isinstance(nonlinearity, str):
         if nonlinearity not in NONLINEARITIES:
@@ -40,31 +46,57 @@ def resolve_nonlinearity(nonlinearity) -> Callable[[torch.Tensor], torch.Tensor]
     return nonlinearity
 
 
-def check_size(name: str, value) -> int:
+def check_size(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
     return value
 
 
 class _RecurrentLayer(nn.Module):
-    """The time loop shared by the three layers; subclasses define ``_step`` and the states."""
+    """The time loop shared by the three layers, and their weights, read from the cell registry:
+
+        ih: nn.Linear(input_size, G*H)   W_ih and one bias per gate (b = b_ih + b_hh where the two
+                                         only add; the cells that keep b_hh apart have it in hh)
+        hh: nn.Linear(R, G*H)            W_hh (R = size of h), with b_hh only where it stays apart
+        proj: nn.Linear(H, P)            the projection h = W_hr h, for cells that have one
+        ln_weight, ln_bias: (G*H,)       layer norm in the cell: gains (ones) and shifts (zeros)
+
+    Subclasses name their ``cell``; the cell's step (``rnnlab.torch.cells``) is looked up once.
+    """
+
+    cell = ""   # the registry's name of the cell
 
     # keep per-step states in h_list (seed 002's gradient analysis); layers that have a fused
     # whole-sequence path use it when this is False
     record_states = True
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, layer_norm: bool = False,
+                 proj_size: int = 0) -> None:
         super().__init__()
+        spec = get_cell(self.cell)
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
+        check_options(self.cell, "scratch", {"proj_size": proj_size, "layer_norm": layer_norm})
+        self.proj_size = proj_size
+        G, H = spec.num_gates, hidden_size
+        self.ih = nn.Linear(input_size, G * H, bias=bias)
+        self.hh = nn.Linear(self.output_size, G * H, bias=bias and spec.separate_hh_bias)
+        self.proj = nn.Linear(H, proj_size, bias=False) if proj_size else None
+        if layer_norm:
+            self.ln_weight = nn.Parameter(torch.ones(G * H))
+            self.ln_bias = nn.Parameter(torch.zeros(G * H))
+        self._step = spec.torch_step
+        self._num_states = len(spec.states)
         self.h_list: list[torch.Tensor] = []
 
     @property
     def output_size(self) -> int:
-        return self.hidden_size
+        """Size of h: proj_size for a projected LSTM, else hidden_size."""
+        return self.proj_size or self.hidden_size
 
     def _state_sizes(self) -> tuple[int, ...]:
-        return (self.output_size,)
+        """h has output_size features, any further state (the LSTM's c) hidden_size."""
+        return (self.output_size,) + (self.hidden_size,) * (self._num_states - 1)
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 3 or x.shape[2] != self.input_size:
@@ -83,7 +115,7 @@ class _RecurrentLayer(nn.Module):
                                  f"got shape {tuple(s.shape)}")
         return state
 
-    def forward(self, x: torch.Tensor, state=None, mask: torch.Tensor | None = None,
+    def forward(self, x: torch.Tensor, state: StateArg = None, mask: torch.Tensor | None = None,
                 reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (batch, seq_len, input_size); state: h0 (batch, H), or (h0, c0) for the LSTM;
         mask: (batch, seq_len) bool, False at padded steps (their state is carried unchanged and
@@ -95,9 +127,10 @@ class _RecurrentLayer(nn.Module):
         T = x.shape[1]
         state = self._initial_state(x, state)
         xw = self.ih(x).unbind(1)
+        step = self._step
         per_step: list[tuple[torch.Tensor, ...]] = [()] * T
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            new = self._step(xw[t], state)
+            new = step(self, xw[t], state)
             if mask is not None:
                 keep = mask[:, t:t + 1]
                 new = tuple(torch.where(keep, n, s) for n, s in zip(new, state))
@@ -122,18 +155,22 @@ class _RecurrentLayer(nn.Module):
     def _store_other_states(self, per_step) -> None:
         pass
 
-    def _add_layer_norm(self, size: int, gates: int) -> None:
-        """Gains (ones) and shifts (zeros) of layer norm in the cell; ``self.norm`` applies it."""
-        self.ln_weight = nn.Parameter(torch.ones(size))
-        self.ln_bias = nn.Parameter(torch.zeros(size))
-        self._gates = gates
-
-    def norm(self, a: torch.Tensor) -> torch.Tensor:
-        return gate_layer_norm(a, self._gates, self.ln_weight, self.ln_bias)
+    def norm(self, a: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """Layer norm of the gate blocks ``first, first + 1, ...`` that ``a`` (batch, k*H) holds."""
+        H, size = self.hidden_size, a.shape[1]
+        weight, bias = self.ln_weight, self.ln_bias
+        if size != weight.shape[0]:
+            weight, bias = weight[first * H:first * H + size], bias[first * H:first * H + size]
+        return gate_layer_norm(a, size // H, weight, bias)
 
     @property
     def layer_norm(self) -> bool:
         return hasattr(self, "ln_weight")
+
+    @property
+    def cell_norm(self) -> Callable[..., torch.Tensor] | None:
+        """What the cell steps take as ``norm``: :meth:`norm` with layer norm, else None."""
+        return self.norm if self.layer_norm else None
 
 
 class RNNLayer(_RecurrentLayer):
@@ -142,19 +179,13 @@ class RNNLayer(_RecurrentLayer):
     Parameters: ``ih`` (W_ih and b) and ``hh`` (W_hh, no bias): ``RNNLayer(2, 3)`` has 18.
     ``layer_norm=True`` normalises the pre-activation (gain ``ln_weight``, shift ``ln_bias``).
     """
+    cell = "rnn"
 
     def __init__(self, input_size: int, hidden_size: int,
-                 nonlinearity: Callable[[torch.Tensor], torch.Tensor] | str = torch.tanh,
+                 nonlinearity: Activation | str = torch.tanh,
                  bias: bool = True, layer_norm: bool = False) -> None:
-        super().__init__(input_size, hidden_size)
+        super().__init__(input_size, hidden_size, bias, layer_norm)
         self.nonlinearity = resolve_nonlinearity(nonlinearity)
-        self.ih = nn.Linear(input_size, hidden_size, bias=bias)
-        self.hh = nn.Linear(hidden_size, hidden_size, bias=False)
-        if layer_norm:
-            self._add_layer_norm(hidden_size, 1)
-
-    def _step(self, xw, state):
-        return (rnn_cell(xw, state[0], self.hh, self.nonlinearity, self.norm if self.layer_norm else None),)
 
 
 class LSTMLayer(_RecurrentLayer):
@@ -163,34 +194,20 @@ class LSTMLayer(_RecurrentLayer):
     Also keeps the cell states: ``c_list`` (per step) and ``last_c``.  ``layer_norm=True``
     normalises each gate's pre-activation (gains ``ln_weight``, shifts ``ln_bias``).
     """
+    cell = "lstm"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0,
                  layer_norm: bool = False) -> None:
-        super().__init__(input_size, hidden_size)
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size: expected an integer in 0..{hidden_size - 1} "
                              f"(smaller than hidden_size), got {proj_size!r}")
-        self.proj_size = proj_size
-        self.ih = nn.Linear(input_size, 4 * hidden_size, bias=bias)
-        self.hh = nn.Linear(self.output_size, 4 * hidden_size, bias=False)
-        self.proj = nn.Linear(hidden_size, proj_size, bias=False) if proj_size else None
-        if layer_norm:
-            self._add_layer_norm(4 * hidden_size, 4)
-
-    @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
-
-    def _state_sizes(self):
-        return (self.output_size, self.hidden_size)
-
-    def _step(self, xw, state):
-        return lstm_cell(xw, state[0], state[1], self.hh, self.proj, self.norm if self.layer_norm else None)
+        super().__init__(input_size, hidden_size, bias, layer_norm, proj_size)
 
     def _store_other_states(self, per_step) -> None:
         self.c_list = [s[1] for s in per_step]
 
-    def forward(self, x, state=None, mask=None, reverse=False):
+    def forward(self, x: torch.Tensor, state: StateArg = None, mask: torch.Tensor | None = None,
+                reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         if self.record_states or self.proj is not None or self.layer_norm:
             all_h, last_h = super().forward(x, state, mask, reverse)
         else:
@@ -205,12 +222,8 @@ class LSTMLayer(_RecurrentLayer):
 
 
 class GRULayer(_RecurrentLayer):
-    """GRU layer as torch.nn.GRU (gates r, z, n; biases b_ih and b_hh, r multiplies W_hn h + b_hn)."""
+    """GRU layer as torch.nn.GRU (gates r, z, n; biases b_ih and b_hh, r multiplies W_hn h + b_hn).
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
-        super().__init__(input_size, hidden_size)
-        self.ih = nn.Linear(input_size, 3 * hidden_size, bias=bias)
-        self.hh = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
-
-    def _step(self, xw, state):
-        return (gru_cell(xw, state[0], self.hh),)
+    ``layer_norm=True`` normalises each gate's pre-activation, n's being x_n + r * (W_hn h + b_hn).
+    """
+    cell = "gru"

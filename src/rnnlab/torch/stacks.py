@@ -2,11 +2,12 @@
 
     RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=True,
         dropout=0.0, bidirectional=False, layer_norm=False)
-    LSTM(..., proj_size=0, layer_norm=False)      GRU(...)
+    LSTM(..., proj_size=0, layer_norm=False)      GRU(..., layer_norm=False)
 
-``layer_norm=True`` (RNN, LSTM) normalises each gate's pre-activation inside the cell; torch.nn
-has no such cell, so these stacks have no torch.nn twin (their weights still carry torch.nn's
-names, plus ``ln_weight_l{k}`` / ``ln_bias_l{k}``).
+``layer_norm=True`` normalises each gate's pre-activation inside the cell; torch.nn has no such
+cell, so these stacks have no torch.nn twin (their weights still carry torch.nn's names, plus
+``ln_weight_l{k}`` / ``ln_bias_l{k}``).  The cells' facts (states, nonlinearities) come from the
+cell registry, ``rnnlab/cells.py``.
 
 ``forward(x, hx=None, lengths=None)`` returns ``(output, h_n)`` — ``(output, (h_n, c_n))`` for
 the LSTM — like torch.nn: output (batch, seq_len, dirs*H) (time-major when batch_first=False),
@@ -18,21 +19,24 @@ Variable lengths: a ``PackedSequence`` (the output is packed too), or a padded t
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ..cells import CellDef, get_cell
 from .layers import GRULayer, LSTMLayer, RNNLayer, check_size, resolve_nonlinearity
-
-_RNN_NONLINEARITIES = ("tanh", "relu")
 
 
 class _Stack(nn.Module):
-    cell = ""
+    cell = ""   # the registry's name of the cell
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False) -> None:
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 layer_norm: bool = False) -> None:
         super().__init__()
+        self.layer_norm = bool(layer_norm)
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.num_layers = check_size("num_layers", num_layers)
@@ -50,12 +54,18 @@ class _Stack(nn.Module):
                 self.reverse_layers.append(self._make_layer(size))
 
     @property
+    def cell_def(self) -> CellDef:
+        return get_cell(self.cell)
+
+    @property
     def output_size(self) -> int:
         """Size of each direction's output: hidden_size (proj_size for a projected LSTM)."""
         return self.hidden_size
 
     def _state_shapes(self, batch: int) -> list[tuple[int, ...]]:
-        return [(self.num_layers * self.num_directions, batch, self.output_size)]
+        """h has output_size features, any further state (the LSTM's c) hidden_size."""
+        S, more = self.num_layers * self.num_directions, len(self.cell_def.states) - 1
+        return [(S, batch, self.output_size)] + [(S, batch, self.hidden_size)] * more
 
     def _check_state(self, hx, batch: int):
         if hx is None:
@@ -71,7 +81,9 @@ class _Stack(nn.Module):
                                  f"state size), got shape {tuple(s.shape)}")
         return states
 
-    def forward(self, x, hx=None, lengths=None):
+    def forward(self, x: torch.Tensor | PackedSequence, hx: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
+                lengths: torch.Tensor | list[int] | None = None
+                ) -> tuple[torch.Tensor | PackedSequence, torch.Tensor | tuple[torch.Tensor, ...]]:
         packed = isinstance(x, PackedSequence)
         if packed:
             if lengths is not None:
@@ -114,15 +126,14 @@ class _Stack(nn.Module):
                 outs.append(out)
                 finals.append(layer.final_state)
             layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
-        h_n = torch.stack([f[0] for f in finals])
         output = layer_in
         if packed:
             output = pack_padded_sequence(output, lengths.cpu(), batch_first=True, enforce_sorted=False)
         elif not self.batch_first:
             output = output.transpose(0, 1)
-        if self.cell == "lstm":
-            return output, (h_n, torch.stack([f[1] for f in finals]))
-        return output, h_n
+        # h_n, or (h_n, c_n): each state of every layer and direction after its walk
+        last = tuple(torch.stack([f[i] for f in finals]) for i in range(len(finals[0])))
+        return output, (last[0] if len(last) == 1 else last)
 
     def _directions(self, k: int):
         return [self.layers[k]] if self.reverse_layers is None else [self.layers[k], self.reverse_layers[k]]
@@ -135,7 +146,7 @@ class _Stack(nn.Module):
             layer.record_states = on
         return self
 
-    def all_layers(self):
+    def all_layers(self) -> Iterator[tuple[int, int, nn.Module]]:
         """(layer index, direction, layer module) for every layer and direction."""
         for k in range(self.num_layers):
             for d, layer in enumerate(self._directions(k)):
@@ -149,12 +160,13 @@ class RNN(_Stack):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
                  bidirectional: bool = False, layer_norm: bool = False) -> None:
-        if nonlinearity not in _RNN_NONLINEARITIES:
+        choices = get_cell("rnn").nonlinearities
+        if nonlinearity not in choices:
             raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
-                             f"{', '.join(map(repr, _RNN_NONLINEARITIES))}")
+                             f"{', '.join(map(repr, choices))}")
         self.nonlinearity = nonlinearity
-        self.layer_norm = bool(layer_norm)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         layer_norm)
 
     def _make_layer(self, input_size: int) -> RNNLayer:
         return RNNLayer(input_size, self.hidden_size, resolve_nonlinearity(self.nonlinearity), bias=self.bias,
@@ -169,16 +181,12 @@ class LSTM(_Stack):
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, layer_norm: bool = False) -> None:
         self.proj_size = proj_size
-        self.layer_norm = bool(layer_norm)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         layer_norm)
 
     @property
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
-
-    def _state_shapes(self, batch: int):
-        S = self.num_layers * self.num_directions
-        return [(S, batch, self.output_size), (S, batch, self.hidden_size)]
 
     def _make_layer(self, input_size: int) -> LSTMLayer:
         layer = LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size,
@@ -192,4 +200,4 @@ class GRU(_Stack):
     cell = "gru"
 
     def _make_layer(self, input_size: int) -> GRULayer:
-        return GRULayer(input_size, self.hidden_size, bias=self.bias)
+        return GRULayer(input_size, self.hidden_size, bias=self.bias, layer_norm=self.layer_norm)

@@ -1,0 +1,93 @@
+"""The NumPy engine's buffers, allocated once per (T, N) shape and reused by every call.
+
+A training step should allocate almost nothing: buffers of a few MB that are created and freed
+on every step are mapped and unmapped by the memory allocator each time, which costs more than
+the arithmetic (see ``../shared/PERF-NOTES.md``).  So each layer and direction owns a
+:class:`Sweep`, the arrays its time loop reads and writes, and the per-step scratch is shared.
+
+Layouts are time-major and feature-major, ``(T, features, N)``: one column per sequence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..cells import CellDef
+
+
+@dataclass(slots=True)
+class Sweep:
+    """What the time loop of one layer and direction touches: the step functions of
+    ``rnnlab.numpy.cells`` read and write only these.
+
+    State indexing: forward direction hs[t+1] = h_t (hs[0] = h0); reverse direction hs[t] = h_t
+    (hs[T] = h0).  A step reads state ``prev`` and writes state ``cur``.
+    """
+    gates: np.ndarray                  # (T, G*H, N) input part A_t -> activations -> dL/dA_t
+    hs: np.ndarray                     # (T+1, H, N) hidden states
+    cs: np.ndarray | None              # (T+1, H, N) cell states (cells with a state "c")
+    u_n: np.ndarray | None             # (T, H, N) GRU: u_n = W_hn h_{t-1} + b_hn, then dL/du_n
+    ln_xhat: np.ndarray | None         # (T, G*H, N) layer norm: the normalised pre-activations
+    ln_rstd: np.ndarray | None         # (T, G, 1, N) layer norm: 1 / std of each gate block
+    # per-step scratch, the same arrays in every sweep of a workspace
+    u: np.ndarray                      # (G*H, N) U_t = W_hh h_{t-1} (+ b_hh); backward: dL/dU_t
+    dh: np.ndarray                     # (H, N) dL/dh_t, then dL/dh_{t-1}
+    dc: np.ndarray                     # (H, N) dL/dc_t, then dL/dc_{t-1}
+    t1: np.ndarray                     # (H, N) scratch
+    t2: np.ndarray                     # (H, N) scratch
+    # bound by the engine before each loop
+    nonlinearity: str = "tanh"
+    W_hh_T: np.ndarray | None = None   # W_hh^T, for dL/dh_{t-1} = W_hh^T dL/dU_t
+    gain: np.ndarray | None = None     # (G*H, 1) layer-norm gains, None without layer norm
+    shift: np.ndarray | None = None    # (G*H, 1) layer-norm shifts
+    d_gain: np.ndarray | None = None   # (G*H,) their gradients, accumulated by the backward steps
+    d_shift: np.ndarray | None = None
+
+
+@dataclass
+class Workspace:
+    T: int
+    N: int
+    sweeps: list[list[Sweep]]                                # [layer][direction]
+    dX: list[np.ndarray]                                     # [layer] (T, D_layer, N): dL/d(layer input)
+    dW_tmp: list[tuple[np.ndarray, np.ndarray]]              # [layer] (G*H, D_layer), (G*H, H) scratch
+    keep_h: np.ndarray                                       # (H, N) gradients passed through padded steps
+    keep_c: np.ndarray
+    inputs: list[np.ndarray] = field(default_factory=list)  # [layer] (T, D_layer, N): what the layer read
+    out_bufs: dict[int, np.ndarray] = field(default_factory=dict)  # layer -> (T, dirs*H, N) outputs
+
+    def layer_output(self, layer: int, valid: np.ndarray | None) -> np.ndarray:
+        """(T, dirs*H, N): the states of each step, [forward ; reverse], zero at padded steps."""
+        row = self.sweeps[layer]
+        if len(row) == 1 and valid is None:
+            return row[0].hs[1:]                 # a view: no copy needed
+        T, (_, H, N) = self.T, row[0].hs.shape
+        out = self.out_bufs.get(layer)
+        if out is None:
+            out = self.out_bufs[layer] = np.empty((T, len(row) * H, N), row[0].hs.dtype)
+        out[:, :H] = row[0].hs[1:]
+        if len(row) == 2:
+            out[:, H:] = row[1].hs[:T]
+        if valid is not None:
+            out *= valid
+        return out
+
+
+def new_workspace(cell: CellDef, T: int, N: int, hidden: int, input_sizes: list[int], num_directions: int,
+                  layer_norm: bool, dtype: np.dtype) -> Workspace:
+    """Every buffer of a forward and backward pass over T steps of N sequences."""
+    G, H = cell.num_gates, hidden
+    e = lambda *shape: np.empty(shape, dtype)
+    shared = {"u": e(G * H, N), "dh": e(H, N), "dc": e(H, N), "t1": e(H, N), "t2": e(H, N)}
+
+    def sweep() -> Sweep:
+        return Sweep(gates=e(T, G * H, N), hs=e(T + 1, H, N),
+                     cs=e(T + 1, H, N) if "c" in cell.states else None,
+                     u_n=e(T, H, N) if cell.separate_hh_bias else None,
+                     ln_xhat=e(T, G * H, N) if layer_norm else None,
+                     ln_rstd=e(T, G, 1, N) if layer_norm else None, **shared)
+    return Workspace(T=T, N=N, sweeps=[[sweep() for _ in range(num_directions)] for _ in input_sizes],
+                     dX=[e(T, D, N) for D in input_sizes],
+                     dW_tmp=[(e(G * H, D), e(G * H, H)) for D in input_sizes],
+                     keep_h=e(H, N), keep_c=e(H, N))

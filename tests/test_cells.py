@@ -1,0 +1,107 @@
+"""The cell registry: its facts, and that every engine agrees with them."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.cells import CELLS, get_cell
+from rnnlab.numpy import RecurrentNet
+from rnnlab.rules import check_options
+from rnnlab.torch import GRU, LSTM, RNN
+from rnnlab.torch.convert import load_torch_state_dict
+
+TORCH_NN = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def test_the_three_cells_and_their_facts():
+    assert list(CELLS) == ["rnn", "lstm", "gru"]
+    lstm, gru, rnn = get_cell("lstm"), get_cell("gru"), get_cell("rnn")
+    assert [(g.letter, g.meaning) for g in lstm.gates] == [
+        ("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")]
+    assert [g.letter for g in gru.gates] == ["r", "z", "n"] and [g.letter for g in rnn.gates] == ["h"]
+    assert (rnn.num_gates, lstm.num_gates, gru.num_gates) == (1, 4, 3)
+    assert (rnn.memory_gate, lstm.memory_gate, gru.memory_gate) == (None, "f", "z")
+    assert (rnn.states, lstm.states, gru.states) == (("h",), ("h", "c"), ("h",))
+    assert (rnn.nonlinearities, lstm.nonlinearities, gru.nonlinearities) == (("tanh", "relu"), ("tanh",), ("tanh",))
+    assert [c.separate_hh_bias for c in CELLS.values()] == [False, False, True]
+    assert [c.projection for c in CELLS.values()] == [False, True, False]
+    assert all(c.layer_norm for c in CELLS.values())
+    assert lstm.gate_slice("f", 5) == slice(5, 10) and gru.gate_slice("n", 7) == slice(14, 21)
+
+
+def test_unknown_names_list_the_known_ones():
+    with pytest.raises(ValueError, match="cell: unknown value 'x'; expected one of 'rnn', 'lstm', 'gru'"):
+        get_cell("x")
+    with pytest.raises(ValueError, match="gate: the GRU has no gate 'f'; its gates are 'r', 'z', 'n'"):
+        get_cell("gru").gate_slice("f", 4)
+
+
+def test_options_a_cell_lacks_are_refused_with_the_cells_that_have_them():
+    with pytest.raises(ValueError, match="nonlinearity: 'relu' applies to the vanilla RNN only; the LSTM uses"):
+        check_options("lstm", None, {"nonlinearity": "relu"})
+    with pytest.raises(ValueError, match="nonlinearity: unknown value 'gelu'; expected one of 'tanh', 'relu'"):
+        check_options("rnn", None, {"nonlinearity": "gelu"})
+    with pytest.raises(ValueError, match="proj_size: only the LSTM has a projection, not the GRU"):
+        check_options("gru", None, {"proj_size": 2})
+    check_options("gru", None, {"layer_norm": True})
+
+
+def test_step_functions_resolve_in_each_engine():
+    from rnnlab.numpy import cells as numpy_cells
+    from rnnlab.torch import cells as torch_cells
+    for name, cell in CELLS.items():
+        assert cell.numpy_forward is getattr(numpy_cells, f"{name}_forward")
+        assert cell.numpy_backward is getattr(numpy_cells, f"{name}_backward")
+        assert cell.torch_step is getattr(torch_cells, f"{name}_step")
+
+
+def test_the_registry_and_the_numpy_engine_never_import_torch():
+    code = "import sys, rnnlab.cells, rnnlab.numpy, rnnlab.classic; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_every_engine_lays_its_weights_out_as_the_registry_says(cell):
+    spec, H = get_cell(cell), 5
+    reference = TORCH_NN[cell](3, H)
+    assert reference.weight_ih_l0.shape == (spec.num_gates * H, 3)
+    assert RecurrentNet(cell, 3, H).params["weight_hh_l0"].shape == (spec.num_gates * H, H)
+    layer = OURS[cell](3, H).layers[0]
+    assert layer.ih.weight.shape == (spec.num_gates * H, 3)
+    assert (layer.hh.bias is not None) == spec.separate_hh_bias
+    out = reference(torch.zeros(1, 2, 3))[1]
+    assert len(out if isinstance(out, tuple) else (out,)) == len(spec.states)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_memory_gate_is_the_block_the_registry_names(cell):
+    """Saturate the memory gate open (and the LSTM's input gate shut) through its slice of the
+    bias: the memory (the LSTM's c, the GRU's h) stays as it was on every engine."""
+    spec, H = get_cell(cell), 4
+    net = RecurrentNet(cell, 3, H, dtype=np.float64, seed=0)
+    net.params["bias_ih_l0"][spec.gate_slice(spec.memory_gate, H)] = 50.0
+    if cell == "lstm":
+        net.params["bias_ih_l0"][spec.gate_slice("i", H)] = -50.0
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 3))
+    state0 = tuple(rng.uniform(-0.5, 0.5, (1, 2, H)) for _ in spec.states)   # h0 (and c0)
+    memory = spec.states.index("c" if cell == "lstm" else "h")
+
+    def last_memory(state):
+        return np.asarray((state if isinstance(state, tuple) else (state,))[memory])
+
+    np.testing.assert_allclose(last_memory(net.forward(x, *state0)[1]), state0[memory], atol=1e-12)
+    weights = {k: torch.tensor(v) for k, v in net.state_dict().items()}
+    ours = OURS[cell](3, H).double()
+    load_torch_state_dict(ours, weights)
+    reference = TORCH_NN[cell](3, H, batch_first=True).double()
+    reference.load_state_dict(weights)
+    hx = tuple(torch.tensor(s) for s in state0)
+    for module in (ours, reference):
+        with torch.no_grad():
+            _, state = module(torch.tensor(x), hx if len(hx) > 1 else hx[0])
+        np.testing.assert_allclose(last_memory(state), state0[memory], atol=1e-12)
