@@ -24,26 +24,11 @@ import numpy as np
 import torch
 
 from rnnlab.cells import CELLS
+from rnnlab.machine import processor
 from rnnlab.numpy import Adam, SequenceModel
 
 HIDDEN, BATCH, CLASSES = 128, 64, 10
 TORCH = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-
-
-def processor() -> str:
-    """The CPU's vendor and model name (from /proc/cpuinfo on Linux): figures differ a lot between
-    processors (Intel's denormal slowdown, AVX-512), so every table names its machine."""
-    info = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    name = " ".join(v for v in (info.get("vendor_id"), info.get("model name")) if v)
-    return name or platform.processor() or platform.machine()
-
 
 def kept_per_step(cell: str) -> int:
     """Arrays of H x N that BPTT must keep per step: the gate activations (one per gate), the

@@ -1,4 +1,4 @@
-"""Seed 000's protocol on real MNIST with the course's per-sample NumPy classes (rnnlab.classic).
+"""Assignment 2's protocol on real MNIST with the course's per-sample NumPy classes (rnnlab.classic).
 
 The notebook's main cell, unchanged in substance: the first 5,000 training and first 1,000 test
 images scaled to [0, 1] and read row by row (28 steps of 28 pixels); hidden 128; one sample at a
@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     data = get_task("mnist-rows").load(seed=args.seed, split="official", n_train=5000, n_test=1000)
     results = {m: train(m, data, args.epochs, args.lr, args.seed) for m in args.models}
-    print("\n| model | test accuracy (1,000 images) | seed 000's bar | met | training time |")
+    print("\n| model | test accuracy (1,000 images) | Assignment 2's bar | met | training time |")
     print("|---|---:|---:|---|---:|")
     for name, r in results.items():
         ok = "yes" if r["test"] > BAR[name] else "NO"

@@ -1,4 +1,4 @@
-"""Seed 000's per-sample classes: its test cells, exact gradients, and its training loop."""
+"""Assignment 2's per-sample classes: its test cells, exact gradients, and its training loop."""
 import numpy as np
 import pytest
 
@@ -14,7 +14,7 @@ PARAMS = {
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_seed_shape_cells(cls):
-    # seed 000's test_rnn_shapes_and_grad / test_lstm_shapes_and_grad
+    # Assignment 2's test_rnn_shapes_and_grad / test_lstm_shapes_and_grad
     np.random.seed(27)
     time_steps, input_dim, hidden_dim, output_dim = 3, 4, 5, 2
     model = cls(input_dim, hidden_dim, output_dim)
@@ -101,7 +101,7 @@ def _bars(n, rng):
 
 @pytest.mark.parametrize("cls", [RNN, LSTM])
 def test_seed_training_loop_learns(cls):
-    """Seed 000's main loop (per-sample SGD on MSE of one-hot targets, lr 0.005), on small data."""
+    """Assignment 2's main loop (per-sample SGD on MSE of one-hot targets, lr 0.005), on small data."""
     rng = np.random.default_rng(0)
     np.random.seed(0)
     x_train, y_train = _bars(600, rng)

@@ -1,4 +1,4 @@
-"""Seed 003's printed parameter tables and input/output shapes, reproduced by rnnlab.inspect."""
+"""RNN Warmup's printed parameter tables and input/output shapes, reproduced by rnnlab.inspect."""
 import subprocess
 import sys
 
@@ -42,7 +42,7 @@ def test_projection_lstm(engine):
                       "bias_hh_l0": (80,), "weight_hr_l0": (10, 20)}
     reference = torch.nn.LSTM(10, 20, 1, proj_size=10)
     assert d.total == sum(p.numel() for p in reference.parameters())
-    # seed 003 example 5: input 10, hidden 20, proj 15, 2 layers, batch 5, 8 steps
+    # RNN Warmup example 5: input 10, hidden 20, proj 15, 2 layers, batch 5, 8 steps
     d = describe(RecurrentSpec("lstm", 10, 20, 2, proj_size=15), engine, batch=5, seq_len=8)
     assert d.shapes == {"input": (5, 8, 10), "h0": (2, 5, 15), "c0": (2, 5, 20), "output": (5, 8, 15),
                         "h_n": (2, 5, 15), "c_n": (2, 5, 20)}

@@ -1,4 +1,4 @@
-"""Seed 002's test cells, as written in the notebook, against rnnlab.torch."""
+"""The gradient-flow notebook's test cells, as written in the notebook, against rnnlab.torch."""
 import pytest
 import torch
 

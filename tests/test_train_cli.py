@@ -251,6 +251,8 @@ def test_bad_flags_name_the_flag(argv, message, capsys):
     (["train", "--task", "xor", "--no-clip-norm", "--clip-norm", "2"], "--no-clip-norm and --clip-norm 2 contradict"),
     (["train", "--task", "xor", "--layer-norm"], "layer_norm: torch.nn has no layer-normalised cell"),
     (["train", "--task", "xor", "--cell", "gru", "--chrono", "10"], "chrono: only the LSTM has a forget gate"),
+    (["train", "--task", "xor", "--cell", "rnn", "--forget-bias", "1.0"], "forget_bias: only the LSTM has a forget"),
+    (["compare", "gru", "lstm", "--task", "xor", "--chrono", "10"], "chrono: only the LSTM has a forget gate, not the"),
     (["train", "--task", "xor", "--opt", "lenght=3"], "task xor: unknown option(s) lenght; it takes length"),
     (["train", "--task", "xor", "--engine", "numpy", "--head", "layernorm"], "head: the NumPy engine has a plain"),
     (["train", "--task", "xor", "--dropout", "1.5"], "dropout: expected a probability in [0, 1), got 1.5"),
@@ -270,6 +272,13 @@ def test_no_clip_norm_and_layer_norm_reach_the_run(tmp_path):
     doc = json.loads((tmp_path / "r" / "config.json").read_text())
     assert doc["config"]["optim"]["clip_norm"] is None and doc["config"]["model"]["recurrent"]["layer_norm"] is True
     assert doc["model"]["recurrent"]["layer_norm"] is True and doc["label"] == "lnrnn"
+
+
+def test_a_layer_normalised_gru_trains_from_the_cli(tmp_path, capsys):
+    assert main(["compare", "lngru", *TINY_XOR, "--engine", "numpy", "--runs-dir", str(tmp_path), "--name", "c"]) == 0
+    doc = json.loads((tmp_path / "c" / "lngru" / "config.json").read_text())
+    assert doc["label"] == "lngru" and doc["model"]["recurrent"]["layer_norm"] is True
+    assert "lngru: test bit_accuracy" in capsys.readouterr().out
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):

@@ -1,6 +1,6 @@
-"""Gradient flow through time (seed 002): hidden-state norms, dL/dh_t per step, and the eigenvalue.
+"""Gradient flow through time (the gradient-flow notebook): hidden-state norms, dL/dh_t per step, and the eigenvalue.
 
-Seed 002's model: one recurrent layer and a linear readout on every step, y_t = W_f h_t + b_f,
+The gradient-flow notebook's model: one recurrent layer and a linear readout on every step, y_t = W_f h_t + b_f,
 trained on the running mean of its inputs; the loss is the MSE on every step or on the last one.
 For a batch x and targets y this module measures
 
@@ -10,10 +10,10 @@ For a batch x and targets y this module measures
 
 For a linear RNN, dL/dh_t = (W_hh^T)^(T-t) dL/dh_T when only the last step carries a loss, so the
 gradient grows or shrinks by about |lambda_max| per step: > 1 explodes, < 1 vanishes.  Norms are
-Frobenius norms over the batch and the hidden units (for one sequence, seed 002's numbers).
+Frobenius norms over the batch and the hidden units (for one sequence, the gradient-flow notebook's numbers).
 
 The same numbers come from the NumPy engine (its backward pass records dL/dh_t) and from the
-PyTorch modules (``h_list`` with ``retain_grad``); :func:`scaled_copy` is seed 002's
+PyTorch modules (``h_list`` with ``retain_grad``); :func:`scaled_copy` is the gradient-flow notebook's
 ``update_plots``: every recurrent weight matrix times a weight scale, every bias times a bias scale.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class GradientFlow:
 
 def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, input_size: int = 1,
                output_size: int = 1, engine: str = "scratch", seed: int = 0) -> FlowModel:
-    """Seed 002's model on ``engine``: "scratch" (rnnlab.torch layer + RecurrentRegressionModel)
+    """The gradient-flow notebook's model on ``engine``: "scratch" (rnnlab.torch layer + RecurrentRegressionModel)
     or "numpy" (a one-layer SequenceModel read at every step, float64)."""
     if cell not in CELLS:
         raise ValueError(f"cell: unknown value {cell!r}; expected one of {', '.join(CELLS)}")
@@ -136,7 +136,7 @@ def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_on
     from .numpy.losses import mse
     rnn = model.rnn
     if rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("gradient_flow: expects one layer in one direction (seed 002's model)")
+        raise ValueError("gradient_flow: expects one layer in one direction (the gradient-flow notebook's model)")
     out = model.forward(x, train=True)
     mask = None
     if last_step_only:
@@ -183,7 +183,7 @@ _MODELS: dict = {}
 
 def explore(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, length: int = 10,
             weight_scale: float = 1.0, bias_scale: float = 1.0, loss: str = "last", seed: int = 0) -> dict:
-    """Seed 002's visualiser for one setting: a fixed model (from ``seed``) scaled, run on a fixed
+    """The gradient-flow notebook's visualiser for one setting: a fixed model (from ``seed``) scaled, run on a fixed
     running-mean batch of one sequence; returns plain numbers for the page."""
     from .data.synthetic import cumulative_average
     for name in ("weight_scale", "bias_scale"):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .config import TrainConfig
+from .machine import machine_description
 from .metrics import format_metric
 from .spec import parse_model_name
 
@@ -57,7 +58,7 @@ SEED004_NUMBERS = {"rnn": "92.40 %", "rnn-bn-dense": "96.53 %", "lstm": "97.28 %
 ADDING_LENGTHS = (50, 100, 200)
 
 SUITE: tuple[Entry, ...] = (
-    Entry("seed000", "MNIST rows, seed 000's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
+    Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
           (Case("mnist-rows", "mnist-rows", {"split": "official", "n_train": 5000, "n_test": 1000}),),
           ("rnn", "lstm"),
           protocol={"engine": "numpy", "hidden_size": 128, "optimizer": "sgd", "lr": 0.005, "schedule": "constant",
@@ -65,13 +66,13 @@ SUITE: tuple[Entry, ...] = (
                     "init": "course"},
           recipe={"engine": "numpy", "hidden_size": 128, "batch_size": 16, "lr": 3e-3, "epochs": 9, **_RECIPE},
           notebook={("mnist-rows", "rnn"): "> 80 %", ("mnist-rows", "lstm"): "> 90 %"}),
-    Entry("seed001", "MNIST rows, seed 001's protocol (official split, Adam 1e-3, batch 64, 5 epochs)",
+    Entry("seed001", "MNIST rows, Lab sheet 9's protocol (official split, Adam 1e-3, batch 64, 5 epochs)",
           (Case("mnist-rows", "mnist-rows", {"split": "official", "scaling": "symmetric"}),),
           ("rnn", "lstm2"),
           protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
                     "batch_size": 64, "epochs": 5, "clip_norm": None},
           recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 5, **_RECIPE}),
-    Entry("seed004", "MNIST rows, seed 004's protocol (50,000 / 10,000 / 10,000, batch 512, 10 epochs)",
+    Entry("seed004", "MNIST rows, Programming Assignment 4's protocol (50,000 / 10,000 / 10,000, batch 512, 10 epochs)",
           (Case("mnist-rows", "mnist-rows", MNIST_50K),), SEED004_MODELS + ("gru",),
           protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
                     "batch_size": 512, "epochs": 10, "clip_norm": None},
@@ -87,17 +88,18 @@ SUITE: tuple[Entry, ...] = (
                           "gru": {"hidden_size": 256},
                           "bilstm": {"hidden_size": 256, "recurrent_init": "orthogonal"},
                           "lnrnn": {"engine": "numpy"}, "bilnlstm": {"engine": "numpy", "hidden_size": 256}}),
-    Entry("fashion", "Fashion-MNIST rows, seed 004's models (no notebook number)",
+    Entry("fashion", "Fashion-MNIST rows, Programming Assignment 4's models (no notebook number)",
           (Case("fashion-rows", "fashion-rows", MNIST_50K),), ("rnn", "lstm", "gru", "bilstm", "bilstm-ln-dense"),
           protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
                     "batch_size": 512, "epochs": 10, "clip_norm": None},
           recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 10, **_RECIPE}),
-    Entry("cumavg", "Running mean (seed 002): one- and two-layer RNN, loss on every step or the last",
+    Entry("cumavg", "Running mean (the gradient-flow notebook): one- and two-layer RNN, loss on every step or the "
+                    "last",
           (Case("every step", "cumavg", {"length": 10}), Case("last step", "cumavg-last", {"length": 10})),
           ("rnn", "rnn2"),
           protocol={"engine": "scratch", "hidden_size": 16, "optimizer": "adam", "lr": 1e-2, "schedule": "onecycle",
                     "batch_size": 64, "epochs": 10, "clip_norm": 1.0}, seeds=True, notebook_protocol=False),
-    Entry("memory", "Memory tasks (seed 003): copy memory, sequential XOR, adding problem",
+    Entry("memory", "Memory tasks (RNN Warmup): copy memory, sequential XOR, adding problem",
           (Case("copy-seed 50", "copy-seed", {"length": 50}), Case("xor 20", "xor", {"length": 20}),
            *(Case(f"adding {n}", "adding", {"length": n}) for n in ADDING_LENGTHS)),
           ("rnn", "gru", "lstm"),
@@ -113,7 +115,7 @@ SUITE: tuple[Entry, ...] = (
           model_settings={"lstm": {"chrono": "length"},
                           "rnn": {"nonlinearity": "relu", "recurrent_init": "identity", "lr": 3e-4,
                                   "schedule": "constant", "batch_size": 16}}),
-    Entry("binary", "Binary addition (seed 004): trained at 5 bits, tested at 1..20, 50, 100 bits",
+    Entry("binary", "Binary addition (Programming Assignment 4): trained at 5 bits, tested at 1..20, 50, 100 bits",
           (Case("binary-add", "binary-add", {"bits": 5}),), ("lstm", "gru", "gru-dense", "rnn"),
           protocol={"engine": "torch", "hidden_size": 5, "optimizer": "adam", "lr": 1e-2, "schedule": "constant",
                     "batch_size": 1, "epochs": 8, "clip_norm": None, "task_options": {"n_train": 250, "n_val": 100}},
@@ -182,8 +184,9 @@ def command_for(cfg: TrainConfig) -> str:
     return " ".join(parts)
 
 
-def run_entry(entry: Entry, out: str | Path, variants=VARIANTS, seeds: int = 1, quick: bool = False,
-              data_dir=None, echo=print) -> list[dict]:
+def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANTS, seeds: int = 1,
+              quick: bool = False, data_dir: str | Path | None = None,
+              echo: Callable[[str], None] = print) -> list[dict]:
     """Train (or reuse) every run of an entry and return its result rows."""
     from .train import train_run
     rows = []
@@ -337,18 +340,9 @@ def write_results(rows: list[dict], out: str | Path, machine: str) -> Path:
     return out / "results.md"
 
 
-def machine_description() -> str:
-    import os
-    import platform
-
-    import torch
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}, "
-            f"{time.strftime('%Y-%m-%d')}")
-
-
-def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, variants=VARIANTS, seeds: int = 3,
-              quick: bool = False, data_dir=None, echo=print) -> Path:
+def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, variants: tuple[str, ...] = VARIANTS,
+              seeds: int = 3, quick: bool = False, data_dir: str | Path | None = None,
+              echo: Callable[[str], None] = print) -> Path:
     unknown = [name for name in (only or []) if name not in SUITE_BY_NAME]
     if unknown:
         raise ValueError(f"--only: unknown entry {', '.join(unknown)}; the suite has {', '.join(SUITE_BY_NAME)}")

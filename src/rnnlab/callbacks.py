@@ -31,7 +31,7 @@ class ProgressBar(Callback):
         self.bar = None
 
     @staticmethod
-    def wanted(stream=None) -> bool:
+    def wanted(stream: object = None) -> bool:
         stream = stream or sys.stderr
         return hasattr(stream, "isatty") and stream.isatty()
 

@@ -1,4 +1,4 @@
-"""Seed 000's per-sample NumPy classes, complete, built on the engine's cell steps.
+"""Assignment 2's per-sample NumPy classes, complete, built on the engine's cell steps.
 
 Each model reads one sequence ``X`` of shape ``(time, input_dim)`` and keeps the course's
 column-vector parameter names; ``backward`` runs BPTT over the cached sequence, clips every

@@ -17,6 +17,7 @@ table of :mod:`rnnlab.rules`, checked when the configuration is made, before any
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -222,7 +223,7 @@ PRESETS: dict[str, dict] = {
 DEFAULT_MODELS = ("rnn", "lstm", "gru")
 
 
-def read_mapping(path: str | Path, what: str, keys, expected: str) -> dict:
+def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str) -> dict:
     """A YAML file holding a mapping whose keys are all in ``keys``; errors name the file and the key."""
     import yaml
     path = Path(path)

@@ -1,4 +1,4 @@
-"""Numerical gradient checks (seed 000's helpers, and a checker for whole models).
+"""Numerical gradient checks (Assignment 2's helpers, and a checker for whole models).
 
 The analytic gradients of the NumPy engine are compared with central differences
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def rel_error(x: ArrayLike, y: ArrayLike, eps: float = 1e-10) -> float:
-    """Maximum relative error max |x - y| / max(eps, |x| + |y|) (seed 000)."""
+    """Maximum relative error max |x - y| / max(eps, |x| + |y|) (Assignment 2)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(eps, np.abs(x) + np.abs(y))))
 
@@ -30,12 +30,12 @@ _STENCILS = {2: (1 / 2,), 4: (2 / 3, -1 / 12), 6: (3 / 4, -3 / 20, 1 / 60)}
 
 def eval_numerical_gradient_array(f: Callable[[np.ndarray], object], x: np.ndarray, df: ArrayLike = 1.0,
                                   h: float = 1e-5, order: int = 2) -> np.ndarray:
-    """Numerical gradient of f with respect to x, by central differences (seed 000).
+    """Numerical gradient of f with respect to x, by central differences (Assignment 2).
 
     ``f(x)`` may return a scalar or an array; ``df`` is the upstream gradient dL/df, so the result
     is sum(df * df/dx_i) for every element i of x.  ``x`` is perturbed in place and restored.
 
-    order 2 (seed 000):  (f(x+h) - f(x-h)) / 2h                                    error O(h^2)
+    order 2 (Assignment 2):  (f(x+h) - f(x-h)) / 2h                                    error O(h^2)
     order 4:             (8 [f(x+h) - f(x-h)] - [f(x+2h) - f(x-2h)]) / 12h           error O(h^4)
     order 6:             (45 [f(x+h) - f(x-h)] - 9 [f(x+2h) - f(x-2h)]
                           + [f(x+3h) - f(x-3h)]) / 60h                               error O(h^6)

@@ -40,7 +40,7 @@ def _targets(task: Task, split: Split, length: int) -> tuple[np.ndarray, bool]:
 
 def train_flow_model(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, last_step_only: bool, epochs: int,
                      lr: float = 1e-2, batch: int = 64, seed: int = 0) -> torch.nn.Module:
-    """Adam on seed 002's model, MSE on every step or the last (the notebook's loss_fn)."""
+    """Adam on the gradient-flow notebook's model, MSE on every step or the last (the notebook's loss_fn)."""
     import torch
 
     from .torch import loss_fn

@@ -65,7 +65,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
 
 
 def analyze_confusion(counts: np.ndarray, names: Iterable[str] | None = None) -> dict:
-    """Seed 000's analyze_confusion_matrix: per-class accuracy, best and worst class, top confusions."""
+    """Assignment 2's analyze_confusion_matrix: per-class accuracy, best and worst class, top confusions."""
     names = list(names) if names is not None else [str(i) for i in range(len(counts))]
     totals = counts.sum(axis=1)
     per_class = np.divide(np.diag(counts), totals, out=np.zeros(len(counts)), where=totals > 0)

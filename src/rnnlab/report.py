@@ -6,7 +6,7 @@ predictions.npz); it never reaches back into training.
 - ``curves.png``: the course's 2 x 2 figure (training and test loss, training and test metric per
   epoch), one line per model;
 - ``confusion.png`` (classification): one confusion matrix per model, with per-class accuracy,
-  best and worst class and the three most common confusions in the page (seed 000);
+  best and worst class and the three most common confusions in the page (Assignment 2);
 - ``samples.png`` (regression and memory tasks): sample predictions drawn over the targets;
 - ``lengths.png`` (binary addition): bit accuracy against the number of bits;
 - ``report.html``: the table (model, engine, parameters, final and best test metric, chance level,

@@ -22,11 +22,15 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .files import write_atomic
 from .spec import ModelSpec
+
+if TYPE_CHECKING:
+    from .engines.protocol import Trainable
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
                   "seconds", "lr")
@@ -121,13 +125,13 @@ class RunDir:
             handle.write(line + "\n")
 
     # ------------------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, model, position: dict) -> Path:
+    def save_checkpoint(self, model: Trainable, position: dict) -> Path:
         """The model's training state and the trainer's position, in the engine's own format."""
         path = self.file(model.checkpoint_name)
         write_atomic(path, model.state_bytes({"position": position}))
         return path
 
-    def load_checkpoint(self, model) -> dict | None:
+    def load_checkpoint(self, model: Trainable) -> dict | None:
         """Restore the model's training state; returns the trainer's position (None: no checkpoint yet)."""
         path = self.file(model.checkpoint_name)
         if not path.exists():

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .config import Settings
-from .engines import build_trainable
+from .engines import Trainable, build_trainable
 from .metrics import format_metric
 from .rundir import RunDir
 from .tasks import get_task
@@ -15,8 +16,9 @@ from .train import train_run
 from .trainer import History, evaluate_split
 
 
-def compare(settings: Settings, out_dir: str | Path, data_dir=None, force: bool = False, resume: bool = False,
-            echo=print, progress: bool = True) -> tuple[Path, list[History]]:
+def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None = None, force: bool = False,
+            resume: bool = False, echo: Callable[[str], None] = print,
+            progress: bool = True) -> tuple[Path, list[History]]:
     """Train every model of ``settings.models`` on one task (data loaded once) into ``out_dir/<model>/``
     and write the report into ``out_dir``.  Every model's configuration is checked before anything
     loads or is written.  Returns the report's path and the histories (``.summary`` of each)."""
@@ -59,7 +61,7 @@ def load_history(run_dir: str | Path) -> History:
     return history
 
 
-def load_run_model(run_dir: str | Path, engine: str | None = None):
+def load_run_model(run_dir: str | Path, engine: str | None = None) -> tuple[Trainable, dict]:
     """The trained model of a run, on its own engine or on ``engine`` (weights are portable)."""
     run = RunDir(run_dir)
     spec, trained_on, weights = run.load_model()
@@ -69,7 +71,7 @@ def load_run_model(run_dir: str | Path, engine: str | None = None):
 
 
 def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str | None = None,
-                 data_dir=None, **task_options) -> dict:
+                 data_dir: str | Path | None = None, **task_options: object) -> dict:
     """Loss and metric of a saved model on its task's test set, or on another task's with the same sizes."""
     from .config import TrainConfig
     model, doc = load_run_model(run_dir, engine)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 from .cells import CELLS, get_cell
 from .rules import check_options
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 READOUTS = ("last", "every")
 HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense",
@@ -131,7 +135,7 @@ class ModelSpec:
     def input_size(self) -> int | None:
         return self.recurrent.input_size
 
-    def for_task(self, task) -> ModelSpec:
+    def for_task(self, task: Task) -> ModelSpec:
         """This model with the task's input and output sizes and readout."""
         return replace(self, recurrent=replace(self.recurrent, input_size=task.input_size),
                        output_size=task.output_size, readout=task.readout)

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ def read_sweep(path: str | Path) -> dict:
 
 
 def _point_name(values: dict) -> str:
-    def text(v):
+    def text(v: object) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
     return ",".join(f"{k}={text(v)}" for k, v in values.items()) or "base"
 
@@ -114,7 +115,7 @@ def status(run: SweepRun) -> str:
     return "started" if (path / "config.json").exists() else "new"
 
 
-def run_one(run: SweepRun, data_dir=None, threads: int = 1) -> dict:
+def run_one(run: SweepRun, data_dir: str | Path | None = None, threads: int = 1) -> dict:
     """Train one run of a sweep (in a worker); never raises: failures are recorded in error.txt."""
     import torch
 
@@ -140,7 +141,8 @@ def run_one(run: SweepRun, data_dir=None, threads: int = 1) -> dict:
 
 
 def run_sweep(doc: dict, root: str | Path = "runs", backend: str = "local", workers: int | None = None,
-              ray_address: str | None = None, data_dir=None, echo=print) -> list[dict]:
+              ray_address: str | None = None, data_dir: str | Path | None = None,
+              echo: Callable[[str], None] = print) -> list[dict]:
     runs = expand(doc, root)
     folder = Path(root) / doc["name"]
     folder.mkdir(parents=True, exist_ok=True)

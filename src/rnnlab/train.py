@@ -13,16 +13,17 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import distributed
 from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard, read_iterations
 from .config import TrainConfig
-from .engines import build_trainable
+from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
 from .metrics import HIGHER_IS_BETTER, sequence_accuracy
 from .rundir import RunDir, RunExists
-from .tasks import TaskData, get_task
+from .tasks import Task, TaskData, get_task
 from .trainer import (
     EpochRecord,
     History,
@@ -38,7 +39,8 @@ __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 
 
 def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
-              force: bool = False, echo=print, progress: bool = True, data_dir=None) -> History:
+              force: bool = False, echo: Callable[[str], None] = print, progress: bool = True,
+              data_dir: str | Path | None = None) -> History:
     """Train one model as ``cfg`` says, writing everything into ``run_dir``; returns its History
     (``history.summary`` holds the final and best metrics; empty on data-parallel workers but the first).
 
@@ -151,8 +153,8 @@ def _number(name: str, text: str) -> float | int | None:
     return int(text) if name == "epoch" else float(text)
 
 
-def finish_run(run: RunDir, model, spec, cfg: TrainConfig, task, data: TaskData, loss: str,
-               history: History) -> dict:
+def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig, task: Task, data: TaskData,
+               loss: str, history: History) -> dict:
     """The trained model, the test predictions and the summary, written into the run directory."""
     run.save_model(model.weights(), spec, cfg.run.engine)
     eval_batch = cfg.data.eval_batch_size

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from . import distributed
 from .config import OptimConfig
 from .metrics import loss_value, metric_sums, metric_value
 from .tasks import Split
+
+if TYPE_CHECKING:
+    from .engines.protocol import Trainable
 
 
 class TrainingDiverged(RuntimeError):
@@ -120,11 +124,12 @@ class Callback:
     def close(self) -> None: ...
 
 
-def predict_all(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+def predict_all(model: Trainable, x: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([model.predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def evaluate_split(model, split: Split, loss: str, metric: str, batch_size: int) -> tuple[float, float, np.ndarray]:
+def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
+                   batch_size: int) -> tuple[float, float, np.ndarray]:
     """Loss, metric and outputs of ``model`` on a whole split, in batches."""
     outputs = predict_all(model, split.x, batch_size)
     return loss_value(loss, outputs, split.y, split.mask), metric_value(metric, outputs, split.y, split.mask), outputs

@@ -1,4 +1,4 @@
-"""Your own handwritten digits, made to look like MNIST (seed 004's custom images).
+"""Your own handwritten digits, made to look like MNIST (Programming Assignment 4's custom images).
 
 MNIST's digits were size-normalised to fit a 20 x 20 box keeping their aspect ratio, then centred
 by their centre of mass in a 28 x 28 field, white ink on black.  :func:`prepare_digit` does the

@@ -20,12 +20,12 @@ def _check(name: str, value: int, least: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cumulative average (seed 002's generate_batch)
+# Cumulative average (the gradient-flow notebook's generate_batch)
 
 
 def cumulative_average(n: int, length: int, seed: int | None = None,
                        every_step: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """x_t ~ N(0, 1) and y_t = (x_1 + ... + x_t) / t, the running mean (seed 002).
+    """x_t ~ N(0, 1) and y_t = (x_1 + ... + x_t) / t, the running mean (the gradient-flow notebook).
 
     Returns x: (n, T, 1) and y: (n, T, 1) when ``every_step``, else y: (n, 1) (the last step only).
     Baseline: predicting 0 gives MSE E[y_t^2] = 1 / t, so (1 + 1/2 + ... + 1/T) / T over every step
@@ -44,11 +44,11 @@ def cumulative_average_baseline(length: int, every_step: bool = True) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Copy memory, as in seed 003
+# Copy memory, as in RNN Warmup
 
 
 def copy_memory_seed(n: int, length: int, features: int = 10, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Seed 003's copy memory: step 0 holds values v ~ U[0, 1)^features, steps 1..T-1 hold noise
+    """RNN Warmup's copy memory: step 0 holds values v ~ U[0, 1)^features, steps 1..T-1 hold noise
     U[0, 1) x 0.1, and the target read at the last step is v.
 
     Returns x: (n, T, features), y: (n, features).  Baseline: predicting 0.5 gives MSE 1/12 = 0.0833
@@ -104,7 +104,7 @@ def copy_task_baseline(delay: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sequential XOR (seed 003)
+# Sequential XOR (RNN Warmup)
 
 
 def sequential_xor(n: int, length: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,12 +124,12 @@ def sequential_xor(n: int, length: int, seed: int | None = None) -> tuple[np.nda
 
 
 # ---------------------------------------------------------------------------------------------
-# The adding problem (seed 003)
+# The adding problem (RNN Warmup)
 
 
 def adding_problem(n: int, length: int, seed: int | None = None,
                    dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem (Hochreiter & Schmidhuber 1997; seed 003).
+    """The adding problem (Hochreiter & Schmidhuber 1997; RNN Warmup).
 
     Each input step has two features: a value drawn from U[0, 1] and a marker that is 1 at exactly
     two steps, one in each half of the sequence.  The target is the sum of the two marked values.
@@ -158,7 +158,7 @@ ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
 # ---------------------------------------------------------------------------------------------
-# Binary addition (seed 004)
+# Binary addition (Programming Assignment 4)
 
 
 def binary_addition(n: int, bits: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +186,7 @@ def binary_addition(n: int, bits: int, seed: int | None = None) -> tuple[np.ndar
 
 def binary_addition_by_length(n_per_length: int, lengths: Sequence[int] = range(1, 21),
                               seed: int | np.random.SeedSequence | None = None) -> dict:
-    """One test set per number length (seed 004 tests lengths 1 to 20): {bits: (x, y)}."""
+    """One test set per number length (Programming Assignment 4 tests lengths 1 to 20): {bits: (x, y)}."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     seeds = root.spawn(len(lengths))
     return {int(bits): binary_addition(n_per_length, int(bits), seed=child) for bits, child in zip(lengths, seeds)}

@@ -7,13 +7,13 @@ Views of a 28 x 28 image (N images -> an array (N, T, D)):
 - ``permuted``: 784 steps of 1 pixel in one fixed random order drawn from ``permutation_seed``
   (the same permutation for every image; it is returned so that a run can record it).
 
-Scaling: ``unit`` x / 255 in [0, 1] (seed 000); ``symmetric`` (x / 255 - 0.5) / 0.5 in [-1, 1]
-(seed 001's ``Normalize((0.5,), (0.5,))``); ``standard`` (x / 255 - mean) / std with the mean and
+Scaling: ``unit`` x / 255 in [0, 1] (Assignment 2); ``symmetric`` (x / 255 - 0.5) / 0.5 in [-1, 1]
+(Lab sheet 9's ``Normalize((0.5,), (0.5,))``); ``standard`` (x / 255 - mean) / std with the mean and
 standard deviation of the training images.
 
 Splits: ``official`` 60,000 / 10,000; ``validation`` 50,000 / 10,000 / 10,000, the validation
-images drawn at random (seeded) from the official training set as seed 004's ``random_split``.
-``n_train`` / ``n_test`` keep the first N of each part (seed 000: 5,000 and 1,000).
+images drawn at random (seeded) from the official training set as Programming Assignment 4's ``random_split``.
+``n_train`` / ``n_test`` keep the first N of each part (Assignment 2: 5,000 and 1,000).
 """
 from __future__ import annotations
 

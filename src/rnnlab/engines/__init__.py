@@ -15,7 +15,7 @@ from .protocol import Trainable
 __all__ = ["ENGINES", "ModelSpec", "RecurrentSpec", "Trainable", "build_recurrent", "build_trainable"]
 
 
-def build_recurrent(spec: RecurrentSpec, engine: str = "torch", dtype=None, seed: int = 0):
+def build_recurrent(spec: RecurrentSpec, engine: str = "torch", dtype: object = None, seed: int = 0) -> object:
     """The recurrent module for ``spec`` on ``engine``."""
     check_options(spec.cell, engine, spec.options())
     if spec.input_size is None:

@@ -1,6 +1,6 @@
 """One time step of each recurrent cell, forward and backward, written by hand.
 
-Notation (seed 000/001): x_t is the input at step t, h_{t-1} the previous hidden state,
+Notation (Assignment 2, Lab sheet 9): x_t is the input at step t, h_{t-1} the previous hidden state,
 a_t the pre-activation of all gates of one step in one fused product::
 
     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh        (G*H, N)

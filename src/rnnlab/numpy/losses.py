@@ -20,7 +20,8 @@ def _weights(shape_lead, mask, dtype):
     return w, count
 
 
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray, mask=None):
+def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None
+                          ) -> tuple[float, np.ndarray]:
     """Mean softmax cross-entropy.
 
     logits: (..., C); labels: (...) integers in 0..C-1.
@@ -48,7 +49,7 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray, mask=None):
     return float(loss), grad
 
 
-def mse(pred: np.ndarray, target: np.ndarray, mask=None):
+def mse(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Mean squared error over all elements that count.
 
         L = sum w (y - t)^2 / (count * F),   dL/dy = 2 w (y - t) / (count * F)
@@ -64,7 +65,8 @@ def mse(pred: np.ndarray, target: np.ndarray, mask=None):
     return loss, diff * (2.0 * w[..., None] / denom)
 
 
-def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask=None):
+def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None
+                    ) -> tuple[float, np.ndarray]:
     """Binary cross-entropy on logits, averaged over the elements that count.
 
         L = mean[ max(z, 0) - z t + log(1 + exp(-|z|)) ]      (stable form)
@@ -81,8 +83,8 @@ def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask=None):
     return loss, (sig - target) * (w[..., None] / denom)
 
 
-def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask=None):
-    """Squared error against the one-hot label, summed over the classes (seed 000's classifier loss).
+def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Squared error against the one-hot label, summed over the classes (Assignment 2's classifier loss).
 
         L = mean over positions of sum_k (y_k - onehot(label)_k)^2,   dL/dy = 2 (y - onehot) / count
     With one sample per step this is the notebook's ``dLdy = 2 * (outputs - target)``.

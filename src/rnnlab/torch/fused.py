@@ -17,6 +17,7 @@ Padded steps (``mask`` False) carry h and c unchanged and pass their gradients s
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import FunctionCtx
 
 
 class LSTMSequence(torch.autograd.Function):
@@ -27,7 +28,8 @@ class LSTMSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, W_hh, mask, reverse):
+    def forward(ctx: FunctionCtx, xw: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
+                mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, G = xw.shape
         H = G // 4
         gates = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)
@@ -61,7 +63,7 @@ class LSTMSequence(torch.autograd.Function):
         return all_h, hs[end].clone(), cs[end].clone()
 
     @staticmethod
-    def backward(ctx, d_all_h, d_hn, d_cn):
+    def backward(ctx: FunctionCtx, d_all_h: torch.Tensor, d_hn: torch.Tensor, d_cn: torch.Tensor) -> tuple:
         gates, hs, cs, W_hh, mask = ctx.saved_tensors
         reverse = ctx.reverse
         T, B, G = gates.shape

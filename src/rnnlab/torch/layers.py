@@ -1,4 +1,4 @@
-"""Single recurrent layers written from ``nn.Linear`` pieces (seed 002's ``RNNLayer`` and kin).
+"""Single recurrent layers written from ``nn.Linear`` pieces (the gradient-flow notebook's ``RNNLayer`` and kin).
 
 Every layer reads ``x`` of shape ``(batch, seq_len, input_size)`` and returns
 ``(all_h, last_h)`` of shapes ``(batch, seq_len, hidden)`` and ``(batch, hidden)``.  With
@@ -66,7 +66,7 @@ class _RecurrentLayer(nn.Module):
 
     cell = ""   # the registry's name of the cell
 
-    # keep per-step states in h_list (seed 002's gradient analysis); layers that have a fused
+    # keep per-step states in h_list (the gradient-flow notebook's gradient analysis); layers that have a fused
     # whole-sequence path use it when this is False
     record_states = True
 
@@ -146,7 +146,7 @@ class _RecurrentLayer(nn.Module):
         return all_h, state[0]
 
     def store_hidden_states_for_grad(self, hidden_states: list[torch.Tensor]) -> None:
-        """Keep [h_1, ..., h_T] and let autograd retain their gradients (seed 002)."""
+        """Keep [h_1, ..., h_T] and let autograd retain their gradients (the gradient-flow notebook)."""
         for h in hidden_states:
             if h.requires_grad:
                 h.retain_grad()

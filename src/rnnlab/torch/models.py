@@ -1,4 +1,4 @@
-"""Models on top of a recurrent net (ours or torch.nn's), seed 002's loss and eigenvalue helper."""
+"""Models on top of a recurrent net (ours or torch.nn's), the gradient-flow notebook's loss and eigenvalue helper."""
 from __future__ import annotations
 
 import torch
@@ -14,7 +14,7 @@ def _feature_size(net: nn.Module) -> int:
 
 
 class RecurrentRegressionModel(nn.Module):
-    """A linear read-out on every step (seed 002):  y_t = W^f h_t + b^f.
+    """A linear read-out on every step (the gradient-flow notebook):  y_t = W^f h_t + b^f.
 
     forward(x) returns (out (batch, seq_len, output_dim), all_h (batch, seq_len, features)).
     ``RecurrentRegressionModel(RNNLayer(2, 3), 4)`` has 34 parameters.
@@ -35,7 +35,7 @@ class SequenceClassifier(nn.Module):
     """Classify a sequence from its last step (both directions' final states when bidirectional).
 
         r = [h_T forward ; h_1 backward]             (the top layer's final states)
-        r = LayerNorm(r) or BatchNorm(r)             (optional, seed 004)
+        r = LayerNorm(r) or BatchNorm(r)             (optional, Programming Assignment 4)
         r = ReLU(W_d r + b_d)                        (optional extra dense layer of size hidden_dense)
         logits = W r + b
     """
@@ -61,20 +61,20 @@ class SequenceClassifier(nn.Module):
         layers.append(nn.Linear(features, num_classes))
         self.head = nn.Sequential(*layers)
 
-    def read_out(self, x, lengths=None) -> torch.Tensor:
+    def read_out(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The final states of the top layer, (batch, features)."""
         net = self.recurrent_net
         out = net(x, lengths=lengths) if lengths is not None else net(x)
         return final_states(net, out[1])
 
-    def forward(self, x, lengths=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         r = self.read_out(x, lengths)
         if self.norm is not None:
             r = self.norm(r)
         return self.head(r)
 
 
-def final_states(net: nn.Module, state) -> torch.Tensor:
+def final_states(net: nn.Module, state: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
     """The top layer's final hidden states, both directions side by side: (batch, features)."""
     if isinstance(state, tuple):        # LSTM: (h_n, c_n)
         state = state[0]

@@ -11,8 +11,8 @@ cell registry, ``rnnlab/cells.py``.
 
 ``forward(x, hx=None, lengths=None)`` returns ``(output, h_n)`` — ``(output, (h_n, c_n))`` for
 the LSTM — like torch.nn: output (batch, seq_len, dirs*H) (time-major when batch_first=False),
-h_n (num_layers*dirs, batch, H).  Seed 002 calls these ``(last_layer_h, last_step_h)``.
-Unlike torch.nn, batch-first is the default (seed 002's tests need it).
+h_n (num_layers*dirs, batch, H).  The gradient-flow notebook calls these ``(last_layer_h, last_step_h)``.
+Unlike torch.nn, batch-first is the default (the gradient-flow notebook's tests need it).
 
 Variable lengths: a ``PackedSequence`` (the output is packed too), or a padded tensor with
 ``lengths``; padded steps carry the state unchanged and output zeros.

@@ -1,0 +1,30 @@
+"""What machine a number was measured on: speed differs a lot between processors (Intel's slow
+denormals, AVX-512), so every benchmark and results table names it."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+
+def processor() -> str:
+    """The CPU's vendor and model name (from /proc/cpuinfo on Linux), e.g. ``AuthenticAMD AMD EPYC``."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = " ".join(v for v in (info.get("vendor_id"), info.get("model name")) if v)
+    return name or platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    """Processor, cores, Python, torch (and its threads), NumPy and the date, in one line."""
+    import numpy as np
+    import torch
+    return (f"{processor()} ({platform.machine()}), {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}, "
+            f"{time.strftime('%Y-%m-%d')}")
