@@ -45,3 +45,10 @@ def test_damaged_files_are_named(tmp_path, capsys):
     listing = capsys.readouterr().out
     assert "config.json: damaged (no config, model, task" in listing and f"{tmp_path / 'ok'}" in listing
     assert json.loads((tmp_path / "ok" / "config.json").read_text())["config"]["model"]["recurrent"]["cell"] == "lstm"
+
+
+def test_a_checkpoint_in_another_engines_format_is_named(tmp_path, capsys):
+    assert main([*TINY, "--engine", "numpy", "--runs-dir", str(tmp_path), "--name", "r"]) == 0
+    (tmp_path / "r" / "checkpoint.npz").rename(tmp_path / "r" / "checkpoint.pt")   # as rnnlab 0.1 named it
+    assert main(["train", "--resume", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "checkpoint.pt: not a numpy checkpoint (checkpoint.npz expected" in capsys.readouterr().err

@@ -1,2 +1,2 @@
 """rnnlab: a recurrent-network laboratory (RNN, LSTM and GRU from scratch)."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -135,6 +135,10 @@ class RunDir:
         """Restore the model's training state; returns the trainer's position (None: no checkpoint yet)."""
         path = self.file(model.checkpoint_name)
         if not path.exists():
+            others = sorted(p.name for p in self.path.glob("checkpoint.*") if not p.name.startswith("."))
+            if others:   # a NumPy run of rnnlab 0.1 saved checkpoint.pt; its format is not this engine's
+                raise ValueError(f"{self.file(others[0])}: not a {model.engine} checkpoint ({model.checkpoint_name} "
+                                 f"expected; written by an older rnnlab?); train the run again with --force")
             return None
         try:
             return model.load_state_bytes(path.read_bytes())["position"]
