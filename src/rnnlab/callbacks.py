@@ -2,12 +2,9 @@
 the run directory's files (metrics, per-step losses, log, checkpoints) and TensorBoard."""
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Callable
 
-from .files import write_atomic
 from .metrics import format_metric
 from .rundir import RunDir
 from .trainer import Callback, EpochRecord, History, LoopState, Trainer
@@ -78,29 +75,13 @@ class RunFiles(Callback):
 
     def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None:
         self.run.write_metrics([vars(r) for r in self.history.epochs])
-        self._write_iterations()
+        self.run.write_iterations(self.history.iteration_loss)
         self.run.save_checkpoint(trainer.model, state.to_dict())
         self.run.append_log(epoch_line(trainer, record))
 
     def on_interrupt(self, trainer: Trainer, state: LoopState) -> None:
-        self._write_iterations()
+        self.run.write_iterations(self.history.iteration_loss)
         self.run.save_checkpoint(trainer.model, state.to_dict())
-
-    def _write_iterations(self) -> None:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("step", "train_loss"))
-        writer.writerows(enumerate(self.history.iteration_loss, 1))
-        write_atomic(self.run.file("iterations.csv"), buffer.getvalue().encode())
-
-
-def read_iterations(run: RunDir, steps: int) -> list[float]:
-    """The training loss of the first ``steps`` steps, from iterations.csv (empty when absent)."""
-    path = run.file("iterations.csv")
-    if not path.exists():
-        return []
-    with path.open() as handle:
-        return [float(row["train_loss"]) for row in csv.DictReader(handle)][:steps]
 
 
 class TensorBoard(Callback):

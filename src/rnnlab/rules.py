@@ -49,7 +49,6 @@ RULES: tuple[Rule, ...] = (
     Rule("device", lambda v: v != "cpu", engines=("scratch", "torch"), feature="no GPU: it runs on the CPU only"),
     Rule("ddp", _on, engines=("scratch", "torch"), feature="no data-parallel training (it needs a PyTorch engine)"),
 )
-RULE_OPTIONS = tuple(rule.option for rule in RULES)
 
 
 def _engine_list(engines: tuple[str, ...]) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .files import write_atomic
 from .spec import ModelSpec
+from .trainer import EpochRecord, History
 
 if TYPE_CHECKING:
     from .engines.protocol import Trainable
@@ -119,6 +120,28 @@ class RunDir:
         writer.writeheader()
         writer.writerows(rows)
         write_atomic(self.file("metrics.csv"), buffer.getvalue().encode())
+
+    def write_iterations(self, losses: list[float]) -> None:
+        """iterations.csv: the training loss of every optimizer step."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("step", "train_loss"))
+        writer.writerows(enumerate(losses, 1))
+        write_atomic(self.file("iterations.csv"), buffer.getvalue().encode())
+
+    def read_iterations(self, steps: int | None = None) -> list[float]:
+        """The training loss of the first ``steps`` steps (all when None; empty when absent)."""
+        path = self.file("iterations.csv")
+        if not path.exists():
+            return []
+        with path.open() as handle:
+            return [float(row["train_loss"]) for row in csv.DictReader(handle)][:steps]
+
+    def read_history(self, label: str, metric: str, upto_epoch: int | None = None,
+                     steps: int | None = None) -> History:
+        """The History the files hold (up to an epoch and a step, for a resumed run)."""
+        return History(label, metric, self.read_iterations(steps),
+                       [EpochRecord.from_row(row) for row in self.read_metrics(upto_epoch)])
 
     def append_log(self, line: str) -> None:
         with self.file("train.log").open("a") as handle:

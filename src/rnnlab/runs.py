@@ -50,14 +50,10 @@ def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None
 
 def load_history(run_dir: str | Path) -> History:
     """The History of a finished run, read back from its directory (metrics.csv, iterations.csv, summary.json)."""
-    from .callbacks import read_iterations
-    from .train import _number
-    from .trainer import EpochRecord
     run = RunDir(run_dir)
     summary = run.read_json("summary.json", "the run has not finished")
-    history = History(summary["label"], summary["metric"], summary=summary)
-    history.epochs = [EpochRecord(**{k: _number(k, v) for k, v in row.items()}) for row in run.read_metrics()]
-    history.iteration_loss = read_iterations(run, 10 ** 12)
+    history = run.read_history(summary["label"], summary["metric"])
+    history.summary = summary
     return history
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import distributed
-from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard, read_iterations
+from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
 from .config import TrainConfig
 from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
@@ -25,7 +25,6 @@ from .metrics import HIGHER_IS_BETTER, sequence_accuracy
 from .rundir import RunDir, RunExists
 from .tasks import Task, TaskData, get_task
 from .trainer import (
-    EpochRecord,
     History,
     LoopState,
     StopFlag,
@@ -38,10 +37,11 @@ from .trainer import (
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 
 
-def train_run(cfg: TrainConfig, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
+def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
               force: bool = False, echo: Callable[[str], None] = print, progress: bool = True,
               data_dir: str | Path | None = None) -> History:
-    """Train one model as ``cfg`` says, writing everything into ``run_dir``; returns its History
+    """Train one model as ``cfg`` says (None with ``resume``: the run's own settings), writing everything
+    into ``run_dir``; returns its History
     (``history.summary`` holds the final and best metrics; empty on data-parallel workers but the first).
 
     Ctrl-C (SIGINT) is caught from the start: the loop stops after the batch in hand, saves a
@@ -141,16 +141,7 @@ def _restore(run: RunDir, model, history: History) -> tuple[LoopState, History]:
     if position is None:
         return LoopState(), history
     state = LoopState.from_dict(position)
-    for row in run.read_metrics(state.epoch):
-        history.epochs.append(EpochRecord(**{k: _number(k, v) for k, v in row.items()}))
-    history.iteration_loss = read_iterations(run, state.step)
-    return state, history
-
-
-def _number(name: str, text: str) -> float | int | None:
-    if text == "":
-        return None
-    return int(text) if name == "epoch" else float(text)
+    return state, run.read_history(history.label, history.metric, state.epoch, state.step)
 
 
 def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig, task: Task, data: TaskData,

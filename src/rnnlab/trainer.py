@@ -91,6 +91,13 @@ class EpochRecord:
     seconds: float
     lr: float
 
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> EpochRecord:
+        """A record from a row of metrics.csv (empty cells: no validation set)."""
+        def number(name: str, text: str) -> float | int | None:
+            return None if text == "" else int(text) if name == "epoch" else float(text)
+        return cls(**{name: number(name, text) for name, text in row.items()})
+
 
 @dataclass
 class History:

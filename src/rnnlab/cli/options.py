@@ -8,6 +8,7 @@ from ..config import FIELDS, INITS, LOSS_NAMES, OPTIMIZERS, PRESETS, RECURRENT_I
 from ..rules import ENGINES
 from ..spec import HEADS, NONLINEARITIES
 
+CELL_NAMES = tuple(CELLS)
 DATA_DIR_HELP = "data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)"
 
 
@@ -130,5 +131,3 @@ def settings_from(args: argparse.Namespace) -> Settings:
         settings = Settings({**settings.values, "clip_norm": None}, settings.models)
     return settings
 
-
-CELL_NAMES = tuple(CELLS)
