@@ -17,6 +17,7 @@ table of :mod:`rnnlab.rules`, checked when the configuration is made, before any
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -115,8 +116,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         check_choice("engine", self.engine, ENGINES)
         check_choice("device", self.device, DEVICES)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed: expected an integer, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: expected a whole number >= 0, got {self.seed!r}")
         for name in ("ddp", "tensorboard"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
@@ -223,16 +224,37 @@ PRESETS: dict[str, dict] = {
 DEFAULT_MODELS = ("rnn", "lstm", "gru")
 
 
+def load_yaml(text: str) -> object:
+    """YAML as people write it: ``1e-3`` is a number (PyYAML's YAML 1.1 reads it as text)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+0123456789."))
+    return yaml.load(text, Loader=Loader)
+
+
+_EXPONENT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
 def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str) -> dict:
     """A YAML file holding a mapping whose keys are all in ``keys``; errors name the file and the key."""
     import yaml
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text()) or {}
     except FileNotFoundError:
         raise ValueError(f"{what}: {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what}: {path} is a folder; give the YAML file inside it") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{what}: {path} is not a text file; give a YAML file such as one holding "
+                         f"'hidden_size: 64'") from None
+    except OSError as err:
+        raise ValueError(f"{what}: {path} cannot be read ({err.strerror}); check its permissions") from None
     except yaml.YAMLError as err:
-        raise ValueError(f"{what}: {path} is not valid YAML ({err})") from None
+        first = str(err).splitlines()[0]
+        raise ValueError(f"{what}: {path} is not valid YAML ({first}); fix the file") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what}: {path} must hold a mapping of {expected}, got {type(data).__name__}")
     unknown = sorted(set(data) - set(keys))

@@ -178,6 +178,8 @@ class RunDir:
 
     def load_model(self) -> tuple[ModelSpec, str, dict[str, np.ndarray]]:
         path = self.file("model.npz")
+        if not self.path.is_dir():
+            raise ValueError(f"{self.path}: no such run directory; `rnnlab runs` lists the runs")
         if not path.exists():
             raise ValueError(f"{self.path}: no model.npz (the run did not finish; "
                              f"`rnnlab train --resume {self.path}`)")
@@ -187,8 +189,8 @@ class RunDir:
                 weights = {k: data[k] for k in data.files if k != "__spec__"}
             return ModelSpec.from_dict(meta["spec"]), meta["engine"], weights
         except Exception as exc:
-            raise ValueError(f"{path}: damaged ({type(exc).__name__}: {exc}); train the run again with --force") \
-                from None
+            raise ValueError(f"{path}: damaged, not a model file of rnnlab ({type(exc).__name__}); train the run "
+                             f"again with --force") from None
 
     def save_predictions(self, **arrays: np.ndarray) -> None:
         buffer = io.BytesIO()

@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import Settings
 from .engines import Trainable, build_trainable
+from .memory import check_fits
 from .metrics import format_metric
 from .rundir import RunDir
 from .tasks import get_task
@@ -30,6 +31,8 @@ def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None
     first = next(iter(configs.values()))
     task = get_task(first.data.task)
     task.options(**first.data.options)
+    for cfg in configs.values():
+        check_fits(cfg, task)
     data = task.load(seed=first.run.seed, data_dir=data_dir, **first.data.options)
     if "source" in data.info:
         echo(f"data: {data.info['dataset']} from {data.info['source']} ({len(data.train)} training, "

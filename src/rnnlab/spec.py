@@ -64,6 +64,9 @@ class RecurrentSpec:
         check_positive_int("num_layers", self.num_layers)
         check_positive_int("proj_size", self.proj_size, allow_zero=True)
         check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        for name in ("bidirectional", "bias", "batch_first", "layer_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         if self.proj_size >= self.hidden_size:
             raise ValueError(f"proj_size: expected an integer in 0..{self.hidden_size - 1} (smaller than "
                              f"hidden_size), got {self.proj_size!r}")

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import FIELDS, read_mapping, resolve
+from .tasks import get_task
 
 SWEEP_KEYS = {"name", "task", "fixed", "grid", "random", "seeds", "resources"}
 
@@ -100,7 +101,8 @@ def expand(doc: dict, root: str | Path) -> list[SweepRun]:
         for seed in seeds:
             settings = {**fixed, **values, "seed": int(seed)}
             options = settings.pop("task_options", {})
-            resolve(task_options=options, **settings).config()   # fail before anything runs
+            cfg = resolve(task_options=options, **settings).config()   # fail before anything runs
+            get_task(cfg.data.task).options(**cfg.data.options)
             runs.append(SweepRun(name, int(seed), {**settings, "task_options": options},
                                  str(folder / f"{name}-seed{seed}")))
     return runs

@@ -69,17 +69,24 @@ class Task:
     baseline_note: str
     dataset: str | None = None     # "mnist" / "fashion-mnist" for image tasks
     baseline_measure: str = ""     # what the baseline measures, when it is not the metric
+    steps_of: Callable[[dict], int] = field(default=lambda o: o["length"], repr=False)
 
     @property
     def chance_measure(self) -> str:
         return self.baseline_measure or self.metric
 
     def options(self, **overrides: object) -> dict:
+        """The defaults with ``overrides``, each checked against its kind (:data:`OPTION_KINDS`)."""
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
             raise ValueError(f"task {self.name}: unknown option(s) {', '.join(unknown)}; "
                              f"it takes {', '.join(self.defaults) or 'none'}")
-        return {**self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
+        given = {k: _checked_option(self.name, k, v) for k, v in overrides.items() if v is not None}
+        return {**self.defaults, **given}
+
+    def steps(self, **overrides: object) -> int:
+        """The length of the longest sequence the task makes with these options."""
+        return self.steps_of(self.options(**overrides))
 
     def baseline(self, **overrides: object) -> float:
         """The chance-level value of the task's metric (accuracy) or loss (mse) for these options."""
@@ -91,6 +98,49 @@ class Task:
         data = self.build(opts, seed, data_dir, download)
         data.info = {"task": self.name, "seed": seed, **opts, **data.info}
         return data
+
+
+# what each task option holds: "count" a positive whole number, "seed" a non-negative one,
+# "counts" a list of counts, a tuple the choices
+OPTION_KINDS: dict[str, object] = {
+    "n_train": "count", "n_val": "count", "n_test": "count", "length": "count", "delay": "count",
+    "features": "count", "bits": "count", "max_test_bits": "count", "long_test_bits": "counts",
+    "permutation_seed": "seed", "split": ("official", "validation"), "scaling": ("unit", "symmetric", "standard")}
+
+
+def _whole(value: object, smallest: int) -> int | None:
+    """``value`` as an int when it is a whole number >= smallest (1000.0 and 1e3 count), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (value == value and value.is_integer()):
+        return None
+    return int(value) if value >= smallest else None
+
+
+def _checked_option(task: str, name: str, value: object) -> object:
+    kind = OPTION_KINDS.get(name)
+    if isinstance(kind, tuple):
+        if value in kind:
+            return value
+        expected = f"one of {', '.join(kind)}"
+    elif kind in ("count", "seed"):
+        number = _whole(value, 1 if kind == "count" else 0)
+        if number is not None:
+            return number
+        expected = "a positive whole number" if kind == "count" else "a whole number >= 0"
+    elif kind == "counts":
+        numbers = [_whole(v, 1) for v in value] if isinstance(value, (list, tuple)) else [None]
+        if None not in numbers:
+            return tuple(numbers)
+        expected = "a list of positive whole numbers such as [50, 100]"
+    else:
+        return value
+    raise ValueError(f"task {task}: option {name}: expected {expected}, got {value!r}; "
+                     f"e.g. --opt {name}={_example(name, kind)}")
+
+
+def _example(name: str, kind: object) -> str:
+    return kind[0] if isinstance(kind, tuple) else "[50,100]" if kind == "counts" else "0" if kind == "seed" else "20"
 
 
 def _seeds(seed: int, count: int = 3) -> list[np.random.SeedSequence]:
@@ -122,7 +172,7 @@ def _image(name: str, dataset: str, view: str, summary: str) -> Task:
     return Task(name, summary, input_size=width, output_size=10, loss="cross_entropy", metric="accuracy",
                 readout="last", defaults=dict(_IMAGE_DEFAULTS), build=_image_task(dataset, view),
                 baseline_of=lambda opts: 0.1, baseline_note="10 balanced classes: 10 % accuracy",
-                dataset=dataset)
+                dataset=dataset, steps_of=lambda opts: steps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +241,8 @@ TASKS: dict[str, Task] = {task.name: task for task in [
     Task("copy", "recall 10 symbols (of 8) after a delay of T blank steps", synthetic.COPY_DELIMITER + 1,
          synthetic.COPY_SYMBOLS + 1, "cross_entropy", "accuracy", "every", {"delay": 50, **_SIZES},
          _fixed_sets(_copy), lambda o: synthetic.copy_task_baseline(o["delay"]),
-         "blanks then a uniform guess: cross-entropy 10 log 8 / (T + 20)", baseline_measure="cross_entropy"),
+         "blanks then a uniform guess: cross-entropy 10 log 8 / (T + 20)", baseline_measure="cross_entropy",
+         steps_of=lambda o: o["delay"] + 2 * synthetic.COPY_LENGTH),
     Task("copy-seed", "RNN Warmup's copy memory: values at step 0, noise after, recall at the end", 10, 10, "mse",
          "mse", "last", {"length": 50, "features": 10, **_SIZES}, _fixed_sets(_copy_seed),
          lambda o: synthetic.COPY_SEED_BASELINE_MSE, "predicting 0.5: MSE 1/12 = 0.083"),
@@ -204,7 +255,8 @@ TASKS: dict[str, Task] = {task.name: task for task in [
     Task("binary-add", "binary addition, LSB first; tests at 1..20, 50 and 100 bits (Programming Assignment 4)", 2, 1,
          "bce", "bit_accuracy", "every", {"bits": 5, "max_test_bits": 20, "long_test_bits": (50, 100),
                                           "n_train": 2000, "n_val": 200, "n_test": 100},
-         _binary_add, lambda o: 0.5, "50 % bit accuracy"),
+         _binary_add, lambda o: 0.5, "50 % bit accuracy",
+         steps_of=lambda o: max(o["bits"], o["max_test_bits"], *o["long_test_bits"]) + 1),
 ]}
 
 

@@ -21,6 +21,7 @@ from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
 from .config import TrainConfig
 from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
+from .memory import check_fits
 from .metrics import HIGHER_IS_BETTER, sequence_accuracy
 from .rundir import RunDir, RunExists
 from .tasks import Task, TaskData, get_task
@@ -37,13 +38,17 @@ from .trainer import (
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 
 
+RESUMABLE = ("epochs", "tensorboard")   # the settings a resumed run may change
+
+
 def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
               force: bool = False, echo: Callable[[str], None] = print, progress: bool = True,
-              data_dir: str | Path | None = None) -> History:
+              data_dir: str | Path | None = None, changes: dict | None = None) -> History:
     """Train one model as ``cfg`` says (None with ``resume``: the run's own settings), writing everything
     into ``run_dir``; returns its History
     (``history.summary`` holds the final and best metrics; empty on data-parallel workers but the first).
 
+    ``changes`` (with ``resume``): new values of the settings in :data:`RESUMABLE`, such as more epochs.
     Ctrl-C (SIGINT) is caught from the start: the loop stops after the batch in hand, saves a
     checkpoint and raises :class:`TrainingInterrupted`."""
     stop = StopFlag()
@@ -52,6 +57,8 @@ def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | Non
     except ValueError:   # not the main thread: Ctrl-C is not ours to catch
         previous = None
     try:
+        if resume:
+            cfg = _resumed_config(RunDir(run_dir), changes or {})
         return _train(cfg, RunDir(run_dir), data, resume, force, echo, progress, data_dir, stop)
     finally:
         if previous is not None:
@@ -68,15 +75,23 @@ def _saved_config(run: RunDir) -> TrainConfig:
                          f"train the run again with --force") from None
 
 
+def _resumed_config(run: RunDir, changes: dict) -> TrainConfig:
+    """The run's own settings, with the changes a resume may make."""
+    refused = sorted(set(changes) - set(RESUMABLE))
+    if refused:
+        raise ValueError(f"--resume: {', '.join(refused)} cannot change when a run resumes (only "
+                         f"{', '.join(RESUMABLE)} can); start a new run with another --name instead")
+    return _saved_config(run).with_settings(**changes) if changes else _saved_config(run)
+
+
 def _train(cfg, run: RunDir, data, resume, force, echo, progress, data_dir, stop) -> History:
-    if resume:
-        cfg = _saved_config(run)
     task = get_task(cfg.data.task)
     task.options(**cfg.data.options)   # unknown options fail before any work
     spec = cfg.model.for_task(task)
     loss = cfg.optim.loss or task.loss
     if loss == "mse_onehot" and task.loss != "cross_entropy":
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
+    check_fits(cfg, task)
     if not resume:
         run.check_free(force)
     workers = distributed.start(cfg.run.device) if cfg.run.ddp else distributed.Workers()
@@ -98,6 +113,12 @@ def _train(cfg, run: RunDir, data, resume, force, echo, progress, data_dir, stop
         run.write_json("task.json", data.info)
     if resume:
         state, history = _restore(run, model, history)
+        if state.epoch > cfg.optim.epochs:
+            raise ValueError(f"--epochs {cfg.optim.epochs}: {run} has already finished {state.epoch} epochs; "
+                             f"give more epochs, or none to keep {state.epoch}")
+        if workers.main:     # the settings it continues with (a changed epoch count, TensorBoard)
+            doc = run.read_config()
+            run.write_json("config.json", {**doc, "config": cfg.to_dict()})
         echo(f"resuming {run} at epoch {state.epoch + 1}, batch {state.batch + 1}")
     distributed.barrier(workers)
     trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,

@@ -182,6 +182,10 @@ class Trainer:
                 history.iteration_loss.append(value)
                 self._emit("on_batch", state, value)
             record = self._end_epoch(epoch, state, started)
+            bad = [name for name, value in vars(record).items() if value is not None and not math.isfinite(value)]
+            if bad:   # nothing non-finite reaches metrics.csv or a checkpoint
+                raise TrainingDiverged(f"the {bad[0].replace('_', ' ')} became {getattr(record, bad[0])} at the "
+                                       f"end of epoch {epoch + 1}")
             history.epochs.append(record)
             self._emit("on_epoch", state, record)
         return history

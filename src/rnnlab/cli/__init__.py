@@ -181,8 +181,15 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is answered in one line (not the whole usage), exit 2."""
+
+    def error(self, message: str) -> None:   # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (`{self.prog} --help` lists what it takes)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnlab",
+    parser = Parser(prog="rnnlab",
                                      description="A recurrent-network laboratory: RNN, LSTM and GRU from scratch.")
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -204,6 +211,19 @@ def exit_code(exc: BaseException) -> int | None:
     return None
 
 
+def os_message(exc: OSError) -> str:
+    """An operating-system error as one line: the file, what went wrong, what to do."""
+    import errno
+    where = exc.filename or "a file"
+    advice = {errno.ENOSPC: "free some disk space and run it again (nothing half-written was kept)",
+              errno.EACCES: "choose a folder you can write to (--runs-dir, --out)",
+              errno.EROFS: "the disk is read-only; choose a folder you can write to (--runs-dir, --out)",
+              errno.ENOTDIR: "a file is in the way of that folder; choose another path",
+              errno.EEXIST: "a file is in the way of that folder; choose another path",
+              errno.EISDIR: "it is a folder; give a file"}.get(exc.errno, "check the path and its permissions")
+    return f"{where}: {exc.strerror or exc}; {advice}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -216,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         return command.run(args)
     except commands.UsageError as exc:
         parser.error(str(exc))
+    except OSError as exc:
+        commands.say(name, os_message(exc))
+        return 2
     except Exception as exc:
         code = exit_code(exc)
         if code is None:

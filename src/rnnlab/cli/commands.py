@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import settings_from
+from .options import SETTING_FLAGS, settings_from
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -58,9 +58,12 @@ def train(args: argparse.Namespace) -> int:
     from ..train import train_run
     if args.resume:
         run_dir = Path(args.resume)
-        history = train_run(None, run_dir, resume=True, progress=not args.quiet, data_dir=args.data_dir)
+        history = train_run(None, run_dir, resume=True, progress=not args.quiet, data_dir=args.data_dir,
+                            changes=resume_changes(args))
         if history.summary:
-            print(f"done: {run_dir} (test {history.metric} {history.summary['final_test_metric']:.4f})")
+            report = write_report(run_dir, [run_dir], title=f"{history.summary['task']}: {history.label}")
+            print(f"done: {run_dir} (test {history.metric} {history.summary['final_test_metric']:.4f}) — "
+                  f"report {report}")
         return 0
     cfg = settings_from(args).config()
     name = check_run_name(args.name) if args.name is not None else f"{cfg.data.task}-{cfg.label}-{cfg.run.engine}"
@@ -70,6 +73,21 @@ def train(args: argparse.Namespace) -> int:
         report = write_report(run_dir, [run_dir], title=f"{cfg.data.task}: {history.label}")
         print(f"done: {run_dir} — report {report}")
     return 0
+
+
+def resume_changes(args: argparse.Namespace) -> dict:
+    """The settings flags given beside --resume; those a resume cannot honour are refused by flag."""
+    from ..train import RESUMABLE
+    given = {flag: setting for flag, (setting, _) in SETTING_FLAGS.items() if getattr(args, setting) is not None}
+    given.update({flag: flag for flag, dest in (("--opt", "task_options"), ("--preset", "preset"),
+                                                 ("--config", "config"), ("--cell", "cell"), ("--name", "name"),
+                                                 ("--ddp", "ddp"), ("--no-clip-norm", "no_clip_norm"),
+                                                 ("--force", "force")) if getattr(args, dest, None)})
+    refused = [flag for flag, setting in given.items() if setting not in RESUMABLE]
+    if refused:
+        raise ValueError(f"--resume: {', '.join(refused)} cannot change when a run resumes (only "
+                         f"{', '.join('--' + s for s in RESUMABLE)} can); start a new run with another --name")
+    return {setting: getattr(args, setting) for setting in given.values()}
 
 
 def compare(args: argparse.Namespace) -> int:

@@ -1,0 +1,83 @@
+"""Will a run fit in memory?  An estimate made before anything is allocated, so that a size that
+cannot fit is refused with the estimate instead of ending in an allocation error.
+
+    parameters   P = sum over layers and directions of G*H*(D_k + H + 2) (+ the head), 4 bytes each,
+                 four copies (weights, gradients, two Adam moments)
+    activations  what BPTT keeps per batch: about (G + 3) * H numbers per step, sequence, layer and
+                 direction (gate activations, h, c and scratch), three times over for autograd's
+                 intermediates on the PyTorch engines
+    data         (n_train + n_val + n_test) * T * (input + output) numbers; the image tasks hold
+                 their 70,000 pictures however many are used
+
+The estimate errs high; a run is refused only when it exceeds the memory the machine has.
+"""
+from __future__ import annotations
+
+import os
+
+from .cells import get_cell
+from .config import TrainConfig
+from .tasks import Task
+
+BYTES = 4
+IMAGE_DATASET_NUMBERS = 70000 * 28 * 28 * 2     # the uint8 files and their float32 copy, roughly
+
+
+def available_bytes() -> int:
+    """The memory this machine has free for a run (MemAvailable, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 ** 62
+
+
+def estimate(cfg: TrainConfig, task: Task) -> dict[str, int]:
+    """Bytes of parameters, activations of one batch and data (see the module docstring)."""
+    r, options = cfg.model.recurrent, cfg.data.options
+    G, H, dirs = get_cell(r.cell).num_gates, r.hidden_size, r.num_directions
+    parameters = 0
+    for layer in range(r.num_layers):
+        inputs = task.input_size if layer == 0 else dirs * r.output_size
+        parameters += dirs * G * H * (inputs + r.output_size + 2)
+    parameters += dirs * r.output_size * task.output_size + cfg.model.dense_size * dirs * r.output_size
+    steps = task.steps(**options)
+    batch = max(cfg.optim.batch_size, min(cfg.data.eval_batch_size, cfg.optim.batch_size * 8))
+    autograd = 1 if cfg.run.engine == "numpy" else 3
+    activations = autograd * batch * steps * r.num_layers * dirs * (G + 3) * H
+    opts = task.options(**options)
+    if task.dataset is not None:
+        data = IMAGE_DATASET_NUMBERS
+    else:
+        sequences = sum(opts.get(k) or 0 for k in ("n_train", "n_val", "n_test"))
+        data = sequences * steps * (task.input_size + task.output_size)
+    return {"parameters": 4 * BYTES * parameters, "activations": BYTES * activations, "data": BYTES * data}
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"
+
+
+def check_fits(cfg: TrainConfig, task: Task, limit: int | None = None) -> None:
+    """Refuse a run whose estimate exceeds ``limit`` (the memory available), naming its largest part."""
+    parts = estimate(cfg, task)
+    total, limit = sum(parts.values()), available_bytes() if limit is None else limit
+    if total <= limit:
+        return
+    largest = max(parts, key=parts.get)
+    advice = {"parameters": "a smaller --hidden-size or fewer --layers",
+              "activations": "a smaller --batch-size, --hidden-size or sequence length (--opt length=...)",
+              "data": "fewer sequences (--opt n_train=...) or shorter ones (--opt length=...)"}[largest]
+    detail = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
+    raise ValueError(f"memory: this run needs about {_size(total)} ({detail}); this machine has {_size(limit)} "
+                     f"free. Use {advice}")
