@@ -234,13 +234,21 @@ SAVED_CASES = [
     (["train", "--resume", "RUN"], ("checkpoint.pt", b""), "checkpoint.pt: cannot be read as a torch checkpoint"),
     (["train", "--resume", "RUN"], ("checkpoint.pt", os.urandom(200)), "cannot be read as a torch checkpoint"),
     (["train", "--resume", "RUN"], ("config.json", b"[]"), "config.json: expected a JSON object"),
+    (["train", "--resume", "RUN"], ("metrics.csv", b"epoch,train_loss\nx,y\n"), "metrics.csv: damaged"),
+    (["train", "--resume", "RUN"], ("iterations.csv", b"step\n1\n"), "iterations.csv: damaged"),
+    (["train", "--resume", "RUN"], ("config.json", b'{"config": {"optim": {"lr": "x"}}, "model": {}, "task": "xor", '
+                                                   b'"engine": "torch", "loss": "bce", "metric": "a"}'),
+     "config.json: its settings cannot be used"),
+    (["predict", "RUN", "x.png"], ("task.json", None), "task.json: missing"),
 ]
 
 
 @pytest.mark.parametrize("argv,damage,fragment", SAVED_CASES)
 def test_bad_saved_runs(workdir, capsys, finished, argv, damage, fragment):
     run = _copy(finished, workdir)
-    if damage:
+    if damage and damage[1] is None:
+        (run / damage[0]).unlink()
+    elif damage:
         (run / damage[0]).write_bytes(damage[1])
     argv = [str(run) if a == "RUN" else a for a in argv]
     _check(workdir, capsys, argv, 2, fragment)

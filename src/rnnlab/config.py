@@ -187,11 +187,17 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, doc: dict) -> TrainConfig:
         """The inverse of :meth:`to_dict`; also reads the flat form that run directories before 0.2 hold."""
-        if not isinstance(doc.get("model"), dict):
-            flat = {k: v for k, v in doc.items() if k in FIELDS}
-            return cls.from_flat(flat)
-        return cls(ModelSpec.from_dict(doc["model"]),
-                   **{section: SECTIONS[section](**doc.get(section, {})) for section in SECTIONS})
+        if not any(key in doc for key in ("model", *SECTIONS)):     # flat, as rnnlab 0.1 wrote it
+            return cls.from_flat({k: v for k, v in doc.items() if k != "models"})
+        unknown = sorted(set(doc) - {"model", *SECTIONS})
+        if unknown or not all(isinstance(doc.get(s, {}), dict) for s in ("model", *SECTIONS)):
+            raise ValueError(f"expected the sections model, {', '.join(SECTIONS)}; got {', '.join(map(str, doc))}")
+        try:
+            return cls(ModelSpec.from_dict(doc.get("model", {})),
+                       **{section: SECTIONS[section](**doc.get(section, {})) for section in SECTIONS})
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"a section is incomplete or has unknown entries ({type(exc).__name__}: {exc})") \
+                from None
 
 
 # Presets that reproduce the course notebooks (and the default quick comparison); flat settings plus

@@ -14,34 +14,30 @@ predictions.npz); it never reaches back into training.
 """
 from __future__ import annotations
 
-import csv
 import html
-import json
 from pathlib import Path
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from .metrics import analyze_confusion, confusion_matrix, format_metric
+from .rundir import RunDir
 
 # The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
 # process-wide backend is never switched (inline figures in Jupyter keep working).
 
 
 def load_run(run_dir: str | Path) -> dict:
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
+    """What a report shows of one run, read through :class:`rnnlab.rundir.RunDir` (clear errors)."""
+    files = RunDir(run_dir)
+    if not files.file("config.json").exists():
         raise ValueError(f"{run_dir}: not a run directory (no config.json)")
-    run = {"dir": run_dir, "name": run_dir.name, "config": json.loads((run_dir / "config.json").read_text())}
-    with (run_dir / "metrics.csv").open() as handle:
-        run["metrics"] = [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
-                          for row in csv.DictReader(handle)]
-    summary = run_dir / "summary.json"
-    run["summary"] = json.loads(summary.read_text()) if summary.exists() else None
-    predictions = run_dir / "predictions.npz"
-    if predictions.exists():
-        with np.load(predictions, allow_pickle=False) as data:
-            run["predictions"] = {k: data[k] for k in data.files}
+    run = {"dir": files.path, "name": files.path.name, "config": files.read_config()}
+    run["metrics"] = [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+                      for row in files.read_metrics()]
+    run["summary"] = files.read_json("summary.json") if files.file("summary.json").exists() else None
+    predictions = files.read_predictions()
+    if predictions is not None:
+        run["predictions"] = predictions
     return run
 
 

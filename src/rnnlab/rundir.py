@@ -108,11 +108,18 @@ class RunDir:
 
     # ------------------------------------------------------------------------------ metrics and log
     def read_metrics(self, upto_epoch: int | None = None) -> list[dict]:
+        """The rows of metrics.csv (text values), each checked to hold the columns' numbers."""
         path = self.file("metrics.csv")
         if not path.exists():
             return []
-        with path.open() as handle:
-            return [row for row in csv.DictReader(handle) if upto_epoch is None or int(row["epoch"]) <= upto_epoch]
+        try:
+            with path.open() as handle:
+                rows = list(csv.DictReader(handle))
+            for row in rows:
+                EpochRecord.from_row({k: row[k] for k in METRIC_COLUMNS})
+        except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: damaged ({type(exc).__name__}); train the run again with --force") from None
+        return [row for row in rows if upto_epoch is None or int(row["epoch"]) <= upto_epoch]
 
     def write_metrics(self, rows: list[dict]) -> None:
         buffer = io.StringIO()
@@ -134,8 +141,11 @@ class RunDir:
         path = self.file("iterations.csv")
         if not path.exists():
             return []
-        with path.open() as handle:
-            return [float(row["train_loss"]) for row in csv.DictReader(handle)][:steps]
+        try:
+            with path.open() as handle:
+                return [float(row["train_loss"]) for row in csv.DictReader(handle)][:steps]
+        except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: damaged ({type(exc).__name__}); train the run again with --force") from None
 
     def read_history(self, label: str, metric: str, upto_epoch: int | None = None,
                      steps: int | None = None) -> History:
@@ -191,6 +201,18 @@ class RunDir:
         except Exception as exc:
             raise ValueError(f"{path}: damaged, not a model file of rnnlab ({type(exc).__name__}); train the run "
                              f"again with --force") from None
+
+    def read_predictions(self) -> dict[str, np.ndarray] | None:
+        """predictions.npz (None when absent)."""
+        path = self.file("predictions.npz")
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except Exception as exc:
+            raise ValueError(f"{path}: damaged, not a predictions file of rnnlab ({type(exc).__name__}); train "
+                             f"the run again with --force") from None
 
     def save_predictions(self, **arrays: np.ndarray) -> None:
         buffer = io.BytesIO()
