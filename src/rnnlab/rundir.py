@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
                   "seconds", "lr")
+REQUIRED_COLUMNS = ("epoch", "train_loss", "train_metric", "test_loss", "test_metric")
 
 
 class RunExists(RuntimeError):
@@ -115,8 +116,9 @@ class RunDir:
         try:
             with path.open() as handle:
                 rows = list(csv.DictReader(handle))
-            for row in rows:
-                EpochRecord.from_row({k: row[k] for k in METRIC_COLUMNS})
+            for row in rows:      # the columns every run writes, and numbers (or nothing) in every cell
+                EpochRecord.from_row({k: row[k] for k in REQUIRED_COLUMNS})
+                [float(value) for value in row.values() if value not in ("", None)]
         except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: damaged ({type(exc).__name__}); train the run again with --force") from None
         return [row for row in rows if upto_epoch is None or int(row["epoch"]) <= upto_epoch]

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import distributed
@@ -59,7 +60,8 @@ def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | Non
     try:
         if resume:
             cfg = _resumed_config(RunDir(run_dir), changes or {})
-        return _train(cfg, RunDir(run_dir), data, resume, force, echo, progress, data_dir, stop)
+        request = RunRequest(data, resume, force, echo, progress, data_dir)
+        return _train(cfg, RunDir(run_dir), request, stop)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -84,59 +86,93 @@ def _resumed_config(run: RunDir, changes: dict) -> TrainConfig:
     return _saved_config(run).with_settings(**changes) if changes else _saved_config(run)
 
 
-def _train(cfg, run: RunDir, data, resume, force, echo, progress, data_dir, stop) -> History:
+@dataclass(frozen=True)
+class RunRequest:
+    """How a run was asked for, besides its settings."""
+    data: TaskData | None = None          # data already loaded (compare loads it once for every model)
+    resume: bool = False
+    force: bool = False
+    echo: Callable[[str], None] = print
+    progress: bool = True
+    data_dir: str | Path | None = None
+
+
+def _check(cfg: TrainConfig, run: RunDir, request: RunRequest) -> tuple[Task, ModelSpec, str]:
+    """Everything that can be checked before any work: task options, loss, memory, the run directory."""
     task = get_task(cfg.data.task)
-    task.options(**cfg.data.options)   # unknown options fail before any work
-    spec = cfg.model.for_task(task)
+    task.options(**cfg.data.options)
     loss = cfg.optim.loss or task.loss
     if loss == "mse_onehot" and task.loss != "cross_entropy":
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
     check_fits(cfg, task)
-    if not resume:
-        run.check_free(force)
-    workers = distributed.start(cfg.run.device) if cfg.run.ddp else distributed.Workers()
+    if not request.resume:
+        run.check_free(request.force)
+    return task, cfg.model.for_task(task), loss
+
+
+def _build(cfg: TrainConfig, spec: ModelSpec, workers: distributed.Workers) -> Trainable:
     o = cfg.optim
     model = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
                             o.clip_norm, cfg.run.device)
     apply_init(model, cfg.init, cfg.run.seed)
     if workers.enabled:
         model.data_parallel()
-    if data is None:
-        data = task.load(seed=cfg.run.seed, data_dir=data_dir, **cfg.data.options)
-    state, history = LoopState(), History(spec.label, task.metric)
-    if workers.main and not resume:
-        run.make_fresh(force)
-        run.write_json("config.json", {"config": cfg.to_dict(), "model": spec.to_dict(), "label": spec.label,
-                                       "engine": cfg.run.engine, "task": task.name, "loss": loss,
-                                       "metric": task.metric, "parameters": model.num_parameters(),
-                                       "python": sys.version.split()[0]})
-        run.write_json("task.json", data.info)
-    if resume:
-        state, history = _restore(run, model, history)
-        if state.epoch > cfg.optim.epochs:
-            raise ValueError(f"--epochs {cfg.optim.epochs}: {run} has already finished {state.epoch} epochs; "
-                             f"give more epochs, or none to keep {state.epoch}")
-        if workers.main:     # the settings it continues with (a changed epoch count, TensorBoard)
-            doc = run.read_config()
-            run.write_json("config.json", {**doc, "config": cfg.to_dict()})
-        echo(f"resuming {run} at epoch {state.epoch + 1}, batch {state.batch + 1}")
-    distributed.barrier(workers)
-    trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      _callbacks(cfg, run, history, workers, echo, progress), workers, stop)
+    return model
+
+
+def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable, task: Task, loss: str,
+           data: TaskData, main: bool) -> tuple[LoopState, History]:
+    """A new run's files, or a resumed run's loop state and history."""
+    spec = model.spec
+    history = History(spec.label, task.metric)
+    if not request.resume:
+        if main:
+            run.make_fresh(request.force)
+            run.write_json("config.json", {"config": cfg.to_dict(), "model": spec.to_dict(), "label": spec.label,
+                                           "engine": cfg.run.engine, "task": task.name, "loss": loss,
+                                           "metric": task.metric, "parameters": model.num_parameters(),
+                                           "python": sys.version.split()[0]})
+            run.write_json("task.json", data.info)
+        return LoopState(), history
+    state, history = _restore(run, model, history)
+    if state.epoch > cfg.optim.epochs:
+        raise ValueError(f"--epochs {cfg.optim.epochs}: {run} has already finished {state.epoch} epochs; "
+                         f"give more epochs, or none to keep {state.epoch}")
+    if main:     # the settings it continues with (a changed epoch count, TensorBoard)
+        run.write_json("config.json", {**run.read_config(), "config": cfg.to_dict()})
+    request.echo(f"resuming {run} at epoch {state.epoch + 1}, batch {state.batch + 1}")
+    return state, history
+
+
+def _fit(trainer: Trainer, state: LoopState, history: History, run: RunDir, lr: float) -> None:
+    """Train; an interruption or a divergence says where the checkpoint is and what to do."""
+    checkpoint = run.file(trainer.model.checkpoint_name)
     try:
         trainer.fit(state, history)
     except TrainingInterrupted as exc:
-        raise TrainingInterrupted(f"{exc}; checkpoint saved in {run.file(model.checkpoint_name)}. "
+        raise TrainingInterrupted(f"{exc}; checkpoint saved in {checkpoint}. "
                                   f"Continue with: rnnlab train --resume {run}") from None
     except TrainingDiverged as exc:
-        checkpoint = run.file(model.checkpoint_name)
         kept = (f"the checkpoint of epoch {state.epoch} is kept in {checkpoint}" if checkpoint.exists()
                 else "no checkpoint had been written yet")
         raise TrainingDiverged(f"{exc}; {kept}. Try gradient clipping (--clip-norm 1.0) or a lower learning "
-                               f"rate (--lr {cfg.optim.lr / 10:g}).") from None
+                               f"rate (--lr {lr / 10:g}).") from None
     finally:
         for callback in trainer.callbacks:
             callback.close()
+
+
+def _train(cfg: TrainConfig, run: RunDir, request: RunRequest, stop: StopFlag) -> History:
+    task, spec, loss = _check(cfg, run, request)
+    workers = distributed.start(cfg.run.device) if cfg.run.ddp else distributed.Workers()
+    model = _build(cfg, spec, workers)
+    data = request.data or task.load(seed=cfg.run.seed, data_dir=request.data_dir, **cfg.data.options)
+    state, history = _start(cfg, run, request, model, task, loss, data, workers.main)
+    distributed.barrier(workers)
+    callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
+    trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
+                      callbacks, workers, stop)
+    _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
         history.summary = finish_run(run, model, spec, cfg, task, data, loss, history)
     distributed.barrier(workers)

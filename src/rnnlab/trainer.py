@@ -96,7 +96,7 @@ class EpochRecord:
         """A record from a row of metrics.csv (empty cells: no validation set)."""
         def number(name: str, text: str) -> float | int | None:
             return None if text == "" else int(text) if name == "epoch" else float(text)
-        return cls(**{name: number(name, text) for name, text in row.items()})
+        return cls(**{f.name: number(f.name, row.get(f.name) or "") for f in fields(cls)})
 
 
 @dataclass
