@@ -120,12 +120,12 @@ def test_server_answers_and_refuses_bad_requests(server):
     assert status == 200 and len(data["grad_norms"]) == 6 and data["eigenvalue"] is None
     assert data["grad_norms"] == explore(cell="gru", length=6, weight_scale=1.5, loss="every")["grad_norms"]
     for query, message in [("weight_scale=9", "weight_scale: expected a number in [-5, 5]"),
-                           ("weight_scale=abc", "weight_scale: expected a number, got 'abc'"),
+                           ("weight_scale=abc", "weight_scale: expected a number in [-5, 5], got 'abc'"),
                            ("weight_scale=nan", "expected a finite number"),
                            ("cell=cnn", "cell: unknown value 'cnn'"),
                            ("length=1", "length: expected an integer in [2, 200]"),
-                           ("length=2.5", "length: expected an integer, got '2.5'"),
-                           ("colour=red", "unknown parameter(s) colour")]:
+                           ("length=2.5", "length: expected an integer in [2, 200], got '2.5'"),
+                           ("colour=red", "unknown parameter 'colour' (= 'red')")]:
         status, body = _get(f"{base}/api/flow?{query}")
         assert status == 400 and message in json.loads(body)["error"], query
     status, _ = _get(f"{base}/nowhere")

@@ -19,6 +19,8 @@ PyTorch modules (``h_list`` with ``retain_grad``); :func:`scaled_copy` is the gr
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -34,6 +36,12 @@ _Model = TypeVar("_Model")
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("identity", "relu", "tanh")
+LOSSES = ("every", "last")
+
+# torch's layers draw their initial weights from its *global* generator, so seeding and building a model
+# is one critical section: two threads that interleave torch.manual_seed(a) ... init ... would each get
+# a mixture of the two seeds' streams.  Every seeded build in this module holds this lock.
+_SEED_LOCK = threading.RLock()
 
 
 @dataclass
@@ -78,10 +86,11 @@ def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int =
     import torch
 
     from .torch import GRULayer, LSTMLayer, RecurrentRegressionModel, RNNLayer
-    torch.manual_seed(seed)
-    layer = (RNNLayer(input_size, hidden_size, nonlinearity=nonlinearity) if cell == "rnn"
-             else LSTMLayer(input_size, hidden_size) if cell == "lstm" else GRULayer(input_size, hidden_size))
-    return RecurrentRegressionModel(layer.double(), output_size).double()
+    with _SEED_LOCK:   # seed + draw the weights as one step (see _SEED_LOCK)
+        torch.manual_seed(seed)
+        layer = (RNNLayer(input_size, hidden_size, nonlinearity=nonlinearity) if cell == "rnn"
+                 else LSTMLayer(input_size, hidden_size) if cell == "lstm" else GRULayer(input_size, hidden_size))
+        return RecurrentRegressionModel(layer.double(), output_size).double()
 
 
 def numpy_to_scratch(model: SequenceModel) -> RecurrentRegressionModel:
@@ -125,6 +134,18 @@ def _eigenvalue(matrix: np.ndarray) -> float:
     return float(np.abs(np.linalg.eigvals(matrix)).max())
 
 
+def _norm(values: np.ndarray) -> float:
+    """||v||_2 without overflow: sqrt(sum v_i^2) overflows once |v_i| passes ~1e154 (an exploding RNN reaches
+    that), so then ||v|| = m ||v / m|| with m = max |v_i|, which stays finite while every v_i is."""
+    values = np.asarray(values, np.float64)
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(values))
+    if np.isfinite(norm) or not np.isfinite(values).all():
+        return norm
+    scale = float(np.abs(values).max())
+    return scale * float(np.linalg.norm(values / scale))
+
+
 def gradient_flow(model: FlowModel, x: np.ndarray, y: np.ndarray, last_step_only: bool = False) -> GradientFlow:
     """Measure a flow model (either engine) on inputs x: (N, T, D) and every-step targets y: (N, T, O)."""
     if hasattr(model, "params"):
@@ -151,8 +172,8 @@ def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_on
         rnn.recorded_dh = None
     T = out.shape[1]
     hs = model._cache                                   # (T, H, N): the outputs h_t
-    h_norms = np.array([np.linalg.norm(hs[t]) for t in range(T)])
-    grad_norms = np.array([np.linalg.norm(recorded[t]) for t in range(T)])
+    h_norms = np.array([_norm(hs[t]) for t in range(T)])
+    grad_norms = np.array([_norm(recorded[t]) for t in range(T)])
     eig = _eigenvalue(model.params["weight_hh_l0"]) if rnn.cell == "rnn" else None
     return GradientFlow(h_norms, grad_norms, eig, float(loss))
 
@@ -168,8 +189,8 @@ def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
     loss = loss_fn(pred, y, last_step_only)
     layer = model.recurrent_net
     grads = torch.autograd.grad(loss, layer.h_list)
-    h_norms = np.array([float(torch.linalg.norm(h.detach())) for h in layer.h_list])
-    grad_norms = np.array([float(torch.linalg.norm(g)) for g in grads])
+    h_norms = np.array([_norm(h.detach().numpy()) for h in layer.h_list])
+    grad_norms = np.array([_norm(g.numpy()) for g in grads])
     eig = _eigenvalue(layer.hh.weight.detach().numpy()) if type(layer).__name__ == "RNNLayer" else None
     return GradientFlow(h_norms, grad_norms, eig, float(loss.detach()))
 
@@ -178,32 +199,73 @@ def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
 # The explorer's computation (one function, shared by the web page and its test)
 
 LIMITS = {"weight_scale": (-5.0, 5.0), "bias_scale": (-5.0, 5.0), "hidden_size": (1, 256), "length": (2, 200)}
-_MODELS: dict = {}
+CACHE_SIZE = 32                  # models kept for the explorer (a slider drag reuses one; 256-unit LSTMs are ~2 MB)
+_MODELS: OrderedDict = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+
+
+def clear_model_cache() -> None:
+    """Forget the explorer's cached models (the next request builds them again, with the same numbers)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+def _explorer_model(cell: str, nonlinearity: str, hidden_size: int, seed: int) -> RecurrentRegressionModel:
+    """flow_model(cell, nonlinearity, hidden_size, seed=seed), built once and shared (least recently used out).
+
+    Thread-safe: the look-up, the seeded build and the insertion happen under one lock, and the build runs
+    inside ``torch.random.fork_rng`` so serving a request leaves torch's global generator as it found it.
+    Callers must not modify the model (explore() scales a deep copy)."""
+    import torch
+    key = (cell, nonlinearity, hidden_size, seed)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+                model = flow_model(cell, nonlinearity, hidden_size, seed=seed)
+            _MODELS[key] = model
+            while len(_MODELS) > CACHE_SIZE:
+                _MODELS.popitem(last=False)
+        else:
+            _MODELS.move_to_end(key)
+        return model
+
+
+def _check_explore(values: dict) -> None:
+    """ValueError naming the first argument of explore() outside its range or its choices."""
+    for name in ("weight_scale", "bias_scale"):
+        value, (low, high) = values[name], LIMITS[name]
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and np.isfinite(value)
+                                           and low <= value <= high):
+            raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
+    for name in ("hidden_size", "length"):
+        value, (low, high) = values[name], LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
+    for name, choices in (("cell", CELLS), ("nonlinearity", NONLINEARITIES)):
+        if values[name] not in choices:
+            raise ValueError(f"{name}: unknown value {values[name]!r}; expected one of {', '.join(choices)}")
+    if values["loss"] not in LOSSES:
+        raise ValueError(f"loss: expected 'every' or 'last', got {values['loss']!r}")
+    if isinstance(values["seed"], bool) or not isinstance(values["seed"], int) or values["seed"] < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {values['seed']!r}")
 
 
 def explore(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16, length: int = 10,
             weight_scale: float = 1.0, bias_scale: float = 1.0, loss: str = "last", seed: int = 0) -> dict:
     """The gradient-flow notebook's visualiser for one setting: a fixed model (from ``seed``) scaled, run on a fixed
-    running-mean batch of one sequence; returns plain numbers for the page."""
+    running-mean batch of one sequence; returns plain numbers for the page.
+
+    A pure function of its arguments, also when called from many threads at once (the web server does):
+    the model comes from :func:`_explorer_model` (seeded under a lock), the batch from NumPy's own
+    ``default_rng(seed)``, and the scaling works on a private copy.  Numbers that overflow float64 come back
+    as ``inf``/``nan`` (the server sends them as null)."""
     from .data.synthetic import cumulative_average
-    for name in ("weight_scale", "bias_scale"):
-        value = locals()[name]
-        low, high = LIMITS[name]
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and low <= value <= high):
-            raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
-    for name in ("hidden_size", "length"):
-        value = locals()[name]
-        low, high = LIMITS[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
-    if loss not in ("every", "last"):
-        raise ValueError(f"loss: expected 'every' or 'last', got {loss!r}")
+    _check_explore(locals())
     if cell != "rnn" and nonlinearity != "tanh":
         nonlinearity = "tanh"   # LSTM and GRU have their own nonlinearities; the choice applies to the RNN
-    key = (cell, nonlinearity, hidden_size, seed)
-    if key not in _MODELS:
-        _MODELS[key] = flow_model(cell, nonlinearity, hidden_size, seed=seed)
+    model = _explorer_model(cell, nonlinearity, hidden_size, seed)
     x, y = cumulative_average(1, length, seed=seed)
-    flow = gradient_flow(scaled_copy(_MODELS[key], weight_scale, bias_scale), x, y, last_step_only=loss == "last")
+    flow = gradient_flow(scaled_copy(model, weight_scale, bias_scale), x, y, last_step_only=loss == "last")
     return {"cell": cell, "nonlinearity": nonlinearity, "hidden_size": hidden_size, "length": length,
             "weight_scale": weight_scale, "bias_scale": bias_scale, "loss_on": loss, **flow.to_dict()}

@@ -3,7 +3,19 @@
     GET /             the page (static/index.html)
     GET /explore.js   its script (static/explore.js): sliders -> /api/flow -> two canvas plots
     GET /api/flow?cell=rnn&nonlinearity=tanh&hidden_size=16&length=10&weight_scale=1&bias_scale=1&loss=last
-                      rnnlab.analysis.explore() as JSON; a bad value gets HTTP 400 with a message
+                      rnnlab.analysis.explore() as JSON; a bad value gets HTTP 400 with a one-line message
+                      {"error": "<parameter>: expected <what>, got '<value>'"}; another path gets 404
+
+Every parameter is optional (the defaults of explore()) and may appear once:
+
+    cell          one of rnn, lstm, gru             hidden_size   an integer in [1, 256]
+    nonlinearity  one of identity, relu, tanh       length        an integer in [2, 200]
+    loss          one of every, last                weight_scale, bias_scale   a finite number in [-5, 5]
+
+Integers are plain decimal digits ("16", not "16.0" or "1_6"); numbers are decimal or scientific
+("0.5", "-2", "1e-1"), never nan or inf.  A value of the answer that overflows float64 (an exploding RNN
+at length 200) is sent as null, so the body is always strict JSON.  Requests are served on threads and
+each answer depends on its parameters only (see rnnlab.analysis.explore).
 
 Everything the page needs comes from the package, so it works without internet.
 """
@@ -11,46 +23,80 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlparse
 
-from ..analysis import explore
+from ..analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, explore
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
           "/explore.js": ("explore.js", "text/javascript; charset=utf-8")}
-INTEGERS, NUMBERS, WORDS = ("hidden_size", "length"), ("weight_scale", "bias_scale"), ("cell", "nonlinearity", "loss")
+INTEGERS, NUMBERS = ("hidden_size", "length"), ("weight_scale", "bias_scale")
+CHOICES = {"cell": CELLS, "nonlinearity": NONLINEARITIES, "loss": LOSSES}
+PARAMETERS = ("cell", "nonlinearity", "hidden_size", "length", "weight_scale", "bias_scale", "loss")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """repr() of a value for a message: one line whatever it holds, cut after ``limit`` characters."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _parse_value(name: str, text: str) -> int | float | str:
+    """One parameter's text -> its value; ValueError "<name>: expected <what>, got '<text>'"."""
+    if name in INTEGERS:
+        low, high = LIMITS[name]
+        if len(text) < 12 and _INTEGER.fullmatch(text) and low <= int(text) <= high:
+            return int(text)
+        raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {_shown(text)}")
+    if name in NUMBERS:
+        low, high = LIMITS[name]
+        value = float(text) if _NUMBER.fullmatch(text) else None
+        if value is not None and math.isfinite(value) and low <= value <= high:
+            return value
+        finite = "finite " if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity") else ""
+        raise ValueError(f"{name}: expected a {finite}number in [{low:g}, {high:g}], got {_shown(text)}")
+    if text in CHOICES[name]:
+        return text
+    raise ValueError(f"{name}: unknown value {_shown(text)}; expected one of {', '.join(CHOICES[name])}")
 
 
 def parse_flow_query(query: str) -> dict:
-    """Query string -> keyword arguments of explore(); ValueError names a bad or unknown parameter."""
+    """Query string -> keyword arguments of explore(); ValueError names the bad, repeated or unknown parameter,
+    its value and what is expected (one line: values are shown with repr and cut when long)."""
     params = parse_qs(query, keep_blank_values=True)
-    unknown = sorted(set(params) - set(INTEGERS + NUMBERS + WORDS))
+    unknown = sorted(set(params) - set(PARAMETERS))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; expected {', '.join(INTEGERS + NUMBERS + WORDS)}")
+        name = unknown[0]
+        raise ValueError(f"unknown parameter {_shown(name)} (= {_shown(params[name][0])}); "
+                         f"expected only {', '.join(PARAMETERS)}")
     args = {}
-    for name, values in params.items():
-        text = values[-1]
-        if name in INTEGERS:
-            try:
-                args[name] = int(text)
-            except ValueError:
-                raise ValueError(f"{name}: expected an integer, got {text!r}") from None
-        elif name in NUMBERS:
-            try:
-                args[name] = float(text)
-            except ValueError:
-                raise ValueError(f"{name}: expected a number, got {text!r}") from None
-            if not math.isfinite(args[name]):
-                raise ValueError(f"{name}: expected a finite number, got {text!r}")
-        else:
-            args[name] = text
-    if args.get("cell", "rnn") not in ("rnn", "lstm", "gru"):
-        raise ValueError(f"cell: unknown value {args['cell']!r}; expected rnn, lstm or gru")
+    for name in PARAMETERS:
+        values = params.get(name)
+        if values is None:
+            continue
+        if len(values) > 1:
+            raise ValueError(f"{name}: expected one value, got {len(values)}: "
+                             f"{', '.join(_shown(v, 20) for v in values[:4])}{', ...' if len(values) > 4 else ''}")
+        args[name] = _parse_value(name, values[0])
     return args
+
+
+def _strict(value: object) -> object:
+    """``value`` with every float that is not finite replaced by None (JSON has no nan or inf)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -68,7 +114,21 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, payload: dict) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
+        self._send(status, json.dumps(_strict(payload), allow_nan=False).encode(), "application/json")
+
+    def _flow(self, query: str) -> None:
+        try:
+            args = parse_flow_query(query)
+            result = explore(**args)
+        except ValueError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        except Exception as exc:   # a bug: answer with one line (and say it once on stderr), not a dropped socket
+            message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+            print(f"rnnlab explore: {message} (for /api/flow?{query[:200]})", file=sys.stderr, flush=True)
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
+            return
+        self._json(HTTPStatus.OK, result)
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
@@ -77,22 +137,42 @@ class Handler(BaseHTTPRequestHandler):
             body = resources.files(__package__).joinpath("static", name).read_bytes()
             self._send(HTTPStatus.OK, body, content_type)
         elif url.path == "/api/flow":
-            try:
-                result = explore(**parse_flow_query(url.query))
-            except ValueError as exc:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-                return
-            self._json(HTTPStatus.OK, result)
+            self._flow(url.query)
         else:
-            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {url.path}; try / or /api/flow"})
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(url.path)}; try / or /api/flow"})
+
+
+class ExploreServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer (a daemon thread per request) that reports a dropped connection in one line, not a
+    traceback: a page that moves on before its answer arrives is normal when a slider is dragged."""
+
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            return
+        print(f"rnnlab explore: request from {client_address[0]} failed: {type(exc).__name__}: {exc}",
+              file=sys.stderr, flush=True)
+
+
+def check_port(port: object) -> int:
+    """``port`` if it is a TCP port number (0: the system picks a free one), else ValueError."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port: expected an integer in 0..65535, got {port!r}; --port 0 picks a free one")
+    return port
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server bound to ``host``:``port`` (port 0: any free port); call serve_forever() on it."""
-    return ThreadingHTTPServer((host, port), Handler)
+    """A server bound to ``host``:``port`` (port 0: any free port); call serve_forever() on it.
+    ValueError for a port outside 0..65535 (before binding); OSError when the address cannot be bound."""
+    return ExploreServer((host, check_port(port)), Handler)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = print) -> None:
+def _say(line: str) -> None:
+    print(line, flush=True)   # flushed: stdout is block-buffered in a pipe or a log, and the URL must show
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = _say) -> None:
+    """Serve the explorer until Ctrl-C; the first line ``echo``-ed holds its URL, http://HOST:PORT/."""
     server = make_server(host, port)
     echo(f"rnnlab explore: open http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)")
     try:

@@ -4,7 +4,7 @@
 const ids = ["weight_scale", "bias_scale", "cell", "nonlinearity", "hidden_size", "length", "loss"];
 let latest = 0;   // only the answer to the newest request is drawn
 
-function fmt(v) { return Number(v).toPrecision(6); }
+function fmt(v) { return v === null ? "overflow" : Number(v).toPrecision(6); }   // null: past float64
 
 function settings() {
   const params = new URLSearchParams();
@@ -17,8 +17,9 @@ function draw(canvasId, values, logScale) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height, pad = 48;
   ctx.clearRect(0, 0, W, H);
-  const ys = values.map(v => logScale ? Math.log10(Math.max(v, 1e-12)) : v);
-  let lo = Math.min(...ys), hi = Math.max(...ys);
+  const ys = values.map(v => v === null ? NaN : logScale ? Math.log10(Math.max(v, 1e-12)) : v);
+  const finite = ys.filter(Number.isFinite);
+  let lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
   if (!logScale) lo = Math.min(0, lo);
   if (hi - lo < 1e-9) { hi += 1; lo -= logScale ? 1 : 0; }
   const x = i => pad + (W - 2 * pad) * (values.length > 1 ? i / (values.length - 1) : 0.5);
@@ -33,20 +34,28 @@ function draw(canvasId, values, logScale) {
   ctx.fillText("step t", W / 2 - 15, H - 8);
   ctx.strokeStyle = logScale ? "#c0392b" : "#2c6fbb"; ctx.lineWidth = 2;
   ctx.beginPath();
-  ys.forEach((v, i) => { if (i === 0) ctx.moveTo(x(i), y(v)); else ctx.lineTo(x(i), y(v)); });
+  let pen = false;   // a gap where a value overflowed
+  ys.forEach((v, i) => { if (!Number.isFinite(v)) { pen = false; return; }
+    if (pen) ctx.lineTo(x(i), y(v)); else ctx.moveTo(x(i), y(v)); pen = true; });
   ctx.stroke();
   ctx.fillStyle = ctx.strokeStyle;
-  ys.forEach((v, i) => { ctx.beginPath(); ctx.arc(x(i), y(v), 3, 0, 2 * Math.PI); ctx.fill(); });
+  ys.forEach((v, i) => { if (!Number.isFinite(v)) return; ctx.beginPath(); ctx.arc(x(i), y(v), 3, 0, 2 * Math.PI); ctx.fill(); });
 }
 
 async function update() {
   const request = ++latest;
   document.getElementById("weight_scale_value").textContent = Number(document.getElementById("weight_scale").value).toFixed(2);
   document.getElementById("bias_scale_value").textContent = Number(document.getElementById("bias_scale").value).toFixed(2);
-  const response = await fetch("/api/flow?" + settings().toString());
-  const data = await response.json();
-  if (request !== latest) return;
   const error = document.getElementById("error");
+  let response, data;
+  try {
+    response = await fetch("/api/flow?" + settings().toString());
+    data = await response.json();
+  } catch (err) {   // the server stopped, or answered something that is not JSON
+    if (request === latest) error.textContent = "no answer from the explorer's server: " + err;
+    return;
+  }
+  if (request !== latest) return;
   if (!response.ok) { error.textContent = data.error; return; }
   error.textContent = "";
   draw("hidden_plot", data.h_norms, false);
