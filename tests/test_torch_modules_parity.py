@@ -156,16 +156,19 @@ def test_classifier_reads_both_directions_and_optional_heads():
         SequenceClassifier(net, 10, norm="groupnorm")
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda m: m(torch.zeros(2, 5)), r"x: expected a 3-D tensor \(batch, seq_len, input_size\), got \(2, 5\)"),
-    (lambda m: m(torch.zeros(2, 5, 4)), r"x: expected 3 input features .*got shape \(2, 5, 4\)"),
-    (lambda m: m(torch.zeros(2, 5, 3), lengths=[6, 2]), r"lengths: every length must lie in 1\.\.5"),
-    (lambda m: m(torch.zeros(2, 5, 3), lengths=[0, 2]), r"lengths: every length must lie in 1\.\.5.*min 0"),
-    (lambda m: m(torch.zeros(2, 5, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4))),
+@pytest.mark.parametrize("call,error,message", [
+    (lambda m: m(torch.zeros(2, 5)), ValueError,
+     r"x: expected a 3-D tensor \(batch, seq_len, input_size\), got \(2, 5\)"),
+    # torch.nn raises RuntimeError for a wrong feature size and for states of the wrong shape
+    (lambda m: m(torch.zeros(2, 5, 4)), RuntimeError, r"x: expected 3 input features .*got shape \(2, 5, 4\)"),
+    (lambda m: m(torch.zeros(2, 5, 3), lengths=[6, 2]), ValueError, r"lengths: every length must lie in 1\.\.5"),
+    (lambda m: m(torch.zeros(2, 5, 3), lengths=[0, 2]), ValueError,
+     r"lengths: every length must lie in 1\.\.5.*min 0"),
+    (lambda m: m(torch.zeros(2, 5, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4))), RuntimeError,
      r"c0: expected shape \(1, 2, 4\)"),
 ])
-def test_bad_input(call, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
         call(LSTM(3, 4))
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from ..cells import get_cell
 from ..rules import check_options
 from .cells import gate_layer_norm
+from .checks import check_flag, check_mask, check_proj_size, check_sequence, check_size, check_state, split_states
 from .fused import LSTMSequence
 
 
@@ -46,12 +47,6 @@ def resolve_nonlinearity(nonlinearity: str | Activation) -> Activation:
     return nonlinearity
 
 
-def check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
-
-
 class _RecurrentLayer(nn.Module):
     """The time loop shared by the three layers, and their weights, read from the cell registry:
 
@@ -74,8 +69,10 @@ class _RecurrentLayer(nn.Module):
                  proj_size: int = 0) -> None:
         super().__init__()
         spec = get_cell(self.cell)
+        bias, layer_norm = check_flag("bias", bias), check_flag("layer_norm", layer_norm)
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
+        proj_size = check_proj_size(proj_size, hidden_size)
         check_options(self.cell, "scratch", {"proj_size": proj_size, "layer_norm": layer_norm})
         self.proj_size = proj_size
         G, H = spec.num_gates, hidden_size
@@ -87,6 +84,7 @@ class _RecurrentLayer(nn.Module):
             self.ln_bias = nn.Parameter(torch.zeros(G * H))
         self._step = spec.torch_step
         self._num_states = len(spec.states)
+        self._state_names, self._title = ("h0", "c0")[:len(spec.states)], spec.full_name
         self.h_list: list[torch.Tensor] = []
 
     @property
@@ -98,21 +96,19 @@ class _RecurrentLayer(nn.Module):
         """h has output_size features, any further state (the LSTM's c) hidden_size."""
         return (self.output_size,) + (self.hidden_size,) * (self._num_states - 1)
 
-    def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x: expected shape (batch, seq_len, {self.input_size}), "
-                             f"got shape {tuple(x.shape)}")
+    def _check_input(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        """x: (batch, seq_len, input_size) of the weights' dtype and device, seq_len >= 1."""
+        check_sequence(x, self.ih.weight, self.input_size)
+        if mask is not None:
+            check_mask(mask, x.shape[0], x.shape[1])
 
     def _initial_state(self, x: torch.Tensor, state) -> tuple[torch.Tensor, ...]:
         batch = x.shape[0]
         if state is None:
             return tuple(x.new_zeros(batch, size) for size in self._state_sizes())
-        state = (state,) if isinstance(state, torch.Tensor) else tuple(state)
-        names = ("h0", "c0")
-        for name, s, size in zip(names, state, self._state_sizes()):
-            if tuple(s.shape) != (batch, size):
-                raise ValueError(f"{name}: expected shape ({batch}, {size}) (batch, state size), "
-                                 f"got shape {tuple(s.shape)}")
+        state = split_states(state, self._state_names, self._title)
+        for name, s, size in zip(self._state_names, state, self._state_sizes()):
+            check_state(name, s, (batch, size), self.ih.weight, "(batch, state size)")
         return state
 
     def forward(self, x: torch.Tensor, state: StateArg = None, mask: torch.Tensor | None = None,
@@ -123,7 +119,7 @@ class _RecurrentLayer(nn.Module):
 
         Returns all_h (batch, seq_len, H) and last_h (batch, H), the state after the walk.
         """
-        self._check_input(x)
+        self._check_input(x, mask)
         T = x.shape[1]
         state = self._initial_state(x, state)
         xw = self.ih(x).unbind(1)
@@ -198,9 +194,6 @@ class LSTMLayer(_RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 0,
                  layer_norm: bool = False) -> None:
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
-            raise ValueError(f"proj_size: expected an integer in 0..{hidden_size - 1} "
-                             f"(smaller than hidden_size), got {proj_size!r}")
         super().__init__(input_size, hidden_size, bias, layer_norm, proj_size)
 
     def _store_other_states(self, per_step) -> None:
@@ -212,7 +205,7 @@ class LSTMLayer(_RecurrentLayer):
             all_h, last_h = super().forward(x, state, mask, reverse)
         else:
             # the fused path: one autograd node for the whole sequence (see fused.py)
-            self._check_input(x)
+            self._check_input(x, mask)
             h0, c0 = self._initial_state(x, state)
             all_h, last_h, last_c = LSTMSequence.apply(self.ih(x), h0, c0, self.hh.weight, mask, reverse)
             self.final_state = (last_h, last_c)

@@ -16,6 +16,9 @@ Unlike torch.nn, batch-first is the default (the gradient-flow notebook's tests 
 
 Variable lengths: a ``PackedSequence`` (the output is packed too), or a padded tensor with
 ``lengths``; padded steps carry the state unchanged and output zeros.
+
+Bad arguments (a string for a flag, a float64 ``x`` for a float32 stack, zero time steps, h0 of the
+wrong shape) are refused up front with one line and torch.nn's exception type (``checks.py``).
 """
 from __future__ import annotations
 
@@ -26,7 +29,17 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..cells import CellDef, get_cell
-from .layers import GRULayer, LSTMLayer, RNNLayer, check_size, resolve_nonlinearity
+from .checks import (
+    check_dropout,
+    check_flag,
+    check_lengths,
+    check_proj_size,
+    check_sequence,
+    check_size,
+    check_state,
+    split_states,
+)
+from .layers import GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
 
 
 class _Stack(nn.Module):
@@ -36,18 +49,18 @@ class _Stack(nn.Module):
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
                  layer_norm: bool = False) -> None:
         super().__init__()
-        self.layer_norm = bool(layer_norm)
+        # in torch.nn's order; the flags must be real bools (bool("False") is True)
+        self.dropout = check_dropout(dropout)
+        self.bias, self.batch_first = check_flag("bias", bias), check_flag("batch_first", batch_first)
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
-        self.num_layers = check_size("num_layers", num_layers)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
-        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
-        self.bidirectional = bool(bidirectional)
+        self.num_layers = check_size("num_layers", num_layers, numpy_ints=True)
+        self.bidirectional = bidirectional = check_flag("bidirectional", bidirectional, loose=True)
+        self.layer_norm = check_flag("layer_norm", layer_norm)
         self.num_directions = 2 if bidirectional else 1
         self.layers = nn.ModuleList()
         self.reverse_layers = nn.ModuleList() if bidirectional else None
-        for k in range(num_layers):
+        for k in range(self.num_layers):
             size = input_size if k == 0 else self.output_size * self.num_directions
             self.layers.append(self._make_layer(size))
             if bidirectional:
@@ -67,49 +80,42 @@ class _Stack(nn.Module):
         S, more = self.num_layers * self.num_directions, len(self.cell_def.states) - 1
         return [(S, batch, self.output_size)] + [(S, batch, self.hidden_size)] * more
 
-    def _check_state(self, hx, batch: int):
+    def _check_state(self, hx, batch: int) -> tuple[torch.Tensor, ...] | None:
         if hx is None:
             return None
-        states = (hx,) if isinstance(hx, torch.Tensor) else tuple(hx)
-        names = ("h0", "c0")
-        if len(states) != len(self._state_shapes(batch)):
-            raise ValueError(f"hx: expected {len(self._state_shapes(batch))} state tensor(s) "
-                             f"({', '.join(names[:len(self._state_shapes(batch))])}), got {len(states)}")
+        names = ("h0", "c0")[:len(self.cell_def.states)]
+        states = split_states(hx, names, self.cell_def.full_name)
+        weight = self.layers[0].ih.weight
         for name, s, shape in zip(names, states, self._state_shapes(batch)):
-            if tuple(s.shape) != shape:
-                raise ValueError(f"{name}: expected shape {shape} (num_layers * num_directions, batch, "
-                                 f"state size), got shape {tuple(s.shape)}")
+            check_state(name, s, shape, weight, "(num_layers * num_directions, batch, state size)")
         return states
+
+    def _check_input(self, x: object, lengths: object) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """x as a batch-first tensor, the lengths (None: all full) and whether x was packed."""
+        weight = self.layers[0].ih.weight
+        packed = isinstance(x, PackedSequence)
+        if packed:
+            if lengths is not None:
+                raise TypeError("lengths: a PackedSequence carries its own lengths; pass the PackedSequence "
+                                "alone, or a padded tensor with lengths")
+            x, lengths = pad_packed_sequence(x, batch_first=True)
+            check_sequence(x, weight, self.input_size, packed_ok=True)
+        else:
+            check_sequence(x, weight, self.input_size, self.batch_first, packed_ok=True)
+            if not self.batch_first:
+                x = x.transpose(0, 1)
+        if lengths is not None:
+            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        return x, lengths, packed
 
     def forward(self, x: torch.Tensor | PackedSequence, hx: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
                 lengths: torch.Tensor | list[int] | None = None
                 ) -> tuple[torch.Tensor | PackedSequence, torch.Tensor | tuple[torch.Tensor, ...]]:
-        packed = isinstance(x, PackedSequence)
-        if packed:
-            if lengths is not None:
-                raise ValueError("lengths: a PackedSequence carries its own lengths; pass one or the other")
-            x, lengths = pad_packed_sequence(x, batch_first=True)
-        else:
-            if not isinstance(x, torch.Tensor) or x.dim() != 3:
-                layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
-                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise ValueError(f"x: expected a 3-D tensor {layout}, got {got}")
-            if not self.batch_first:
-                x = x.transpose(0, 1)
-        B, T, D = x.shape
-        if self.input_size != D:
-            raise ValueError(f"x: expected {self.input_size} input features (input_size), got shape "
-                             f"{tuple(x.shape)}")
+        x, lengths, packed = self._check_input(x, lengths)
+        B, T, _ = x.shape
         mask = None
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths, device=x.device)
-            if lengths.dim() != 1 or lengths.shape[0] != B:
-                raise ValueError(f"lengths: expected shape ({B},) (one per sequence), got {tuple(lengths.shape)}")
-            if int(lengths.min()) < 1 or int(lengths.max()) > T:
-                raise ValueError(f"lengths: every length must lie in 1..{T} (the sequence length), got "
-                                 f"min {int(lengths.min())} and max {int(lengths.max())}")
-            if int(lengths.min()) < T:
-                mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
+        if lengths is not None and B and int(lengths.min()) < T:
+            mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
         states = self._check_state(hx, B)
         finals: list[tuple[torch.Tensor, ...]] = []
         layer_in = x
@@ -142,6 +148,7 @@ class _Stack(nn.Module):
         """Keep every layer's per-step states in ``layer.h_list`` (for dL/dh_t analysis).
 
         Off by default for the LSTM stack, whose layers then run the faster fused path."""
+        on = check_flag("on", on)
         for _, _, layer in self.all_layers():
             layer.record_states = on
         return self
@@ -161,7 +168,7 @@ class RNN(_Stack):
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
                  bidirectional: bool = False, layer_norm: bool = False) -> None:
         choices = get_cell("rnn").nonlinearities
-        if nonlinearity not in choices:
+        if not isinstance(nonlinearity, str) or nonlinearity not in choices:
             raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
                              f"{', '.join(map(repr, choices))}")
         self.nonlinearity = nonlinearity
@@ -180,7 +187,7 @@ class LSTM(_Stack):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, layer_norm: bool = False) -> None:
-        self.proj_size = proj_size
+        self.proj_size = check_proj_size(proj_size, check_size("hidden_size", hidden_size))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
 
