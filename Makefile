@@ -5,14 +5,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: compare demo test lint bench results install clean
+.PHONY: compare demo test lint lab bench results install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,6 +28,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
 
 bench: install
 	$(BIN)/python benchmarks/engine_speed.py

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +33,32 @@ class IdxError(ValueError):
     """A file that is not a valid IDX file; the message names the file and what is wrong."""
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The content of ``path``, decompressed when it is gzipped (by its magic bytes, not its name)."""
+def read_bytes(path: str | os.PathLike, max_size: int | None = None) -> bytes:
+    """The content of ``path``, decompressed when it is gzipped (by its magic bytes, not its name).
+
+    Damaged gzip data (corrupt deflate stream, truncation, wrong CRC or length) and an unreadable
+    file are an :class:`IdxError` naming the file.  With ``max_size``, content longer than that (on
+    disk, or once decompressed) is one too, found without decompressing more than ``max_size + 1``
+    bytes: a damaged or foreign file cannot fill the memory."""
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise IdxError(f"{path}: cannot be read ({err.strerror or err}); check the file and its permissions") from err
+    if raw[:2] != b"\x1f\x8b":
+        data = raw
+    else:
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise IdxError(f"{path}: the gzip stream is damaged ({err}); delete the file and fetch it again") from err
-    return raw
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+                data = stream.read(-1 if max_size is None else max_size + 1)   # to its end: CRC and length checked
+        except (OSError, EOFError, zlib.error) as err:
+            raise IdxError(f"{path}: the gzip stream is damaged ({' '.join(str(err).split())}); "
+                           f"delete the file and fetch it again") from err
+    if max_size is not None and len(data) > max_size:
+        where = " once decompressed" if data is not raw else ""
+        raise IdxError(f"{path}: holds more than the {max_size} bytes expected{where}; it is not the right file "
+                       f"or it is damaged: delete it and fetch it again")
+    return data
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:

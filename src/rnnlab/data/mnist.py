@@ -55,8 +55,9 @@ __all__ = ["DATASETS", "FASHION_MNIST", "MNIST", "DataError", "DatasetSpec", "Id
            "where_on_disk", "write_cache"]
 
 
-def _sources_tried_on_disk(spec: DatasetSpec, root: Path) -> list[str]:
-    tried = [f"{place}: no {spec.title} IDX files" for place in candidate_folders(spec, root)]
+def _sources_tried_on_disk(spec: DatasetSpec, root: Path, damaged: list[tuple[Path, str]]) -> list[str]:
+    problems = dict(damaged)
+    tried = [problems.get(place, f"{place}: no {spec.title} IDX files") for place in candidate_folders(spec, root)]
     if spec.keras_npz:
         tried.append(f"{root / spec.keras_npz}: not there")
     return tried
@@ -68,13 +69,16 @@ def fetch(name: str | DatasetSpec, data_dir: str | os.PathLike | None = None,
     return it.  Raises :class:`DataError` naming every source tried and why it failed."""
     spec = get_spec(name)
     root = data_root(data_dir)
-    found = find_on_disk(spec, root)
+    damaged: list[tuple[Path, str]] = []   # a damaged system copy is left alone: ours is fetched, and read first
+    found = find_on_disk(spec, root, damaged)
     if found is not None:
         return found
     folder = root / spec.name
     if progress:
+        for _, problem in damaged:
+            print(f"skipped: {problem}", file=sys.stderr)
         print(f"{spec.title} is not on disk yet; fetching it into {folder}", file=sys.stderr)
-    tried = _sources_tried_on_disk(spec, root)
+    tried = _sources_tried_on_disk(spec, root, damaged)
     for mirror in spec.mirrors:
         try:
             gz_files, _ = from_mirror(spec, mirror, progress)

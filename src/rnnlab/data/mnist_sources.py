@@ -18,6 +18,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def arrays_from_pickle(data: bytes, where: str) -> list[np.ndarray]:
     """
     try:
         parts = _ArraysOnlyUnpickler(io.BytesIO(gzip.decompress(data)), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError) as err:
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError, zlib.error) as err:
         raise DataError(f"{where}: not a pickle of NumPy arrays ({err})") from err
     if not (isinstance(parts, tuple) and len(parts) == 3
             and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(a, np.ndarray) for a in p)
