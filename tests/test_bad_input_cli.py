@@ -263,6 +263,28 @@ def test_resume_can_add_epochs_and_writes_its_report(workdir, capsys, finished):
            "copy has already finished 2 epochs; give more epochs")
 
 
+def test_a_checkpoint_of_another_model_is_named(workdir, capsys, finished):
+    run = _copy(finished, workdir)
+    assert main([*TRAIN, "--hidden-size", "6", "--runs-dir", str(workdir / "other"), "--name", "wide"]) == 0
+    shutil.copy(workdir / "other" / "wide" / "checkpoint.pt", run / "checkpoint.pt")
+    _check(workdir, capsys, ["train", "--resume", str(run)], 2, "cannot be read as a torch checkpoint of this model")
+
+
+def test_a_pickle_in_a_checkpoint_is_never_run(workdir, capsys, finished, tmp_path):
+    import pickle
+
+    import torch
+    run = _copy(finished, workdir)
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+    torch.save({"weights": Payload()}, run / "checkpoint.pt", pickle_module=pickle)
+    _check(workdir, capsys, ["train", "--resume", str(run)], 2, "cannot be read as a torch checkpoint")
+    assert not marker.exists()
+
+
 def test_predict_on_a_run_that_is_not_an_image_task(workdir, capsys, finished):
     run = _copy(finished, workdir)
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(workdir / "d.png")
