@@ -19,6 +19,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from . import plots
 from .metrics import analyze_confusion, confusion_matrix, format_metric
 from .rundir import RunDir
 
@@ -46,83 +47,28 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
-def _curves(runs: list[dict], metric: str, path: Path) -> None:
-    fig = Figure(figsize=(11, 7.5))
-    axes = fig.subplots(2, 2)
-    panels = [("train_loss", "training loss"), ("test_loss", "test loss"),
-              ("train_metric", f"training {metric}"), ("test_metric", f"test {metric}")]
-    for ax, (column, title) in zip(axes.ravel(), panels):
-        for run in runs:
-            epochs = [row["epoch"] for row in run["metrics"]]
-            ax.plot(epochs, [row[column] for row in run["metrics"]], marker="o", label=run["name"])
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend()
-    _save(fig, path)
+def _curves(runs: list[dict], path: Path) -> None:
+    histories = {run["name"]: RunDir(run["dir"]).read_history(run["name"], run["config"]["metric"]) for run in runs}
+    _save(plots.curves(histories), path)
 
 
 def _confusions(runs: list[dict], path: Path) -> list[dict]:
+    pairs = {run["name"]: (run["predictions"]["y"], run["predictions"]["outputs"]) for run in runs}
+    _save(plots.confusion(pairs), path)
     analyses = []
-    fig = Figure(figsize=(4.2 * len(runs), 4.2))
-    axes = fig.subplots(1, len(runs), squeeze=False)
-    for ax, run in zip(axes[0], runs):
-        pred = run["predictions"]
-        classes = pred["outputs"].shape[-1]
-        counts = confusion_matrix(pred["y"], pred["outputs"].argmax(-1), classes)
-        ax.imshow(counts, cmap="Blues")
-        for i in range(classes):
-            for j in range(classes):
-                if counts[i, j]:
-                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if counts[i, j] > counts.max() / 2 else "black")
-        ax.set_title(run["name"])
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_xticks(range(classes))
-        ax.set_yticks(range(classes))
-        analyses.append({"name": run["name"], **analyze_confusion(counts)})
-    _save(fig, path)
+    for name, (labels, outputs) in pairs.items():
+        counts = confusion_matrix(labels, outputs.argmax(-1), outputs.shape[-1])
+        analyses.append({"name": name, **analyze_confusion(counts)})
     return analyses
 
 
-def _samples(runs: list[dict], readout: str, path: Path) -> None:
-    fig = Figure(figsize=(4.5 * len(runs), 3.6))
-    axes = fig.subplots(1, len(runs), squeeze=False)
-    for ax, run in zip(axes[0], runs):
-        pred = run["predictions"]
-        y, out = pred["y"], pred["outputs"]
-        if readout == "every":
-            for k in range(min(3, len(y))):
-                line, = ax.plot(y[k, :, 0], label=f"target {k}")
-                ax.plot(out[k, :, 0], "--", color=line.get_color(), label=f"output {k}")
-            ax.set_xlabel("step")
-        else:
-            ax.scatter(y[:, 0], out[:, 0], s=6)
-            low, high = float(min(y.min(), out.min())), float(max(y.max(), out.max()))
-            ax.plot([low, high], [low, high], color="grey", lw=1)
-            ax.set_xlabel("target")
-            ax.set_ylabel("prediction")
-        ax.set_title(run["name"])
-        ax.grid(alpha=0.3)
-    if readout == "every":
-        axes[0, 0].legend(fontsize=7)
-    _save(fig, path)
+def _samples(runs: list[dict], path: Path) -> None:
+    _save(plots.samples({run["name"]: (run["predictions"]["y"], run["predictions"]["outputs"]) for run in runs}), path)
 
 
 def _lengths(runs: list[dict], path: Path) -> None:
-    fig = Figure(figsize=(6, 3.8))
-    ax = fig.subplots()
-    for run in runs:
-        extra = run["summary"]["extra_tests"]
-        bits = [int(k.split("=")[1]) for k in extra]
-        ax.plot(bits, [100 * v for v in extra.values()], marker="o", label=run["name"])
-    ax.axvline(run["config"]["config"]["data"]["options"].get("bits", 5), color="grey", ls=":", label="trained at")
-    ax.set_xlabel("bits per number")
-    ax.set_ylabel("bit accuracy (%)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    _save(fig, path)
+    bits = runs[0]["config"]["config"]["data"]["options"].get("bits", 5)
+    _save(plots.lengths({run["name"]: run["summary"]["extra_tests"] for run in runs}, trained_bits=bits), path)
 
 
 def _chance(summary: dict) -> str:
@@ -137,7 +83,7 @@ def _write_pictures(runs: list[dict], out_dir: Path) -> tuple[list[tuple[str, st
     first = runs[0]["config"]
     readout = first["model"]["readout"]
     classification = first["loss"] in ("cross_entropy", "mse_onehot") and readout == "last"
-    _curves(runs, first["metric"], out_dir / "curves.png")
+    _curves(runs, out_dir / "curves.png")
     pictures = [("curves.png", "Loss and metric per epoch")]
     analyses = []
     finished = [r for r in runs if r.get("predictions") is not None and r["summary"] is not None]
@@ -145,7 +91,7 @@ def _write_pictures(runs: list[dict], out_dir: Path) -> tuple[list[tuple[str, st
         analyses = _confusions(finished, out_dir / "confusion.png")
         pictures.append(("confusion.png", "Confusion matrices on the test set"))
     elif finished and first["loss"] != "cross_entropy":
-        _samples(finished, readout, out_dir / "samples.png")
+        _samples(finished, out_dir / "samples.png")
         pictures.append(("samples.png", "Sample predictions over the targets (test set)"))
     if finished and finished[0]["summary"]["extra_tests"]:
         _lengths(finished, out_dir / "lengths.png")

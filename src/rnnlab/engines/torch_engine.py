@@ -75,6 +75,8 @@ class TorchTrainable:
         out = self.runner(self._tensor(x))
         value = torch_loss(loss, out, self._tensor(y), self._tensor(mask))
         result = float(value.detach())
+        if loss == "mse_onehot":     # reported as Assignment 2 prints it: the mean over the classes
+            result /= out.shape[-1]
         if not np.isfinite(result) and self.runner is self.model:   # data-parallel workers all step together
             return result, out.detach().cpu().numpy()
         self.optimizer.zero_grad(set_to_none=True)

@@ -84,10 +84,12 @@ def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask: np.ndarray | N
 
 
 def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-    """Squared error against the one-hot label, summed over the classes (Assignment 2's classifier loss).
+    """Assignment 2's classifier loss, as that notebook defines it: it prints the mean squared error
+    over the C classes and updates with the gradient of their sum,
 
-        L = mean over positions of sum_k (y_k - onehot(label)_k)^2,   dL/dy = 2 (y - onehot) / count
-    With one sample per step this is the notebook's ``dLdy = 2 * (outputs - target)``.
+        reported  L = mean over positions of (1/C) sum_k (y_k - onehot(label)_k)^2
+        gradient  dy = 2 (y - onehot) / count        (= C dL/dy: the notebook's ``dLdy = 2 * (outputs - target)``
+                                                        with one sample per step)
     """
     C = pred.shape[-1]
     labels = np.asarray(labels)
@@ -95,7 +97,7 @@ def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = N
         raise ValueError(f"labels: expected integers shaped {pred.shape[:-1]}, got {labels.dtype} {labels.shape}")
     w, count = _weights(pred.shape[:-1], mask, pred.dtype)
     diff = pred - np.eye(C, dtype=pred.dtype)[labels]
-    loss = float((diff * diff * w[..., None]).sum() / count)
+    loss = float((diff * diff * w[..., None]).sum() / count / C)
     return loss, diff * (2.0 * w[..., None] / count)
 
 

@@ -1,0 +1,153 @@
+"""rnnlab from Python, for notebooks: train and compare models in memory, get the results back.
+
+    from rnnlab import lab, plots
+    data = lab.load_data("mnist-rows", n_train=5000)
+    result = lab.train("lstm", data=data, epochs=3, hidden_size=64)
+    result.test_metric, result.history.column("test_loss")
+    plots.curves({"lstm": result})
+
+Nothing is written to disk unless ``run_dir`` is given (then it is an ordinary run directory, the
+same as `rnnlab train` leaves).  Settings are the flat names of `rnnlab train`'s flags
+(``hidden_size``, ``lr``, ``batch_size``, ``engine``, ``clip_norm``, ``task_options``...); a
+model is a short name (``lstm``, ``bilstm2-ln``, ``lnrnn-relu``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .callbacks import EpochPrinter
+from .config import TrainConfig, resolve
+from .engines import Trainable, build_trainable
+from .init import apply_init
+from .memory import check_fits
+from .metrics import analyze_confusion, confusion_matrix, sequence_accuracy
+from .tasks import Split, Task, TaskData, get_task
+from .trainer import History, Trainer, evaluate_split
+
+
+@dataclass
+class Result:
+    """A trained model and everything about its training, in memory."""
+    name: str
+    config: TrainConfig
+    task: Task
+    model: Trainable
+    data: TaskData = field(repr=False)
+    history: History = field(repr=False)
+    test_outputs: np.ndarray = field(repr=False)
+    test_loss: float = float("nan")
+    test_metric: float = float("nan")
+    extra_tests: dict[str, float] = field(default_factory=dict)    # e.g. binary addition per length
+    extra_whole: dict[str, float] = field(default_factory=dict)    # ...whole sums right
+
+    @property
+    def loss(self) -> str:
+        return self.config.optim.loss or self.task.loss
+
+    @property
+    def parameters(self) -> int:
+        return self.model.num_parameters()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for ``x`` (sequences shaped as the task's)."""
+        return self.model.predict(np.asarray(x, dtype=np.float32))
+
+    def predicted_classes(self) -> np.ndarray:
+        return self.test_outputs.argmax(-1)
+
+    def confusion(self) -> dict:
+        """The test set's confusion matrix and its reading: per-class accuracy, the best and worst
+        class and the three most common confusions (classification tasks)."""
+        classes = self.test_outputs.shape[-1]
+        counts = confusion_matrix(self.data.test.y, self.predicted_classes(), classes)
+        return {"matrix": counts, **analyze_confusion(counts)}
+
+
+def load_data(task: str = "mnist-rows", seed: int = 0, data_dir: str | Path | None = None,
+              **options: object) -> TaskData:
+    """A task's train / validation / test sets (``options``: the task's options, as ``--opt``)."""
+    return get_task(task).load(seed=seed, data_dir=data_dir, **options)
+
+
+def configure(model: str = "lstm", preset: str | None = None, **settings: object) -> TrainConfig:
+    """The training configuration of a short model name and flat settings (over a preset)."""
+    return resolve(preset, **settings).config(model)
+
+
+def train(model: str = "lstm", data: TaskData | None = None, preset: str | None = None,
+          run_dir: str | Path | None = None, echo: bool = True, **settings: object) -> Result:
+    """Train one model; returns its :class:`Result` (with ``run_dir``: also a run directory on disk).
+
+    ``echo`` prints one line per epoch, as `rnnlab train` does."""
+    cfg = configure(model, preset, **settings)
+    task = get_task(cfg.data.task)
+    task.options(**cfg.data.options)
+    check_fits(cfg, task)
+    if run_dir is not None:
+        return _train_on_disk(model, cfg, task, data, run_dir, echo)
+    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
+    o = cfg.optim
+    spec = cfg.model.for_task(task)
+    net = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
+                          o.clip_norm, cfg.run.device)
+    apply_init(net, cfg.init, cfg.run.seed)
+    loss = o.loss or task.loss
+    callbacks = (EpochPrinter(),) if echo else ()
+    history = Trainer(net, data, o, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
+                      callbacks).fit()
+    return _result(model, cfg, task, net, data, history)
+
+
+def _train_on_disk(model: str, cfg: TrainConfig, task: Task, data: TaskData | None, run_dir: str | Path,
+                   echo: bool) -> Result:
+    from .runs import load_run_model
+    from .train import train_run
+    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
+    history = train_run(cfg, run_dir, data=data, force=True, progress=False,
+                        echo=print if echo else (lambda line: None))
+    net, _ = load_run_model(run_dir)
+    return _result(model, cfg, task, net, data, history)
+
+
+def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskData, history: History) -> Result:
+    loss, batch = cfg.optim.loss or task.loss, cfg.data.eval_batch_size
+    test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch)
+    extra, whole = {}, {}
+    for key, split in data.extra_tests.items():
+        _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch)
+        if task.metric == "bit_accuracy":
+            whole[key] = sequence_accuracy(extra_outputs, split.y, split.mask)
+    return Result(name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
+
+
+def compare(models: list[str], data: TaskData | None = None, preset: str | None = None, echo: bool = True,
+            **settings: object) -> dict[str, Result]:
+    """Train several models on the same data (loaded once); every configuration is checked first."""
+    configs = {name: configure(name, preset, **settings) for name in models}
+    first = next(iter(configs.values()))
+    if data is None:
+        data = load_data(first.data.task, first.run.seed, **first.data.options)
+    return {name: train(name, data=data, preset=preset, echo=echo, **settings) for name in configs}
+
+
+def add_binary(result: Result, a: int, b: int) -> int:
+    """Add two whole numbers with a model trained on binary addition (``binary-add``): the bits of
+    ``a`` and ``b``, least significant first, one pair per step, and a last step for the carry."""
+    if result.task.name != "binary-add":
+        raise ValueError(f"add_binary: the model was trained on {result.task.name}, not on binary-add")
+    for name, value in (("a", a), ("b", b)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name}: expected a whole number >= 0, got {value!r}")
+    bits = max(a.bit_length(), b.bit_length(), 1) + 1
+    x = np.array([[[(a >> k) & 1, (b >> k) & 1] for k in range(bits)]], dtype=np.float32)
+    probabilities = 1.0 / (1.0 + np.exp(-result.predict(x)[0, :, 0]))
+    return int(sum(int(p > 0.5) << k for k, p in enumerate(probabilities)))
+
+
+def binary_probabilities(result: Result, split: Split | None = None, count: int = 3) -> np.ndarray:
+    """The model's probability of a 1 at every bit of the first ``count`` sums of ``split`` (test set)."""
+    split = split or result.data.test
+    return 1.0 / (1.0 + np.exp(-result.predict(split.x[:count])[..., 0]))

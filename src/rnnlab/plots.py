@@ -1,0 +1,225 @@
+"""Figures from results in memory: training curves, confusion matrices, galleries, samples, lengths.
+
+Every function returns a :class:`matplotlib.figure.Figure` drawn without pyplot, so importing or
+calling them never changes matplotlib's backend; in a notebook the figure shows inline when it is
+the cell's value (or through ``display(fig)``).  The HTML report of `rnnlab train` draws with the
+same functions from a run directory's files.
+
+Conventions, as the course notebooks show their numbers: accuracies in percent, epochs on whole
+numbers, the loss of ``mse_onehot`` as the mean squared error over the classes.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from .metrics import analyze_confusion, confusion_matrix
+from .trainer import History
+
+PERCENT_METRICS = ("accuracy", "bit_accuracy")
+
+
+def _histories(items: object) -> dict[str, History]:
+    """name -> History from a History, a Result, a list of either, or a mapping name -> either."""
+    if isinstance(items, Mapping):
+        pairs = list(items.items())
+    elif isinstance(items, (list, tuple)):
+        pairs = [(getattr(i, "name", None) or getattr(i, "label", f"model {k}"), i) for k, i in enumerate(items)]
+    else:
+        pairs = [(getattr(items, "name", None) or getattr(items, "label", "model"), items)]
+    return {name: getattr(item, "history", item) for name, item in pairs}
+
+
+def _metric_axis(ax, metric: str) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if metric in PERCENT_METRICS:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+
+
+def curves(items: object, title: str | None = None) -> Figure:
+    """The course's 2 x 2 figure: training and test loss, training and test metric per epoch (the
+    validation numbers dashed beside the test ones when there are any), one line per model."""
+    histories = _histories(items)
+    metric = next(iter(histories.values())).metric
+    fig = Figure(figsize=(11, 7.5))
+    axes = fig.subplots(2, 2)
+    panels = [("train_loss", None, "training loss"), ("test_loss", "val_loss", "test loss"),
+              ("train_metric", None, f"training {metric}"), ("test_metric", "val_metric", f"test {metric}")]
+    for ax, (column, val_column, heading) in zip(axes.ravel(), panels):
+        for name, history in histories.items():
+            line, = ax.plot(history.column("epoch"), history.column(column), marker="o", label=name)
+            val = history.column(val_column) if val_column else []
+            if any(v is not None for v in val):
+                ax.plot(history.column("epoch"), val, ls="--", color=line.get_color(), label=f"{name} (validation)")
+        ax.set_title(heading)
+        ax.set_xlabel("epoch")
+        _metric_axis(ax, metric if "metric" in column else "")
+    axes[0, 0].legend()
+    axes[0, 1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def iteration_loss(items: object, smooth: int = 1) -> Figure:
+    """The training loss of every optimizer step (averaged over ``smooth`` steps) and the validation
+    loss at the end of each epoch, against the step."""
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    for name, history in _histories(items).items():
+        losses = np.asarray(history.iteration_loss, dtype=float)
+        if smooth > 1 and len(losses) >= smooth:
+            losses = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
+        line, = ax.plot(np.arange(1, len(losses) + 1) + (smooth - 1), losses, lw=1, label=f"{name}: training")
+        steps_per_epoch = len(history.iteration_loss) / max(len(history.epochs), 1)
+        val = [(e.epoch * steps_per_epoch, e.val_loss) for e in history.epochs if e.val_loss is not None]
+        if val:
+            ax.plot(*zip(*val), marker="o", color=line.get_color(), ls="--", label=f"{name}: validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(items: object) -> Figure:
+    """One confusion matrix per model (counts in the cells); a Result, a list or a mapping of them,
+    or a mapping name -> (labels, outputs)."""
+    pairs = _prediction_pairs(items)
+    fig = Figure(figsize=(4.4 * len(pairs), 4.4))
+    axes = fig.subplots(1, len(pairs), squeeze=False)
+    for ax, (name, (labels, outputs)) in zip(axes[0], pairs.items()):
+        classes = outputs.shape[-1]
+        counts = confusion_matrix(labels, outputs.argmax(-1), classes)
+        ax.imshow(counts, cmap="Blues")
+        for i in range(classes):
+            for j in range(classes):
+                if counts[i, j]:
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if counts[i, j] > counts.max() / 2 else "black")
+        best = analyze_confusion(counts)
+        ax.set_title(f"{name}\nbest {best['best']}, worst {best['worst']}")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_xticks(range(classes))
+        ax.set_yticks(range(classes))
+    fig.tight_layout()
+    return fig
+
+
+def _prediction_pairs(items: object) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if isinstance(items, Mapping):
+        pairs = dict(items)
+    elif isinstance(items, (list, tuple)):
+        pairs = {item.name: item for item in items}
+    else:
+        pairs = {items.name: items}
+    return {name: (v if isinstance(v, tuple) else (v.data.test.y, v.test_outputs)) for name, v in pairs.items()}
+
+
+def gallery(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str] | None = None, columns: int = 8,
+            colors: Sequence[str] | None = None) -> Figure:
+    """Pictures in a grid with a title under each (digits: 28 x 28 arrays, or sequences of 28 rows)."""
+    images = [np.asarray(i).reshape(28, -1) if np.asarray(i).size == 784 else np.asarray(i) for i in images]
+    columns = max(1, min(columns, len(images)))
+    rows = (len(images) + columns - 1) // columns
+    fig = Figure(figsize=(1.5 * columns, 1.8 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for k, (ax, image) in enumerate(zip(axes.ravel(), images)):
+        ax.imshow(image, cmap="gray_r" if image.mean() < 0.5 else "gray")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8, color=(colors[k] if colors else "black"))
+    fig.tight_layout()
+    return fig
+
+
+def predictions(result: object, count: int = 16, start: int = 0) -> Figure:
+    """Test pictures with the predicted and the true class (mistakes in red)."""
+    index = np.arange(start, min(start + count, len(result.data.test.y)))
+    return _labelled(result, index)
+
+
+def mistakes(result: object, count: int = 16) -> Figure:
+    """The first ``count`` test pictures the model got wrong, with what it read and what they are."""
+    wrong = np.flatnonzero(result.predicted_classes() != result.data.test.y)[:count]
+    return _labelled(result, wrong)
+
+
+def _labelled(result: object, index: np.ndarray) -> Figure:
+    predicted, true = result.predicted_classes()[index], result.data.test.y[index]
+    titles = [f"read {p}, is {t}" for p, t in zip(predicted, true)]
+    colors = ["black" if p == t else "red" for p, t in zip(predicted, true)]
+    return gallery(_pictures(result, index), titles, colors=colors)
+
+
+def _pictures(result: object, index: np.ndarray) -> np.ndarray:
+    """Test sequences as 28 x 28 pictures (the pixel permutation undone when there is one)."""
+    x = result.data.test.x[index].reshape(len(index), -1)
+    permutation = result.data.info.get("permutation")
+    if permutation is not None:
+        restored = np.empty_like(x)
+        restored[:, np.asarray(permutation)] = x
+        x = restored
+    return x.reshape(len(index), 28, 28)
+
+
+def samples(items: object, count: int = 3) -> Figure:
+    """Regression and memory tasks: target and output of a few test sequences (every-step tasks),
+    or outputs against targets (last-step tasks)."""
+    pairs = _prediction_pairs(items)
+    fig = Figure(figsize=(4.6 * len(pairs), 3.6))
+    axes = fig.subplots(1, len(pairs), squeeze=False)
+    for ax, (name, (y, out)) in zip(axes[0], pairs.items()):
+        if y.ndim == 3:
+            for k in range(min(count, len(y))):
+                line, = ax.plot(y[k, :, 0], label=f"target {k}")
+                ax.plot(out[k, :, 0], "--", color=line.get_color(), label=f"output {k}")
+            ax.set_xlabel("step")
+            ax.legend(fontsize=7)
+        else:
+            ax.scatter(y[:, 0], out[:, 0], s=6)
+            low, high = float(min(y.min(), out.min())), float(max(y.max(), out.max()))
+            ax.plot([low, high], [low, high], color="grey", lw=1)
+            ax.set_xlabel("target")
+            ax.set_ylabel("prediction")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def lengths(items: object, trained_bits: int | None = None) -> Figure:
+    """Binary addition: bit accuracy (and whole sums right, dashed) against the length of the numbers;
+    a Result, a list or mapping of them, or a mapping name -> {"bits=k": accuracy}."""
+    named = items if isinstance(items, Mapping) else _prediction_names(items)
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
+    for name, item in named.items():
+        extra = item if isinstance(item, Mapping) else item.extra_tests
+        bits = [int(k.split("=")[1]) for k in extra]
+        line, = ax.plot(bits, list(extra.values()), marker="o", label=f"{name}: bits right")
+        whole = {} if isinstance(item, Mapping) else item.extra_whole
+        if whole:
+            ax.plot(bits, [whole[k] for k in extra], ls="--", color=line.get_color(), label=f"{name}: sums right")
+        if trained_bits is None and not isinstance(item, Mapping):
+            trained_bits = item.data.info.get("bits")
+    if trained_bits:
+        ax.axvline(trained_bits, color="grey", ls=":", label="trained at")
+    ax.set_xlabel("bits per number")
+    ax.set_ylabel("accuracy")
+    _metric_axis(ax, "accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _prediction_names(items: object) -> dict:
+    return {item.name: item for item in items} if isinstance(items, (list, tuple)) else {items.name: items}
