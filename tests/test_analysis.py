@@ -70,6 +70,82 @@ def test_scaled_copy_leaves_the_original_untouched():
     assert all(np.array_equal(kept[k], numpy_model.params[k]) for k in kept)
 
 
+def _student_model(cell, stack=False):
+    """What a student builds: float32 (torch's default dtype), one of our layers or stacks under a readout."""
+    from rnnlab.torch import GRU, LSTM, RNN, GRULayer, LSTMLayer, RecurrentRegressionModel, RNNLayer
+    torch.manual_seed(5)
+    if stack:
+        net = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell](1, 6, 2)
+    else:
+        net = {"rnn": RNNLayer, "lstm": LSTMLayer, "gru": GRULayer}[cell](1, 6)
+    return RecurrentRegressionModel(net)
+
+
+@pytest.mark.parametrize("stack", [False, True])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_scaled_copy_of_a_model_that_has_run_forward_and_backward(cell, stack):
+    """The layers keep non-leaf tensors (h_list, final_state) after forward: deepcopy alone refuses them."""
+    model = _student_model(cell, stack)
+    x, y = (torch.as_tensor(a) for a in cumulative_average(2, 5, seed=0))
+    pred, _ = model(x)
+    ((pred - y) ** 2).mean().backward()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+    layer = model.recurrent_net if not stack else model.recurrent_net.layers[-1]
+    h_list, final = list(layer.h_list), layer.final_state
+    assert final[0].grad_fn is not None                       # a non-leaf tensor kept on the layer
+    twin = scaled_copy(model, 2.0, -0.5)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())      # the original untouched
+    assert all(torch.equal(grads[k], p.grad) for k, p in model.named_parameters())
+    assert layer.h_list == h_list and layer.final_state is final
+    for name, value in twin.recurrent_net.state_dict().items():
+        scale = -0.5 if name.endswith("bias") else 2.0
+        assert torch.allclose(value, scale * before["recurrent_net." + name]), name
+    assert torch.equal(twin.linear.weight, before["linear.weight"])
+    assert all(p.grad is None for p in twin.parameters())
+    flow = gradient_flow(twin, x.numpy(), y.numpy(), last_step_only=True)   # the copy runs on its own
+    assert len(flow.grad_norms) == 5 and np.isfinite(flow.grad_norms).all()
+    assert torch.equal(model(x)[0], pred)                                     # and the original still does
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("last", [True, False])
+def test_gradient_flow_on_float32_and_float64_models_agree(cell, last):
+    """A student's RNNLayer is float32: gradient_flow runs in the model's dtype, float32 or float64."""
+    import copy
+    x, y = cumulative_average(1, 12, seed=3)
+    double = scaled_copy(flow_model(cell, "tanh", 8, seed=1), 1.5, 0.5)
+    single = copy.deepcopy(double).float()
+    assert next(single.parameters()).dtype == torch.float32
+    a, b = gradient_flow(double, x, y, last), gradient_flow(single, x, y, last)
+    assert np.allclose(b.grad_norms, a.grad_norms, rtol=1e-4, atol=1e-9)
+    assert np.allclose(b.h_norms, a.h_norms, rtol=1e-4)
+    assert b.loss == pytest.approx(a.loss, rel=1e-4)
+    if cell == "rnn":
+        assert b.eigenvalue == pytest.approx(a.eigenvalue, rel=1e-5)
+    else:
+        assert a.eigenvalue is None and b.eigenvalue is None
+    student = _student_model(cell)                        # float32 straight from the constructor
+    flow = gradient_flow(student, x, y, last)
+    assert flow.grad_norms.shape == (12,) and np.isfinite(flow.grad_norms).all()
+    if cell == "rnn":
+        from rnnlab.torch import biggest_eig_magnitude
+        assert flow.eigenvalue == pytest.approx(biggest_eig_magnitude(student.recurrent_net.hh.weight), rel=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_gradient_flow_reads_the_top_layer_of_a_stack(cell):
+    """A one-layer stack (the course's RNN(1, H, 1)) gives its layer's numbers; the LSTM stack's fused path
+    is switched to recording for the measurement and back."""
+    model = _student_model(cell, stack=True)
+    x, y = cumulative_average(1, 6, seed=2)
+    flow = gradient_flow(model, x, y, True)
+    assert flow.grad_norms.shape == (6,) and np.isfinite(flow.grad_norms).all()
+    assert (flow.eigenvalue is not None) == (cell == "rnn")
+    top = model.recurrent_net.layers[-1]
+    assert top.record_states == (cell != "lstm")
+
+
 def test_larger_weights_explode_smaller_vanish():
     small = explore(cell="rnn", nonlinearity="identity", length=30, weight_scale=0.5)
     large = explore(cell="rnn", nonlinearity="identity", length=30, weight_scale=4.0)

@@ -114,19 +114,57 @@ def numpy_to_scratch(model: SequenceModel) -> RecurrentRegressionModel:
     return twin
 
 
+def _transient_tensors(value: object, found: dict[int, object]) -> None:
+    """Collect the non-leaf tensors (parts of an autograd graph) that ``value`` holds, through lists,
+    tuples and dicts: a layer's ``h_list``, ``c_list``, ``final_state`` and ``last_c`` after a forward pass."""
+    import torch
+    if isinstance(value, torch.Tensor):
+        if not value.is_leaf:
+            found[id(value)] = value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _transient_tensors(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _transient_tensors(item, found)
+
+
+def _deepcopy_module(model: _Model) -> _Model:
+    """``copy.deepcopy`` of a torch module that may have run forward (and backward).
+
+    torch refuses to deep-copy a tensor that is not a graph leaf, and our layers keep such tensors for the
+    gradient analysis (``h_list`` and kin).  Those are the last forward pass's by-products, not weights: the
+    copy gets detached clones of them (no graph, no ``.grad``), the original keeps its own."""
+    found: dict[int, object] = {}
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if name not in ("_parameters", "_buffers", "_modules"):
+                _transient_tensors(value, found)
+    memo: dict[int, object] = {key: tensor.detach().clone() for key, tensor in found.items()}
+    memo[id(memo)] = list(found.values())      # deepcopy's keep-alive list: the ids stay valid meanwhile
+    return copy.deepcopy(model, memo)
+
+
 def scaled_copy(model: _Model, weight_scale: float, bias_scale: float) -> _Model:
     """A copy of ``model`` whose recurrent weight matrices are multiplied by ``weight_scale`` and
-    recurrent biases by ``bias_scale`` (the readout is kept); the original is left untouched."""
-    twin = copy.deepcopy(model)
-    if hasattr(twin, "params"):   # NumPy SequenceModel
+    recurrent biases by ``bias_scale`` (the readout is kept); the original is left untouched.
+
+    Every parameter of ``recurrent_net`` scales: W <- weight_scale * W (names ending in "weight") and
+    b <- bias_scale * b (names ending in "bias").  Works on a model that has already run forward or backward
+    (a PyTorch model's copy keeps no graph and no gradients)."""
+    if hasattr(model, "params"):   # NumPy SequenceModel
+        twin = copy.deepcopy(model)
         for name, value in twin.params.items():
             if not name.startswith("head."):
                 value *= bias_scale if name.startswith("bias") else weight_scale
         return twin
     import torch
+    twin = _deepcopy_module(model)
     with torch.no_grad():
         for name, value in twin.recurrent_net.named_parameters():
             value.mul_(bias_scale if name.endswith("bias") else weight_scale)
+    for value in twin.parameters():
+        value.grad = None
     return twin
 
 
@@ -178,20 +216,43 @@ def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_on
     return GradientFlow(h_norms, grad_norms, eig, float(loss))
 
 
+def _recorded_layer(net):
+    """The layer whose ``h_list`` the analysis reads: ``net`` itself (RNNLayer, LSTMLayer, GRULayer), or the
+    top layer of a one-direction stack of ours (RNN, LSTM, GRU)."""
+    if hasattr(net, "h_list"):
+        return net
+    if hasattr(net, "all_layers") and not getattr(net, "bidirectional", False):
+        return net.layers[-1]
+    raise ValueError(f"gradient_flow: expects a model whose recurrent_net is an rnnlab.torch layer or a "
+                     f"one-direction rnnlab.torch stack, got {type(net).__name__}")
+
+
 def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
                 last_step_only: bool) -> GradientFlow:
+    """dL/dh_t by autograd at the layer's recorded states, in the model's own dtype (float32 or float64);
+    the norms and the eigenvalue are then taken in float64."""
     import torch
 
     from .torch import loss_fn
-    x = torch.as_tensor(x, dtype=torch.float64)
-    y = torch.as_tensor(y, dtype=torch.float64)
-    pred, _ = model(x)
-    loss = loss_fn(pred, y, last_step_only)
-    layer = model.recurrent_net
-    grads = torch.autograd.grad(loss, layer.h_list)
-    h_norms = np.array([_norm(h.detach().numpy()) for h in layer.h_list])
-    grad_norms = np.array([_norm(g.numpy()) for g in grads])
-    eig = _eigenvalue(layer.hh.weight.detach().numpy()) if type(layer).__name__ == "RNNLayer" else None
+    weight = next(model.parameters())
+    x = torch.as_tensor(np.asarray(x), dtype=weight.dtype, device=weight.device)
+    y = torch.as_tensor(np.asarray(y), dtype=weight.dtype, device=weight.device)
+    layer = _recorded_layer(model.recurrent_net)
+    recording = getattr(layer, "record_states", None)
+    if recording is False:          # an LSTM stack's fused path keeps no per-step states: record them now
+        layer.record_states = True
+    try:
+        with torch.enable_grad():
+            pred, _ = model(x)
+            loss = loss_fn(pred, y, last_step_only)
+            grads = torch.autograd.grad(loss, layer.h_list)
+    finally:
+        if recording is False:
+            layer.record_states = False
+    h_norms = np.array([_norm(h.detach().cpu().double().numpy()) for h in layer.h_list])
+    grad_norms = np.array([_norm(g.cpu().double().numpy()) for g in grads])
+    eig = (_eigenvalue(layer.hh.weight.detach().cpu().double().numpy())
+           if type(layer).__name__ == "RNNLayer" else None)
     return GradientFlow(h_norms, grad_norms, eig, float(loss.detach()))
 
 
