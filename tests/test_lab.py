@@ -127,3 +127,11 @@ def test_importing_every_module_leaves_the_matplotlib_backend_alone():
             "print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_figures_show_themselves_in_a_notebook_and_an_empty_gallery_is_a_figure():
+    from IPython.core.formatters import PNGFormatter
+    fig = plots.gallery([], [])
+    png = PNGFormatter()(fig)
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG")              # a cell's value shows as a picture
+    assert png == fig._repr_png_()

@@ -13,13 +13,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .metrics import analyze_confusion, confusion_matrix
 from .trainer import History
 
 PERCENT_METRICS = ("accuracy", "bit_accuracy")
+
+
+class Figure(_Figure):
+    """A matplotlib Figure that shows itself as a PNG when it is a notebook cell's value, in a fresh
+    kernel too (no ``%matplotlib inline`` or pyplot needed)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def _histories(items: object) -> dict[str, History]:
@@ -127,6 +138,10 @@ def gallery(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str] | N
             colors: Sequence[str] | None = None) -> Figure:
     """Pictures in a grid with a title under each (digits: 28 x 28 arrays, or sequences of 28 rows)."""
     images = [np.asarray(i).reshape(28, -1) if np.asarray(i).size == 784 else np.asarray(i) for i in images]
+    if not images:
+        fig = Figure(figsize=(4, 0.8))
+        fig.text(0.5, 0.5, "no pictures to show", ha="center", va="center")
+        return fig
     columns = max(1, min(columns, len(images)))
     rows = (len(images) + columns - 1) // columns
     fig = Figure(figsize=(1.5 * columns, 1.8 * rows))
