@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,19 +109,28 @@ class RunDir:
         return doc
 
     # ------------------------------------------------------------------------------ metrics and log
-    def read_metrics(self, upto_epoch: int | None = None) -> list[dict]:
-        """The rows of metrics.csv (text values), each checked to hold the columns' numbers."""
-        path = self.file("metrics.csv")
+    def _read_csv(self, name: str, check: Callable[[dict], object]) -> list[dict]:
+        """The rows of one of the run's CSV files (none when it is absent), each passed to ``check``."""
+        path = self.file(name)
         if not path.exists():
             return []
         try:
             with path.open() as handle:
                 rows = list(csv.DictReader(handle))
-            for row in rows:      # the columns every run writes, and numbers (or nothing) in every cell
-                EpochRecord.from_row({k: row[k] for k in REQUIRED_COLUMNS})
-                [float(value) for value in row.values() if value not in ("", None)]
+            for row in rows:
+                check(row)
         except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: damaged ({type(exc).__name__}); train the run again with --force") from None
+        return rows
+
+    def read_metrics(self, upto_epoch: int | None = None) -> list[dict]:
+        """The rows of metrics.csv (text values): the columns every run writes, numbers (or nothing) in every cell."""
+        def check(row: dict) -> None:
+            EpochRecord.from_row({k: row[k] for k in REQUIRED_COLUMNS})
+            for value in row.values():
+                if value not in ("", None):
+                    float(value)
+        rows = self._read_csv("metrics.csv", check)
         return [row for row in rows if upto_epoch is None or int(row["epoch"]) <= upto_epoch]
 
     def write_metrics(self, rows: list[dict]) -> None:
@@ -140,14 +150,8 @@ class RunDir:
 
     def read_iterations(self, steps: int | None = None) -> list[float]:
         """The training loss of the first ``steps`` steps (all when None; empty when absent)."""
-        path = self.file("iterations.csv")
-        if not path.exists():
-            return []
-        try:
-            with path.open() as handle:
-                return [float(row["train_loss"]) for row in csv.DictReader(handle)][:steps]
-        except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: damaged ({type(exc).__name__}); train the run again with --force") from None
+        rows = self._read_csv("iterations.csv", lambda row: float(row["train_loss"]))
+        return [float(row["train_loss"]) for row in rows][:steps]
 
     def read_history(self, label: str, metric: str, upto_epoch: int | None = None,
                      steps: int | None = None) -> History:
