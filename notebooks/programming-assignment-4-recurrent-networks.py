@@ -33,7 +33,9 @@ FULL = True
 # 128 hidden units. This takes tens of minutes on two CPU cores. `FULL = False` is a quick check
 # that runs every cell in well under a minute: 2,000 training pictures, one epoch and 32 hidden
 # units. At that size the accuracies mean nothing, so the accuracy bars are checked only when
-# `FULL` is true.
+# `FULL` is true. The quick size uses one torch thread. On a machine whose cores are busy with
+# other work, start Jupyter with `OMP_NUM_THREADS=1` for the full size as well: two threads that
+# have to wait for each other can make training several times slower.
 
 # %%
 # %matplotlib inline

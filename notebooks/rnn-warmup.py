@@ -36,7 +36,10 @@ FULL = True
 # epochs of 10,000 sequences. This takes 10 to 20 minutes on two CPU cores. `FULL = False` is a
 # quick check with short sequences, 16 units and one epoch. The parameter counts and shapes are
 # checked at both sizes, since they do not depend on any training. The memory-task results are
-# checked only at the full size.
+# checked only at the full size. The quick size uses one torch thread. On a machine whose cores
+# are busy with other work, start Jupyter with `OMP_NUM_THREADS=1` for the full size as well: the
+# nets are small, and two threads that have to wait for each other can make training several
+# times slower.
 
 # %%
 # %matplotlib inline
