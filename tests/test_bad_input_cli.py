@@ -257,7 +257,8 @@ def test_bad_saved_runs(workdir, capsys, finished, argv, damage, fragment):
 def test_resume_can_add_epochs_and_writes_its_report(workdir, capsys, finished):
     run = _copy(finished, workdir)
     (run / "report.html").unlink()
-    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    same = ["--hidden-size", "4", "--task", "xor", "--opt", "length=4", "--cell", "lstm"]   # as it was trained
+    assert main(["train", "--resume", str(run), "--epochs", "2", *same, "--quiet"]) == 0
     assert len((run / "metrics.csv").read_text().splitlines()) == 3 and (run / "report.html").exists()
     _check(workdir, capsys, ["train", "--resume", str(run), "--epochs", "1"], 2,
            "copy has already finished 2 epochs; give more epochs")

@@ -79,11 +79,16 @@ def _saved_config(run: RunDir) -> TrainConfig:
 
 def _resumed_config(run: RunDir, changes: dict) -> TrainConfig:
     """The run's own settings, with the changes a resume may make."""
-    refused = sorted(set(changes) - set(RESUMABLE))
+    saved = _saved_config(run)
+    current = saved.flat()
+    if "task_options" in changes:   # options given again are merged into the run's own
+        changes = {**changes, "task_options": {**current["task_options"], **changes["task_options"]}}
+    refused = sorted(name for name, value in changes.items() if name not in RESUMABLE and current.get(name) != value)
     if refused:
-        raise ValueError(f"--resume: {', '.join(refused)} cannot change when a run resumes (only "
-                         f"{', '.join(RESUMABLE)} can); start a new run with another --name instead")
-    return _saved_config(run).with_settings(**changes) if changes else _saved_config(run)
+        flags = ", ".join("--opt" if name == "task_options" else "--" + name.replace("_", "-") for name in refused)
+        raise ValueError(f"--resume: {flags} cannot change when a run resumes (only "
+                         f"{', '.join('--' + name for name in RESUMABLE)} can); start a new run with another --name")
+    return saved.with_settings(**changes) if changes else saved
 
 
 @dataclass(frozen=True)

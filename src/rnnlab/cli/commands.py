@@ -76,18 +76,22 @@ def train(args: argparse.Namespace) -> int:
 
 
 def resume_changes(args: argparse.Namespace) -> dict:
-    """The settings flags given beside --resume; those a resume cannot honour are refused by flag."""
+    """The settings given beside --resume, by flat name (the run decides which it can honour);
+    flags that are not settings of the run are refused here."""
     from ..train import RESUMABLE
-    given = {flag: setting for flag, (setting, _) in SETTING_FLAGS.items() if getattr(args, setting) is not None}
-    given.update({flag: flag for flag, dest in (("--opt", "task_options"), ("--preset", "preset"),
-                                                 ("--config", "config"), ("--cell", "cell"), ("--name", "name"),
-                                                 ("--ddp", "ddp"), ("--no-clip-norm", "no_clip_norm"),
-                                                 ("--force", "force")) if getattr(args, dest, None)})
-    refused = [flag for flag, setting in given.items() if setting not in RESUMABLE]
-    if refused:
-        raise ValueError(f"--resume: {', '.join(refused)} cannot change when a run resumes (only "
-                         f"{', '.join('--' + s for s in RESUMABLE)} can); start a new run with another --name")
-    return {setting: getattr(args, setting) for setting in given.values()}
+    others = [flag for flag, dest in (("--preset", "preset"), ("--config", "config"), ("--name", "name"),
+                                      ("--force", "force")) if getattr(args, dest, None)]
+    if others:
+        raise ValueError(f"--resume: {', '.join(others)} cannot be given when a run resumes (of its settings only "
+                         f"{', '.join('--' + s for s in RESUMABLE)} can change); start a new run with another --name")
+    given = {setting: getattr(args, setting) for _, (setting, _) in SETTING_FLAGS.items()
+             if getattr(args, setting) is not None}
+    for dest, setting, value in (("task_options", "task_options", dict(args.task_options or [])),
+                                 ("cell", "cell", args.cell), ("ddp", "ddp", True),
+                                 ("no_clip_norm", "clip_norm", None)):
+        if getattr(args, dest, None):
+            given[setting] = value
+    return given
 
 
 def compare(args: argparse.Namespace) -> int:
