@@ -395,7 +395,7 @@ def run_case(label, variant):
     for model in MODELS:
         r = lab.train(model, data=data, echo=False, **memory_settings(variant, case, model))
         results[(variant, label, model)] = out[model.upper()] = r
-        losses = " ".join(f"{e.train_loss:.4f}" for e in r.history.epochs)
+        losses = " ".join(f"{e.train_loss:.4g}" for e in r.history.epochs)
         seconds = sum(e.seconds for e in r.history.epochs)
         print(f"{model.upper():>4}: training loss per epoch {losses} | test {r.task.metric} "
               f"{r.test_metric:.4f} | {seconds:.1f} s")
@@ -504,8 +504,11 @@ display(fig)
 
 # %%
 longest = adding_labels[-1]
-display(plots.curves({f"{m} ({VARIANTS[v]})": adding[(longest, v)][m] for v in VARIANTS for m in ("RNN", "GRU", "LSTM")},
-                     title=f"{longest}: both protocols"))
+fig = plots.curves({f"{m} ({VARIANTS[v]})": adding[(longest, v)][m] for v in VARIANTS for m in ("RNN", "GRU", "LSTM")},
+                   title=f"{longest}: both protocols (log scale)")
+for ax in fig.axes:      # all four panels are mean squared errors
+    ax.set_yscale("log")
+display(fig)
 
 # %%
 display(plots.samples({f"{m}, recipe": r for m, r in adding[(longest, "rnnlab")].items()}))
@@ -522,7 +525,10 @@ display(plots.samples({f"{m}, recipe": r for m, r in adding[(longest, "rnnlab")]
 # matters twice for the LSTM. Forget gates near 1 keep the marked values. Input gates near 0
 # keep the unmarked noise out. A forget-gate bias of 1 alone, the usual trick, leaves the LSTM at
 # chance on 200 steps (see docs/results.md). The identity-initialised ReLU RNN copies its state
-# forward unchanged until it learns what to add.
+# forward unchanged, which lets it reach the marked values. But nothing bounds a ReLU state. On
+# 100 and 200 steps its training loss explodes in the first epochs, up to about 10^19 on 200
+# steps (the spike in the training-loss panel), before the small constant learning rate brings it
+# back. It works here, for this seed, but it is the fragile one of the three.
 #
 # ## Results
 #
@@ -582,8 +588,8 @@ if FULL:
 #   faster.
 # - **Adding problem**: the GRU is the most robust with default settings. The LSTM needs its gate
 #   biases set for long memories, and then it is among the best at 200 steps. The RNN works only
-#   as an IRNN, and its training is the least stable (see docs/results.md: with other seeds its
-#   loss spikes).
+#   as an IRNN, and its training is the least stable: its loss explodes and recovers here, and
+#   with other seeds it does not always recover (docs/results.md).
 #
 # Choosing: a **plain RNN** for short dependencies and the least compute. It has a third of the
 # GRU's parameters and a quarter of the LSTM's. A **GRU** is the safe default for medium-length
