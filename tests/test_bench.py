@@ -3,6 +3,7 @@ import csv
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from rnnlab import bench
@@ -79,7 +80,7 @@ def test_commands_reproduce_the_settings():
     assert _config_from(args).config() == cfg
     # every row of every entry: its command trains exactly its settings
     for entry in SUITE_BY_NAME.values():
-        for variant in VARIANTS:
+        for variant in bench.variants_of(entry):
             for case in entry.cases:
                 for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
                     cfg = settings_for(entry, variant, case, model, 0)
@@ -117,18 +118,84 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
 
 def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "cuda_available", lambda: False)
-    cfg = _cfg("pixels", "lstm", "rnnlab", case=1)
-    assert (cfg.task, cfg.device, cfg.chrono, cfg.epochs) == ("mnist-permuted", "cuda", 784, 10)
-    assert main(["bench", "--only", "pixels", "--out", str(tmp_path)]) == 0
-    assert "pixels / rnnlab / mnist-permuted / gru: not run, needs a CUDA GPU" in capsys.readouterr().out
+    cfg = _cfg("pixels-gpu", "lstm", "rnnlab", case=1)
+    assert (cfg.task, cfg.device, cfg.chrono, cfg.epochs, cfg.hidden_size) == ("mnist-permuted", "cuda", 784, 40, 256)
+    assert _cfg("pixels-gpu", "lnlstm", "rnnlab").engine == "scratch"     # layer norm in the cell, on the GPU
+    assert main(["bench", "--only", "pixels-gpu", "--out", str(tmp_path)]) == 0
+    assert "pixels-gpu / rnnlab / mnist-permuted / gru: not run, needs a CUDA GPU" in capsys.readouterr().out
     table = (tmp_path / "results.md").read_text()
-    assert table.count("not run (needs a CUDA GPU; none on this machine)") == 4
-    assert "## Not run on this machine" in table and "`rnnlab bench --only pixels`" in table
-    assert "--task mnist-pixels --opt split=validation --lr 0.002 --epochs 10 --chrono 784 --device cuda" in table
+    assert table.count("not run (needs a CUDA GPU; none on this machine)") == 6
+    assert "## Not run on this machine" in table and "`rnnlab bench --only pixels-gpu`" in table
+    assert ("--task mnist-pixels --opt split=validation --hidden-size 256 --lr 0.002 --epochs 40 --chrono 784 "
+            "--device cuda") in table
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 4 and all(r["mean"] == "" and r["seconds_per_run"] == "" for r in rows)
-    assert not (tmp_path / "pixels").exists()                  # nothing was trained
+    assert len(rows) == 6 and all(r["mean"] == "" and r["seconds_per_run"] == "" for r in rows)
+    assert not (tmp_path / "pixels-gpu").exists()                  # nothing was trained
+
+
+def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
+    """The CPU protocol: the NumPy engine, 12 epochs of 50,000 images at batch 64 (about 780 steps of
+    200-250 ms each per epoch for the layer-normalised LSTM), every row the goal of the issue."""
+    entry = SUITE_BY_NAME["pixels"]
+    assert [c.task for c in entry.cases] == ["mnist-pixels", "mnist-permuted"]
+    for case in (0, 1):
+        for model in entry.models:
+            cfg = _cfg("pixels", model, "rnnlab", case)
+            settings = (cfg.engine, cfg.device, cfg.hidden_size, cfg.batch_size, cfg.epochs)
+            assert settings == ("numpy", "cpu", 128, 64, 12)
+            assert cfg.task_options == {"split": "validation"} and cfg.clip_norm == 1.0
+            assert cfg.chrono == (784 if "lstm" in model else 0)
+    assert _cfg("pixels", "lnlstm", "rnnlab").layer_norm
+    assert entry.goals[("mnist-pixels", "lnlstm")] == ">= 98.0 %"
+    assert entry.goals[("mnist-permuted", "lstm")] == ">= 90 %"
+    assert SUITE_BY_NAME["pixels-gpu"].goals[("mnist-permuted", "lnlstm")] == ">= 96 %"
+
+
+def test_long_memory_protocols():
+    entry = SUITE_BY_NAME["long-memory"]
+    cases = {c.label: c for c in entry.cases}
+    assert [(c.task, c.options) for c in entry.cases] == [("copy", {"delay": 100}), ("adding", {"length": 400}),
+                                                           ("copy", {"delay": 1000}), ("adding", {"length": 1000})]
+    assert (cases["copy 100"].seeds, cases["adding 400"].seeds, cases["copy 1000"].seeds) == (3, 3, None)
+    lstm = {label: _flat(settings_for(entry, "rnnlab", case, "lstm", 0)) for label, case in cases.items()}
+    # chrono's T_max is the task's number of steps: the copy task has T + 20 of them
+    assert {label: cfg.chrono for label, cfg in lstm.items()} == {"copy 100": 120, "adding 400": 400,
+                                                                   "copy 1000": 1020, "adding 1000": 1000}
+    irnn = _flat(settings_for(entry, "rnnlab", cases["adding 1000"], "rnn", 0))
+    assert (irnn.nonlinearity, irnn.recurrent_init, irnn.batch_size, irnn.hidden_size) == ("relu", "identity", 16, 128)
+    from rnnlab.tasks import get_task
+    assert get_task("copy").baseline(delay=1000) == pytest.approx(10 * np.log(8) / 1020)
+
+
+def test_a_row_killed_halfway_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch):
+    """A run with a checkpoint but no summary (the process was killed after an epoch) continues from
+    that epoch when the suite runs again, instead of starting over."""
+    import rnnlab.train as train_module
+    entry = SUITE_BY_NAME["cumavg"]
+    cfg = bench._quick(settings_for(entry, "rnnlab", entry.cases[0], "rnn", 0)).with_settings(epochs=3)
+    run_dir = tmp_path / "run"
+    train_module.train_run(cfg.with_settings(epochs=1), run_dir, echo=lambda line: None, progress=False)
+    (run_dir / "summary.json").unlink()                 # as if killed before the end: a checkpoint, no summary
+    doc = json.loads((run_dir / "config.json").read_text())
+    doc["config"] = cfg.to_dict()                       # the run was started for 3 epochs
+    (run_dir / "config.json").write_text(json.dumps(doc))
+    assert bench._finished_summary(run_dir, cfg) is None and bench._resumable(run_dir, cfg)
+    calls = []
+    real = train_module.train_run
+    monkeypatch.setattr(train_module, "train_run", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(bench, "settings_for", lambda *a: cfg)
+    monkeypatch.setattr(bench, "_quick", lambda c: c)
+    one = bench.Entry("cumavg", "t", (entry.cases[0],), ("rnn",), protocol={}, notebook_protocol=False)
+    target = tmp_path / "suite" / "cumavg" / "rnnlab" / "every-step" / "rnn-seed0"
+    target.parent.mkdir(parents=True)
+    run_dir.rename(target)
+    rows = bench.run_entry(one, tmp_path / "suite", echo=print)
+    assert "(resumed from its checkpoint)" in capsys.readouterr().out
+    assert calls[0]["resume"] is True
+    with open(target / "metrics.csv") as handle:
+        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2, 3]     # epoch 1 kept, 2 and 3 added
+    assert rows[0]["n"] == 1 and json.loads((target / "summary.json").read_text())["epochs"] == 3
 
 
 def test_unknown_entry_is_named(tmp_path, capsys):
@@ -138,10 +205,34 @@ def test_unknown_entry_is_named(tmp_path, capsys):
 
 def test_every_entry_resolves_for_both_variants():
     for entry in SUITE_BY_NAME.values():
-        for variant in VARIANTS:
+        for variant in bench.variants_of(entry):
             for case in entry.cases:
                 for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
                     cfg = settings_for(entry, variant, case, model, 0)
                     assert cfg.data.task == case.task
     with pytest.raises(KeyError):
         SUITE_BY_NAME["nothing"]
+
+
+def test_a_diverged_run_is_recorded_not_retried(tmp_path, capsys, monkeypatch):
+    """A seed whose loss diverges leaves a row that says so (the other seeds still count), and the next
+    call of the suite does not train it again."""
+    from rnnlab.trainer import TrainingDiverged
+    entry = SUITE_BY_NAME["cumavg"]
+    one = bench.Entry("cumavg", "t", (bench.Case("every step", "cumavg", {"length": 10}, seeds=2),), ("rnn",),
+                      protocol=dict(entry.protocol), notebook_protocol=False)
+    import rnnlab.train as train_module
+    real = train_module.train_run
+
+    def seed1_diverges(cfg, run_dir, **kwargs):
+        if cfg is not None and cfg.run.seed == 1:
+            raise TrainingDiverged("the loss became nan at epoch 1, batch 3")
+        return real(cfg, run_dir, **kwargs)
+    monkeypatch.setattr(train_module, "train_run", seed1_diverges)
+    rows = bench.run_entry(one, tmp_path, quick=True, echo=print)
+    assert "seed 1: diverged (the loss became nan at epoch 1, batch 3)" in capsys.readouterr().out
+    assert (rows[0]["n"], rows[0]["diverged"]) == (1, 1) and rows[0]["mean"] is not None
+    assert "1 of 2 seeds diverged" in bench.results_table(rows, "here")
+    rows = bench.run_entry(one, tmp_path, quick=True, echo=print)
+    assert capsys.readouterr().out == ""                               # neither seed is trained again
+    assert rows[0]["diverged"] == 1

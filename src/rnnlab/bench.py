@@ -32,6 +32,7 @@ class Case:
     options: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)    # training settings of this case (e.g. the engine)
     time_to: float | None = None                     # report the training time to reach this test metric
+    seeds: int | None = None                         # repeat over this many seeds (None: the entry's rule)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,20 @@ SEED004_MODELS = ("rnn", "rnn-bn-dense", "lstm", "lstm-bn-dense", "birnn", "bils
 SEED004_NUMBERS = {"rnn": "92.40 %", "rnn-bn-dense": "96.53 %", "lstm": "97.28 %", "lstm-bn-dense": "98.14 %",
                    "birnn": "96.40 %", "bilstm": "97.31 %", "bilstm-ln-dense": "98.04 %", "bilstm-ln": "97.66 %"}
 ADDING_LENGTHS = (50, 100, 200)
+# IRNN (Le et al. 2015): ReLU, W_hh = I, small constant steps on small batches; LSTM: chrono init for T_max = the
+# task's number of steps (Tallec & Ollivier 2018)
+MEMORY_MODELS = {"lstm": {"chrono": "length"},
+                 "rnn": {"nonlinearity": "relu", "recurrent_init": "identity", "lr": 3e-4, "schedule": "constant",
+                         "batch_size": 16}}
+PIXEL_TASKS = (("mnist-pixels", "mnist-pixels"), ("mnist-permuted", "mnist-permuted"))
+PIXEL_MODELS = ("lnlstm", "lstm", "gru")
+
+
+def _pixel_goals(pixels: str, permuted: str) -> dict:
+    """The goals of the LSTMs on pixel and permuted MNIST (the GRU is there to compare)."""
+    return {(case, model): f">= {goal}" for case, goal in (("mnist-pixels", pixels), ("mnist-permuted", permuted))
+            for model in ("lnlstm", "lstm")}
+
 
 SUITE: tuple[Entry, ...] = (
     Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
@@ -112,9 +127,7 @@ SUITE: tuple[Entry, ...] = (
                  ("copy-seed 50", "lstm"): "< 0.005", ("copy-seed 50", "gru"): "< 0.005",
                  **{("xor 20", m): "100 %" for m in ("rnn", "gru", "lstm")}},
           # IRNN (Le et al. 2015): ReLU, W_hh = I, small constant steps on small batches
-          model_settings={"lstm": {"chrono": "length"},
-                          "rnn": {"nonlinearity": "relu", "recurrent_init": "identity", "lr": 3e-4,
-                                  "schedule": "constant", "batch_size": 16}}),
+          model_settings=MEMORY_MODELS),
     Entry("binary", "Binary addition (Programming Assignment 4): trained at 5 bits, tested at 1..20, 50, 100 bits",
           (Case("binary-add", "binary-add", {"bits": 5}),), ("lstm", "gru", "gru-dense", "rnn"),
           protocol={"engine": "torch", "hidden_size": 5, "optimizer": "adam", "lr": 1e-2, "schedule": "constant",
@@ -130,13 +143,28 @@ SUITE: tuple[Entry, ...] = (
           protocol={"hidden_size": 128, "batch_size": 128, "lr": 4e-3, **_RECIPE},
           goals={("torch engine", "lstm"): "98.5 % within 60 s", ("numpy engine", "lstm"): "98.0 % within 180 s"},
           notebook_protocol=False),
-    # 784 steps per image take hours per model on 2 CPU cores: a GPU protocol, run where CUDA is
-    Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), on a CUDA GPU",
-          (Case("mnist-pixels", "mnist-pixels", MNIST_50K), Case("mnist-permuted", "mnist-permuted", MNIST_50K)),
-          ("lstm", "gru"),
-          protocol={"engine": "torch", "device": "cuda", "hidden_size": 128, "batch_size": 128, "lr": 2e-3,
-                    "epochs": 10, **_RECIPE},
-          model_settings={"lstm": {"chrono": 784}}, notebook_protocol=False),
+    # 784 steps per image: a CPU protocol sized to one hour per row on 2 cores, and a GPU protocol where CUDA is
+    Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), CPU protocol: at most an hour per "
+                    "row on 2 cores",
+          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
+          protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 64, "lr": 2e-3, "epochs": 12, **_RECIPE},
+          goals=_pixel_goals("98.0 %", "90 %"),
+          model_settings={"lstm": {"chrono": 784}, "lnlstm": {"chrono": 784}}, notebook_protocol=False),
+    Entry("pixels-gpu", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), GPU protocol (CUDA)",
+          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
+          protocol={"engine": "torch", "device": "cuda", "hidden_size": 256, "batch_size": 128, "lr": 2e-3,
+                    "epochs": 40, **_RECIPE},
+          goals=_pixel_goals("99.0 %", "96 %"),
+          model_settings={"lstm": {"chrono": 784}, "lnlstm": {"chrono": 784, "engine": "scratch"}},
+          notebook_protocol=False),
+    # The long memory tasks of the literature (Arjovsky et al. 2016; Tallec & Ollivier 2018): copy after
+    # 100 and 1,000 blank steps, adding at 400 and 1,000 steps; 3 seeds where a run takes minutes.
+    Entry("long-memory", "Long memory tasks: copy after 100 / 1,000 blank steps, adding problem at 400 / 1,000 steps",
+          (Case("copy 100", "copy", {"delay": 100}, seeds=3), Case("adding 400", "adding", {"length": 400}, seeds=3),
+           Case("copy 1000", "copy", {"delay": 1000}), Case("adding 1000", "adding", {"length": 1000})),
+          ("lstm", "gru", "rnn"),
+          protocol={"engine": "torch", "hidden_size": 128, "batch_size": 64, "lr": 3e-3, "epochs": 10, **_RECIPE},
+          model_settings=MEMORY_MODELS, notebook_protocol=False),
 )
 SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")
@@ -153,7 +181,8 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     options = {**case.options, **base.pop("task_options", {})}
     extra = dict(entry.model_settings.get(model, {}) if variant == "rnnlab" else {})
     if extra.get("chrono") == "length":     # the LSTM's memory time scales up to the task's length
-        extra["chrono"] = options["length"]
+        from .tasks import get_task
+        extra["chrono"] = get_task(case.task).steps(**options)
     # TrainConfig directly, not resolve(): a protocol's None (no clipping) must stay None, not fall back
     # to the default that an absent command-line flag gets.
     return TrainConfig.from_flat({**base, **case.settings, **extra, **parse_model_name(model), "task": case.task,
@@ -184,17 +213,20 @@ def command_for(cfg: TrainConfig) -> str:
     return " ".join(parts)
 
 
+def variants_of(entry: Entry, variants: tuple[str, ...] = VARIANTS) -> list[str]:
+    """The variants an entry runs: the notebook's protocol and/or our recipe, or ours alone where the
+    notebook fixes no protocol."""
+    if entry.notebook_protocol:
+        return [v for v in variants if v == "notebook" or entry.recipe is not None]
+    return ["rnnlab"] if "rnnlab" in variants else []
+
+
 def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANTS, seeds: int = 1,
               quick: bool = False, data_dir: str | Path | None = None,
               echo: Callable[[str], None] = print) -> list[dict]:
     """Train (or reuse) every run of an entry and return its result rows."""
-    from .train import train_run
     rows = []
-    if entry.notebook_protocol:
-        variants = [v for v in variants if v == "notebook" or entry.recipe is not None]
-    else:   # one protocol, ours
-        variants = ["rnnlab"] if "rnnlab" in variants else []
-    for variant in variants:
+    for variant in variants_of(entry, variants):
         models = entry.models + (entry.recipe_models if variant == "rnnlab" else ())
         for case in entry.cases:
             for model in models:
@@ -203,34 +235,62 @@ def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANT
                     echo(f"{entry.name} / {variant} / {case.label} / {model}: not run, needs a CUDA GPU")
                     rows.append(_not_run_row(entry, variant, case, model, first))
                     continue
-                values, seconds, whole, run_dirs = [], [], None, []
-                for seed in range(seeds if entry.seeds else 1):
+                runs = []
+                for seed in range(case.seeds or (seeds if entry.seeds else 1)):
                     cfg = settings_for(entry, variant, case, model, seed)
-                    if quick:
-                        cfg = _quick(cfg)
+                    cfg = _quick(cfg) if quick else cfg
                     run_dir = Path(out) / entry.name / variant / case.label.replace(" ", "-") / f"{model}-seed{seed}"
-                    summary_path = run_dir / "summary.json"
-                    if summary_path.exists() and _same_settings(run_dir, cfg):
-                        summary = json.loads(summary_path.read_text())
-                    else:
-                        echo(f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}")
-                        summary = train_run(cfg, run_dir, force=True, echo=lambda line: None, progress=False,
-                                            data_dir=data_dir).summary
-                    values.append(summary["final_test_metric"])
-                    reached = _time_to(run_dir, case.time_to) if case.time_to else None
-                    seconds.append(summary["seconds"])
-                    whole = summary.get("extra_tests_whole") or whole
-                    run_dirs.append(str(run_dir))
-                rows.append({"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label,
-                             "model": model, "metric": summary["metric"],
-                             "notebook": entry.notebook.get((case.label, model), ""),
-                             "goal": entry.goals.get((case.label, model), "") if variant == "rnnlab" else "",
-                             "mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1
-                             else 0.0, "n": len(values), "seconds": float(np.mean(seconds)),
-                             "baseline": summary["baseline"], "command": command_for(cfg),
-                             "whole": whole or {}, "runs": run_dirs,
-                             "time_to": None if reached is None else [case.time_to, reached]})
+                    label = f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}"
+                    runs.append((run_dir, _run_once(cfg, run_dir, label, data_dir, echo)))
+                rows.append(_row(entry, variant, case, model, cfg, runs))
     return rows
+
+
+def _run_once(cfg: TrainConfig, run_dir: Path, label: str, data_dir: str | Path | None,
+              echo: Callable[[str], None]) -> dict:
+    """A run's summary: reused if it finished with these settings, else trained (resumed from its checkpoint
+    when it was cut off). A run whose loss diverged is recorded as such, and not trained again."""
+    from .train import train_run
+    from .trainer import TrainingDiverged
+    summary = _finished_summary(run_dir, cfg)
+    if summary is not None:
+        return summary
+    resume = _resumable(run_dir, cfg)
+    echo(label + (" (resumed from its checkpoint)" if resume else ""))
+    try:
+        return train_run(None if resume else cfg, run_dir, resume=resume, force=not resume, echo=lambda line: None,
+                         progress=False, data_dir=data_dir).summary
+    except TrainingDiverged as exc:
+        echo(f"{label}: diverged ({exc})")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "diverged.json").write_text(json.dumps({"config": cfg.to_dict(), "message": str(exc)}))
+        return _finished_summary(run_dir, cfg)
+
+
+def _row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainConfig, runs: list[tuple[Path, dict]]) -> dict:
+    """The table row of one model on one case: mean and spread over the seeds that did not diverge."""
+    done = [(run_dir, s) for run_dir, s in runs if not s.get("diverged")]
+    values = [s["final_test_metric"] for _, s in done]
+    reached = _time_to(done[-1][0], case.time_to) if case.time_to and done else None
+    last = runs[-1][1]
+    whole = next((s["extra_tests_whole"] for _, s in reversed(done) if s.get("extra_tests_whole")), {})
+    return {"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label, "model": model,
+            "metric": last["metric"], "notebook": entry.notebook.get((case.label, model), ""),
+            "goal": entry.goals.get((case.label, model), "") if variant == "rnnlab" else "",
+            "mean": float(np.mean(values)) if values else None,
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "n": len(values),
+            "diverged": len(runs) - len(done), "seconds": float(np.mean([s["seconds"] for _, s in runs])),
+            "baseline": last["baseline"], "command": command_for(cfg), "whole": whole,
+            "runs": [str(run_dir) for run_dir, _ in runs], "machine": _machine(cfg),
+            "time_to": None if reached is None else [case.time_to, reached]}
+
+
+def _machine(cfg: TrainConfig) -> str:
+    """The machine a row is measured on: the processor, and the GPU where the run used one."""
+    if cfg.run.device.startswith("cuda"):
+        import torch
+        return f"{machine_description()}, GPU {torch.cuda.get_device_name()}"
+    return machine_description()
 
 
 def _not_run_row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainConfig) -> dict:
@@ -244,10 +304,37 @@ def _not_run_row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainC
             "time_to": None, "not_run": "needs a CUDA GPU; none on this machine"}
 
 
-def _same_settings(run_dir: Path, cfg: TrainConfig) -> bool:
-    """Whether the finished run in ``run_dir`` was trained with ``cfg`` (else the suite retrains it)."""
+def _finished_summary(run_dir: Path, cfg: TrainConfig) -> dict | None:
+    """The summary of a run finished with exactly these settings (None: it must be trained); for a run
+    whose loss diverged, a summary that says so."""
+    summary_path, diverged_path = run_dir / "summary.json", run_dir / "diverged.json"
+    if summary_path.exists() and _same_settings(run_dir, cfg):
+        return json.loads(summary_path.read_text())
+    if diverged_path.exists() and _same_settings(run_dir, cfg, "diverged.json"):
+        from .tasks import get_task
+        task = get_task(cfg.data.task)
+        try:
+            seconds = sum(float(row["seconds"]) for row in csv.DictReader((run_dir / "metrics.csv").open()))
+        except (OSError, KeyError, ValueError):
+            seconds = 0.0
+        return {"diverged": json.loads(diverged_path.read_text())["message"], "metric": task.metric,
+                "final_test_metric": float("nan"), "seconds": seconds, "baseline": task.baseline(**cfg.data.options)}
+    return None
+
+
+def _resumable(run_dir: Path, cfg: TrainConfig) -> bool:
+    """Whether an unfinished run of these settings has a checkpoint to continue from (a row killed
+    halfway resumes at its last finished epoch instead of starting again)."""
+    has_checkpoint = any(not path.name.startswith(".") for path in run_dir.glob("checkpoint.*"))
+    finished = (run_dir / "summary.json").exists() or (run_dir / "diverged.json").exists()
+    return has_checkpoint and not finished and _same_settings(run_dir, cfg)
+
+
+def _same_settings(run_dir: Path, cfg: TrainConfig, record: str = "config.json") -> bool:
+    """Whether the run in ``run_dir`` was trained with ``cfg`` (else the suite retrains it); its settings are
+    in ``record`` (config.json, or diverged.json for a run that diverged)."""
     try:   # a setting added after the run was made has its default value in that run
-        saved = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
+        saved = TrainConfig.from_dict(json.loads((run_dir / record).read_text())["config"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return saved == cfg
@@ -271,8 +358,9 @@ def _quick(cfg: TrainConfig) -> TrainConfig:
         options.update(n_train=64, n_test=32, n_val=16)
     else:
         options.update(n_train=64, n_val=16, n_test=16)
-        if "length" in options:
-            options["length"] = min(options["length"], 12)
+        for name in ("length", "delay"):
+            if name in options:
+                options[name] = min(options[name], 12)
         if task == "binary-add":
             options.update(max_test_bits=4, long_test_bits=[8])
     return cfg.with_settings(task_options=options, epochs=1, batch_size=min(cfg.optim.batch_size, 16), hidden_size=8)
@@ -281,9 +369,14 @@ def _quick(cfg: TrainConfig) -> TrainConfig:
 def _value(row) -> str:
     if row.get("not_run"):
         return f"not run ({row['not_run']})"
+    diverged = row.get("diverged", 0)
+    if row["mean"] is None:
+        return f"diverged ({diverged} of {diverged} seeds)"
     scale, unit = (100, " %") if row["metric"] in ("accuracy", "bit_accuracy") else (1, "")
     digits = 2 if scale == 100 else 4
     text = f"{scale * row['mean']:.{digits}f}"
+    if diverged:
+        unit += f"; {diverged} of {row['n'] + diverged} seeds diverged"
     if row["n"] > 1:
         text += f" +/- {scale * row['std']:.{digits}f}"
     text += unit
@@ -305,6 +398,9 @@ def results_table(rows: list[dict], machine: str) -> str:
             lines.append(f"| {r['case']} | {r['model']} | {r['variant']} | {r['metric']} | {r['notebook'] or '-'} | "
                          f"{_value(r)} | {r['goal'] or '-'} | {format_metric(r['metric'], r['baseline'])} | "
                          f"{'-' if r['seconds'] is None else format(r['seconds'], '.1f')} | `{r['command']}` |")
+        machines = sorted({r["machine"] for r in part if r.get("machine")})
+        if machines and machines != [machine]:
+            lines += ["", f"Measured on: {'; '.join(machines)}."]
         lengths = [r for r in part if r["whole"]]
         if lengths:
             names = list(lengths[0]["whole"])
@@ -335,7 +431,7 @@ def write_results(rows: list[dict], out: str | Path, machine: str) -> Path:
                          "seconds_per_run", "goal", "command"])
         for r in rows:
             writer.writerow([r["entry"], r["case"], r["model"], r["variant"], r["metric"], r["notebook"],
-                             *(("", "") if r.get("not_run") else (f"{r['mean']:.6f}", f"{r['std']:.6f}")), r["n"],
+                             *(("", "") if r["mean"] is None else (f"{r['mean']:.6f}", f"{r['std']:.6f}")), r["n"],
                              "" if r["seconds"] is None else f"{r['seconds']:.2f}", r["goal"], r["command"]])
     return out / "results.md"
 
