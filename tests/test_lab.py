@@ -32,6 +32,21 @@ def test_training_in_memory_writes_nothing_and_equals_a_run_directory(tmp_path, 
     assert on_disk.history.column("test_loss") == result.history.column("test_loss")
 
 
+def test_none_means_none_and_a_ready_configuration_trains_as_it_is():
+    """clip_norm=None turns clipping off (it used to fall back to the default 1.0); a TrainConfig made
+    elsewhere (a run's config.json, the results suite) trains unchanged or with settings changed by name."""
+    assert lab.configure("lstm").optim.clip_norm == 1.0
+    assert lab.configure("lstm", clip_norm=None).optim.clip_norm is None
+    assert lab.configure("lstm", preset="course", clip_value=None).optim.clip_value is None
+    cfg = lab.configure("gru", engine="numpy", **XOR)
+    assert lab.configure(cfg) is cfg and lab.configure(cfg, lr=0.5).optim.lr == 0.5
+    result = lab.train(cfg, echo=False)
+    assert result.name == "gru" and result.config == cfg
+    assert result.history.iteration_loss == lab.train("gru", engine="numpy", echo=False, **XOR).history.iteration_loss
+    with pytest.raises(ValueError, match="a ready TrainConfig was given"):
+        lab.configure(cfg, preset="course")
+
+
 def test_compare_loads_the_data_once_and_checks_every_model_first(monkeypatch):
     calls = {"n": 0}
     real = tasks.Task.load

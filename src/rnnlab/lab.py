@@ -72,17 +72,30 @@ def load_data(task: str = "mnist-rows", seed: int = 0, data_dir: str | Path | No
     return get_task(task).load(seed=seed, data_dir=data_dir, **options)
 
 
-def configure(model: str = "lstm", preset: str | None = None, **settings: object) -> TrainConfig:
-    """The training configuration of a short model name and flat settings (over a preset)."""
-    return resolve(preset, **settings).config(model)
+def configure(model: str | TrainConfig = "lstm", preset: str | None = None, **settings: object) -> TrainConfig:
+    """The training configuration of a short model name and flat settings (over a preset), or a ready
+    :class:`TrainConfig` with some settings changed.
+
+    A setting given as None means none of it where that is a value it can take (``clip_norm=None``:
+    no clipping by norm; ``loss=None``: the task's loss), not "the default"."""
+    if isinstance(model, TrainConfig):
+        if preset is not None:
+            raise ValueError(f"preset {preset!r}: a ready TrainConfig was given; change its settings by name "
+                             f"instead (for example lr=0.01)")
+        return model.with_settings(**settings) if settings else model
+    cfg = resolve(preset, **settings).config(model)
+    cleared = {name: None for name, value in settings.items() if value is None}
+    return cfg.with_settings(**cleared) if cleared else cfg
 
 
-def train(model: str = "lstm", data: TaskData | None = None, preset: str | None = None,
+def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, preset: str | None = None,
           run_dir: str | Path | None = None, echo: bool = True, **settings: object) -> Result:
-    """Train one model; returns its :class:`Result` (with ``run_dir``: also a run directory on disk).
+    """Train one model (a short name, or a whole :class:`TrainConfig`); returns its :class:`Result` (with
+    ``run_dir``: also a run directory on disk).
 
     ``echo`` prints one line per epoch, as `rnnlab train` does."""
     cfg = configure(model, preset, **settings)
+    model = model if isinstance(model, str) else cfg.label
     task = get_task(cfg.data.task)
     task.options(**cfg.data.options)
     check_fits(cfg, task)
