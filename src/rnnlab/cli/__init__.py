@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
+from ..grading import cli as grading_cli
 from . import commands
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
 from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
@@ -115,7 +116,7 @@ def _sweep(p: argparse.ArgumentParser) -> None:
 
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="ENTRY",
-                   help="seed000 seed001 seed004 fashion cumavg memory binary pixels")
+                   help="seed000 seed001 seed004 fashion cumavg memory binary speed pixels pixels-gpu long-memory")
     p.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
                    help="the notebook's protocol, our recipe, or both (default)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds for the cheap entries (default 3)")
@@ -127,6 +128,8 @@ def _bench(p: argparse.ArgumentParser) -> None:
 def _explore(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--runs-dir", default="runs", help="the draw page (/draw) offers the image-task runs found "
+                                                      "here (default runs/)")
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,18 @@ COMMANDS: tuple[Command, ...] = (
             "that reproduces it.", _bench, commands.bench),
     Command("explore", "the interactive gradient explorer in your browser",
             "Serve the gradient explorer page (sliders for weight and bias scale, cell, nonlinearity, hidden "
-            "size, length, loss) on 127.0.0.1.", _explore, commands.explore),
+            "size, length, loss) on 127.0.0.1, and the draw page (/draw: draw a digit and watch a trained "
+            "run read it row by row).", _explore, commands.explore),
+    Command("exercises", "write the course's exercise notebooks (empty answers, checks, a grading cell)",
+            "Write the exercise notebooks of Assignment 2 and the gradient-flow notebook into DIR: the course's "
+            "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
+            "the notebook. Refuses to overwrite a notebook already in DIR.", grading_cli.exercises_arguments,
+            grading_cli.exercises),
+    Command("check", "grade a student's .py or .ipynb: points and feedback per TODO",
+            "Grade a submission of a course exercise in a separate, time- and memory-limited process: per TODO "
+            "points, passed or not and what is wrong; --json writes the same for a course system. Exit 0 when "
+            "graded (whatever the score), 2 when it could not be graded.", grading_cli.check_arguments,
+            grading_cli.check),
 )
 
 

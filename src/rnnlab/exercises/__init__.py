@@ -1,0 +1,37 @@
+"""The exercise notebooks: the course's exercises with empty answer blocks, checks to run as you go and a last
+cell that grades the notebook (``rnnlab exercises DIR`` writes them).
+
+The sources are jupytext percent scripts beside this file; the ``.ipynb`` files next to them are generated from
+them (``jupytext --to ipynb``) and shipped, so that an installed rnnlab needs no jupytext to hand them out;
+``tests/test_grading_exercises.py`` checks that each pair agrees.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# exercise notebook -> the course document it follows
+EXERCISES = {"assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM on MNIST",
+             "gradient-flow-in-rnns-and-lstms": "the gradient-flow notebook"}
+
+
+def exercise_files() -> list[Path]:
+    return [HERE / f"{name}.ipynb" for name in EXERCISES]
+
+
+def write_exercises(folder: str | Path) -> list[Path]:
+    """Write the exercise notebooks into ``folder`` (created if missing); refuse, before writing anything, if
+    any of them is already there."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: a file is in the way; give a folder for the exercise notebooks")
+    targets = [folder / source.name for source in exercise_files()]
+    present = [str(t) for t in targets if t.exists()]
+    if present:
+        raise ValueError(f"{', '.join(present)}: already there (a student's work?); move them away or give "
+                         f"another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    from ..files import write_atomic
+    for source, target in zip(exercise_files(), targets):
+        write_atomic(target, source.read_bytes())
+    return targets

@@ -1,0 +1,154 @@
+"""Assignment 2's ``backward`` check (gradients, clipping, update rule), its short training run, and the list
+of the assignment's checks.  See ``checks_classic`` for how each TODO is kept apart from the others."""
+from __future__ import annotations
+
+import contextlib
+import copy
+from functools import partial
+
+import numpy as np
+
+from . import classic_ref as ref
+from .checks import Check, Fail, call, describe_gradients, matches, need
+from .checks_classic import (
+    HUGE_CLIP,
+    SPECS,
+    D,
+    ModelSpec,
+    T,
+    cache_right,
+    canonical,
+    check_activation,
+    check_forward,
+    check_init,
+    close,
+    forward_pair,
+    in_either_layout,
+    numeric_gradient,
+    prepared_model,
+)
+
+TRAIN_BAR = 0.75                         # test accuracy of the short training run
+TRAIN_RATE = {"RNN": 0.02, "LSTM": 0.05}  # SGD learning rates of the short training run
+
+
+class _Backprop:
+    """One student model with fixed parameters, input and upstream gradient g = dL/dy (L = sum(g * y))."""
+
+    def __init__(self, spec: ModelSpec, namespace: dict, own_layout: bool):
+        rng = np.random.default_rng(2)
+        self.spec, self.names, self.shapes = spec, list(spec.template), spec.shapes()
+        self.model, self.views = prepared_model(spec, namespace, rng, own_layout)
+        self.X, self.g = rng.normal(size=(T, D)), rng.normal(size=(self.shapes["by"][0], 1))
+        _, self.cache_ref = spec.forward(self.views, self.X)
+        try:
+            y, _ = forward_pair(spec, self.model, self.X)
+            y_ref, _ = spec.forward(self.views, self.X)
+            self.own_forward = close(y, y_ref) and cache_right(spec, getattr(self.model, "cache", None),
+                                                                   self.cache_ref)
+        except Fail:
+            self.own_forward = False
+
+    def objective(self) -> float:
+        if self.own_forward:
+            y, _ = call(f"{self.spec.name}.forward", self.model.forward, self.X.copy())
+        else:
+            y, _ = self.spec.forward(self.views, self.X)
+        return float(np.sum(self.g * np.asarray(y, dtype=float)))
+
+    def step(self, learning_rate: float, clip_value: float) -> dict[str, np.ndarray]:
+        """How far one backward call moves each parameter (course shape); the parameters are put back after."""
+        saved = {n: getattr(self.model, n).copy() for n in self.names}
+        with contextlib.suppress(Exception):     # the course's cache below is all backward needs then
+            self.model.forward(self.X.copy())
+        if not self.own_forward:
+            self.model.cache = copy.deepcopy(self.cache_ref)
+        name = self.spec.name
+        call(f"{name}.backward", self.model.backward, self.g.copy(), learning_rate=learning_rate,
+             clip_value=clip_value)
+        moved = {n: saved[n].reshape(-1) for n in self.names}
+        for n in self.names:
+            after = canonical(getattr(self.model, n, None), self.shapes[n], n)
+            moved[n] = canonical(saved[n], self.shapes[n], n) - after
+            setattr(self.model, n, saved[n])
+            self.views[n] = canonical(getattr(self.model, n), self.shapes[n], n)
+        return moved
+
+
+def check_backward(spec: ModelSpec, namespace: dict) -> str:
+    return in_either_layout(_check_backward, spec, namespace)
+
+
+def _check_backward(spec: ModelSpec, namespace: dict, own_layout: bool) -> str:
+    bp = _Backprop(spec, namespace, own_layout)
+    numeric = {n: numeric_gradient(bp.objective, bp.views[n]) for n in bp.names}
+    where = "" if bp.own_forward else " (checked on the course's forward cache, since forward is not right yet)"
+    mistakes = {key: (ref.total(spec.backward(bp.views, bp.cache_ref, bp.g, key), bp.names), message)
+                for key, message in spec.backward_mistakes.items()}
+    problem = describe_gradients(bp.step(1.0, HUGE_CLIP), numeric, mistakes)
+    if problem:
+        raise Fail(problem + where)
+    _check_clipping(bp, numeric)
+    moved = bp.step(0.25, HUGE_CLIP)
+    if not matches(moved, {n: 0.25 * v for n, v in numeric.items()}):
+        if matches(moved, numeric):
+            raise Fail("learning_rate is ignored: the update must be p -= learning_rate * grad")
+        if matches(moved, {n: -0.25 * v for n, v in numeric.items()}):
+            raise Fail("the parameters move up the gradient: use p -= learning_rate * grad, not +=")
+        raise Fail("the update is not p -= learning_rate * grad")
+    return ("gradients match central differences of the forward pass, clipping is elementwise at clip_value and "
+            "the update is p -= learning_rate * grad" + where)
+
+
+def _check_clipping(bp: _Backprop, numeric: dict) -> None:
+    clip = float(np.quantile(np.abs(np.concatenate([v.ravel() for v in numeric.values()])), 0.6))
+    moved = bp.step(1.0, clip)
+    if matches(moved, {n: np.clip(v, -clip, clip) for n, v in numeric.items()}):
+        return
+    steps = bp.spec.backward(bp.views, bp.cache_ref, bp.g)
+    per_step = ref.clipped_per_step(steps, bp.names, clip)
+    if matches(moved, per_step) or matches(moved, {n: np.clip(v, -clip, clip) for n, v in per_step.items()}):
+        raise Fail("gradients are clipped at each time step before they are summed: clip the summed gradients "
+                   "once, after the loop over time")
+    if matches(moved, numeric):
+        raise Fail("gradients are not clipped at clip_value: np.clip(grad, -clip_value, clip_value, out=grad) "
+                   "for every gradient before the update")
+    largest = max(float(np.max(np.abs(v))) for v in moved.values())
+    if largest > clip * (1 + 1e-6):
+        raise Fail(f"gradients are not clipped at clip_value: with clip_value {clip:.3g} and learning_rate 1 a "
+                   f"parameter moved by {largest:.3g}")
+    raise Fail("clipping is not elementwise np.clip(grad, -clip_value, clip_value) of the summed gradient")
+
+
+def check_training(spec: ModelSpec, namespace: dict) -> str:
+    """Not worth points: the student's model, as written, trained per sample for a few epochs on a small task
+    (is the sum of the first feature over 6 steps positive?) must pass a test-accuracy bar."""
+    cls = need(namespace, spec.name)
+    np.random.seed(3)
+    rng = np.random.default_rng(3)
+    model = call(f"{spec.name}(3, 16, 2)", cls, 3, 16, 2)
+    X = rng.normal(size=(300, 6, 3))
+    labels = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    for _ in range(3):
+        for k in rng.permutation(200):
+            y, _ = call(f"{spec.name}.forward", model.forward, X[k])
+            target = np.eye(2)[labels[k]][:, None]
+            call(f"{spec.name}.backward", model.backward, 2 * (np.asarray(y) - target), TRAIN_RATE[spec.name], 5.0)
+    predicted = [int(np.argmax(call(f"{spec.name}.forward", model.forward, x)[0])) for x in X[200:]]
+    accuracy = float(np.mean(np.array(predicted) == labels[200:]))
+    if not accuracy >= TRAIN_BAR:
+        raise Fail(f"after 3 epochs of the course's training loop on a small task the test accuracy is "
+                   f"{accuracy:.0%}, below the bar of {TRAIN_BAR:.0%} (0 points: fix the TODOs above)")
+    return f"trained on a small task: test accuracy {accuracy:.0%} (bar {TRAIN_BAR:.0%}; no points, a sanity run)"
+
+
+def assignment_checks() -> list[Check]:
+    """Assignment 2's TODOs, two points each ('Two points per TODO'), and one training run per model."""
+    checks = []
+    for name, spec in SPECS.items():
+        checks.append(Check(f"{name}.__init__", 2, partial(check_init, spec)))
+        checks += [Check(f"{name}.{which}", 2, partial(check_activation, spec, which)) for which in spec.activations]
+        checks.append(Check(f"{name}.forward", 2, partial(check_forward, spec)))
+        checks.append(Check(f"{name}.backward", 2, partial(check_backward, spec)))
+        checks.append(Check(f"{name}.training", 0, partial(check_training, spec)))
+    return checks

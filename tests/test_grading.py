@@ -1,0 +1,75 @@
+"""The grader: rnnlab's own solutions get full marks; each broken submission of tests/grading/mistakes.py loses
+exactly the points of the TODO it breaks, with feedback that names the mistake.  Submissions are graded in
+batches (one grading process per assignment, one forked, walled-in process per submission)."""
+from pathlib import Path
+
+import pytest
+
+from rnnlab.grading import Limits
+from rnnlab.grading.catalogue import ITEMS
+from rnnlab.grading.sandbox import run_many
+from rnnlab.grading.source import from_source
+
+HERE = Path(__file__).resolve().parent / "grading"
+import sys  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+import exercise_answers  # noqa: E402
+from mistakes import MISTAKES  # noqa: E402
+from rnnlab_solutions import ASSIGNMENT_2, GRADIENT_FLOW  # noqa: E402
+
+from rnnlab.exercises import HERE as EXERCISES  # noqa: E402
+
+SOLUTIONS = {
+    "assignment-2": {"rnnlab": ASSIGNMENT_2, "student": (HERE / "assignment2_solution.py").read_text(),
+                     "exercise": exercise_answers.solved(
+                         (EXERCISES / "assignment-2-rnn-and-lstm-on-mnist.py").read_text(), exercise_answers.A2)},
+    "gradient-flow": {"rnnlab": GRADIENT_FLOW, "student": (HERE / "flow_solution.py").read_text(),
+                      "exercise": exercise_answers.solved(
+                          (EXERCISES / "gradient-flow-in-rnns-and-lstms.py").read_text(), exercise_answers.FLOW)},
+}
+BASE = {"assignment2_solution.py": "assignment-2", "flow_solution.py": "gradient-flow"}
+
+
+def broken(base: str, snippet: str, replacement: str) -> str:
+    text = (HERE / base).read_text()
+    assert text.count(snippet) == 1, f"{base}: the snippet must occur exactly once: {snippet!r}"
+    return text.replace(snippet, replacement)
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """Every solution and every broken submission, graded: {(assignment, name): Report}."""
+    reports = {}
+    for assignment in SOLUTIONS:
+        named = {f"solution: {k}": v for k, v in SOLUTIONS[assignment].items()}
+        named.update({m[0]: broken(*m[1:4]) for m in MISTAKES if BASE[m[1]] == assignment})
+        codes = [from_source(code).code for code in named.values()]
+        for name, report in zip(named, run_many(codes, assignment, Limits(check_seconds=20, total_seconds=60))):
+            reports[assignment, name] = report
+    return reports
+
+
+@pytest.mark.parametrize("assignment,who", [(a, w) for a in SOLUTIONS for w in SOLUTIONS[a]])
+def test_solutions_get_full_marks(graded, assignment, who):
+    report = graded[assignment, f"solution: {who}"]
+    assert report.score == report.max_score == 18, report.text()
+    assert [item.id for item in report.items] == [i for i, _ in ITEMS[assignment]]
+    assert all(item.passed for item in report.items), report.text()
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_a_mistake_costs_exactly_its_todo(graded, mistake):
+    name, base, _, _, item_id, words = mistake
+    report = graded[BASE[base], name]
+    failed = [item for item in report.items if not item.passed and item.max_points > 0]
+    assert [item.id for item in failed] == [item_id], report.text()
+    assert report.score == report.max_score - failed[0].max_points == 16
+    assert words.lower() in failed[0].feedback.lower(), failed[0].feedback
+
+
+def test_the_catalogue_lists_the_checks_items():
+    from rnnlab.grading.checks_backprop import assignment_checks
+    from rnnlab.grading.checks_flow import flow_checks
+    for name, checks in (("assignment-2", assignment_checks()), ("gradient-flow", flow_checks())):
+        assert [(c.id, c.max_points) for c in checks] == ITEMS[name]
