@@ -1,4 +1,8 @@
-"""rnnlab's PyTorch modules written from ``nn.Linear`` pieces, equal to torch.nn's."""
+"""rnnlab's PyTorch modules written from ``nn.Linear`` pieces, equal to torch.nn's.
+
+Course convention here (batch-first, per-step states in ``h_list``); ``rnnlab.torch.nn`` has the drop-in
+for torch.nn's recurrent modules (torch.nn's signatures, defaults and state dicts; docs/torch-nn.md).
+"""
 from .cells import gru_cell, lstm_cell, rnn_cell
 from .convert import from_torch, load_torch_state_dict, to_torch, to_torch_state_dict
 from .layers import GRULayer, LSTMLayer, RNNLayer

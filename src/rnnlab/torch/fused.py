@@ -2,22 +2,102 @@
 
 The layer-by-layer autograd graph of a Python time loop records about ten nodes per step;
 at batch 64 and 28 steps their bookkeeping, not the arithmetic, dominates (about 3x
-``torch.nn.LSTM``).  Here the forward loop runs without recording, keeps the gate activations,
-and the backward loop applies the LSTM's derivatives directly (the same equations as
-``rnnlab.numpy.cells.lstm_step_backward``), with dW_hh as one product over all steps:
+``torch.nn.LSTM``).  Here the forward loop runs without recording and keeps the gate
+activations; the backward pass first computes, for all steps at once, every factor that does
+not depend on the recurrence, and then walks back through time with five operations per step:
 
-    dc_t     = dc + dh * o * (1 - tanh(c_t)^2)
-    da_i = dc_t * g * i(1-i)     da_f = dc_t * c_{t-1} * f(1-f)
-    da_g = dc_t * i * (1-g^2)    da_o = dh * tanh(c_t) * o(1-o)
-    dc_{t-1} = dc_t * f          dh_{t-1} = da_t W_hh
-    dW_hh = sum_t da_t^T h_{t-1}       dL/d(W_ih x_t + b) = da_t
+    P_t = o (1 - tanh(c_t)^2)      Q_t = tanh(c_t) o (1 - o)                 (all steps at once)
+    R_t = [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]
+    dh  = dh + dL/dh_t (the output's gradient)
+    dc  = dc + dh P_t              [da_i, da_f, da_g] = dc R_t      da_o = dh Q_t
+    dc_{t-1} = dc f                dh_{t-1} = da_t W_hh
+    dW_hh = sum_t da_t^T h_{t-1}   dL/d(W_ih x_t + b) = da_t          (one product each)
 
 Padded steps (``mask`` False) carry h and c unchanged and pass their gradients straight through.
+
+Higher-order derivatives: when the backward pass itself is recorded (``create_graph=True``: grad
+mode is on inside ``backward``) or runs batched (``is_grads_batched=True``, torch.func), the
+hand-written loop is not used: the forward is recomputed with ordinary autograd from the saved
+inputs and differentiated with ``torch.autograd.grad`` (:func:`autograd_backward`), which is
+itself differentiable and vmappable.  The plain first-order backward keeps the fast loop.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 from torch.autograd.function import FunctionCtx
+from torch.nn import functional as F
+
+from .cells import lstm_cell
+
+
+def lstm_sequence(xw: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
+                  mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What :class:`LSTMSequence` computes, as an ordinary autograd graph of :func:`lstm_cell` steps."""
+    hh = partial(F.linear, weight=W_hh)
+    h, c = h0, c0
+    outs: list[torch.Tensor] = [h0] * xw.shape[1]
+    steps = list(enumerate(xw.unbind(1)))
+    for t, xw_t in (reversed(steps) if reverse else steps):
+        h_new, c_new = lstm_cell(xw_t, h, c, hh)
+        if mask is not None:
+            keep = mask[:, t:t + 1]
+            h_new, c_new = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
+            outs[t] = h_new * keep.to(h_new.dtype)
+        else:
+            outs[t] = h_new
+        h, c = h_new, c_new
+    return torch.stack(outs, dim=1), h, c
+
+
+def higher_order(grads: tuple) -> bool:
+    """Whether this backward must itself be differentiable or vmappable: grad mode on (create_graph=True)
+    or batched gradients (is_grads_batched=True, torch.func transforms)."""
+    functorch = torch._C._functorch
+    return torch.is_grad_enabled() or any(
+        g is not None and (functorch.is_functorch_wrapped_tensor(g) or functorch.is_legacy_batchedtensor(g))
+        for g in grads)
+
+
+def autograd_backward(ctx: FunctionCtx, reference: Callable, inputs: tuple, extra: tuple, grads: tuple) -> tuple:
+    """The vector-Jacobian product by recomputing the forward as an autograd graph (``reference(*inputs, *extra)``)
+    and differentiating it; the result is differentiable when grad mode is on (create_graph=True)."""
+    wanted = [k for k, need in enumerate(ctx.needs_input_grad[:len(inputs)]) if need]
+    result: list = [None] * len(ctx.needs_input_grad)
+    with torch.enable_grad():
+        outs = reference(*inputs, *extra)
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
+        if not pairs or not wanted:
+            return tuple(result)
+        got = torch.autograd.grad([o for o, _ in pairs], [inputs[k] for k in wanted], [g for _, g in pairs],
+                                  create_graph=torch.is_grad_enabled() or ctx.create_graph, allow_unused=True)
+    for k, g in zip(wanted, got):
+        result[k] = g if g is not None else torch.zeros_like(inputs[k])
+    return tuple(result)
+
+
+def _steps(T: int, reverse: bool) -> range:
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _step_factors(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Tensor, c_now: torch.Tensor,
+                  c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """P, Q, R of the module docstring for all steps, (T, B, H) each and R (T, B, 3, H), written in place
+    into four new tensors (large temporaries cost more than the arithmetic here):
+
+        P = o (1 - tanh(c)^2)     Q = tanh(c) o (1 - o)     R = [g i (1-i), c_prev f (1-f), i (1-g^2)]
+    """
+    T, B, H = i.shape
+    tanh_c = torch.tanh(c_now)
+    P = torch.mul(tanh_c, tanh_c).neg_().add_(1).mul_(o)
+    Q = torch.addcmul(o, o, o, value=-1).mul_(tanh_c)
+    R = torch.empty(T, B, 3, H, dtype=i.dtype, device=i.device)
+    torch.addcmul(i, i, i, value=-1, out=R[:, :, 0]).mul_(g)
+    torch.addcmul(f, f, f, value=-1, out=R[:, :, 1]).mul_(c_prev)
+    torch.mul(g, g, out=R[:, :, 2]).neg_().add_(1).mul_(i)
+    return P, Q, R
 
 
 class LSTMSequence(torch.autograd.Function):
@@ -38,60 +118,62 @@ class LSTMSequence(torch.autograd.Function):
         start = T if reverse else 0
         hs[start], cs[start] = h0, c0
         W_hh_t = W_hh.t()
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        tanh_c = torch.empty(B, H, dtype=xw.dtype, device=xw.device)
+        for t in _steps(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
             a = torch.addmm(xw[:, t], hs[prev], W_hh_t, out=gates[t])
             i, f, g, o = a.chunk(4, dim=1)
             a[:, :2 * H].sigmoid_()
             g.tanh_()
             o.sigmoid_()
-            c = torch.addcmul(f * cs[prev], i, g, out=cs[cur])
-            torch.mul(o, torch.tanh(c), out=hs[cur])
+            c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
+            torch.mul(o, torch.tanh(c, out=tanh_c), out=hs[cur])
             if mask is not None:
                 pad = ~mask[:, t:t + 1]
                 hs[cur] = torch.where(pad, hs[prev], hs[cur])
                 cs[cur] = torch.where(pad, cs[prev], cs[cur])
         outs = hs[:T] if reverse else hs[1:]
         all_h = outs.transpose(0, 1)
-        if mask is not None:
-            all_h = all_h * mask.unsqueeze(2).to(all_h.dtype)
-        else:
-            all_h = all_h.clone()
+        all_h = all_h * mask.unsqueeze(2).to(all_h.dtype) if mask is not None else all_h.clone()
         end = 0 if reverse else T
-        ctx.save_for_backward(gates, hs, cs, W_hh, mask)
+        ctx.save_for_backward(gates, hs, cs, W_hh, mask, xw, h0, c0)
         ctx.reverse = reverse
         return all_h, hs[end].clone(), cs[end].clone()
 
     @staticmethod
     def backward(ctx: FunctionCtx, d_all_h: torch.Tensor, d_hn: torch.Tensor, d_cn: torch.Tensor) -> tuple:
-        gates, hs, cs, W_hh, mask = ctx.saved_tensors
+        ctx.create_graph = torch.is_grad_enabled()
+        if higher_order((d_all_h, d_hn, d_cn)):
+            gates, hs, cs, W_hh, mask, xw, h0, c0 = ctx.saved_tensors
+            return autograd_backward(ctx, lstm_sequence, (xw, h0, c0, W_hh), (mask, ctx.reverse),
+                                     (d_all_h, d_hn, d_cn))
+        gates, hs, cs, W_hh, mask = ctx.saved_tensors[:5]
         reverse = ctx.reverse
         T, B, G = gates.shape
         H = G // 4
+        i, f, g, o = gates.view(T, B, 4, H).unbind(2)
+        c_now, c_prev = (cs[:T], cs[1:]) if reverse else (cs[1:], cs[:T])
+        P, Q, R = _step_factors(i, f, g, o, c_now, c_prev)
         dA = torch.empty_like(gates)
-        dh = torch.zeros(B, H, dtype=gates.dtype, device=gates.device) if d_hn is None else d_hn.clone()
-        dc = torch.zeros_like(dh) if d_cn is None else d_cn.clone()
-        if d_all_h is not None and mask is not None:
-            d_all_h = d_all_h * mask.unsqueeze(2).to(d_all_h.dtype)
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            prev, cur = (t + 1, t) if reverse else (t, t + 1)
-            if d_all_h is not None:
-                dh = dh + d_all_h[:, t]
-            if mask is not None:
-                m = mask[:, t:t + 1].to(dh.dtype)
-                keep_h, keep_c = dh * (1 - m), dc * (1 - m)
-                dh, dc = dh * m, dc * m
-            i, f, g, o = gates[t].chunk(4, dim=1)
-            tanh_c = torch.tanh(cs[cur])
-            dc = dc + dh * o * (1 - tanh_c * tanh_c)
-            da_i, da_f, da_g, da_o = dA[t].chunk(4, dim=1)
-            torch.mul(dc * g, i * (1 - i), out=da_i)
-            torch.mul(dc * cs[prev], f * (1 - f), out=da_f)
-            torch.mul(dc * i, 1 - g * g, out=da_g)
-            torch.mul(dh * tanh_c, o * (1 - o), out=da_o)
-            dc = dc * f
+        dA4 = dA.view(T, B, 4, H)
+        dh = torch.zeros(B, H, dtype=gates.dtype, device=gates.device) if d_hn is None else d_hn
+        dc = torch.zeros_like(dh) if d_cn is None else d_cn
+        d_out = None
+        if d_all_h is not None:
+            d_out = (d_all_h * mask.unsqueeze(2).to(d_all_h.dtype) if mask is not None else d_all_h).transpose(0, 1)
+        m = None if mask is None else mask.t().unsqueeze(2).to(gates.dtype)
+        for t in _steps(T, not reverse):
+            if d_out is not None:
+                dh = dh + d_out[t]
+            if m is not None:
+                keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
+                dh, dc = dh * m[t], dc * m[t]
+            dc = torch.addcmul(dc, dh, P[t])
+            torch.mul(dc.unsqueeze(1), R[t], out=dA4[t, :, :3])
+            torch.mul(dh, Q[t], out=dA4[t, :, 3])
+            dc = dc * f[t]
             dh = dA[t] @ W_hh
-            if mask is not None:
+            if m is not None:
                 dh, dc = dh + keep_h, dc + keep_c
         H_prev = hs[1:] if reverse else hs[:T]
         dW_hh = dA.reshape(T * B, G).t() @ H_prev.reshape(T * B, H)

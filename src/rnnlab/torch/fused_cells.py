@@ -1,0 +1,150 @@
+"""Whole vanilla-RNN and GRU sequences as one autograd node each, the backward pass by hand (as ``fused.py``).
+
+Time-major: xw (T, B, G*H) is the input part W_ih x_t + b of every step, h0 (B, H), W_hh (G*H, H).
+The forward loop runs without recording; the backward pass computes the factors that do not depend
+on the recurrence for all steps at once, then walks back through time:
+
+    RNN (sigma = tanh or relu):     h_t = sigma(xw_t + W_hh h_{t-1})
+        D_t = 1 - h_t^2 (tanh) or [h_t > 0] (relu)
+        da_t = dh D_t                 dh_{t-1} = da_t W_hh + dL/dh_{t-1}       dW_hh = sum_t da_t^T h_{t-1}
+
+    GRU:  u = W_hh h_{t-1} + b_hh,  r, z = sigma(xw_rz + u_rz),  n = tanh(xw_n + r u_n),  h_t = n + z (h_{t-1} - n)
+        da_n = dh (1 - z)(1 - n^2)    da_z = dh (h_{t-1} - n) z (1 - z)    da_r = da_n u_n r (1 - r)
+        du = [da_r, da_z, da_n r]     dxw = [da_r, da_z, da_n]
+        dh_{t-1} = dh z + du W_hh     dW_hh = sum_t du^T h_{t-1}            db_hh = sum_t du
+
+Higher-order graphs and batched gradients recompute the forward with autograd instead
+(:func:`rnnlab.torch.fused.autograd_backward`).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch.autograd.function import FunctionCtx
+from torch.nn import functional as F
+
+from .cells import gru_cell, rnn_cell
+from .fused import autograd_backward, higher_order
+
+
+def _order(T: int, reverse: bool) -> range:
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def rnn_sequence(xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, relu: bool,
+                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """What :class:`RNNSequence` computes, as an ordinary autograd graph of :func:`rnn_cell` steps."""
+    hh, act = partial(F.linear, weight=W_hh), torch.relu if relu else torch.tanh
+    h, outs, steps = h0, [h0] * xw.shape[0], xw.unbind(0)     # unbind: indexing xw[t] would make autograd
+    for t in _order(xw.shape[0], reverse):                     # build a full-size zero tensor per step
+        h = outs[t] = rnn_cell(steps[t], h, hh, act)
+    return torch.stack(outs), h
+
+
+def gru_sequence(xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor | None,
+                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """What :class:`GRUSequence` computes, as an ordinary autograd graph of :func:`gru_cell` steps."""
+    hh = partial(F.linear, weight=W_hh, bias=b_hh)
+    h, outs, steps = h0, [h0] * xw.shape[0], xw.unbind(0)
+    for t in _order(xw.shape[0], reverse):
+        h = outs[t] = gru_cell(steps[t], h, hh)
+    return torch.stack(outs), h
+
+
+class RNNSequence(torch.autograd.Function):
+    """all_h (T, B, H), h_n = RNNSequence.apply(xw, h0, W_hh, relu, reverse)"""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, relu: bool,
+                reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        T = xw.shape[0]
+        hs = torch.empty((T + 1,) + tuple(h0.shape), dtype=xw.dtype, device=xw.device)
+        start = T if reverse else 0
+        hs[start] = h0
+        W_hh_t = W_hh.t()
+        for t in _order(T, reverse):
+            prev, cur = (t + 1, t) if reverse else (t, t + 1)
+            a = torch.addmm(xw[t], hs[prev], W_hh_t, out=hs[cur])
+            a.relu_() if relu else a.tanh_()
+        ctx.save_for_backward(hs, W_hh, xw, h0)
+        ctx.relu, ctx.reverse = relu, reverse
+        outs = hs[:T] if reverse else hs[1:]
+        return outs.clone(), hs[0 if reverse else T].clone()
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, d_out: torch.Tensor, d_hn: torch.Tensor) -> tuple:
+        ctx.create_graph = torch.is_grad_enabled()
+        hs, W_hh, xw, h0 = ctx.saved_tensors
+        if higher_order((d_out, d_hn)):
+            return autograd_backward(ctx, rnn_sequence, (xw, h0, W_hh), (ctx.relu, ctx.reverse), (d_out, d_hn))
+        reverse, T = ctx.reverse, xw.shape[0]
+        h_now, h_prev = (hs[:T], hs[1:]) if reverse else (hs[1:], hs[:T])
+        D = (h_now > 0).to(hs.dtype) if ctx.relu else 1 - h_now * h_now
+        dA = torch.empty_like(h_now)
+        dh = torch.zeros_like(hs[0]) if d_hn is None else d_hn
+        for t in _order(T, not reverse):
+            if d_out is not None:
+                dh = dh + d_out[t]
+            torch.mul(dh, D[t], out=dA[t])
+            dh = dA[t] @ W_hh
+        dW_hh = dA.flatten(0, 1).t() @ h_prev.flatten(0, 1)
+        return dA, dh, dW_hh, None, None
+
+
+class GRUSequence(torch.autograd.Function):
+    """all_h (T, B, H), h_n = GRUSequence.apply(xw, h0, W_hh, b_hh, reverse)  (b_hh may be None)"""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
+                b_hh: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        T, B, G = xw.shape
+        H = G // 3
+        hs = torch.empty(T + 1, B, H, dtype=xw.dtype, device=xw.device)
+        us = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)     # W_hh h_{t-1} + b_hh
+        acts = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)   # r, z, n
+        start = T if reverse else 0
+        hs[start] = h0
+        W_hh_t = W_hh.t()
+        for t in _order(T, reverse):
+            prev, cur = (t + 1, t) if reverse else (t, t + 1)
+            u = torch.mm(hs[prev], W_hh_t, out=us[t]) if b_hh is None else torch.addmm(b_hh, hs[prev], W_hh_t,
+                                                                                       out=us[t])
+            rz = torch.add(xw[t, :, :2 * H], u[:, :2 * H], out=acts[t, :, :2 * H]).sigmoid_()
+            n = torch.addcmul(xw[t, :, 2 * H:], rz[:, :H], u[:, 2 * H:], out=acts[t, :, 2 * H:]).tanh_()
+            torch.addcmul(n, rz[:, H:], hs[prev] - n, out=hs[cur])
+        ctx.save_for_backward(hs, us, acts, W_hh, xw, h0, b_hh)
+        ctx.reverse = reverse
+        outs = hs[:T] if reverse else hs[1:]
+        return outs.clone(), hs[0 if reverse else T].clone()
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, d_out: torch.Tensor, d_hn: torch.Tensor) -> tuple:
+        ctx.create_graph = torch.is_grad_enabled()
+        hs, us, acts, W_hh, xw, h0, b_hh = ctx.saved_tensors
+        if higher_order((d_out, d_hn)):
+            return autograd_backward(ctx, gru_sequence, (xw, h0, W_hh, b_hh), (ctx.reverse,), (d_out, d_hn))
+        reverse = ctx.reverse
+        T, B, G = xw.shape
+        H = G // 3
+        r, z, n = acts.view(T, B, 3, H).unbind(2)
+        h_prev = hs[1:] if reverse else hs[:T]
+        one_minus_z = torch.sub(1, z)
+        P_n = torch.mul(n, n).neg_().add_(1).mul_(one_minus_z)            # da_n = dh P_n
+        Q_z = torch.sub(h_prev, n).mul_(z).mul_(one_minus_z)               # da_z = dh Q_z
+        S_r = torch.addcmul(r, r, r, value=-1).mul_(us[:, :, 2 * H:])     # da_r = da_n S_r
+        dU = torch.empty_like(us)
+        dN = torch.empty(T, B, H, dtype=xw.dtype, device=xw.device)
+        dh = torch.zeros_like(hs[0]) if d_hn is None else d_hn
+        for t in _order(T, not reverse):
+            if d_out is not None:
+                dh = dh + d_out[t]
+            da_n = torch.mul(dh, P_n[t], out=dN[t])
+            torch.mul(dh, Q_z[t], out=dU[t, :, H:2 * H])
+            torch.mul(da_n, S_r[t], out=dU[t, :, :H])
+            torch.mul(da_n, r[t], out=dU[t, :, 2 * H:])
+            dh = torch.addmm(dh * z[t], dU[t], W_hh)
+        dXW = torch.cat([dU[:, :, :2 * H], dN], dim=2)
+        dW_hh = dU.flatten(0, 1).t() @ h_prev.flatten(0, 1)
+        db_hh = dU.sum((0, 1)) if b_hh is not None and ctx.needs_input_grad[3] else None
+        return dXW, dh, dW_hh, db_hh, None
