@@ -3,7 +3,8 @@
 Checks out ``--base`` (a git revision) into a temporary worktree, then times a training step
 (forward + backward + Adam; batch 64, hidden 128, float32) of each shape in fresh processes,
 alternating the two versions and swapping their order every round, so that machine drift hits
-both alike.  Prints the medians and the median of the per-round ratios new / old.
+both alike.  Both flush denormals to zero, as training does (``rnnlab.denormals``).
+Prints the medians and the median of the per-round ratios new / old.
 
     python benchmarks/engine_versions.py --base 671ceba [--rounds 7]
 """
@@ -25,6 +26,11 @@ ONE_SHAPE = """
 import sys, time
 import numpy as np
 from rnnlab.numpy import Adam, SequenceModel
+try:       # denormals flushed, as in training (the process ends after the measurement)
+    from rnnlab.denormals import set_flush_denormals
+except ImportError:   # a version before rnnlab.denormals: the calling thread is where NumPy computes
+    from torch import set_flush_denormal as set_flush_denormals
+set_flush_denormals(True)
 cell, steps, inputs, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(0)
 x = rng.random((64, steps, inputs), dtype=np.float32)
@@ -69,7 +75,8 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=True)
     print(f"# NumPy engine, {args.base} (old) against the working tree (new); {processor()}; "
           f"{args.rounds} rounds, medians")
-    print("\n| cell | steps x inputs | old ms | new ms | new / old (median of rounds) |\n|---|---|---:|---:|---:|")
+    print(f"\n| cell ({processor()}) | steps x inputs | old ms | new ms | new / old (median of rounds) |\n"
+          "|---|---|---:|---:|---:|")
     for shape in SHAPES:
         old, new = times[(shape, "old")], times[(shape, "new")]
         ratio = statistics.median(b / a for a, b in zip(old, new))

@@ -19,9 +19,10 @@ import time
 import numpy as np
 import torch
 
-from engine_speed import processor
 from rnnlab.cells import CELLS
+from rnnlab.denormals import flush_denormals
 from rnnlab.engines import ModelSpec, build_trainable
+from rnnlab.machine import processor
 
 HIDDEN, BATCH, STEPS, INPUTS, CLASSES = 128, 128, 28, 28, 10
 CASES = {"NumPy, layer norm": ("numpy", True), "rnnlab.torch, layer norm": ("scratch", True),
@@ -40,7 +41,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=10, help="training steps per round and case")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--keep-denormals", action="store_true", help="do not flush denormals (training flushes)")
     args = parser.parse_args()
+    with flush_denormals(not args.keep_denormals):
+        times = measure(args)
+    report(args, times)
+
+
+def measure(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Seconds per training step of each case, per round; rounds alternate between the cases."""
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, STEPS, INPUTS), dtype=np.float32)
     y = rng.integers(0, CLASSES, BATCH)
@@ -54,14 +63,20 @@ def main() -> None:
             for _ in range(args.steps):
                 step()
             times[name].append((time.perf_counter() - start) / args.steps)
+    return times
+
+
+def report(args: argparse.Namespace, times: dict[str, list[float]]) -> None:
     base = statistics.median(times["NumPy, plain"])
     title = CELLS[args.cell].title
     print(f"{title} {HIDDEN} units, batch {BATCH}, {STEPS} steps of {INPUTS}; {processor()} ({platform.machine()}), "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}; "
-          f"{args.rounds} rounds of {args.steps} steps, medians")
+          f"{args.rounds} rounds of {args.steps} steps, medians; denormals "
+          f"{'kept' if args.keep_denormals else 'flushed'}")
     rows = [(name, statistics.median(t) * 1e3, statistics.median(t) / base) for name, t in times.items()]
     if args.markdown:
-        print(f"\n| engine | ms per training step | ratio to the plain NumPy {title} |\n|---|---:|---:|")
+        print(f"\n| engine ({processor()}) | ms per training step | ratio to the plain NumPy {title} |\n"
+              "|---|---:|---:|")
         for name, ms, ratio in rows:
             print(f"| {name} | {ms:.1f} | {ratio:.2f} |")
     else:

@@ -9,15 +9,21 @@ from rnnlab.numpy import SequenceModel
 
 GRID = list(itertools.product(("rnn", "lstm", "gru"), (1, 2), (False, True), ("last", "every"),
                               ("equal", "ragged")))
+# Both step paths of the NumPy engine (rnnlab/numpy/fused.py): the fused (numba) steps on the whole
+# grid, the reference NumPy steps on its most general part (two bidirectional layers;
+# tests/test_fused_cells.py checks the two paths equal on every structure).
+PATHS = [("fused", *g) for g in GRID] + [("reference", *g) for g in GRID if g[1] == 2 and g[2]]
 
 
-@pytest.mark.parametrize("cell,layers,bidirectional,readout,lengths", GRID,
-                         ids=["-".join(map(str, g)) for g in GRID])
-def test_every_gradient_matches_numerical(cell, layers, bidirectional, readout, lengths):
+@pytest.mark.parametrize("path,cell,layers,bidirectional,readout,lengths", PATHS,
+                         ids=["-".join(map(str, g)) for g in PATHS])
+def test_every_gradient_matches_numerical(path, cell, layers, bidirectional, readout, lengths):
+    if path == "fused":
+        pytest.importorskip("numba")
     rng = np.random.default_rng(7)
     N, T, D, H, O = 3, 5, 3, 4, 2
     model = SequenceModel(cell, D, H, O, num_layers=layers, bidirectional=bidirectional,
-                          readout=readout, dtype=np.float64, seed=3)
+                          readout=readout, dtype=np.float64, seed=3, fused=path == "fused")
     x = rng.standard_normal((N, T, D))
     lens = np.array([5, 2, 4]) if lengths == "ragged" else None
     y = rng.standard_normal((N, O) if readout == "last" else (N, T, O))

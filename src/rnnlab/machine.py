@@ -8,7 +8,9 @@ import time
 
 
 def processor() -> str:
-    """The CPU's vendor and model name (from /proc/cpuinfo on Linux), e.g. ``AuthenticAMD AMD EPYC``."""
+    """The CPU's vendor and model name (from /proc/cpuinfo on Linux) with its family and model numbers,
+    which tell processor generations apart where a VM hides the name: ``AuthenticAMD AMD EPYC (family 25,
+    model 17)`` is a Zen 4 EPYC."""
     info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -18,6 +20,8 @@ def processor() -> str:
     except OSError:
         pass
     name = " ".join(v for v in (info.get("vendor_id"), info.get("model name")) if v)
+    if name and info.get("cpu family") and info.get("model"):
+        name += f" (family {info['cpu family']}, model {info['model']})"
     return name or platform.processor() or platform.machine()
 
 

@@ -25,6 +25,9 @@ functions are the mathematics of one step on plain arrays (the per-sample classe
 are the same step in the engine's uniform form, ``(sweep, t, prev, cur)``, with every array in a
 :class:`~rnnlab.numpy.workspace.Sweep`: the cell registry (``rnnlab/cells.py``) names them, and
 the engine binds them once before its time loop, so the loop never asks which cell it runs.
+These are the readable reference: where numba is installed the engine runs ``fused_steps.py``,
+the same uniform steps with each step's elementwise work compiled into one loop (``fused.py``
+chooses; ``RNNLAB_FUSED=0`` keeps these).
 
 Layer normalisation in the cell (``sweep.gain`` not None): each gate's pre-activation is
 normalised over its H units before its nonlinearity (``layer_norm.py``); x_hat and 1/std are

@@ -24,13 +24,14 @@ class SequenceModel:
     def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
                  num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh",
                  readout: str = "last", dropout: float = 0.0, bias: bool = True,
-                 dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False) -> None:
+                 dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False,
+                 fused: bool | None = None) -> None:
         check_choice("readout", readout, READOUTS)
         self.output_size = check_positive_int("output_size", output_size)
         self.readout = readout
         self.rnn = RecurrentNet(cell, input_size, hidden_size, num_layers, bidirectional, nonlinearity,
                                 bias=bias, dropout=dropout, batch_first=True, dtype=dtype, seed=seed,
-                                layer_norm=layer_norm)
+                                layer_norm=layer_norm, fused=fused)
         feat = hidden_size * self.rnn.num_directions
         k = 1.0 / np.sqrt(feat)
         self.params = self.rnn.params  # one dictionary: recurrent weights and head

@@ -17,7 +17,8 @@ How one layer and direction runs (``T`` steps, batch ``N``):
 
 1. the input part of every step in one product: A_t = W_ih x_t + b_ih (+ b_hh) for all t;
 2. a Python loop over the steps: one fused product U_t = W_hh h_{t-1} for all gates, then the
-   cell's step function (``cells.py``), looked up once before the loop;
+   cell's step function, looked up once: its elementwise part compiled into one loop (``fused.py``,
+   when numba is there and ``fused`` is not False) or the reference NumPy step (``cells.py``);
 3. backward: the same loop in reverse, each step leaving dL/dA_t in place of its activations
    and adding its share of dW_hh and dW_ih while those values are still in cache;
    then dX = W_ih^T dA for all steps in one product.
@@ -49,17 +50,11 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..cells import cells_having, get_cell
 from ..rules import check_options
 from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
-from .workspace import Sweep, Workspace, new_workspace
+from .fused import resolve_fused, step_function
+from .workspace import Sweep, Workspace, new_workspace, step_order
 
 _MAX_WORKSPACES = 4
 States = np.ndarray | tuple[np.ndarray, np.ndarray]   # h_n, or (h_n, c_n) for the LSTM
-
-
-def _order(T: int, d: int, backward: bool = False) -> list[tuple[int, int, int]]:
-    """(t, prev, cur) for every step, in the order a loop visits them.  The forward direction
-    reads state hs[t] and writes hs[t+1]; the reverse one reads hs[t+1] and writes hs[t]."""
-    steps = [(t, t, t + 1) for t in range(T)] if d == 0 else [(t, t + 1, t) for t in range(T - 1, -1, -1)]
-    return steps[::-1] if backward else steps
 
 
 class RecurrentNet:
@@ -79,7 +74,7 @@ class RecurrentNet:
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, nonlinearity: str = "tanh", bias: bool = True,
                  dropout: float = 0.0, batch_first: bool = True, dtype: DTypeLike = np.float32,
-                 seed: int | None = 0, layer_norm: bool = False) -> None:
+                 seed: int | None = 0, layer_norm: bool = False, fused: bool | None = None) -> None:
         self.cell_def = get_cell(cell)
         check_options(cell, "numpy", {"nonlinearity": nonlinearity, "layer_norm": layer_norm})
         if not 0.0 <= float(dropout) < 1.0:
@@ -99,6 +94,8 @@ class RecurrentNet:
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
         self.layer_norm = bool(layer_norm)
+        self.fused = resolve_fused(fused) and not self.layer_norm   # layer norm: the reference steps
+        self._steps = tuple(step_function(name, self.fused) for name in self.cell_def.numpy_steps)
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self.params: dict[str, np.ndarray] = {}
@@ -278,8 +275,8 @@ class RecurrentNet:
             gates += (b_ih if apart else b_ih + b_hh)[:, None]
             u_bias = b_hh[:, None] if apart else None
         self._bind(sw, layer, d)
-        step = self.cell_def.numpy_forward           # bound once: no per-step choice of cell
-        for t, prev, cur in _order(gates.shape[0], d):
+        step = self._steps[0]                        # bound once: no per-step choice of cell
+        for t, prev, cur in step_order(gates.shape[0], d):
             np.matmul(W_hh, hs[prev], out=u)         # U_t = W_hh h_{t-1}, all gates in one product
             if u_bias is not None:
                 u += u_bias
@@ -345,8 +342,8 @@ class RecurrentNet:
         dW_ih, dW_hh = self._zero_grads(layer, d)
         tmp_ih, tmp_hh = ws.dW_tmp[layer]
         self._bind(sw, layer, d)
-        step = self.cell_def.numpy_backward          # bound once: no per-step choice of cell
-        for t, prev, cur in _order(ws.T, d, backward=True):
+        step = self._steps[1]                        # bound once: no per-step choice of cell
+        for t, prev, cur in step_order(ws.T, d, backward=True):
             if d_out is not None:
                 dh += d_out[t]
             if self.recorded_dh is not None:   # gradient-flow analysis: the total dL/dh_t, (H, N)

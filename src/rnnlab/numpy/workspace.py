@@ -16,6 +16,13 @@ import numpy as np
 from ..cells import CellDef
 
 
+def step_order(T: int, d: int, backward: bool = False) -> list[tuple[int, int, int]]:
+    """(t, prev, cur) for every step, in the order a loop visits them.  The forward direction
+    reads state hs[t] and writes hs[t+1]; the reverse one reads hs[t+1] and writes hs[t]."""
+    steps = [(t, t, t + 1) for t in range(T)] if d == 0 else [(t, t + 1, t) for t in range(T - 1, -1, -1)]
+    return steps[::-1] if backward else steps
+
+
 @dataclass(slots=True)
 class Sweep:
     """What the time loop of one layer and direction touches: the step functions of
