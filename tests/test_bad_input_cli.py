@@ -359,9 +359,9 @@ def test_a_non_finite_validation_loss_stops_before_anything_is_written(workdir, 
     from rnnlab import trainer
     real, calls = trainer.evaluate_split, {"n": 0}
 
-    def poisoned(model, split, loss, metric, batch_size):
+    def poisoned(model, split, loss, metric, batch_size, *rest):
         calls["n"] += 1
-        value, measure, outputs = real(model, split, loss, metric, batch_size)
+        value, measure, outputs = real(model, split, loss, metric, batch_size, *rest)
         return (float("inf") if calls["n"] == 3 else value), measure, outputs   # epoch 2's validation
     monkeypatch.setattr(trainer, "evaluate_split", poisoned)
     assert main([*TRAIN, "--epochs", "3", "--name", "r"]) == 3

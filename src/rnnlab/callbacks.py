@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TextIO
 
 from .metrics import format_metric
 from .rundir import RunDir
@@ -23,7 +24,7 @@ class ProgressBar(Callback):
     """A tqdm bar per epoch with the running loss and metric, on standard error; only on a terminal
     (a piped or logged run prints its epoch lines, not thousands of carriage-return updates)."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.bar = None
 

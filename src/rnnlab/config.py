@@ -5,8 +5,8 @@ and run sections; its presets; how a YAML file and the flags combine.
       model  ModelSpec (its recurrent part a RecurrentSpec; sizes come from the task)
       optim  optimizer, lr, momentum, schedule, batch_size, epochs, clip_value, clip_norm, loss
       init   scheme (flag --init), recurrent (--recurrent-init), forget_bias, chrono
-      data   task, options (--opt KEY=VALUE), eval_batch_size
-      run    engine, device, seed, ddp, tensorboard
+      data   task, options (--opt KEY=VALUE), eval_batch_size, augment (--augment: image tasks)
+      run    engine, device, seed, ddp, tensorboard, flush_denormals (--keep-denormals: false)
 
 People write settings flat, by the long flag names with underscores (``hidden_size: 64`` in a
 YAML file, ``--hidden-size 64`` on the command line); :data:`FLAT` maps each flat name to its
@@ -96,8 +96,12 @@ class DataConfig:
     task: str = "mnist-rows"
     options: dict = field(default_factory=dict, metadata={"flat": "task_options"})
     eval_batch_size: int = 1000
+    augment: str = ""                  # augmentation parts of image tasks (rnnlab.data.augment); "": none
 
     def __post_init__(self) -> None:
+        if not isinstance(self.augment, str):
+            raise ValueError(f"augment: expected part names separated by commas such as 'rotate,stroke', "
+                             f"got {self.augment!r}")
         if not isinstance(self.task, str):
             raise ValueError(f"task: expected a task name (`rnnlab data list`), got {self.task!r}")
         if not isinstance(self.options, dict):
@@ -112,13 +116,14 @@ class RunConfig:
     seed: int = 0
     ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
     tensorboard: bool = False          # also write TensorBoard event files into the run directory
+    flush_denormals: bool = True       # FTZ/DAZ while training and evaluating (--keep-denormals: False)
 
     def __post_init__(self) -> None:
         check_choice("engine", self.engine, ENGINES)
         check_choice("device", self.device, DEVICES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: expected a whole number >= 0, got {self.seed!r}")
-        for name in ("ddp", "tensorboard"):
+        for name in ("ddp", "tensorboard", "flush_denormals"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
 

@@ -238,3 +238,40 @@ def lengths(items: object, trained_bits: int | None = None) -> Figure:
 
 def _prediction_names(items: object) -> dict:
     return {item.name: item for item in items} if isinstance(items, (list, tuple)) else {items.name: items}
+
+
+def prediction_gallery(results: Sequence[Mapping]) -> Figure:
+    """``rnnlab predict``'s pictures: each prepared 28 x 28 image with its prediction, confidence and file name."""
+    titles = [f"{r['predicted']} ({100 * max(r['probabilities']):.0f} %)\n{r['file'][:14]}" for r in results]
+    return gallery([r["image"] for r in results], titles, columns=10)
+
+
+def labelled_summary(results: Sequence[Mapping], score: Mapping, count: int = 40) -> Figure:
+    """``rnnlab predict --labels``: the confusion matrix, the accuracy per class and the first ``count``
+    mistakes with their prepared 28 x 28 images (what the network read), 'read p, is t'."""
+    wrong = score["mistakes"][:count]
+    columns = 10
+    rows = (len(wrong) + columns - 1) // columns
+    fig = Figure(figsize=(13, 4.6 + 1.45 * rows))
+    grid = fig.add_gridspec(1 + rows, columns, height_ratios=[4.6] + [1.45] * rows)
+    counts = score["confusion"]
+    ax = fig.add_subplot(grid[0, :4])
+    ax.imshow(counts, cmap="Blues")
+    for i, j in zip(*np.nonzero(counts)):
+        ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
+                color="white" if counts[i, j] > counts.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", xticks=range(len(counts)), yticks=range(len(counts)),
+           title=f"{score['count']} pictures: {100 * score['accuracy']:.1f} % read correctly")
+    bars = fig.add_subplot(grid[0, 5:])
+    per_class = [np.nan if v is None else 100 * v for v in score["per_class"]]
+    bars.bar(range(len(per_class)), per_class, color="tab:blue")
+    bars.set(xticks=range(len(per_class)), ylim=(0, 100), xlabel="true digit", ylabel="read correctly (%)",
+             title=f"per class; mistakes below ({len(score['mistakes'])}, the first {len(wrong)} shown)")
+    for k, index in enumerate(wrong):
+        cell = fig.add_subplot(grid[1 + k // columns, k % columns])
+        cell.imshow(results[index]["image"], cmap="gray", vmin=0, vmax=1)
+        cell.set_title(f"read {results[index]['predicted']}, is {results[index]['label']}\n"
+                       f"{results[index]['file'][:14]}", fontsize=7, color="red")
+        cell.axis("off")
+    fig.tight_layout()
+    return fig

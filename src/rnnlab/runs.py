@@ -92,44 +92,61 @@ def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str 
     return results
 
 
-def predict_images(run_dir: str | Path, paths: list[str], picture: str | Path | None = None) -> list[dict]:
-    """Predicted class and probabilities for each digit picture, prepared as the run's task prepared MNIST."""
+def predict_images(run_dir: str | Path, paths: list[str], picture: str | Path | None = None,
+                   normalise: tuple[str, ...] = (), labels: str | None = None) -> list[dict]:
+    """Predicted class and probabilities for each digit picture, prepared as the run's task prepared MNIST
+    (then the normalisations ``normalise``: deskew, stroke).  ``labels`` ("names" or a CSV file): each
+    result also holds its true ``label``, and :func:`score_labels` sums them up.  ``picture``: the pictures
+    with their predictions (with labels: the mistakes, the confusion matrix and the per-class accuracy),
+    and beside it ``<name>-reading.png``, the first picture read row by row (:mod:`rnnlab.reading`)."""
     from .data.images import load_digit_images
-    from .data.views import Scaling, to_sequences
+    from .data.labels import read_labels
+    from .data.normalise import check_normalise
+    from .reading import _probabilities, image_sequence
+    check_normalise(normalise)
     model, doc = load_run_model(run_dir)
     info = RunDir(run_dir).read_json("task.json", "it is written when a run starts; train the run again")
     if "view" not in info:
         raise ValueError(f"{run_dir}: trained on {doc['task']}, not on images; predict needs an image task's run")
-    images, names = load_digit_images(*paths)
-    scaled = (Scaling(info["scaling"], info["shift"], info["scale"])(images * 255.0))
-    permutation = np.asarray(info["permutation"]) if "permutation" in info else None
-    outputs = model.predict(to_sequences(scaled.astype(np.float32), info["view"], permutation))
-    if doc["loss"] == "mse_onehot":
-        probs = np.clip(outputs, 0, None) / np.clip(outputs, 0, None).sum(-1, keepdims=True).clip(1e-12)
-    else:
-        shifted = np.exp(outputs - outputs.max(-1, keepdims=True))
-        probs = shifted / shifted.sum(-1, keepdims=True)
+    images, names = load_digit_images(*paths, normalise=normalise)
+    truth = read_labels(names, labels) if labels is not None else None
+    x = np.stack([image_sequence(image, info) for image in images])
+    probs = _probabilities(np.concatenate([model.predict(x[i:i + 1000]) for i in range(0, len(x), 1000)]),
+                           doc["loss"])
     results = [{"file": name, "predicted": int(p.argmax()), "probabilities": [float(v) for v in p]}
                for name, p in zip(names, probs)]
+    for result, image, k in zip(results, images, range(len(results))):
+        result["image"] = image
+        if truth is not None:
+            result["label"] = truth[k]
     if picture is not None:
-        _prediction_picture(images, results, picture)
+        _save_pictures(run_dir, model, results, Path(picture))
     return results
 
 
-def _prediction_picture(images, results, path) -> None:
-    from matplotlib.figure import Figure
-    columns = min(len(images), 10)
-    rows = (len(images) + columns - 1) // columns
-    fig = Figure(figsize=(1.6 * columns, 1.9 * rows))
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, image, result in zip(axes.ravel(), images, results):
-        ax.imshow(image, cmap="gray")
-        ax.set_title(f"{result['predicted']} ({100 * max(result['probabilities']):.0f} %)\n{result['file'][:14]}",
-                     fontsize=8)
-    fig.tight_layout()
+def score_labels(results: list[dict]) -> dict:
+    """Accuracy, per-class accuracy (None for a class with no picture), the confusion matrix (true x predicted)
+    and the indices of the mistakes, of results that hold labels."""
+    from .metrics import confusion_matrix
+    truth = np.array([r["label"] for r in results])
+    predicted = np.array([r["predicted"] for r in results])
+    classes = len(results[0]["probabilities"])
+    counts = confusion_matrix(truth, predicted, classes)
+    per_class = [float(counts[k, k] / counts[k].sum()) if counts[k].sum() else None for k in range(classes)]
+    return {"accuracy": float((truth == predicted).mean()), "count": len(results), "per_class": per_class,
+            "confusion": counts, "mistakes": np.flatnonzero(truth != predicted).tolist()}
+
+
+def _save_pictures(run_dir: str | Path, model: Trainable, results: list[dict], path: Path) -> None:
+    from .plots import labelled_summary, prediction_gallery
+    from .reading import read_image, reading_figure
+    if "label" in results[0]:
+        fig = labelled_summary(results, score_labels(results))
+    else:
+        fig = prediction_gallery(results)
     fig.savefig(path, dpi=100)
+    reading_figure(read_image(run_dir, results[0]["image"], model), results[0]["file"]).savefig(
+        path.with_name(f"{path.stem}-reading.png"), dpi=90)
 
 
 def list_runs(root: str | Path = "runs") -> list[dict]:
@@ -162,3 +179,20 @@ def runs_table(rows: list[dict]) -> str:
     widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [head, *body])
 
+
+
+def score_lines(results: list[dict], score: dict, mistakes: int = 20) -> list[str]:
+    """The terminal summary of ``rnnlab predict --labels``: accuracy, per class, confusion matrix, mistakes."""
+    lines = [f"accuracy: {100 * score['accuracy']:.1f} % of {score['count']} pictures "
+             f"({len(score['mistakes'])} mistakes)",
+             "per class: " + "  ".join(f"{k}: {'-' if v is None else f'{100 * v:.0f} %'}"
+                                       for k, v in enumerate(score["per_class"])),
+             "confusion matrix (rows: true digit, columns: read as):",
+             "      " + "".join(f"{k:>5}" for k in range(len(score["confusion"])))]
+    lines += [f"  {k:>3} " + "".join(f"{v:>5}" for v in row) for k, row in enumerate(score["confusion"])]
+    if score["mistakes"]:
+        shown = score["mistakes"][:mistakes]
+        lines.append(f"mistakes{f' (the first {len(shown)})' if len(shown) < len(score['mistakes']) else ''}: " +
+                     ", ".join(f"{results[i]['file']} read {results[i]['predicted']}, is {results[i]['label']}"
+                               for i in shown))
+    return lines

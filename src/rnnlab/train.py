@@ -20,6 +20,7 @@ from pathlib import Path
 from . import distributed
 from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
 from .config import TrainConfig
+from .data.augment import check_augment, make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
 from .memory import check_fits
@@ -110,6 +111,7 @@ def _check(cfg: TrainConfig, run: RunDir, request: RunRequest) -> tuple[Task, Mo
     if loss == "mse_onehot" and task.loss != "cross_entropy":
         raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
     check_fits(cfg, task)
+    check_augment(cfg, task)
     if not request.resume:
         run.check_free(request.force)
     return task, cfg.model.for_task(task), loss
@@ -176,7 +178,8 @@ def _train(cfg: TrainConfig, run: RunDir, request: RunRequest, stop: StopFlag) -
     distributed.barrier(workers)
     callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
     trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks, workers, stop)
+                      callbacks, workers, stop, make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
+                      flush_denormals=cfg.run.flush_denormals)
     _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
         history.summary = finish_run(run, model, spec, cfg, task, data, loss, history)
@@ -211,13 +214,15 @@ def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig,
     """The trained model, the test predictions and the summary, written into the run directory."""
     run.save_model(model.weights(), spec, cfg.run.engine)
     eval_batch = cfg.data.eval_batch_size
-    test_loss, test_metric, outputs = evaluate_split(model, data.test, loss, task.metric, eval_batch)
+    test_loss, test_metric, outputs = evaluate_split(model, data.test, loss, task.metric, eval_batch,
+                                                     cfg.run.flush_denormals)
     keep = min(len(data.test), 5000 if task.readout == "last" else 64)
     run.save_predictions(y=data.test.y[:keep], outputs=outputs[:keep], x=data.test.x[:min(keep, 16)],
                          **({"mask": data.test.mask[:keep]} if data.test.mask is not None else {}))
     extra, whole = {}, {}
     for name, split in data.extra_tests.items():
-        _, extra[name], extra_outputs = evaluate_split(model, split, loss, task.metric, eval_batch)
+        _, extra[name], extra_outputs = evaluate_split(model, split, loss, task.metric, eval_batch,
+                                                       cfg.run.flush_denormals)
         if task.metric == "bit_accuracy":
             whole[name] = sequence_accuracy(extra_outputs, split.y, split.mask)
     values = [float(v) for v in history.column("test_metric")]

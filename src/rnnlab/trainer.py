@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import distributed
+from . import denormals, distributed
 from .config import OptimConfig
 from .metrics import loss_value, metric_sums, metric_value
-from .tasks import Split
+from .tasks import Split, TaskData
 
 if TYPE_CHECKING:
     from .engines.protocol import Trainable
@@ -136,9 +137,11 @@ def predict_all(model: Trainable, x: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
-                   batch_size: int) -> tuple[float, float, np.ndarray]:
-    """Loss, metric and outputs of ``model`` on a whole split, in batches."""
-    outputs = predict_all(model, split.x, batch_size)
+                   batch_size: int, flush_denormals: bool = True) -> tuple[float, float, np.ndarray]:
+    """Loss, metric and outputs of ``model`` on a whole split, in batches (denormals flushed to zero
+    unless ``flush_denormals`` is False, see :mod:`rnnlab.denormals`)."""
+    with denormals.flush_denormals(flush_denormals):
+        outputs = predict_all(model, split.x, batch_size)
     return loss_value(loss, outputs, split.y, split.mask), metric_value(metric, outputs, split.y, split.mask), outputs
 
 
@@ -150,9 +153,13 @@ class StopFlag:
 class Trainer:
     """Trains ``model`` (a :class:`~rnnlab.engines.Trainable`) on ``data`` as ``optim`` says."""
 
-    def __init__(self, model, data, optim: OptimConfig, loss: str, metric: str, seed: int, label: str = "",
-                 eval_batch_size: int = 1000, callbacks: tuple[Callback, ...] = (),
-                 workers: distributed.Workers | None = None, stop: StopFlag | None = None) -> None:
+    def __init__(self, model: Trainable, data: TaskData, optim: OptimConfig, loss: str, metric: str, seed: int,
+                 label: str = "", eval_batch_size: int = 1000, callbacks: tuple[Callback, ...] = (),
+                 workers: distributed.Workers | None = None, stop: StopFlag | None = None,
+                 augment: Callable[[np.ndarray, int, np.ndarray, int], np.ndarray] | None = None,
+                 flush_denormals: bool = True) -> None:
+        self.flush_denormals = flush_denormals   # FTZ/DAZ while training and evaluating (rnnlab.denormals)
+        self.augment = augment   # (x, step, positions in the batch, batch size) -> x (rnnlab.data.augment)
         self.model, self.data, self.optim, self.loss, self.metric = model, data, optim, loss, metric
         self.seed, self.label, self.eval_batch_size = seed, label, eval_batch_size
         self.callbacks, self.workers, self.stop = callbacks, workers or distributed.Workers(), stop or StopFlag()
@@ -164,7 +171,12 @@ class Trainer:
             getattr(callback, hook)(self, *args)
 
     def fit(self, state: LoopState | None = None, history: History | None = None) -> History:
-        """Train from ``state`` (a fresh start when None) to the last epoch; returns the history."""
+        """Train from ``state`` (a fresh start when None) to the last epoch; returns the history.
+        Denormal floats are flushed to zero meanwhile unless ``flush_denormals`` is False."""
+        with denormals.flush_denormals(self.flush_denormals):
+            return self._fit(state, history)
+
+    def _fit(self, state: LoopState | None, history: History | None) -> History:
         state = state or LoopState()
         history = history or History(self.label, self.metric)
         for epoch in range(state.epoch, self.optim.epochs):
@@ -196,6 +208,9 @@ class Trainer:
         workers = self.workers
         share = index[workers.rank::workers.world]
         part = self.data.train.take(share)
+        if self.augment is not None:   # drawn from (seed, step): a resumed run sees the same batches
+            positions = np.arange(len(index))[workers.rank::workers.world]
+            part = Split(self.augment(part.x, state.step, positions, len(index)), part.y, part.mask)
         lr = lr_at(self.optim, state.step, self.total_steps)
         local, outputs = self.model.train_batch(part.x, part.y, part.mask, self.loss, lr,
                                                 loss_scale=len(share) * workers.world / len(index))
@@ -216,8 +231,10 @@ class Trainer:
         """Evaluate, make the epoch's record (its seconds count from ``started``) and reset the running sums."""
         val = (None, None)
         if self.data.val is not None:
-            val = evaluate_split(self.model, self.data.val, self.loss, self.metric, self.eval_batch_size)[:2]
-        test = evaluate_split(self.model, self.data.test, self.loss, self.metric, self.eval_batch_size)[:2]
+            val = evaluate_split(self.model, self.data.val, self.loss, self.metric, self.eval_batch_size,
+                                 self.flush_denormals)[:2]
+        test = evaluate_split(self.model, self.data.test, self.loss, self.metric, self.eval_batch_size,
+                              self.flush_denormals)[:2]
         lr = lr_at(self.optim, state.step - 1, self.total_steps)
         record = EpochRecord(epoch + 1, state.loss_sum / state.batches, state.metric_sum / state.metric_count,
                              *val, *test, time.perf_counter() - started, lr)

@@ -88,7 +88,14 @@ def _predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("run")
     p.add_argument("images", nargs="+", help="image files or folders (PNG, JPEG, BMP)")
     p.add_argument("--picture", help="where to save the picture of the images with their predictions "
-                                     "(default RUN/predictions.png)")
+                                     "(default RUN/predictions.png; beside it NAME-reading.png: the first image "
+                                     "read row by row)")
+    p.add_argument("--labels", nargs="?", const="names", metavar="CSV",
+                   help="score the predictions: the true digits from the file names (anything_7.png) or, "
+                        "given a CSV file with the columns file,label, from it")
+    p.add_argument("--normalise", default="", metavar="PARTS",
+                   help="extra preparation of the pictures, comma-separated: deskew (straighten the slant), "
+                        "stroke (pen width towards MNIST's)")
 
 
 def _runs(p: argparse.ArgumentParser) -> None:

@@ -124,12 +124,16 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from ..runs import predict_images
+    from ..runs import predict_images, score_labels, score_lines
     picture = args.picture or str(Path(args.run) / "predictions.png")
-    for r in predict_images(args.run, args.images, picture):
+    normalise = tuple(part.strip() for part in args.normalise.split(",") if part.strip())
+    results = predict_images(args.run, args.images, picture, normalise, args.labels)
+    for r in [] if args.labels else results:   # with labels: the summary and the mistakes only
         top = sorted(range(len(r["probabilities"])), key=lambda k: -r["probabilities"][k])[:3]
         print(f"{r['file']}: {r['predicted']}  (" + ", ".join(f"{k}: {100 * r['probabilities'][k]:.1f} %"
                                                          for k in top) + ")")
+    if args.labels:
+        print("\n".join(score_lines(results, score_labels(results))))
     print(f"picture: {picture}")
     return 0
 
@@ -169,7 +173,7 @@ def bench(args: argparse.Namespace) -> int:
 def explore(args: argparse.Namespace) -> int:
     from ..explore import serve
     try:
-        serve(args.host, args.port)
+        serve(args.host, args.port, runs_dir=args.runs_dir)
     except OSError as exc:
         raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc}); try --port 0") from None
     return 0

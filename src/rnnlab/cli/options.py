@@ -85,8 +85,15 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--forget-bias": ("forget_bias", {"type": float, "help": "added to the LSTM forget-gate bias (e.g. 1.0)"}),
     "--chrono": ("chrono", {"type": int, "metavar": "T_MAX",
                             "help": "chrono init of the LSTM gate biases for dependencies up to T_MAX steps"}),
+    "--augment": ("augment", {"nargs": "?", "const": "recommended", "metavar": "PARTS",
+                              "help": "augment the training images of an image task: parts separated by commas "
+                                      "(rotate, scale, shear, shift, elastic, stroke, resolution, blur, noise); "
+                                      "alone: the recommended set"}),
     "--seed": ("seed", {"type": int}),
     "--device": ("device", {"choices": ("cpu", "cuda")}),
+    "--keep-denormals": ("flush_denormals", {"action": "store_const", "const": False,
+                                             "help": "compute with denormal floats instead of flushing them to "
+                                                     "zero (slow on Intel processors; see docs/engines.md)"}),
     "--tensorboard": ("tensorboard", {"action": "store_const", "const": True,
                                       "help": "also write TensorBoard event files into the run directory"}),
 }

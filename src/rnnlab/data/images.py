@@ -118,8 +118,9 @@ def _centre_by_mass(digit: np.ndarray, size: int = 28) -> np.ndarray:
     return field
 
 
-def prepare_digit(image: Image.Image, name: str = "<image>") -> np.ndarray:
-    """One picture of a digit -> float32 (28, 28) in [0, 1], white ink on black, as MNIST."""
+def prepare_digit(image: Image.Image, name: str = "<image>", normalise: tuple[str, ...] = ()) -> np.ndarray:
+    """One picture of a digit -> float32 (28, 28) in [0, 1], white ink on black, as MNIST; then the
+    normalisations named in ``normalise`` (:mod:`rnnlab.data.normalise`: deskew, stroke)."""
     gray = _grayscale(image, name)
     if gray.size == 0:
         raise ImageError(f"{name}: the image has no pixels")
@@ -131,9 +132,17 @@ def prepare_digit(image: Image.Image, name: str = "<image>") -> np.ndarray:
     if ink.max() < MIN_CONTRAST:
         raise ImageError(f"{name}: no digit found (the ink differs from the paper by less than {MIN_CONTRAST} "
                          f"grey levels); use a picture of one dark digit on light paper or the reverse")
-    ink *= 255.0 / ink.max()
-    rows = np.flatnonzero((ink > INK_THRESHOLD * 255.0).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD * 255.0).any(axis=0))
+    field = fit_digit(ink * (255.0 / ink.max()))
+    if normalise:
+        from .normalise import normalise_digit
+        field = normalise_digit(field, normalise)
+    return field
+
+
+def fit_digit(ink: np.ndarray) -> np.ndarray:
+    """Ink (white on black, 0..255) -> steps 4 to 7: cropped, fitted into 20 x 20, centred by mass in 28 x 28."""
+    rows = np.flatnonzero((ink > INK_THRESHOLD * ink.max()).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD * ink.max()).any(axis=0))
     ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     height, width = ink.shape
     scale = 20.0 / max(height, width)
@@ -173,7 +182,7 @@ def _check_size(image: Image.Image, path: Path) -> None:
                          f"needs no more than a few hundred pixels a side)")
 
 
-def _read_digit(path: Path) -> np.ndarray:
+def _read_digit(path: Path, normalise: tuple[str, ...]) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); expected a {_FORMATS} picture of one digit")
     with warnings.catch_warnings():
@@ -186,14 +195,14 @@ def _read_digit(path: Path) -> np.ndarray:
                                    math.ceil(image.height * WORKING_SIDE / longest)))
             image.load()   # of an animated GIF, WebP or TIFF: its first frame
             ImageOps.exif_transpose(image, in_place=True)
-            return prepare_digit(image, str(path))
+            return prepare_digit(image, str(path), normalise)
 
 
-def load_digit(path: str | os.PathLike) -> np.ndarray:
+def load_digit(path: str | os.PathLike, normalise: tuple[str, ...] = ()) -> np.ndarray:
     """One picture file -> float32 (28, 28) in [0, 1] (:func:`prepare_digit`); ImageError names the file."""
     path = Path(path)
     try:
-        return _read_digit(path)
+        return _read_digit(path, normalise)
     except ImageError:
         raise
     except UnidentifiedImageError as err:
@@ -210,9 +219,9 @@ def load_digit(path: str | os.PathLike) -> np.ndarray:
                          f"or damaged: save or export it again as a {_FORMATS} file") from err
 
 
-def load_digit_images(*paths: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+def load_digit_images(*paths: str | os.PathLike, normalise: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str]]:
     """Files or folders of digit pictures -> (images (N, 28, 28) float32 in [0, 1], file names)."""
     files = [file for path in paths for file in image_files(path)]
     if not files:
         raise ImageError("no image given; pass image files or a folder of them")
-    return np.stack([load_digit(file) for file in files]), [file.name for file in files]
+    return np.stack([load_digit(file, normalise) for file in files]), [file.name for file in files]

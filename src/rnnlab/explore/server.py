@@ -2,6 +2,8 @@
 
     GET /             the page (static/index.html)
     GET /explore.js   its script (static/explore.js): sliders -> /api/flow -> two canvas plots
+    GET /draw, /draw.js   the draw page: draw a digit, watch a trained run read it row by row
+    GET /api/runs, POST /api/read   its answers (rnnlab.explore.draw); bad input gets HTTP 400
     GET /api/flow?cell=rnn&nonlinearity=tanh&hidden_size=16&length=10&weight_scale=1&bias_scale=1&loss=last
                       rnnlab.analysis.explore() as JSON; a bad value gets HTTP 400 with a one-line message
                       {"error": "<parameter>: expected <what>, got '<value>'"}; another path gets 404
@@ -29,13 +31,17 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from ..analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, explore
+from .draw import MAX_BODY, BadRequest, Reader, run_rows
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
-          "/explore.js": ("explore.js", "text/javascript; charset=utf-8")}
+          "/explore.js": ("explore.js", "text/javascript; charset=utf-8"),
+          "/draw": ("draw.html", "text/html; charset=utf-8"),
+          "/draw.js": ("draw.js", "text/javascript; charset=utf-8")}
 INTEGERS, NUMBERS = ("hidden_size", "length"), ("weight_scale", "bias_scale")
 CHOICES = {"cell": CELLS, "nonlinearity": NONLINEARITIES, "loss": LOSSES}
 PARAMETERS = ("cell", "nonlinearity", "hidden_size", "length", "weight_scale", "bias_scale", "loss")
@@ -138,13 +144,41 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, content_type)
         elif url.path == "/api/flow":
             self._flow(url.query)
+        elif url.path == "/api/runs":
+            self._json(HTTPStatus.OK, {"runs": run_rows(self.server.reader.root)})
         else:
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(url.path)}; try / or /api/flow"})
+
+    def do_POST(self) -> None:
+        """/api/read: a drawing read by a listed run (rnnlab.explore.draw); the body is bounded by MAX_BODY."""
+        if urlparse(self.path).path != "/api/read":
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(self.path)}; POST to /api/read"})
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            self.close_connection = True   # the body is not read: the connection cannot be reused
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"Content-Length: expected a number of bytes up to "
+                                                         f"{MAX_BODY}, got {_shown(length)}"})
+            return
+        try:
+            result = self.server.reader.read(self.rfile.read(int(length)))
+        except BadRequest as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        except Exception as exc:   # a bug: one line, as /api/flow
+            message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+            print(f"rnnlab explore: {message} (for /api/read)", file=sys.stderr, flush=True)
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
+            return
+        self._json(HTTPStatus.OK, result)
 
 
 class ExploreServer(ThreadingHTTPServer):
     """ThreadingHTTPServer (a daemon thread per request) that reports a dropped connection in one line, not a
-    traceback: a page that moves on before its answer arrives is normal when a slider is dragged."""
+    traceback: a page that moves on before its answer arrives is normal when a slider is dragged.
+    ``reader`` reads the draw page's drawings with the runs under its folder."""
+
+    reader: Reader = Reader("runs")
 
     def handle_error(self, request: object, client_address: tuple) -> None:
         exc = sys.exc_info()[1]
@@ -161,20 +195,26 @@ def check_port(port: object) -> int:
     return port
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server bound to ``host``:``port`` (port 0: any free port); call serve_forever() on it.
+def make_server(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | Path = "runs") -> ThreadingHTTPServer:
+    """A server bound to ``host``:``port`` (port 0: any free port); call serve_forever() on it.  The draw
+    page offers the runs of image tasks under ``runs_dir``.
     ValueError for a port outside 0..65535 (before binding); OSError when the address cannot be bound."""
-    return ExploreServer((host, check_port(port)), Handler)
+    server = ExploreServer((host, check_port(port)), Handler)
+    server.reader = Reader(runs_dir)
+    return server
 
 
 def _say(line: str) -> None:
     print(line, flush=True)   # flushed: stdout is block-buffered in a pipe or a log, and the URL must show
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = _say) -> None:
-    """Serve the explorer until Ctrl-C; the first line ``echo``-ed holds its URL, http://HOST:PORT/."""
-    server = make_server(host, port)
-    echo(f"rnnlab explore: open http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)")
+def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = _say,
+          runs_dir: str | Path = "runs") -> None:
+    """Serve the explorer until Ctrl-C; the first line ``echo``-ed holds its URL, http://HOST:PORT/
+    (the draw page: http://HOST:PORT/draw, with the runs under ``runs_dir``)."""
+    server = make_server(host, port, runs_dir)
+    url = f"http://{host}:{server.server_address[1]}/"
+    echo(f"rnnlab explore: open {url}  (draw a digit: {url}draw; Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

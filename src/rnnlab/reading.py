@@ -1,0 +1,198 @@
+"""Watch a trained network read one digit row by row: the prediction forming, the hidden state, the gates.
+
+For a run of an image task and one prepared 28 x 28 image, :func:`read_image` gives a :class:`Reading`:
+
+- ``row_probabilities`` (rows, classes): the class probabilities after the first r rows were read,
+  r = 1 .. 28 — the model's own ``predict`` on the first r rows (pixel views: the first 28 r pixels),
+  so the last row is exactly the final prediction;
+- ``hidden`` (steps, units): h_t of the last layer (forward direction), and ``gates``, for the LSTM
+  ``input``, ``forget``, ``cell`` and ``output`` (i, f, g, o) and for the GRU ``reset``, ``update`` and
+  ``new`` (r, z, n), per step and unit of the last layer, computed from the run's portable weights
+  (torch.nn's names and gate order) with the equations of torch.nn:
+
+      LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  i, f, o = sigmoid(.), g = tanh(.)
+            c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+      GRU:  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+            n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1}
+      RNN:  h_t = tanh or relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+
+  (cells with layer normalisation or an LSTM projection have no such weights: ``hidden`` and ``gates``
+  are then None and ``note`` says why).
+
+:func:`read_picture` does the same for a picture (prepared as ``rnnlab predict`` prepares it), and
+:func:`reading_figure` draws it: the image, the probabilities over the rows, the hidden state and gates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .engines.protocol import Trainable
+    from .plots import Figure
+    from .spec import ModelSpec
+
+GATES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new"), "rnn": ()}
+
+
+@dataclass
+class Reading:
+    """What the network made of one image, row by row."""
+    image: np.ndarray                       # (28, 28) in [0, 1], as the network receives it (before scaling)
+    prediction: int
+    probabilities: np.ndarray               # (classes,) after the whole image
+    row_probabilities: np.ndarray           # (rows, classes) after each row
+    cell: str
+    hidden: np.ndarray | None = None        # (steps, units) of the last layer
+    gates: dict[str, np.ndarray] = field(default_factory=dict)   # name -> (steps, units)
+    note: str = ""
+
+    def to_json(self) -> dict:
+        """Plain lists for a web page."""
+        def rounded(a: np.ndarray | None) -> list | None:
+            return None if a is None else np.round(a.astype(np.float64), 6).tolist()
+        return {"image": rounded(self.image), "prediction": self.prediction,
+                "probabilities": rounded(self.probabilities), "row_probabilities": rounded(self.row_probabilities),
+                "cell": self.cell, "hidden": rounded(self.hidden),
+                "gates": {name: rounded(value) for name, value in self.gates.items()}, "note": self.note}
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _layer(cell: str, x: np.ndarray, w: dict, layer: int, nonlinearity: str) -> tuple[np.ndarray, dict]:
+    """One layer's forward direction over x (steps, inputs): h (steps, units) and the gates."""
+    w_ih, w_hh = w[f"weight_ih_l{layer}"].astype(np.float64), w[f"weight_hh_l{layer}"].astype(np.float64)
+    b_ih = w.get(f"bias_ih_l{layer}", np.zeros(len(w_ih))).astype(np.float64)
+    b_hh = w.get(f"bias_hh_l{layer}", np.zeros(len(w_ih))).astype(np.float64)
+    units = w_hh.shape[1]
+    h, c = np.zeros(units), np.zeros(units)
+    hs, gates = [], {name: [] for name in GATES[cell]}
+    inputs = x @ w_ih.T + b_ih
+    for a_x in inputs:
+        a_h = w_hh @ h + b_hh
+        if cell == "lstm":
+            i, f, g, o = np.split(a_x + a_h, 4)
+            i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            values = (i, f, g, o)
+        elif cell == "gru":
+            xr, xz, xn = np.split(a_x, 3)
+            hr, hz, hn = np.split(a_h, 3)
+            r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
+            n = np.tanh(xn + r * hn)
+            h = (1.0 - z) * n + z * h
+            values = (r, z, n)
+        else:
+            pre = a_x + a_h
+            h = np.maximum(pre, 0.0) if nonlinearity == "relu" else np.tanh(pre)
+            values = ()
+        hs.append(h)
+        for name, value in zip(GATES[cell], values):
+            gates[name].append(value)
+    return np.array(hs), {name: np.array(v) for name, v in gates.items()}
+
+
+def hidden_and_gates(spec: ModelSpec, weights: dict, x: np.ndarray) -> tuple[np.ndarray | None, dict, str]:
+    """The last layer's hidden states and gates for one sequence x (steps, inputs), forward direction."""
+    rec = spec.recurrent
+    if rec.layer_norm or rec.proj_size:
+        return None, {}, "this cell (layer normalisation or an LSTM projection) has no torch.nn weights to read"
+    seq = x.astype(np.float64)
+    gates: dict = {}
+    for layer in range(rec.num_layers):
+        hs, gates = _layer(spec.cell, seq, weights, layer, rec.nonlinearity)
+        if rec.bidirectional:   # the next layer reads both directions; run the backward one too
+            back, _ = _layer(spec.cell, seq[::-1], {k.replace("_reverse", ""): v for k, v in weights.items()
+                                                   if k.endswith("_reverse")}, layer, rec.nonlinearity)
+            forward_hs = hs
+            hs = np.concatenate([hs, back[::-1]], axis=1)
+        seq = hs
+    note = "the forward direction of a bidirectional layer" if rec.bidirectional else ""
+    return (forward_hs if rec.bidirectional else hs), gates, note
+
+
+def _probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """Outputs (N, classes) -> probabilities: softmax, or the clipped and normalised outputs of an MSE model."""
+    if loss == "mse_onehot":
+        positive = np.clip(outputs, 0, None)
+        return positive / positive.sum(-1, keepdims=True).clip(1e-12)
+    shifted = np.exp(outputs - outputs.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+def image_sequence(image: np.ndarray, info: dict) -> np.ndarray:
+    """A [0, 1] image (28, 28) -> the sequence (steps, inputs) the run's task gives its network."""
+    from .data.views import Scaling, to_sequences
+    scaled = Scaling(info["scaling"], info["shift"], info["scale"])(image[None] * 255.0)
+    permutation = np.asarray(info["permutation"]) if "permutation" in info else None
+    return to_sequences(scaled.astype(np.float32), info["view"], permutation)[0]
+
+
+def load_model(run_dir: str | Path) -> Trainable:
+    """The trained model of a run on the engine it was trained on."""
+    from .engines import build_trainable
+    from .rundir import RunDir
+    spec, trained_on, weights = RunDir(run_dir).load_model()
+    model = build_trainable(spec, trained_on)
+    model.load_weights(weights)
+    return model
+
+
+def read_image(run_dir: str | Path, image: np.ndarray, model: Trainable | None = None) -> Reading:
+    """The :class:`Reading` of a prepared image (28, 28) in [0, 1] by the run's model."""
+    from .rundir import RunDir
+    run = RunDir(run_dir)
+    doc = run.read_config()
+    model = model if model is not None else load_model(run_dir)
+    info = run.read_json("task.json", "it is written when a run starts; train the run again")
+    if "view" not in info:
+        raise ValueError(f"{run_dir}: trained on {doc['task']}, not on images; choose an image task's run")
+    x = image_sequence(np.asarray(image, dtype=np.float32), info)
+    rows = image.shape[0]
+    per_row = len(x) // rows   # steps per row: 1 for the rows view, 28 for pixel views
+    prefixes = [x[None, :per_row * (r + 1)] for r in range(rows)]
+    row_probs = np.concatenate([_probabilities(model.predict(p), doc["loss"]) for p in prefixes])
+    hidden, gates, note = hidden_and_gates(model.spec, model.weights(), x)
+    final = row_probs[-1]
+    return Reading(np.asarray(image, dtype=np.float32), int(final.argmax()), final, row_probs, model.spec.cell,
+                   hidden, gates, note)
+
+
+def read_picture(run_dir: str | Path, picture: Image.Image, normalise: tuple[str, ...] = (),
+                 model: Trainable | None = None) -> Reading:
+    """A PIL picture of one digit, prepared as ``rnnlab predict`` prepares it, then :func:`read_image`."""
+    from .data.images import prepare_digit
+    return read_image(run_dir, prepare_digit(picture, "<drawing>", normalise), model)
+
+
+def reading_figure(reading: Reading, title: str = "") -> Figure:
+    """The image the network receives, the class probabilities after each row, the hidden state and the
+    gates over the rows (heat maps: steps down, units across)."""
+    from .plots import Figure
+    maps = ([("hidden state h_t", reading.hidden, "RdBu_r", (-1, 1))] if reading.hidden is not None else []) + \
+        [(f"{name} gate", value, "RdBu_r" if name in ("cell", "new") else "viridis",
+          (-1, 1) if name in ("cell", "new") else (0, 1)) for name, value in reading.gates.items()]
+    fig = Figure(figsize=(3.2 * (2 + len(maps)), 3.8))
+    axes = fig.subplots(1, 2 + len(maps), squeeze=False)[0]
+    axes[0].imshow(reading.image, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title(f"{title[:24]}\nread as {reading.prediction} ({100 * reading.probabilities.max():.0f} %)",
+                      fontsize=9)
+    axes[0].axis("off")
+    im = axes[1].imshow(reading.row_probabilities, cmap="Greens", vmin=0, vmax=1, aspect="auto")
+    axes[1].set(title="probabilities after each row", xlabel="class", ylabel="rows read",
+                xticks=range(reading.row_probabilities.shape[1]))
+    fig.colorbar(im, ax=axes[1], fraction=0.05)
+    for ax, (name, value, cmap, limits) in zip(axes[2:], maps):
+        im = ax.imshow(value, cmap=cmap, vmin=limits[0], vmax=limits[1], aspect="auto", interpolation="nearest")
+        ax.set(title=name, xlabel="unit", ylabel="step")
+        fig.colorbar(im, ax=ax, fraction=0.05)
+    fig.tight_layout()
+    return fig
