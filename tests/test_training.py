@@ -89,6 +89,26 @@ def test_clipping():
         clip_by_global_norm(grads, 0.0)
 
 
+def test_a_huge_float32_gradient_is_scaled_down_not_zeroed():
+    """Entries of 1e30 overflow a float32 sum of squares; clipping by norm must still leave a gradient of
+    norm max_norm pointing the same way (it used to scale by max_norm / inf = 0: an IRNN froze for good)."""
+    from rnnlab.engines.torch_engine import clip_grad_norm_float64
+    huge = np.array([3e30, -4e30], dtype=np.float32)
+    grads = {"a": huge.copy(), "b": np.array([[0.0]], dtype=np.float32)}
+    assert float(np.vdot(huge, huge)) == np.inf                      # what float32 gives
+    assert clip_by_global_norm(grads, 1.0) == pytest.approx(5e30)
+    np.testing.assert_allclose(grads["a"], [0.6, -0.8], rtol=1e-6)
+    parameter = torch.nn.Parameter(torch.zeros(2))
+    parameter.grad = torch.tensor([3e30, -4e30])
+    assert torch.nn.utils.get_total_norm([parameter.grad]).isinf()   # what torch's float32 norm gives
+    assert clip_grad_norm_float64([parameter], 1.0) == pytest.approx(5e30)
+    np.testing.assert_allclose(parameter.grad.numpy(), [0.6, -0.8], rtol=1e-6)
+    small = torch.nn.Parameter(torch.zeros(2))
+    small.grad = torch.tensor([0.3, 0.4])
+    clip_grad_norm_float64([small], 1.0)
+    assert small.grad.tolist() == pytest.approx([0.3, 0.4])       # below max_norm: unchanged
+
+
 def test_float32_by_default_and_float64_on_request():
     assert SequenceModel("gru", 2, 3, 1).forward(np.zeros((1, 2, 2))).dtype == np.float32
     assert SequenceModel("gru", 2, 3, 1, dtype=np.float64).forward(np.zeros((1, 2, 2))).dtype == np.float64

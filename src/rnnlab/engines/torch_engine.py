@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -18,6 +19,22 @@ from ..config import LOSS_NAMES, OptimConfig
 from ..spec import ModelSpec
 
 HEAD_PARTS = ("head", "norm", "dense")
+
+
+def clip_grad_norm_float64(parameters: Iterable[torch.nn.Parameter], max_norm: float) -> float:
+    """Scale the gradients so that their global norm is at most ``max_norm``; the norm is summed in
+    float64. (torch.nn.utils.clip_grad_norm_ sums in the gradients' float32: past entries of about 1e19
+    the norm overflows to inf and every gradient is scaled by max_norm / inf = 0, which froze an IRNN
+    for good after a loss spike on the adding problem; see benchmarks/irnn_stability.py.)"""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    total = float(torch.sqrt(sum((g.detach().double() ** 2).sum() for g in grads)))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-12)
+        for g in grads:
+            g.mul_(scale)
+    return total
 
 
 def torch_loss(kind: str, out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -84,7 +101,7 @@ class TorchTrainable:
         if self.clip_value is not None:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
         if self.clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+            clip_grad_norm_float64(self.model.parameters(), self.clip_norm)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()

@@ -15,8 +15,16 @@ def clip_by_value(grads: dict[str, np.ndarray], clip_value: float) -> None:
 
 
 def global_norm(grads: dict[str, np.ndarray]) -> float:
-    """sqrt(sum of squares of every gradient element)."""
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    """sqrt(sum of squares of every gradient element), summed in float64.
+
+    In float32 the sum of squares overflows to inf once entries pass about 1e19 (a loss spike of an
+    IRNN on a long sequence); clipping would then scale every gradient by max_norm / inf = 0 and the
+    model would never move again. In float64 the huge gradient is scaled down to max_norm instead."""
+    total = 0.0
+    for g in grads.values():
+        wide = g if g.dtype == np.float64 else g.astype(np.float64)
+        total += float(np.vdot(wide, wide))
+    return math.sqrt(total)
 
 
 def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
@@ -71,7 +79,8 @@ class Adam:
         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
 
-    def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         if not lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
         self.params, self.lr, self.betas, self.eps = params, lr, tuple(betas), eps
