@@ -15,7 +15,7 @@ def test_the_notebook_is_the_twin_of_its_script(name):
     ours = [(c.cell_type, c.source.strip()) for c in jupytext.read(HERE / f"{name}.py").cells]
     stored = nbformat.read(HERE / f"{name}.ipynb", as_version=4)
     assert [(c.cell_type, c.source.strip()) for c in stored.cells] == ours, \
-        f"{name}.ipynb differs from {name}.py: run `jupytext --to ipynb src/rnnlab/exercises/{name}.py`"
+        f"{name}.ipynb differs from {name}.py: run `jupytext --to ipynb src/rnnlab/exercises/notebooks/{name}.py`"
     assert not any(c.get("outputs") for c in stored.cells if c.cell_type == "code"), "stored without outputs"
 
 

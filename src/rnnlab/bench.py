@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,154 +19,7 @@ from .config import TrainConfig
 from .machine import machine_description
 from .metrics import format_metric
 from .spec import parse_model_name
-
-# The recipes we found (see the README's results): Adam with a one-cycle schedule, clipping by norm.
-_RECIPE = {"optimizer": "adam", "schedule": "onecycle", "clip_norm": 1.0, "clip_value": None}
-
-
-@dataclass(frozen=True)
-class Case:
-    label: str
-    task: str
-    options: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)    # training settings of this case (e.g. the engine)
-    time_to: float | None = None                     # report the training time to reach this test metric
-    seeds: int | None = None                         # repeat over this many seeds (None: the entry's rule)
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    title: str
-    cases: tuple[Case, ...]
-    models: tuple[str, ...]
-    protocol: dict                    # the notebook's settings
-    recipe: dict | None = None        # ours, same epoch budget; None: the protocol is already ours
-    notebook: dict = field(default_factory=dict)   # (case label, model) -> the notebook's number, as text
-    goals: dict = field(default_factory=dict)      # (case label, model) -> our goal, as text
-    seeds: bool = False               # cheap: repeat over --seeds
-    model_settings: dict = field(default_factory=dict)   # model -> extra settings in the rnnlab variant;
-                                                         # chrono="length": the case's sequence length
-    notebook_protocol: bool = True    # False: the notebook fixes no protocol; ours is the only variant
-    recipe_models: tuple[str, ...] = ()   # models of ours only (not in the notebook): the rnnlab variant
-
-
-MNIST_50K = {"split": "validation"}
-SEED004_MODELS = ("rnn", "rnn-bn-dense", "lstm", "lstm-bn-dense", "birnn", "bilstm", "bilstm-ln-dense", "bilstm-ln")
-SEED004_NUMBERS = {"rnn": "92.40 %", "rnn-bn-dense": "96.53 %", "lstm": "97.28 %", "lstm-bn-dense": "98.14 %",
-                   "birnn": "96.40 %", "bilstm": "97.31 %", "bilstm-ln-dense": "98.04 %", "bilstm-ln": "97.66 %"}
-ADDING_LENGTHS = (50, 100, 200)
-# IRNN (Le et al. 2015): ReLU, W_hh = I, small constant steps on small batches; LSTM: chrono init for T_max = the
-# task's number of steps (Tallec & Ollivier 2018)
-MEMORY_MODELS = {"lstm": {"chrono": "length"},
-                 "rnn": {"nonlinearity": "relu", "recurrent_init": "identity", "lr": 3e-4, "schedule": "constant",
-                         "batch_size": 16}}
-PIXEL_TASKS = (("mnist-pixels", "mnist-pixels"), ("mnist-permuted", "mnist-permuted"))
-PIXEL_MODELS = ("lnlstm", "lstm", "gru")
-
-
-def _pixel_goals(pixels: str, permuted: str) -> dict:
-    """The goals of the LSTMs on pixel and permuted MNIST (the GRU is there to compare)."""
-    return {(case, model): f">= {goal}" for case, goal in (("mnist-pixels", pixels), ("mnist-permuted", permuted))
-            for model in ("lnlstm", "lstm")}
-
-
-SUITE: tuple[Entry, ...] = (
-    Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
-          (Case("mnist-rows", "mnist-rows", {"split": "official", "n_train": 5000, "n_test": 1000}),),
-          ("rnn", "lstm"),
-          protocol={"engine": "numpy", "hidden_size": 128, "optimizer": "sgd", "lr": 0.005, "schedule": "constant",
-                    "batch_size": 1, "epochs": 9, "loss": "mse_onehot", "clip_value": 5.0, "clip_norm": None,
-                    "init": "course"},
-          recipe={"engine": "numpy", "hidden_size": 128, "batch_size": 16, "lr": 3e-3, "epochs": 9, **_RECIPE},
-          notebook={("mnist-rows", "rnn"): "> 80 %", ("mnist-rows", "lstm"): "> 90 %"}),
-    Entry("seed001", "MNIST rows, Lab sheet 9's protocol (official split, Adam 1e-3, batch 64, 5 epochs)",
-          (Case("mnist-rows", "mnist-rows", {"split": "official", "scaling": "symmetric"}),),
-          ("rnn", "lstm2"),
-          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
-                    "batch_size": 64, "epochs": 5, "clip_norm": None},
-          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 5, **_RECIPE}),
-    Entry("seed004", "MNIST rows, Programming Assignment 4's protocol (50,000 / 10,000 / 10,000, batch 512, 10 epochs)",
-          (Case("mnist-rows", "mnist-rows", MNIST_50K),), SEED004_MODELS + ("gru",),
-          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
-                    "batch_size": 512, "epochs": 10, "clip_norm": None},
-          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 10, **_RECIPE},
-          notebook={("mnist-rows", m): v for m, v in SEED004_NUMBERS.items()},
-          goals={("mnist-rows", "rnn"): ">= 98.0 %", ("mnist-rows", "lstm"): ">= 99.0 %",
-                 ("mnist-rows", "gru"): ">= 99.0 %", ("mnist-rows", "bilstm"): ">= 99.1 %",
-                 ("mnist-rows", "lnrnn"): ">= 98.0 %", ("mnist-rows", "bilnlstm"): ">= 99.1 %"},
-          # layer norm inside the cell: the NumPy engine runs it (torch.nn has no such cell)
-          recipe_models=("lnrnn", "bilnlstm"),
-          model_settings={"rnn": {"recurrent_init": "orthogonal", "hidden_size": 256, "lr": 1e-3},
-                          "lstm": {"hidden_size": 256},
-                          "gru": {"hidden_size": 256},
-                          "bilstm": {"hidden_size": 256, "recurrent_init": "orthogonal"},
-                          "lnrnn": {"engine": "numpy"}, "bilnlstm": {"engine": "numpy", "hidden_size": 256}}),
-    Entry("fashion", "Fashion-MNIST rows, Programming Assignment 4's models (no notebook number)",
-          (Case("fashion-rows", "fashion-rows", MNIST_50K),), ("rnn", "lstm", "gru", "bilstm", "bilstm-ln-dense"),
-          protocol={"engine": "torch", "hidden_size": 128, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
-                    "batch_size": 512, "epochs": 10, "clip_norm": None},
-          recipe={"engine": "torch", "hidden_size": 128, "batch_size": 128, "lr": 4e-3, "epochs": 10, **_RECIPE}),
-    Entry("cumavg", "Running mean (the gradient-flow notebook): one- and two-layer RNN, loss on every step or the "
-                    "last",
-          (Case("every step", "cumavg", {"length": 10}), Case("last step", "cumavg-last", {"length": 10})),
-          ("rnn", "rnn2"),
-          protocol={"engine": "scratch", "hidden_size": 16, "optimizer": "adam", "lr": 1e-2, "schedule": "onecycle",
-                    "batch_size": 64, "epochs": 10, "clip_norm": 1.0}, seeds=True, notebook_protocol=False),
-    Entry("memory", "Memory tasks (RNN Warmup): copy memory, sequential XOR, adding problem",
-          (Case("copy-seed 50", "copy-seed", {"length": 50}), Case("xor 20", "xor", {"length": 20}),
-           *(Case(f"adding {n}", "adding", {"length": n}) for n in ADDING_LENGTHS)),
-          ("rnn", "gru", "lstm"),
-          protocol={"engine": "torch", "hidden_size": 64, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
-                    "batch_size": 64, "epochs": 10, "clip_norm": None},
-          recipe={"engine": "torch", "hidden_size": 64, "batch_size": 64, "lr": 1e-2, "epochs": 10, **_RECIPE},
-          notebook={("copy-seed 50", "rnn"): "0.0836", ("copy-seed 50", "gru"): "0.0374",
-                    ("copy-seed 50", "lstm"): "0.0830"},
-          goals={**{(f"adding {n}", m): "< 0.01" for n in (200,) for m in ("rnn", "gru", "lstm")},
-                 ("copy-seed 50", "lstm"): "< 0.005", ("copy-seed 50", "gru"): "< 0.005",
-                 **{("xor 20", m): "100 %" for m in ("rnn", "gru", "lstm")}},
-          # IRNN (Le et al. 2015): ReLU, W_hh = I, small constant steps on small batches
-          model_settings=MEMORY_MODELS),
-    Entry("binary", "Binary addition (Programming Assignment 4): trained at 5 bits, tested at 1..20, 50, 100 bits",
-          (Case("binary-add", "binary-add", {"bits": 5}),), ("lstm", "gru", "gru-dense", "rnn"),
-          protocol={"engine": "torch", "hidden_size": 5, "optimizer": "adam", "lr": 1e-2, "schedule": "constant",
-                    "batch_size": 1, "epochs": 8, "clip_norm": None, "task_options": {"n_train": 250, "n_val": 100}},
-          recipe={"engine": "torch", "hidden_size": 16, "batch_size": 16, "lr": 1e-2, "epochs": 8, **_RECIPE},
-          goals={("binary-add", m): "100 % whole sums at every length"
-                 for m in ("lstm", "gru", "gru-dense", "rnn")}),
-    Entry("speed", "Time to accuracy on MNIST rows, 2 CPU cores (training time, evaluation excluded)",
-          (Case("torch engine", "mnist-rows", MNIST_50K, {"engine": "torch", "epochs": 6}, time_to=0.985),
-           Case("numpy engine", "mnist-rows", MNIST_50K, {"engine": "numpy", "epochs": 5, "batch_size": 64,
-                                                          "lr": 3e-3}, time_to=0.98)),
-          ("lstm",),
-          protocol={"hidden_size": 128, "batch_size": 128, "lr": 4e-3, **_RECIPE},
-          goals={("torch engine", "lstm"): "98.5 % within 60 s", ("numpy engine", "lstm"): "98.0 % within 180 s"},
-          notebook_protocol=False),
-    # 784 steps per image: a CPU protocol sized to one hour per row on 2 cores, and a GPU protocol where CUDA is
-    Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), CPU protocol: at most an hour per "
-                    "row on 2 cores",
-          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
-          protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 64, "lr": 2e-3, "epochs": 12, **_RECIPE},
-          goals=_pixel_goals("98.0 %", "90 %"),
-          model_settings={"lstm": {"chrono": 784}, "lnlstm": {"chrono": 784}}, notebook_protocol=False),
-    Entry("pixels-gpu", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), GPU protocol (CUDA)",
-          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
-          protocol={"engine": "torch", "device": "cuda", "hidden_size": 256, "batch_size": 128, "lr": 2e-3,
-                    "epochs": 40, **_RECIPE},
-          goals=_pixel_goals("99.0 %", "96 %"),
-          model_settings={"lstm": {"chrono": 784}, "lnlstm": {"chrono": 784, "engine": "scratch"}},
-          notebook_protocol=False),
-    # The long memory tasks of the literature (Arjovsky et al. 2016; Tallec & Ollivier 2018): copy after
-    # 100 and 1,000 blank steps, adding at 400 and 1,000 steps; 3 seeds where a run takes minutes.
-    Entry("long-memory", "Long memory tasks: copy after 100 / 1,000 blank steps, adding problem at 400 / 1,000 steps",
-          (Case("copy 100", "copy", {"delay": 100}, seeds=3), Case("adding 400", "adding", {"length": 400}, seeds=3),
-           Case("copy 1000", "copy", {"delay": 1000}), Case("adding 1000", "adding", {"length": 1000})),
-          ("lstm", "gru", "rnn"),
-          protocol={"engine": "torch", "hidden_size": 128, "batch_size": 64, "lr": 3e-3, "epochs": 10, **_RECIPE},
-          model_settings=MEMORY_MODELS, notebook_protocol=False),
-)
-SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
-VARIANTS = ("notebook", "rnnlab")
+from .suite import SUITE, SUITE_BY_NAME, VARIANTS, Case, Entry
 
 
 def cuda_available() -> bool:
@@ -210,6 +62,8 @@ def command_for(cfg: TrainConfig) -> str:
         parts.append("--bidirectional")
     if settings["layer_norm"]:
         parts.append("--layer-norm")
+    if settings["augment"]:
+        parts.append(f"--augment {settings['augment']}")
     return " ".join(parts)
 
 
@@ -271,7 +125,7 @@ def _row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainConfig, r
     """The table row of one model on one case: mean and spread over the seeds that did not diverge."""
     done = [(run_dir, s) for run_dir, s in runs if not s.get("diverged")]
     values = [s["final_test_metric"] for _, s in done]
-    reached = _time_to(done[-1][0], case.time_to) if case.time_to and done else None
+    reached = _slowest_time_to([run_dir for run_dir, _ in done], case.time_to) if case.time_to and done else None
     last = runs[-1][1]
     whole = next((s["extra_tests_whole"] for _, s in reversed(done) if s.get("extra_tests_whole")), {})
     return {"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label, "model": model,
@@ -349,6 +203,12 @@ def _time_to(run_dir: Path, target: float) -> float | None:
             if float(row["test_metric"]) >= target:
                 return elapsed
     return -1.0
+
+
+def _slowest_time_to(run_dirs: list[Path], target: float) -> float:
+    """The slowest seed's training seconds to ``target`` (-1: a seed never reached it)."""
+    seconds = [_time_to(run_dir, target) for run_dir in run_dirs]
+    return -1.0 if min(seconds) < 0 else max(seconds)
 
 
 def _quick(cfg: TrainConfig) -> TrainConfig:

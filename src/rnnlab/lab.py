@@ -20,6 +20,7 @@ import numpy as np
 
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
+from .data.augment import check_augment, make_augmenter
 from .engines import Trainable, build_trainable
 from .init import apply_init
 from .memory import check_fits
@@ -99,6 +100,7 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     task = get_task(cfg.data.task)
     task.options(**cfg.data.options)
     check_fits(cfg, task)
+    check_augment(cfg, task)
     if run_dir is not None:
         return _train_on_disk(model, cfg, task, data, run_dir, echo)
     data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
@@ -110,7 +112,8 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     loss = o.loss or task.loss
     callbacks = (EpochPrinter(),) if echo else ()
     history = Trainer(net, data, o, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks).fit()
+                      callbacks, augment=make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
+                      flush_denormals=cfg.run.flush_denormals).fit()
     return _result(model, cfg, task, net, data, history)
 
 
@@ -127,10 +130,11 @@ def _train_on_disk(model: str, cfg: TrainConfig, task: Task, data: TaskData | No
 
 def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskData, history: History) -> Result:
     loss, batch = cfg.optim.loss or task.loss, cfg.data.eval_batch_size
-    test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch)
+    test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch,
+                                                     cfg.run.flush_denormals)
     extra, whole = {}, {}
     for key, split in data.extra_tests.items():
-        _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch)
+        _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch, cfg.run.flush_denormals)
         if task.metric == "bit_accuracy":
             whole[key] = sequence_accuracy(extra_outputs, split.y, split.mask)
     return Result(name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)

@@ -1,7 +1,8 @@
 """The exercise notebooks: the course's exercises with empty answer blocks, checks to run as you go and a last
 cell that grades the notebook (``rnnlab exercises DIR`` writes them).
 
-The sources are jupytext percent scripts beside this file; the ``.ipynb`` files next to them are generated from
+The sources are jupytext percent scripts in ``notebooks/`` (a folder, not a package: they are not modules of
+rnnlab and importing them would run them); the ``.ipynb`` files next to them are generated from
 them (``jupytext --to ipynb``) and shipped, so that an installed rnnlab needs no jupytext to hand them out;
 ``tests/test_grading_exercises.py`` checks that each pair agrees.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "notebooks"
 # exercise notebook -> the course document it follows
 EXERCISES = {"assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM on MNIST",
              "gradient-flow-in-rnns-and-lstms": "the gradient-flow notebook"}

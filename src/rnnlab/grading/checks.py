@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import signal
 import traceback
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def student_error(what: str, exc: BaseException) -> Fail:
     return Fail(f"{what} raised {type(exc).__name__}: {str(exc)[:200]}{where}")
 
 
-def call(what: str, fn: Callable, *args, **kwargs):
+def call(what: str, fn: Callable, *args, **kwargs) -> object:
     """``fn(*args, **kwargs)``; an exception from student code becomes a ``Fail`` naming ``what``."""
     try:
         return fn(*args, **kwargs)
@@ -54,7 +56,7 @@ def call(what: str, fn: Callable, *args, **kwargs):
         raise student_error(what, exc) from None
 
 
-def need(namespace: dict, name: str, kind: str = "class"):
+def need(namespace: dict, name: str, kind: str = "class") -> object:
     if name not in namespace:
         raise Fail(f"{kind} {name} is not defined")
     return namespace[name]
@@ -102,7 +104,7 @@ def _describe_one(name: str, student: np.ndarray, true: np.ndarray) -> str:
     return f"{name} differs from the numerical gradient (relative error {relative_error(student, true):.2g})"
 
 
-def raise_timeout(signum, frame):
+def raise_timeout(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise CheckTimeout()
 
 

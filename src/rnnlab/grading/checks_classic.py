@@ -13,6 +13,7 @@ and the update rule (``learning_rate`` 0.25) are checked apart.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ SPECS = {
 }
 
 
-def canonical(value, shape: tuple[int, int], name: str) -> np.ndarray:
+def canonical(value: object, shape: tuple[int, int], name: str) -> np.ndarray:
     """The parameter in the course's shape, as a view of the student's array (a transposed or flat one too)."""
     if not isinstance(value, np.ndarray):
         raise Fail(f"{name} is a {type(value).__name__}, expected a NumPy array")
@@ -64,7 +65,7 @@ def canonical(value, shape: tuple[int, int], name: str) -> np.ndarray:
     raise Fail(f"{name} has shape {value.shape}, expected {shape}")
 
 
-def close(a, b) -> bool:
+def close(a: object, b: np.ndarray) -> bool:
     a = np.asarray(a, dtype=float)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
 
@@ -120,7 +121,8 @@ def check_activation(spec: ModelSpec, which: str, namespace: dict) -> str:
     return f"{which} matches the definition" + (", and is safe for large |x|" if which == "sigmoid" else "")
 
 
-def prepared_model(spec: ModelSpec, namespace: dict, rng: np.random.Generator, own_layout: bool = False):
+def prepared_model(spec: ModelSpec, namespace: dict, rng: np.random.Generator,
+                   own_layout: bool = False) -> tuple[object, dict[str, np.ndarray]]:
     """A student model with the course's activations in place and random parameters (biases not zero), in the
     course's shapes or (``own_layout``) in the student's own, transposed or flat ones; returns the model and
     the parameters as course-shaped views."""
@@ -144,14 +146,14 @@ def prepared_model(spec: ModelSpec, namespace: dict, rng: np.random.Generator, o
     return model, views
 
 
-def forward_pair(spec: ModelSpec, model, X: np.ndarray):
+def forward_pair(spec: ModelSpec, model: object, X: np.ndarray) -> tuple[object, object]:
     out = call(f"{spec.name}.forward", model.forward, X.copy())
     if not isinstance(out, tuple) or len(out) != 2:
         raise Fail(f"forward must return the pair (y, h_t), got {type(out).__name__}")
     return out
 
 
-def cache_right(spec: ModelSpec, cache, cache_ref) -> bool:
+def cache_right(spec: ModelSpec, cache: object, cache_ref: list) -> bool:
     if not isinstance(cache, list) or len(cache) != len(cache_ref):
         return False
     return all(isinstance(step, tuple | list) and len(step) == len(step_ref) and
@@ -159,7 +161,7 @@ def cache_right(spec: ModelSpec, cache, cache_ref) -> bool:
                for step, step_ref in zip(cache, cache_ref))
 
 
-def in_either_layout(check, *args) -> str:
+def in_either_layout(check: Callable[..., str], *args) -> str:
     """``check(*args, own_layout)`` with the parameters in the course's shapes, then, if that fails, in the
     student's own (a wrong shape in __init__ costs __init__'s points, not forward's or backward's)."""
     try:
@@ -199,7 +201,7 @@ def _check_forward(spec: ModelSpec, namespace: dict, own_layout: bool) -> str:
     return f"y and h_T match the recurrence on a {T}-step sequence; the cache holds {spec.cache_layout} per step"
 
 
-def numeric_gradient(objective, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
+def numeric_gradient(objective: Callable[[], float], x: np.ndarray, step: float = 1e-5) -> np.ndarray:
     """Central differences: (f(x + h e_i) - f(x - h e_i)) / 2h for every element of x (changed in place)."""
     grad = np.zeros(x.shape)
     for index in np.ndindex(x.shape):

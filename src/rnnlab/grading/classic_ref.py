@@ -14,6 +14,8 @@ clipping check needs: clipping each step's contribution before adding them up is
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 RNN_SHAPES = {"Wx": "HD", "Wh": "HH", "bh": "H1", "Wy": "OH", "by": "O1"}
@@ -136,7 +138,7 @@ def lstm_backward(p: dict, cache: list, dLdy: np.ndarray, mistake: str | None = 
     return steps
 
 
-def total(steps: list[dict], names) -> dict[str, np.ndarray]:
+def total(steps: list[dict], names: Iterable[str]) -> dict[str, np.ndarray]:
     """The gradient of each parameter: the sum of its per-step contributions."""
     out = {}
     for name in names:
@@ -145,6 +147,6 @@ def total(steps: list[dict], names) -> dict[str, np.ndarray]:
     return out
 
 
-def clipped_per_step(steps: list[dict], names, clip: float) -> dict[str, np.ndarray]:
+def clipped_per_step(steps: list[dict], names: Iterable[str], clip: float) -> dict[str, np.ndarray]:
     """The mistake of clipping each step's contribution before summing them."""
     return total([{k: np.clip(v, -clip, clip) for k, v in s.items()} for s in steps], names)

@@ -4,10 +4,15 @@ to lend the student's namespace rnnlab's pieces for the length of a check."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 
 from .checks import Fail
+
+if TYPE_CHECKING:
+    from ..torch import RNNLayer
 
 _DATA = [[[0.1, 0.15], [0.2, 0.25], [0.3, 0.35], [0.4, 0.45]], [[-0.1, -1.5], [-0.2, -2.5], [-0.3, -3.5],
                                                                  [-0.4, -0.45]]]
@@ -42,7 +47,7 @@ def parameter_count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def reference_layer():
+def reference_layer() -> type[RNNLayer]:
     from ..torch import RNNLayer
     return RNNLayer
 
@@ -54,7 +59,7 @@ def generate_batch(seq_len: int = 10, batch_size: int = 1) -> tuple[torch.Tensor
 
 
 @contextlib.contextmanager
-def swapped(namespace: dict, pieces: dict):
+def swapped(namespace: dict, pieces: dict) -> Iterator[None]:
     """Lend ``namespace`` these names for the length of a check, then put the student's back."""
     saved = {k: namespace[k] for k in pieces if k in namespace}
     namespace.update(pieces)
@@ -84,7 +89,8 @@ def layer_reference(layer: torch.nn.Module, D: int = 2, H: int = 3) -> dict:
     return {"W_ih": w_ih.detach(), "W_hh": w_hh.detach(), "b": bias.detach()}
 
 
-def recurrence(weights: dict, x: torch.Tensor, nonlinearity, mistake: str | None = None,
+def recurrence(weights: dict, x: torch.Tensor, nonlinearity: Callable[[torch.Tensor], torch.Tensor],
+               mistake: str | None = None,
                transpose: bool = False) -> torch.Tensor:
     """All hidden states (batch, T, H) of h_t = sigma(W_ih x_t + W_hh h_{t-1} + b) (or with ``mistake``)."""
     W_hh = weights["W_hh"].T if transpose else weights["W_hh"]
@@ -98,7 +104,8 @@ def recurrence(weights: dict, x: torch.Tensor, nonlinearity, mistake: str | None
     return torch.stack(states, dim=1)
 
 
-def check_layer_values(out, weights: dict, x: torch.Tensor, nonlinearity, name: str, mistakes: dict) -> None:
+def check_layer_values(out: object, weights: dict, x: torch.Tensor,
+                       nonlinearity: Callable[[torch.Tensor], torch.Tensor], name: str, mistakes: dict) -> None:
     """Fail unless ``out`` = (all_h, last_h) of the recurrence, naming a known mistake when it is one."""
     if not isinstance(out, tuple) or len(out) != 2:
         raise Fail("forward must return the pair (all_h, last_h)")

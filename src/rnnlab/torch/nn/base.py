@@ -59,7 +59,8 @@ class RNNBase(nn.Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None, layer_norm: bool = False) -> None:
+                 proj_size: int = 0, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None, layer_norm: bool = False) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError("Unrecognized RNN mode: " + mode)

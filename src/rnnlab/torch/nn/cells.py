@@ -23,8 +23,8 @@ from ..cells import gru_cell, lstm_cell, rnn_cell
 class RNNCellBase(nn.Module):
     """The parameters and checks shared by the three cells (``num_chunks`` = the number of gates G)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None,
-                 dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -93,7 +93,7 @@ class RNNCell(RNNCellBase):
     """An Elman cell, as torch.nn.RNNCell(input_size, hidden_size, bias=True, nonlinearity='tanh', ...)."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device=None, dtype=None) -> None:
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
@@ -109,7 +109,8 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """An LSTM cell, as torch.nn.LSTMCell(input_size, hidden_size, bias=True, ...); returns (h', c')."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
@@ -121,7 +122,8 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """A GRU cell, as torch.nn.GRUCell(input_size, hidden_size, bias=True, ...)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
