@@ -77,7 +77,7 @@ MALFORMED = [
     ("/api/flow?colour=red", 400, ["'colour'", "'red'", "expected only"]),
     ("/api/flow?=5", 400, ["unknown parameter ''", "'5'"]),
     ("/api/flow?weight_scale=%FF", 400, ["weight_scale"]),
-    ("/nowhere", 404, ["'/nowhere'"]),
+    ("/nowhere", 404, ["'/nowhere'", "/draw (draw a digit)"]),
     ("/api/flow/more?cell=rnn", 404, ["'/api/flow/more'"]),
     ("/api", 404, ["'/api'"]),
 ]

@@ -147,7 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/api/runs":
             self._json(HTTPStatus.OK, {"runs": run_rows(self.server.reader.root)})
         else:
-            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(url.path)}; try / or /api/flow"})
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(url.path)}; try / (the gradient "
+                                                       f"explorer), /draw (draw a digit) or /api/flow"})
 
     def do_POST(self) -> None:
         """/api/read: a drawing read by a listed run (rnnlab.explore.draw); the body is bounded by MAX_BODY."""
