@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from rnnlab import tasks
 from rnnlab.config import TrainConfig
@@ -20,10 +19,10 @@ from rnnlab.data.augment import (
     stroke,
     warp,
 )
-from rnnlab.data.mnist import ImageDataset
 from rnnlab.data.normalise import slant
 from rnnlab.train import train_run
 from rnnlab.trainer import Trainer, TrainingInterrupted
+from stroke_digits import stroke_dataset, stroke_drawer
 
 ZERO = np.zeros(1)
 ONE = np.ones(1)
@@ -164,20 +163,8 @@ def test_pixel_views_are_augmented_as_images():
 @pytest.fixture
 def strokes(monkeypatch):
     """An 'MNIST' of drawn strokes (class k: a line at angle k), loaded instead of the real files."""
-    rng = np.random.default_rng(0)
-
-    def draw(k):
-        image = Image.new("L", (28, 28), 0)
-        angle = np.pi * k / 10
-        cx, cy = 14 + rng.normal(0, 0.5), 14 + rng.normal(0, 0.5)
-        dx, dy = 9 * np.cos(angle), 9 * np.sin(angle)
-        ImageDraw.Draw(image).line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=3)
-        return np.asarray(image)
-
-    labels = np.arange(200) % 10
-    images = np.stack([draw(k) for k in labels]).astype(np.uint8)
-    dataset = ImageDataset("strokes", images[:160], labels[:160].astype(np.uint8), images[160:],
-                           labels[160:].astype(np.uint8), tuple("0123456789"), "memory")
+    draw = stroke_drawer(0)
+    dataset = stroke_dataset("strokes", 200, 160, draw)
     monkeypatch.setattr(tasks, "load_dataset", lambda *a, **k: dataset)
 
 

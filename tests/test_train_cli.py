@@ -10,14 +10,14 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from rnnlab import engines, tasks
 from rnnlab.cli import main
 from rnnlab.config import PRESETS, OptimConfig, resolve
-from rnnlab.data.mnist import ImageDataset
 from rnnlab.train import TrainingDiverged, train_run
 from rnnlab.trainer import lr_at
+from stroke_digits import stroke_dataset, stroke_drawer
 
 TINY_XOR = ["--task", "xor", "--opt", "n_train=256", "--opt", "n_val=32", "--opt", "n_test=64", "--opt", "length=8",
             "--hidden-size", "8", "--epochs", "2", "--batch-size", "32", "--lr", "0.01", "--quiet"]
@@ -113,20 +113,8 @@ def test_binary_addition_reports_every_length(tmp_path, capsys):
 @pytest.fixture
 def tiny_images(monkeypatch):
     """An 'MNIST' of drawn strokes: class k is a line at angle k; loaded instead of the real files."""
-    rng = np.random.default_rng(0)
-
-    def draw(k):
-        image = Image.new("L", (28, 28), 0)
-        angle = np.pi * k / 10
-        cx, cy = 14 + rng.normal(0, 0.5), 14 + rng.normal(0, 0.5)
-        dx, dy = 9 * np.cos(angle), 9 * np.sin(angle)
-        ImageDraw.Draw(image).line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=3)
-        return np.asarray(image)
-
-    labels = np.arange(300) % 10
-    images = np.stack([draw(k) for k in labels]).astype(np.uint8)
-    dataset = ImageDataset("tiny", images[:240], labels[:240].astype(np.uint8), images[240:],
-                           labels[240:].astype(np.uint8), tuple("0123456789"), "memory")
+    draw = stroke_drawer(0)
+    dataset = stroke_dataset("tiny", 300, 240, draw)
     monkeypatch.setattr(tasks, "load_dataset", lambda *a, **k: dataset)
     return draw
 
