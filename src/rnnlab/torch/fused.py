@@ -6,17 +6,17 @@ at batch 64 and 28 steps their bookkeeping, not the arithmetic, dominates (about
 activations; the backward pass first computes, for all steps at once, every factor that does
 not depend on the recurrence, and then walks back through time with five operations per step:
 
-    P_t = o (1 - tanh(c_t)^2)      Q_t = tanh(c_t) o (1 - o)                 (all steps at once)
-    R_t = [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]             (tanh(c_t) kept from the forward)
+    P_t = o (1 - tanh(c_t)^2)      Q_t = tanh(c_t) o (1 - o)                 (all steps at once;
+    R_t = [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]                               tanh(c_t) kept from the forward)
     dh  = dh + dL/dh_t (the output's gradient)
     dc  = dc + dh P_t              [da_i, da_f, da_g] = dc R_t      da_o = dh Q_t
     dc_{t-1} = dc f                dh_{t-1} = da_t W_hh
     dW_hh = sum_t da_t^T h_{t-1}   dL/d(W_ih x_t + b) = da_t          (one product each)
 
-Both passes use tanh(x) = 2 sigmoid(2x) - 1 (:func:`tanh_`): this CPU build of ATen computes tanh
-about five times slower than sigmoid (22 us against 4 us for 64 x 128 floats on the AMD EPYC we
-measured), and the extra three cheap operations cost less.  Steps whose output gradient is zero (a
-classifier reads only the last step) skip adding it.
+The forward computes tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps), so that one sigmoid
+covers all four gates: this CPU build of ATen computes tanh about five times slower than sigmoid
+(22 us against 4 us for 64 x 128 floats on the AMD EPYC we measured), and the extra cheap operations
+cost less.  Steps whose output gradient is zero (a classifier reads only the last step) skip adding it.
 
 Padded steps (``mask`` False) carry h and c unchanged and pass their gradients straight through.
 
@@ -83,12 +83,7 @@ def autograd_backward(ctx: FunctionCtx, reference: Callable, inputs: tuple, extr
     return tuple(result)
 
 
-def tanh_(x: torch.Tensor) -> torch.Tensor:
-    """tanh in place as 2 sigmoid(2x) - 1 (faster than ATen's tanh on the CPU; within a few float32 ulps)."""
-    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
-
-
-def live_steps(d_out: torch.Tensor | None, T: int) -> list[bool]:
+def _live_steps(d_out: torch.Tensor | None, T: int) -> list[bool]:
     """Which of the T steps of a time-major output gradient (T, B, H) are not all zero."""
     if d_out is None or d_out.numel() == 0:
         return [False] * T
@@ -140,7 +135,7 @@ class LSTMSequence(torch.autograd.Function):
             a.sigmoid_()                                # sigmoid(a): one sigmoid over all four gates
             g.mul_(2).sub_(1)
             c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
-            tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), as tanh_
+            tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
             torch.mul(o, tanh_c, out=hs[cur])
             if mask is not None:
                 pad = ~mask[:, t:t + 1]
@@ -175,7 +170,7 @@ class LSTMSequence(torch.autograd.Function):
         d_out = None
         if d_all_h is not None:
             d_out = (d_all_h * mask.unsqueeze(2).to(d_all_h.dtype) if mask is not None else d_all_h).transpose(0, 1)
-        live = live_steps(d_out, T)
+        live = _live_steps(d_out, T)
         m = None if mask is None else mask.t().unsqueeze(2).to(gates.dtype)
         for t in _steps(T, not reverse):
             if live[t]:

@@ -13,7 +13,6 @@ on the recurrence for all steps at once, then walks back through time:
         du = [da_r, da_z, da_n r]     dxw = [da_r, da_z, da_n]
         dh_{t-1} = dh z + du W_hh     dW_hh = sum_t du^T h_{t-1}            db_hh = sum_t du
 
-tanh is computed as 2 sigmoid(2x) - 1 and zero output gradients are skipped, as in ``fused.py``.
 Higher-order graphs and batched gradients recompute the forward with autograd instead
 (:func:`rnnlab.torch.fused.autograd_backward`).
 """
@@ -26,7 +25,7 @@ from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
 from .cells import gru_cell, rnn_cell
-from .fused import autograd_backward, higher_order, live_steps, tanh_
+from .fused import autograd_backward, higher_order
 
 
 def _order(T: int, reverse: bool) -> range:
@@ -67,7 +66,7 @@ class RNNSequence(torch.autograd.Function):
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
             a = torch.addmm(xw[t], hs[prev], W_hh_t, out=hs[cur])
-            a.relu_() if relu else tanh_(a)
+            a.relu_() if relu else a.tanh_()
         ctx.save_for_backward(hs, W_hh, xw, h0)
         ctx.relu, ctx.reverse = relu, reverse
         outs = hs[:T] if reverse else hs[1:]
@@ -84,9 +83,8 @@ class RNNSequence(torch.autograd.Function):
         D = (h_now > 0).to(hs.dtype) if ctx.relu else 1 - h_now * h_now
         dA = torch.empty_like(h_now)
         dh = torch.zeros_like(hs[0]) if d_hn is None else d_hn
-        live = live_steps(d_out, T)
         for t in _order(T, not reverse):
-            if live[t]:
+            if d_out is not None:
                 dh = dh + d_out[t]
             torch.mul(dh, D[t], out=dA[t])
             dh = dA[t] @ W_hh
@@ -113,8 +111,7 @@ class GRUSequence(torch.autograd.Function):
             u = torch.mm(hs[prev], W_hh_t, out=us[t]) if b_hh is None else torch.addmm(b_hh, hs[prev], W_hh_t,
                                                                                        out=us[t])
             rz = torch.add(xw[t, :, :2 * H], u[:, :2 * H], out=acts[t, :, :2 * H]).sigmoid_()
-            n = torch.addcmul(xw[t, :, 2 * H:], rz[:, :H], u[:, 2 * H:], out=acts[t, :, 2 * H:])
-            tanh_(n)
+            n = torch.addcmul(xw[t, :, 2 * H:], rz[:, :H], u[:, 2 * H:], out=acts[t, :, 2 * H:]).tanh_()
             torch.addcmul(n, rz[:, H:], hs[prev] - n, out=hs[cur])
         ctx.save_for_backward(hs, us, acts, W_hh, xw, h0, b_hh)
         ctx.reverse = reverse
@@ -139,9 +136,8 @@ class GRUSequence(torch.autograd.Function):
         dU = torch.empty_like(us)
         dN = torch.empty(T, B, H, dtype=xw.dtype, device=xw.device)
         dh = torch.zeros_like(hs[0]) if d_hn is None else d_hn
-        live = live_steps(d_out, T)
         for t in _order(T, not reverse):
-            if live[t]:
+            if d_out is not None:
                 dh = dh + d_out[t]
             da_n = torch.mul(dh, P_n[t], out=dN[t])
             torch.mul(dh, Q_z[t], out=dU[t, :, H:2 * H])
