@@ -169,6 +169,18 @@ def test_long_memory_protocols():
     assert get_task("copy").baseline(delay=1000) == pytest.approx(10 * np.log(8) / 1020)
 
 
+def test_a_copy_row_reports_the_cross_entropy_its_baseline_measures():
+    """The copy task's metric is accuracy but its no-memory baseline is a cross-entropy: the row compares losses."""
+    entry = SUITE_BY_NAME["long-memory"]
+    case = entry.cases[0]
+    cfg = settings_for(entry, "rnnlab", case, "lstm", 0)
+    summaries = [{"metric": "accuracy", "baseline_measure": "cross_entropy", "baseline": 0.1733, "seconds": 80.0,
+                  "final_test_metric": 0.927, "final_test_loss": loss} for loss in (0.170, 0.172, 0.174)]
+    row = bench._row(entry, "rnnlab", case, "lstm", cfg, [(f"run{k}", s) for k, s in enumerate(summaries)])
+    assert (row["metric"], row["mean"], row["baseline"]) == ("cross_entropy", pytest.approx(0.172), 0.1733)
+    assert bench._value(row) == "0.1720 +/- 0.0020"
+
+
 def test_a_row_killed_halfway_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch):
     """A run with a checkpoint but no summary (the process was killed after an epoch) continues from
     that epoch when the suite runs again, instead of starting over."""

@@ -124,12 +124,14 @@ def _run_once(cfg: TrainConfig, run_dir: Path, label: str, data_dir: str | Path 
 def _row(entry: Entry, variant: str, case: Case, model: str, cfg: TrainConfig, runs: list[tuple[Path, dict]]) -> dict:
     """The table row of one model on one case: mean and spread over the seeds that did not diverge."""
     done = [(run_dir, s) for run_dir, s in runs if not s.get("diverged")]
-    values = [s["final_test_metric"] for _, s in done]
-    reached = _slowest_time_to([run_dir for run_dir, _ in done], case.time_to) if case.time_to and done else None
     last = runs[-1][1]
+    # compare like with like: where the task's baseline is a loss (the copy task's cross-entropy), report that loss
+    measure = last.get("baseline_measure") or last["metric"]
+    values = [s["final_test_metric" if measure == last["metric"] else "final_test_loss"] for _, s in done]
+    reached = _slowest_time_to([run_dir for run_dir, _ in done], case.time_to) if case.time_to and done else None
     whole = next((s["extra_tests_whole"] for _, s in reversed(done) if s.get("extra_tests_whole")), {})
     return {"entry": entry.name, "title": entry.title, "variant": variant, "case": case.label, "model": model,
-            "metric": last["metric"], "notebook": entry.notebook.get((case.label, model), ""),
+            "metric": measure, "notebook": entry.notebook.get((case.label, model), ""),
             "goal": entry.goals.get((case.label, model), "") if variant == "rnnlab" else "",
             "mean": float(np.mean(values)) if values else None,
             "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "n": len(values),
