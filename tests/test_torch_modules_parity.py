@@ -189,13 +189,20 @@ def test_bad_options():
 def test_fused_lstm_sequence_passes_gradcheck(reverse, masked):
     from rnnlab.torch.fused import LSTMSequence
     g = torch.Generator().manual_seed(0)
-    B, T, H = 3, 4, 2
-    xw = torch.randn(B, T, 4 * H, generator=g, dtype=torch.float64, requires_grad=True)
+    B, T, H, I = 3, 4, 2, 3
+    x = torch.randn(T, B, I, generator=g, dtype=torch.float64, requires_grad=True)
+    W_ih = torch.randn(4 * H, I, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(4 * H, generator=g, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
     W = torch.randn(4 * H, H, generator=g, dtype=torch.float64, requires_grad=True)
-    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool) if masked else None
-    assert torch.autograd.gradcheck(lambda *a: LSTMSequence.apply(*a, mask, reverse), (xw, h0, c0, W))
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool).t() if masked else None
+    assert torch.autograd.gradcheck(lambda *a: LSTMSequence.apply(*a, mask, reverse), (x, W_ih, bias, h0, c0, W))
+    # a batch-major input seen time-major (a transposed view): its gradient keeps the input's layout
+    x_bt = x.detach().transpose(0, 1).contiguous().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda *a: LSTMSequence.apply(a[0].transpose(0, 1), *a[1:], mask, reverse),
+                                    (x_bt, W_ih, bias, h0, c0, W))
+    assert torch.autograd.gradgradcheck(lambda *a: LSTMSequence.apply(*a, mask, reverse), (x, W_ih, bias, h0, c0, W))
 
 
 def test_recorded_and_fused_lstm_paths_agree():

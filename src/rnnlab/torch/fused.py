@@ -38,23 +38,24 @@ from torch.nn import functional as F
 from .cells import lstm_cell
 
 
-def lstm_sequence(xw: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
-                  mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def lstm_sequence(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None, h0: torch.Tensor,
+                  c0: torch.Tensor, W_hh: torch.Tensor, mask: torch.Tensor | None,
+                  reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """What :class:`LSTMSequence` computes, as an ordinary autograd graph of :func:`lstm_cell` steps."""
     hh = partial(F.linear, weight=W_hh)
     h, c = h0, c0
-    outs: list[torch.Tensor] = [h0] * xw.shape[1]
-    steps = list(enumerate(xw.unbind(1)))
+    outs: list[torch.Tensor] = [h0] * x.shape[0]
+    steps = list(enumerate(F.linear(x, W_ih, bias).unbind(0)))
     for t, xw_t in (reversed(steps) if reverse else steps):
         h_new, c_new = lstm_cell(xw_t, h, c, hh)
         if mask is not None:
-            keep = mask[:, t:t + 1]
+            keep = mask[t].unsqueeze(1)
             h_new, c_new = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
             outs[t] = h_new * keep.to(h_new.dtype)
         else:
             outs[t] = h_new
         h, c = h_new, c_new
-    return torch.stack(outs, dim=1), h, c
+    return torch.stack(outs), h, c
 
 
 def higher_order(grads: tuple) -> bool:
@@ -108,89 +109,123 @@ def _step_factors(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Te
     return P, Q, R
 
 
-class LSTMSequence(torch.autograd.Function):
-    """all_h, h_n, c_n = LSTMSequence.apply(xw, h0, c0, W_hh, mask, reverse)
+def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
+                  mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The forward walk.  ``gates`` (T, B, 4H) holds W_ih x_t + b on entry and the activations i, f, g, o on
+    exit (the recurrent product is added in place: no copy per step); returns hs, cs (T + 1, B, H) and
+    tanh(c_t) (T, B, H)."""
+    T, B, G = gates.shape
+    H = G // 4
+    hs = torch.empty(T + 1, B, H, dtype=gates.dtype, device=gates.device)
+    cs = torch.empty_like(hs)
+    tanhs = torch.empty(T, B, H, dtype=gates.dtype, device=gates.device)
+    start = T if reverse else 0
+    hs[start], cs[start] = h0, c0
+    W_hh_t = W_hh.t()
+    for t in _steps(T, reverse):
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        a = gates[t].addmm_(hs[prev], W_hh_t)
+        i, f, g, o = a.chunk(4, dim=1)
+        g.mul_(2)                                       # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1, and i, f, o =
+        a.sigmoid_()                                    # sigmoid(a): one sigmoid over all four gates
+        g.mul_(2).sub_(1)
+        c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
+        tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
+        torch.mul(o, tanh_c, out=hs[cur])
+        if mask is not None:
+            pad = ~mask[t].unsqueeze(1)
+            hs[cur] = torch.where(pad, hs[prev], hs[cur])
+            cs[cur] = torch.where(pad, cs[prev], cs[cur])
+    return hs, cs, tanhs
 
-    xw: (B, T, 4H) input part W_ih x_t + b of every step; h0, c0: (B, H); W_hh: (4H, H);
-    mask: (B, T) bool or None; reverse: walk from the last step.
+
+def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
+               dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The backward walk: dA (T, B, 4H), the gradient of every step's gate pre-activations, and the gradients
+    of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n."""
+    gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
+    reverse = ctx.reverse
+    T, B, G = gates.shape
+    H = G // 4
+    i, f, g, o = gates.view(T, B, 4, H).unbind(2)
+    P, Q, (R_i, R_f, R_g) = _step_factors(i, f, g, o, tanhs, cs[1:] if reverse else cs[:T])
+    dA = torch.empty_like(gates)
+    dA4 = dA.view(T, B, 4, H)
+    m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
+    if d_out is not None and m is not None:
+        d_out = d_out * m
+    live = _live_steps(d_out, T)
+    for t in _steps(T, not reverse):
+        if live[t]:
+            dh = dh + d_out[t]
+        if m is not None:
+            keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
+            dh, dc = dh * m[t], dc * m[t]
+        dc = torch.addcmul(dc, dh, P[t])
+        torch.mul(dc, R_i[t], out=dA4[t, :, 0])
+        torch.mul(dc, R_f[t], out=dA4[t, :, 1])
+        torch.mul(dc, R_g[t], out=dA4[t, :, 2])
+        torch.mul(dh, Q[t], out=dA4[t, :, 3])
+        dc = dc * f[t]
+        dh = dA[t] @ W_hh
+        if m is not None:
+            dh, dc = dh + keep_h, dc + keep_c
+    return dA, dh, dc
+
+
+def _transposed_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """b^T a as (a^T b)^T, contiguous: for the weight gradients dW = dA^T X, this orientation of the product
+    is about twice as fast in MKL when X is narrow (2.5 against 2.7-3.2 ms for H = 128, 0.7 against 1.3 ms
+    for 28 inputs, at 28 x 64 rows)."""
+    return (a.t() @ b).t().contiguous()
+
+
+class LSTMSequence(torch.autograd.Function):
+    """all_h, h_n, c_n = LSTMSequence.apply(x, W_ih, bias, h0, c0, W_hh, mask, reverse)
+
+    x: (T, B, I) time-major (any strides); W_ih: (4H, I); bias: (4H,) (b_ih + b_hh) or None; h0, c0: (B, H);
+    W_hh: (4H, H); mask: (T, B) bool or None; reverse: walk from the last step.  all_h: (T, B, H).
+    The input product W_ih x_t + b of all steps is one matrix product written straight into the buffer the
+    walk turns into the gate activations; the backward returns x's gradient laid out as x.
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
-                mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        B, T, G = xw.shape
-        H = G // 4
-        gates = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)
-        hs = torch.empty(T + 1, B, H, dtype=xw.dtype, device=xw.device)
-        cs = torch.empty_like(hs)
-        tanhs = torch.empty(T, B, H, dtype=xw.dtype, device=xw.device)     # tanh(c_t), for the backward
-        start = T if reverse else 0
-        hs[start], cs[start] = h0, c0
-        W_hh_t = W_hh.t()
-        for t in _steps(T, reverse):
-            prev, cur = (t + 1, t) if reverse else (t, t + 1)
-            a = torch.addmm(xw[:, t], hs[prev], W_hh_t, out=gates[t])
-            i, f, g, o = a.chunk(4, dim=1)
-            g.mul_(2)                                   # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1, and i, f, o =
-            a.sigmoid_()                                # sigmoid(a): one sigmoid over all four gates
-            g.mul_(2).sub_(1)
-            c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
-            tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
-            torch.mul(o, tanh_c, out=hs[cur])
-            if mask is not None:
-                pad = ~mask[:, t:t + 1]
-                hs[cur] = torch.where(pad, hs[prev], hs[cur])
-                cs[cur] = torch.where(pad, cs[prev], cs[cur])
+    def forward(ctx: FunctionCtx, x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None,
+                h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor, mask: torch.Tensor | None,
+                reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        T, B, I = x.shape
+        rows = x.reshape(T * B, I)
+        gates = (torch.mm(rows, W_ih.t()) if bias is None else torch.addmm(bias, rows, W_ih.t()))
+        gates = gates.view(T, B, W_ih.shape[0])
+        hs, cs, tanhs = _walk_forward(gates, h0, c0, W_hh, mask, reverse)
         outs = hs[:T] if reverse else hs[1:]
-        all_h = outs.transpose(0, 1)
-        all_h = all_h * mask.unsqueeze(2).to(all_h.dtype) if mask is not None else all_h.clone()
+        all_h = outs * mask.unsqueeze(2).to(outs.dtype) if mask is not None else outs.clone()
         end = 0 if reverse else T
-        ctx.save_for_backward(gates, hs, cs, tanhs, W_hh, mask, xw, h0, c0)
+        ctx.save_for_backward(gates, hs, cs, tanhs, W_hh, mask, x, W_ih, bias, h0, c0)
         ctx.reverse = reverse
         return all_h, hs[end].clone(), cs[end].clone()
 
     @staticmethod
     def backward(ctx: FunctionCtx, d_all_h: torch.Tensor, d_hn: torch.Tensor, d_cn: torch.Tensor) -> tuple:
         ctx.create_graph = torch.is_grad_enabled()
+        W_hh, mask, x, W_ih, bias, h0, c0 = ctx.saved_tensors[4:]
         if higher_order((d_all_h, d_hn, d_cn)):
-            W_hh, mask, xw, h0, c0 = ctx.saved_tensors[4:]
-            return autograd_backward(ctx, lstm_sequence, (xw, h0, c0, W_hh), (mask, ctx.reverse),
+            return autograd_backward(ctx, lstm_sequence, (x, W_ih, bias, h0, c0, W_hh), (mask, ctx.reverse),
                                      (d_all_h, d_hn, d_cn))
-        gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
-        reverse = ctx.reverse
-        T, B, G = gates.shape
-        H = G // 4
-        i, f, g, o = gates.view(T, B, 4, H).unbind(2)
-        P, Q, (R_i, R_f, R_g) = _step_factors(i, f, g, o, tanhs, cs[1:] if reverse else cs[:T])
-        dA_bt = torch.empty_like(ctx.saved_tensors[6])   # laid out as xw, so that its gradient needs no copy
-        dA = dA_bt.transpose(0, 1)
-        dA4 = dA.unflatten(2, (4, H))
-        dh = torch.zeros(B, H, dtype=gates.dtype, device=gates.device) if d_hn is None else d_hn
-        dc = torch.zeros_like(dh) if d_cn is None else d_cn
-        d_out = None
-        if d_all_h is not None:
-            d_out = (d_all_h * mask.unsqueeze(2).to(d_all_h.dtype) if mask is not None else d_all_h).transpose(0, 1)
-        live = _live_steps(d_out, T)
-        m = None if mask is None else mask.t().unsqueeze(2).to(gates.dtype)
-        for t in _steps(T, not reverse):
-            if live[t]:
-                dh = dh + d_out[t]
-            if m is not None:
-                keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
-                dh, dc = dh * m[t], dc * m[t]
-            dc = torch.addcmul(dc, dh, P[t])
-            torch.mul(dc, R_i[t], out=dA4[t, :, 0])
-            torch.mul(dc, R_f[t], out=dA4[t, :, 1])
-            torch.mul(dc, R_g[t], out=dA4[t, :, 2])
-            torch.mul(dh, Q[t], out=dA4[t, :, 3])
-            dc = dc * f[t]
-            dh = dA[t] @ W_hh
-            if m is not None:
-                dh, dc = dh + keep_h, dc + keep_c
-        H_prev = hs[1:] if reverse else hs[:T]
-        # dW_hh = (H_prev^T dA)^T: this orientation of the product is faster in MKL than dA^T H_prev
-        if dA_bt.is_contiguous():       # batch-major: copy the (smaller) states to batch-major instead
-            dW_hh = (H_prev.transpose(0, 1).reshape(B * T, H).t() @ dA_bt.reshape(B * T, G)).t().contiguous()
-        else:
-            dW_hh = (H_prev.reshape(T * B, H).t() @ dA.reshape(T * B, G)).t().contiguous()
-        return dA_bt, dh, dc, dW_hh, None, None
+        dh = torch.zeros_like(h0) if d_hn is None else d_hn
+        dc = torch.zeros_like(c0) if d_cn is None else d_cn
+        dA, dh, dc = _walk_back(ctx, d_all_h, dh, dc)
+        T, B, G = dA.shape
+        dA_rows = dA.view(T * B, G)
+        rows = x.reshape(T * B, x.shape[2])
+        need = ctx.needs_input_grad
+        dx = None
+        if need[0]:
+            dx = torch.empty_like(x)                    # laid out as x (a batch-first input keeps its layout)
+            dx.copy_((dA_rows @ W_ih).view_as(x))
+        dW_ih = _transposed_product(rows, dA_rows) if need[1] else None
+        d_bias = dA_rows.sum(0) if bias is not None and need[2] else None
+        hs = ctx.saved_tensors[1]
+        H_prev = hs[1:] if ctx.reverse else hs[:T]
+        dW_hh = _transposed_product(H_prev.reshape(T * B, H_prev.shape[2]), dA_rows) if need[5] else None
+        return dx, dW_ih, d_bias, dh, dc, dW_hh, None, None

@@ -207,7 +207,9 @@ class LSTMLayer(_RecurrentLayer):
             # the fused path: one autograd node for the whole sequence (see fused.py)
             self._check_input(x, mask)
             h0, c0 = self._initial_state(x, state)
-            all_h, last_h, last_c = LSTMSequence.apply(self.ih(x), h0, c0, self.hh.weight, mask, reverse)
+            all_h, last_h, last_c = LSTMSequence.apply(x.transpose(0, 1), self.ih.weight, self.ih.bias, h0, c0,
+                                                       self.hh.weight, None if mask is None else mask.t(), reverse)
+            all_h = all_h.transpose(0, 1)
             self.final_state = (last_h, last_c)
             self.h_list, self.c_list = [], []
         self.last_c = self.final_state[1]

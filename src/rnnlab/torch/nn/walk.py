@@ -72,7 +72,7 @@ def input_part(module: RNNBase, w: dict, x: Tensor) -> Tensor:
     return F.linear(x, w["weight_ih"], bias)
 
 
-def _fused_ok(module: RNNBase, w: dict, xw: Tensor, state: State, mask: Tensor | None) -> bool:
+def _fused_ok(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None) -> bool:
     """The whole-sequence nodes: no projection, no layer norm, no padding (but the LSTM's), first-order
     autograd on and no torch.func transform (those take the step-by-step graph)."""
     if not FUSED or w["weight_hr"] is not None or w["ln_weight"] is not None or \
@@ -80,15 +80,23 @@ def _fused_ok(module: RNNBase, w: dict, xw: Tensor, state: State, mask: Tensor |
         return False
     if not torch.is_grad_enabled() or functorch_active():
         return False
-    return any(t.requires_grad for t in (xw, w["weight_hh"], w["bias_hh"], *state) if t is not None)
+    weights = (w["weight_ih"], w["bias_ih"], w["weight_hh"], w["bias_hh"])
+    return any(t.requires_grad for t in (x, *weights, *state) if t is not None)
+
+
+def _lstm_fused(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None,
+                reverse: bool) -> tuple[Tensor, State]:
+    """The LSTM's node takes x itself: its input product is written into the buffer of the walk."""
+    bias = w["bias_ih"]
+    if bias is not None:
+        bias = bias + w["bias_hh"]
+    all_h, h_n, c_n = LSTMSequence.apply(x, w["weight_ih"], bias, state[0], state[1], w["weight_hh"], mask,
+                                         reverse)
+    return all_h, (h_n, c_n)
 
 
 def _walk_fused(module: RNNBase, w: dict, xw: Tensor, state: State, mask: Tensor | None,
                 reverse: bool) -> tuple[Tensor, State]:
-    if module.cell == "lstm":
-        all_h, h_n, c_n = LSTMSequence.apply(xw.transpose(0, 1), state[0], state[1], w["weight_hh"],
-                                             None if mask is None else mask.t(), reverse)
-        return all_h.transpose(0, 1), (h_n, c_n)
     if module.cell == "gru":
         all_h, h_n = GRUSequence.apply(xw, state[0], w["weight_hh"], w["bias_hh"], reverse)
     else:
@@ -100,10 +108,13 @@ def walk_direction(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tens
                    reverse: bool, batch_first: bool = False) -> tuple[Tensor, State]:
     """One layer and direction over x (T, B, I) ((B, T, I) with batch_first): its outputs (T, B, R) and its
     state after the walk.  The input product runs on x as given (its gradient keeps x's layout)."""
+    fused = _fused_ok(module, w, x, state, mask)
+    if fused and module.cell == "lstm":
+        return _lstm_fused(module, w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
     xw = input_part(module, w, x)
     if batch_first:
         xw = xw.transpose(0, 1)
-    if _fused_ok(module, w, xw, state, mask):
+    if fused:
         return _walk_fused(module, w, xw, state, mask, reverse)
     step = _step_of(module, w)
     T = xw.shape[0]
