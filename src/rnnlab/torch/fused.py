@@ -11,7 +11,12 @@ not depend on the recurrence, and then walks back through time with five operati
     dh  = dh + dL/dh_t (the output's gradient)
     dc  = dc + dh P_t              [da_i, da_f, da_g] = dc R_t      da_o = dh Q_t
     dc_{t-1} = dc f                dh_{t-1} = da_t W_hh
-    dW_hh = sum_t da_t^T h_{t-1}   dL/d(W_ih x_t + b) = da_t          (one product each)
+    dW_hh = sum_t da_t^T h_{t-1}   dW_ih = sum_t da_t^T x_t   db = sum_t da_t   dx_t = da_t W_ih
+                                                                      (one product or sum each)
+
+The node takes x itself, not W_ih x_t + b: the input product of all steps is one matrix product
+written straight into the buffer that the forward walk turns, step by step and in place, into the
+gate activations (a separate input product would be copied into that buffer at every step).
 
 The forward computes tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps), so that one sigmoid
 covers all four gates: this CPU build of ATen computes tanh about five times slower than sigmoid

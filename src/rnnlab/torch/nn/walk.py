@@ -84,8 +84,7 @@ def _fused_ok(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | 
     return any(t.requires_grad for t in (x, *weights, *state) if t is not None)
 
 
-def _lstm_fused(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None,
-                reverse: bool) -> tuple[Tensor, State]:
+def _lstm_fused(w: dict, x: Tensor, state: State, mask: Tensor | None, reverse: bool) -> tuple[Tensor, State]:
     """The LSTM's node takes x itself: its input product is written into the buffer of the walk."""
     bias = w["bias_ih"]
     if bias is not None:
@@ -110,7 +109,7 @@ def walk_direction(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tens
     state after the walk.  The input product runs on x as given (its gradient keeps x's layout)."""
     fused = _fused_ok(module, w, x, state, mask)
     if fused and module.cell == "lstm":
-        return _lstm_fused(module, w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
+        return _lstm_fused(w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
     xw = input_part(module, w, x)
     if batch_first:
         xw = xw.transpose(0, 1)
