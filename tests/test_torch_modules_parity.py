@@ -185,6 +185,27 @@ def test_bad_options():
 
 
 @pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("relu", [False, True])
+def test_fused_rnn_sequence_passes_gradcheck(reverse, relu):
+    from rnnlab.torch.fused_cells import RNNSequence
+    g = torch.Generator().manual_seed(1)
+    B, T, H, I = 3, 4, 2, 3
+    x = torch.randn(T, B, I, generator=g, dtype=torch.float64, requires_grad=True)
+    W_ih = torch.randn(H, I, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(H, generator=g, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(H, H, generator=g, dtype=torch.float64, requires_grad=True)
+    inputs = (x, W_ih, bias, h0, W)
+    assert torch.autograd.gradcheck(lambda *a: RNNSequence.apply(*a, relu, reverse), inputs)
+    assert torch.autograd.gradgradcheck(lambda *a: RNNSequence.apply(*a, relu, reverse), inputs)
+    x_bt = x.detach().transpose(0, 1).contiguous().requires_grad_(True)     # a batch-major input seen time-major
+    assert torch.autograd.gradcheck(lambda *a: RNNSequence.apply(a[0].transpose(0, 1), *a[1:], relu, reverse),
+                                    (x_bt, *inputs[1:]))
+    assert torch.autograd.gradcheck(lambda *a: RNNSequence.apply(a[0], a[1], None, *a[2:], relu, reverse),
+                                    (x, W_ih, h0, W))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("masked", [False, True])
 def test_fused_lstm_sequence_passes_gradcheck(reverse, masked):
     from rnnlab.torch.fused import LSTMSequence

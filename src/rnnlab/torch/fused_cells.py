@@ -1,6 +1,8 @@
 """Whole vanilla-RNN and GRU sequences as one autograd node each, the backward pass by hand (as ``fused.py``).
 
-Time-major: xw (T, B, G*H) is the input part W_ih x_t + b of every step, h0 (B, H), W_hh (G*H, H).
+Time-major, h0 (B, H), W_hh (G*H, H).  The RNN's node takes x (T, B, I) with W_ih and b (as the LSTM's:
+its input product xw_t = W_ih x_t + b is written straight into the states' buffer; dW_ih = sum_t da_t^T x_t,
+dx_t = da_t W_ih); the GRU's takes xw (T, B, 3H), the input part of every step.
 The forward loop runs without recording; the backward pass computes the factors that do not depend
 on the recurrence for all steps at once, then walks back through time:
 
@@ -25,17 +27,18 @@ from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
 from .cells import gru_cell, rnn_cell
-from .fused import autograd_backward, higher_order
+from .fused import autograd_backward, higher_order, input_gradients, live_steps, transposed_product
 
 
 def _order(T: int, reverse: bool) -> range:
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def rnn_sequence(xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, relu: bool,
-                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def rnn_sequence(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None, h0: torch.Tensor,
+                 W_hh: torch.Tensor, relu: bool, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """What :class:`RNNSequence` computes, as an ordinary autograd graph of :func:`rnn_cell` steps."""
     hh, act = partial(F.linear, weight=W_hh), torch.relu if relu else torch.tanh
+    xw = F.linear(x, W_ih, bias)
     h, outs, steps = h0, [h0] * xw.shape[0], xw.unbind(0)     # unbind: indexing xw[t] would make autograd
     for t in _order(xw.shape[0], reverse):                     # build a full-size zero tensor per step
         h = outs[t] = rnn_cell(steps[t], h, hh, act)
@@ -53,21 +56,29 @@ def gru_sequence(xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, b_hh: t
 
 
 class RNNSequence(torch.autograd.Function):
-    """all_h (T, B, H), h_n = RNNSequence.apply(xw, h0, W_hh, relu, reverse)"""
+    """all_h (T, B, H), h_n = RNNSequence.apply(x, W_ih, bias, h0, W_hh, relu, reverse)
+
+    x: (T, B, I) time-major (any strides); bias: b_ih + b_hh or None.  As the LSTM's node, it takes x
+    itself: the input product of all steps is written straight into the states' buffer, to which each
+    step adds its recurrent product in place, and x's gradient comes back laid out as x.
+    """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor, relu: bool,
-                reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        T = xw.shape[0]
-        hs = torch.empty((T + 1,) + tuple(h0.shape), dtype=xw.dtype, device=xw.device)
+    def forward(ctx: FunctionCtx, x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None,
+                h0: torch.Tensor, W_hh: torch.Tensor, relu: bool, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        T, B, I = x.shape
+        H = W_hh.shape[1]
+        hs = torch.empty(T + 1, B, H, dtype=x.dtype, device=x.device)
+        rows, steps = x.reshape(T * B, I), (hs[:T] if reverse else hs[1:]).view(T * B, H)
+        torch.mm(rows, W_ih.t(), out=steps) if bias is None else torch.addmm(bias, rows, W_ih.t(), out=steps)
         start = T if reverse else 0
         hs[start] = h0
         W_hh_t = W_hh.t()
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
-            a = torch.addmm(xw[t], hs[prev], W_hh_t, out=hs[cur])
+            a = hs[cur].addmm_(hs[prev], W_hh_t)
             a.relu_() if relu else a.tanh_()
-        ctx.save_for_backward(hs, W_hh, xw, h0)
+        ctx.save_for_backward(hs, W_hh, x, W_ih, bias, h0)
         ctx.relu, ctx.reverse = relu, reverse
         outs = hs[:T] if reverse else hs[1:]
         return outs.clone(), hs[0 if reverse else T].clone()
@@ -75,21 +86,23 @@ class RNNSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: FunctionCtx, d_out: torch.Tensor, d_hn: torch.Tensor) -> tuple:
         ctx.create_graph = torch.is_grad_enabled()
-        hs, W_hh, xw, h0 = ctx.saved_tensors
+        hs, W_hh, x, W_ih, bias, h0 = ctx.saved_tensors
         if higher_order((d_out, d_hn)):
-            return autograd_backward(ctx, rnn_sequence, (xw, h0, W_hh), (ctx.relu, ctx.reverse), (d_out, d_hn))
-        reverse, T = ctx.reverse, xw.shape[0]
+            return autograd_backward(ctx, rnn_sequence, (x, W_ih, bias, h0, W_hh), (ctx.relu, ctx.reverse),
+                                     (d_out, d_hn))
+        reverse, T = ctx.reverse, x.shape[0]
         h_now, h_prev = (hs[:T], hs[1:]) if reverse else (hs[1:], hs[:T])
         D = (h_now > 0).to(hs.dtype) if ctx.relu else 1 - h_now * h_now
         dA = torch.empty_like(h_now)
         dh = torch.zeros_like(hs[0]) if d_hn is None else d_hn
+        live = live_steps(d_out, T)
         for t in _order(T, not reverse):
-            if d_out is not None:
+            if live[t]:
                 dh = dh + d_out[t]
             torch.mul(dh, D[t], out=dA[t])
             dh = dA[t] @ W_hh
-        dW_hh = dA.flatten(0, 1).t() @ h_prev.flatten(0, 1)
-        return dA, dh, dW_hh, None, None
+        dW_hh = transposed_product(h_prev.flatten(0, 1), dA.flatten(0, 1)) if ctx.needs_input_grad[4] else None
+        return (*input_gradients(ctx, dA, x, W_ih, bias), dh, dW_hh, None, None)
 
 
 class GRUSequence(torch.autograd.Function):

@@ -84,22 +84,24 @@ def _fused_ok(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | 
     return any(t.requires_grad for t in (x, *weights, *state) if t is not None)
 
 
-def _lstm_fused(w: dict, x: Tensor, state: State, mask: Tensor | None, reverse: bool) -> tuple[Tensor, State]:
-    """The LSTM's node takes x itself: its input product is written into the buffer of the walk."""
+def _fused_on_input(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None,
+                    reverse: bool) -> tuple[Tensor, State]:
+    """The LSTM's and the RNN's nodes take x itself: the input product is written into the walk's buffer."""
     bias = w["bias_ih"]
     if bias is not None:
         bias = bias + w["bias_hh"]
-    all_h, h_n, c_n = LSTMSequence.apply(x, w["weight_ih"], bias, state[0], state[1], w["weight_hh"], mask,
-                                         reverse)
-    return all_h, (h_n, c_n)
+    if module.cell == "lstm":
+        all_h, h_n, c_n = LSTMSequence.apply(x, w["weight_ih"], bias, state[0], state[1], w["weight_hh"], mask,
+                                             reverse)
+        return all_h, (h_n, c_n)
+    all_h, h_n = RNNSequence.apply(x, w["weight_ih"], bias, state[0], w["weight_hh"], module.mode == "RNN_RELU",
+                                   reverse)
+    return all_h, (h_n,)
 
 
 def _walk_fused(module: RNNBase, w: dict, xw: Tensor, state: State, mask: Tensor | None,
                 reverse: bool) -> tuple[Tensor, State]:
-    if module.cell == "gru":
-        all_h, h_n = GRUSequence.apply(xw, state[0], w["weight_hh"], w["bias_hh"], reverse)
-    else:
-        all_h, h_n = RNNSequence.apply(xw, state[0], w["weight_hh"], module.mode == "RNN_RELU", reverse)
+    all_h, h_n = GRUSequence.apply(xw, state[0], w["weight_hh"], w["bias_hh"], reverse)
     return all_h, (h_n,)
 
 
@@ -108,8 +110,8 @@ def walk_direction(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tens
     """One layer and direction over x (T, B, I) ((B, T, I) with batch_first): its outputs (T, B, R) and its
     state after the walk.  The input product runs on x as given (its gradient keeps x's layout)."""
     fused = _fused_ok(module, w, x, state, mask)
-    if fused and module.cell == "lstm":
-        return _lstm_fused(w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
+    if fused and module.cell != "gru":
+        return _fused_on_input(module, w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
     xw = input_part(module, w, x)
     if batch_first:
         xw = xw.transpose(0, 1)
