@@ -72,7 +72,10 @@ class RNNSequence(torch.autograd.Function):
         H = W_hh.shape[1]
         hs = torch.empty(T + 1, B, H, dtype=x.dtype, device=x.device)
         rows, steps = x.reshape(T * B, I), (hs[:T] if reverse else hs[1:]).view(T * B, H)
-        torch.mm(rows, W_ih.t(), out=steps) if bias is None else torch.addmm(bias, rows, W_ih.t(), out=steps)
+        if bias is None:
+            torch.mm(rows, W_ih.t(), out=steps)
+        else:
+            torch.addmm(bias, rows, W_ih.t(), out=steps)
         start = T if reverse else 0
         hs[start] = h0
         W_hh_t = W_hh.t()
