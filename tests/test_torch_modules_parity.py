@@ -184,18 +184,19 @@ def test_bad_options():
         RNNLayer(2, 3, nonlinearity="swish")
 
 
+def _leaves(seed, *shapes):
+    """float64 tensors of standard normal draws, one per shape, that require gradients (for gradcheck)."""
+    g = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True) for shape in shapes)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
 def test_fused_rnn_sequence_passes_gradcheck(reverse, relu):
     from rnnlab.torch.fused_cells import RNNSequence
-    g = torch.Generator().manual_seed(1)
     B, T, H, I = 3, 4, 2, 3
-    x = torch.randn(T, B, I, generator=g, dtype=torch.float64, requires_grad=True)
-    W_ih = torch.randn(H, I, generator=g, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(H, generator=g, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
-    W = torch.randn(H, H, generator=g, dtype=torch.float64, requires_grad=True)
-    inputs = (x, W_ih, bias, h0, W)
+    inputs = _leaves(1, (T, B, I), (H, I), (H,), (B, H), (H, H))
+    x, W_ih, bias, h0, W = inputs
     assert torch.autograd.gradcheck(lambda *a: RNNSequence.apply(*a, relu, reverse), inputs)
     assert torch.autograd.gradgradcheck(lambda *a: RNNSequence.apply(*a, relu, reverse), inputs)
     x_bt = x.detach().transpose(0, 1).contiguous().requires_grad_(True)     # a batch-major input seen time-major
@@ -209,14 +210,8 @@ def test_fused_rnn_sequence_passes_gradcheck(reverse, relu):
 @pytest.mark.parametrize("masked", [False, True])
 def test_fused_lstm_sequence_passes_gradcheck(reverse, masked):
     from rnnlab.torch.fused import LSTMSequence
-    g = torch.Generator().manual_seed(0)
     B, T, H, I = 3, 4, 2, 3
-    x = torch.randn(T, B, I, generator=g, dtype=torch.float64, requires_grad=True)
-    W_ih = torch.randn(4 * H, I, generator=g, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(4 * H, generator=g, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
-    c0 = torch.randn(B, H, generator=g, dtype=torch.float64, requires_grad=True)
-    W = torch.randn(4 * H, H, generator=g, dtype=torch.float64, requires_grad=True)
+    x, W_ih, bias, h0, c0, W = _leaves(0, (T, B, I), (4 * H, I), (4 * H,), (B, H), (B, H), (4 * H, H))
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool).t() if masked else None
     assert torch.autograd.gradcheck(lambda *a: LSTMSequence.apply(*a, mask, reverse), (x, W_ih, bias, h0, c0, W))
     # a batch-major input seen time-major (a transposed view): its gradient keeps the input's layout

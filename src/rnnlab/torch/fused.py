@@ -185,6 +185,13 @@ def transposed_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.t() @ b).t().contiguous()
 
 
+def input_product(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None,
+                  out: torch.Tensor) -> torch.Tensor:
+    """W_ih x_t + b of every step of x (T, B, I), as one product written into ``out`` (T * B rows)."""
+    rows = x.reshape(x.shape[0] * x.shape[1], x.shape[2])
+    return torch.mm(rows, W_ih.t(), out=out) if bias is None else torch.addmm(bias, rows, W_ih.t(), out=out)
+
+
 def input_gradients(ctx: FunctionCtx, dA: torch.Tensor, x: torch.Tensor, W_ih: torch.Tensor,
                     bias: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
     """The gradients of x (laid out as x), W_ih and the bias from dA (T, B, G), the gradient of the input
@@ -213,10 +220,9 @@ class LSTMSequence(torch.autograd.Function):
     def forward(ctx: FunctionCtx, x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None,
                 h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor, mask: torch.Tensor | None,
                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        T, B, I = x.shape
-        rows = x.reshape(T * B, I)
-        gates = (torch.mm(rows, W_ih.t()) if bias is None else torch.addmm(bias, rows, W_ih.t()))
-        gates = gates.view(T, B, W_ih.shape[0])
+        T, B, _ = x.shape
+        gates = torch.empty(T, B, W_ih.shape[0], dtype=x.dtype, device=x.device)
+        input_product(x, W_ih, bias, out=gates.view(T * B, W_ih.shape[0]))
         hs, cs, tanhs = _walk_forward(gates, h0, c0, W_hh, mask, reverse)
         outs = hs[:T] if reverse else hs[1:]
         all_h = outs * mask.unsqueeze(2).to(outs.dtype) if mask is not None else outs.clone()
