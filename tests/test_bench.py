@@ -165,6 +165,9 @@ def test_long_memory_protocols():
                                                                    "copy 1000": 1020, "adding 1000": 1000}
     irnn = _flat(settings_for(entry, "rnnlab", cases["adding 1000"], "rnn", 0))
     assert (irnn.nonlinearity, irnn.recurrent_init, irnn.batch_size, irnn.hidden_size) == ("relu", "identity", 16, 128)
+    # 3e-4 (the short memory tasks' rate) overflowed at 400 steps; the long tasks' IRNN steps at 1e-4
+    assert irnn.lr == 1e-4
+    assert _flat(settings_for(SUITE_BY_NAME["memory"], "rnnlab", SUITE_BY_NAME["memory"].cases[0], "rnn", 0)).lr == 3e-4
     from rnnlab.tasks import get_task
     assert get_task("copy").baseline(delay=1000) == pytest.approx(10 * np.log(8) / 1020)
 

@@ -18,10 +18,13 @@ The node takes x itself, not W_ih x_t + b: the input product of all steps is one
 written straight into the buffer that the forward walk turns, step by step and in place, into the
 gate activations (a separate input product would be copied into that buffer at every step).
 
-The forward computes tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps), so that one sigmoid
-covers all four gates: this CPU build of ATen computes tanh about five times slower than sigmoid
-(22 us against 4 us for 64 x 128 floats on the AMD EPYC we measured), and the extra cheap operations
-cost less.  Steps whose output gradient is zero (a classifier reads only the last step) skip adding it.
+On float32 and float64 CPU tensors, each step's elementwise part (all but the recurrent product) is one
+compiled loop (``kernels.py``: ten ATen passes in the forward, six in the backward, each below the size
+ATen splits over threads); the ATen steps below are the path of every other dtype and device.  They
+compute tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps), so that one sigmoid covers all four
+gates: this CPU build of ATen computes tanh about five times slower than sigmoid (22 us against 4 us
+for 64 x 128 floats on the AMD EPYC we measured), and the extra cheap operations cost less.  Steps
+whose output gradient is zero (a classifier reads only the last step) skip adding it.
 
 Padded steps (``mask`` False) carry h and c unchanged and pass their gradients straight through.
 
@@ -35,11 +38,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from types import ModuleType
 
 import torch
 from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
+from ..numpy.fused import fused_default
 from .cells import lstm_cell
 
 
@@ -61,6 +66,17 @@ def lstm_sequence(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None
             outs[t] = h_new
         h, c = h_new, c_new
     return torch.stack(outs), h, c
+
+
+def compiled_kernels(*tensors: torch.Tensor) -> ModuleType | None:
+    """The compiled step kernels (``kernels.py``) where they run on these tensors: CPU, float32 or float64,
+    and the NumPy engine's fused steps on (numba importable, ``RNNLAB_FUSED`` not 0); else None (ATen steps).
+    numba is imported on first use."""
+    if not all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors) or \
+            not fused_default():
+        return None
+    from . import kernels
+    return kernels
 
 
 def higher_order(grads: tuple) -> bool:
@@ -127,16 +143,23 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     start = T if reverse else 0
     hs[start], cs[start] = h0, c0
     W_hh_t = W_hh.t()
+    kernels = compiled_kernels(gates)
+    compiled = None if kernels is None else \
+        partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)),
+                *kernels.gate_coefficients(H, gates.dtype))
     for t in _steps(T, reverse):
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
         a = gates[t].addmm_(hs[prev], W_hh_t)
-        i, f, g, o = a.chunk(4, dim=1)
-        g.mul_(2)                                       # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1, and i, f, o =
-        a.sigmoid_()                                    # sigmoid(a): one sigmoid over all four gates
-        g.mul_(2).sub_(1)
-        c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
-        tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
-        torch.mul(o, tanh_c, out=hs[cur])
+        if compiled is not None:
+            compiled(t, prev, cur)
+        else:
+            i, f, g, o = a.chunk(4, dim=1)
+            g.mul_(2)                                   # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1, and i, f, o =
+            a.sigmoid_()                                # sigmoid(a): one sigmoid over all four gates
+            g.mul_(2).sub_(1)
+            c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
+            tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
+            torch.mul(o, tanh_c, out=hs[cur])
         if mask is not None:
             pad = ~mask[t].unsqueeze(1)
             hs[cur] = torch.where(pad, hs[prev], hs[cur])
@@ -149,6 +172,9 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
     """The backward walk: dA (T, B, 4H), the gradient of every step's gate pre-activations, and the gradients
     of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n."""
     gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
+    kernels = compiled_kernels(gates)
+    if kernels is not None:
+        return _walk_back_compiled(kernels, ctx, d_out, dh, dc)
     reverse = ctx.reverse
     T, B, G = gates.shape
     H = G // 4
@@ -175,6 +201,35 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
         dh = dA[t] @ W_hh
         if m is not None:
             dh, dc = dh + keep_h, dc + keep_c
+    return dA, dh, dc
+
+
+def _walk_back_compiled(kernels: ModuleType, ctx: FunctionCtx, d_out: torch.Tensor | None,
+                        dh: torch.Tensor, dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`_walk_back` with each step's elementwise part compiled (``kernels.lstm_backward_step``), on
+    buffers of its own for dh and dc that the kernel and the recurrent product update in place."""
+    gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
+    reverse, T = ctx.reverse, gates.shape[0]
+    dA = torch.empty_like(gates)
+    dh, dc = torch.empty_like(hs[0]).copy_(dh), torch.empty_like(cs[0]).copy_(dc)
+    m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
+    if d_out is not None and m is not None:
+        d_out = d_out * m
+    live = live_steps(d_out, T)
+    step = partial(kernels.lstm_backward_step, *(a.numpy() for a in (gates, cs, tanhs, dA, dh, dc)))
+    one = gates.new_ones(()).numpy()[()]
+    for t in _steps(T, not reverse):
+        if live[t]:
+            dh.add_(d_out[t])
+        if m is not None:
+            keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
+            dh.mul_(m[t])
+            dc.mul_(m[t])
+        step(t, t + 1 if reverse else t, one)
+        torch.mm(dA[t], W_hh, out=dh)
+        if m is not None:
+            dh.add_(keep_h)
+            dc.add_(keep_c)
     return dA, dh, dc
 
 

@@ -3,9 +3,10 @@
 Time-major, h0 (B, H), W_hh (G*H, H).  The RNN's node takes x (T, B, I) with W_ih and b (as the LSTM's:
 its input product xw_t = W_ih x_t + b is written straight into the states' buffer; dW_ih = sum_t da_t^T x_t,
 dx_t = da_t W_ih); the GRU's takes xw (T, B, 3H), the input part of every step.  Both skip adding
-all-zero output gradients (``fused.live_steps``).  The RNN computes tanh as 2 sigmoid(2x) - 1, as the
-LSTM's node does (ATen's tanh is about five times slower than its sigmoid
-on this CPU build; the RNN's node measured 6-7 % faster per training step, one or two threads).
+all-zero output gradients (``fused.live_steps``).  The RNN's forward step applies its nonlinearity in one
+compiled loop on float32 and float64 CPU tensors (``kernels.rnn_forward_step``); elsewhere it computes tanh
+as 2 sigmoid(2x) - 1, as the LSTM's node does (ATen's tanh is about five times slower than its sigmoid
+on this CPU build).
 The forward loop runs without recording; the backward pass computes the factors that do not depend
 on the recurrence for all steps at once, then walks back through time:
 
@@ -30,7 +31,15 @@ from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
 from .cells import gru_cell, rnn_cell
-from .fused import autograd_backward, higher_order, input_gradients, input_product, live_steps, transposed_product
+from .fused import (
+    autograd_backward,
+    compiled_kernels,
+    higher_order,
+    input_gradients,
+    input_product,
+    live_steps,
+    transposed_product,
+)
 
 
 def _order(T: int, reverse: bool) -> range:
@@ -76,10 +85,16 @@ class RNNSequence(torch.autograd.Function):
         start = T if reverse else 0
         hs[start] = h0
         W_hh_t = W_hh.t()
+        kernels = compiled_kernels(hs)
+        compiled = None if kernels is None else partial(kernels.rnn_forward_step, hs.numpy())
+        zero = hs.new_zeros(()).numpy()[()] if compiled is not None else None
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
             a = hs[cur].addmm_(hs[prev], W_hh_t)
-            a.relu_() if relu else a.mul_(2).sigmoid_().mul_(2).sub_(1)       # tanh(a) = 2 sigmoid(2a) - 1
+            if compiled is not None:
+                compiled(cur, relu, zero)
+            else:
+                a.relu_() if relu else a.mul_(2).sigmoid_().mul_(2).sub_(1)   # tanh(a) = 2 sigmoid(2a) - 1
         ctx.save_for_backward(hs, W_hh, x, W_ih, bias, h0)
         ctx.relu, ctx.reverse = relu, reverse
         outs = hs[:T] if reverse else hs[1:]
