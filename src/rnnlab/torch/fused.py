@@ -147,9 +147,10 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     compiled = None if kernels is None else \
         partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)),
                 *kernels.gate_coefficients(H, gates.dtype))
+    gate_steps, h_steps = gates.unbind(0), hs.unbind(0)      # the steps' views, made once
     for t in _steps(T, reverse):
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
-        a = gates[t].addmm_(hs[prev], W_hh_t)
+        a = gate_steps[t].addmm_(h_steps[prev], W_hh_t)
         if compiled is not None:
             compiled(t, prev, cur)
         else:
@@ -218,6 +219,7 @@ def _walk_back_compiled(kernels: ModuleType, ctx: FunctionCtx, d_out: torch.Tens
     live = live_steps(d_out, T)
     step = partial(kernels.lstm_backward_step, *(a.numpy() for a in (gates, cs, tanhs, dA, dh, dc)))
     one = gates.new_ones(()).numpy()[()]
+    dA_steps = dA.unbind(0)
     for t in _steps(T, not reverse):
         if live[t]:
             dh.add_(d_out[t])
@@ -226,7 +228,7 @@ def _walk_back_compiled(kernels: ModuleType, ctx: FunctionCtx, d_out: torch.Tens
             dh.mul_(m[t])
             dc.mul_(m[t])
         step(t, t + 1 if reverse else t, one)
-        torch.mm(dA[t], W_hh, out=dh)
+        torch.mm(dA_steps[t], W_hh, out=dh)
         if m is not None:
             dh.add_(keep_h)
             dc.add_(keep_c)

@@ -88,9 +88,10 @@ class RNNSequence(torch.autograd.Function):
         kernels = compiled_kernels(hs)
         compiled = None if kernels is None else partial(kernels.rnn_forward_step, hs.numpy())
         zero = hs.new_zeros(()).numpy()[()] if compiled is not None else None
+        h_steps = hs.unbind(0)
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
-            a = hs[cur].addmm_(hs[prev], W_hh_t)
+            a = h_steps[cur].addmm_(h_steps[prev], W_hh_t)
             if compiled is not None:
                 compiled(cur, relu, zero)
             else:
