@@ -42,6 +42,32 @@ def test_fused_and_reference_steps_give_the_same_numbers(case, layers, bidirecti
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)], ids=["float64", "float32"])
+@pytest.mark.parametrize("bidirectional,ragged", [(False, False), (True, True)])
+def test_layer_normalised_lstm_fused_and_reference_give_the_same_numbers(bidirectional, ragged, dtype, tol):
+    """The LSTM's layer norm in the cell runs fused (its two kernels beside the step's); the RNN's and the
+    GRU's take the reference steps."""
+    rng = np.random.default_rng(4)
+    N, T, D, H = 5, 7, 3, 6
+    nets = [RecurrentNet("lstm", D, H, 2, bidirectional, dtype=dtype, seed=2, fused=f, layer_norm=True)
+            for f in (True, False)]
+    assert [net.fused for net in nets] == [True, False]
+    assert not RecurrentNet("gru", D, H, layer_norm=True, fused=True).fused
+    for name, value in nets[0].params.items():     # gains and shifts away from 1 and 0, alike in both nets
+        if name.startswith("ln_"):
+            step = (rng.standard_normal(value.shape) * 0.3).astype(dtype)
+            value += step
+            nets[1].params[name] += step
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    lengths = np.array([7, 3, 5, 1, 6]) if ragged else None
+    h0 = rng.standard_normal((2 * (2 if bidirectional else 1), N, H)).astype(dtype)
+    d_out = rng.standard_normal((N, T, H * (2 if bidirectional else 1))).astype(dtype)
+    fused, reference = (_run(net, x, lengths, h0, d_out) for net in nets)
+    for a, b in zip(fused, reference):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_both_paths_equal_torch_nn(cell, fused):
@@ -80,7 +106,8 @@ def test_chosen_automatically_and_switched_off_by_the_environment(monkeypatch):
     monkeypatch.delenv(fused_module.ENV, raising=False)
     assert RecurrentNet("lstm", 3, 4).fused is True
     assert SequenceModel("gru", 3, 4, 2).rnn.fused is True
-    assert RecurrentNet("lstm", 3, 4, layer_norm=True).fused is False    # layer norm: the reference steps
+    assert RecurrentNet("lstm", 3, 4, layer_norm=True).fused is True     # the LSTM's layer norm is fused too,
+    assert RecurrentNet("gru", 3, 4, layer_norm=True).fused is False     # the GRU's and RNN's is not
     for off in ("0", "false", "off"):
         monkeypatch.setenv(fused_module.ENV, off)
         assert RecurrentNet("lstm", 3, 4).fused is False

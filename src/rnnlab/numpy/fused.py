@@ -8,7 +8,8 @@ other, against numerical gradients and against torch.nn.
 
 The fused steps are chosen automatically when numba is importable; ``RNNLAB_FUSED=0`` in the
 environment (or ``RecurrentNet(..., fused=False)``) keeps the reference steps.  Layer norm in the
-cell always runs the reference steps.  numba is imported only when fused steps are first used.
+cell is fused for the LSTM (two more kernels around its step, in ``fused_steps.py``); the RNN and GRU
+with layer norm run the reference steps.  numba is imported only when fused steps are first used.
 """
 from __future__ import annotations
 

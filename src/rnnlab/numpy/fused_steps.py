@@ -21,6 +21,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .layer_norm import LN_EPS
+
 if TYPE_CHECKING:
     from .workspace import Sweep
 
@@ -115,6 +117,74 @@ def lstm_backward_kernel(dh, dc, a, c_prev, c, one):
 
 
 @kernel
+def layer_norm_forward_kernel(a, u, xhat, rstd, gain, shift, eps):
+    """Layer norm of the LSTM's pre-activation a + u per gate block (G blocks of H rows) and column, as
+    ``layer_norm.py``:  x_hat = (v - mean v) / sqrt(var v + eps),  LN(v) = gain x_hat + shift.
+    Writes LN(a + u) into u and clears a, so that the step kernel's a + u is the normalised value;
+    keeps x_hat (G*H, N) and 1/std (G, 1, N).  Loops run along the columns (contiguous), so they vectorise."""
+    G = rstd.shape[0]
+    GH, N = a.shape
+    H = GH // G
+    inv_h = a.dtype.type(1.0 / H)
+    one = a.dtype.type(1)
+    for k in range(G):
+        mean = np.zeros(N, dtype=a.dtype)
+        var = np.zeros(N, dtype=a.dtype)
+        r = rstd[k, 0]
+        for row in range(k * H, (k + 1) * H):
+            for n in range(N):
+                v = a[row, n] + u[row, n]
+                xhat[row, n] = v
+                mean[n] += v
+        for row in range(k * H, (k + 1) * H):
+            for n in range(N):
+                d = xhat[row, n] - mean[n] * inv_h
+                xhat[row, n] = d
+                var[n] += d * d
+        for n in range(N):
+            r[n] = one / math.sqrt(var[n] * inv_h + eps)
+        for row in range(k * H, (k + 1) * H):
+            g, b = gain[row, 0], shift[row, 0]
+            for n in range(N):
+                x = xhat[row, n] * r[n]
+                xhat[row, n] = x
+                u[row, n] = g * x + b
+                a[row, n] = 0
+
+
+@kernel
+def layer_norm_backward_kernel(da, xhat, rstd, gain, d_gain, d_shift):
+    """In place: da = dL/dLN (G*H, N) becomes the gradient of the normalised input, as ``layer_norm.py``:
+    d_shift += sum_n da,  d_gain += sum_n da x_hat,  dx_hat = gain da,
+    da = r (dx_hat - mean(dx_hat) - x_hat mean(dx_hat x_hat))  per block and column."""
+    G = rstd.shape[0]
+    GH, N = da.shape
+    H = GH // G
+    inv_h = da.dtype.type(1.0 / H)
+    for row in range(GH):
+        s, sg = da.dtype.type(0), da.dtype.type(0)
+        for n in range(N):
+            s += da[row, n]
+            sg += da[row, n] * xhat[row, n]
+        d_shift[row] += s
+        d_gain[row] += sg
+    for k in range(G):
+        m1 = np.zeros(N, dtype=da.dtype)
+        m2 = np.zeros(N, dtype=da.dtype)
+        for row in range(k * H, (k + 1) * H):
+            g = gain[row, 0]
+            for n in range(N):
+                dx = da[row, n] * g
+                da[row, n] = dx
+                m1[n] += dx
+                m2[n] += dx * xhat[row, n]
+        r = rstd[k, 0]
+        for row in range(k * H, (k + 1) * H):
+            for n in range(N):
+                da[row, n] = r[n] * (da[row, n] - m1[n] * inv_h - xhat[row, n] * m2[n] * inv_h)
+
+
+@kernel
 def rnn_forward_kernel(a, u, h, relu, one):
     """h_t = tanh(A_t + U_t), or max(A_t + U_t, 0) when ``relu``."""
     H, N = h.shape
@@ -194,7 +264,10 @@ def rnn_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
 
 
 def lstm_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:
-    """The LSTM step from (h, c)_{t-1} to (h, c)_t, in one pass."""
+    """The LSTM step from (h, c)_{t-1} to (h, c)_t, in one pass (two with layer norm in the cell)."""
+    if sw.gain is not None:
+        layer_norm_forward_kernel(sw.gates[t], sw.u, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.shift,
+                                  sw.u.dtype.type(LN_EPS))
     lstm_forward_kernel(sw.gates[t], sw.u, sw.cs[prev], sw.cs[cur], sw.hs[cur], *_one_half(sw))
 
 
@@ -202,6 +275,8 @@ def lstm_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
     """dL/dA_t and dL/dc_{t-1} in one pass;  dL/dh_{t-1} = W_hh^T dL/dA_t."""
     a = sw.gates[t]
     lstm_backward_kernel(sw.dh, sw.dc, a, sw.cs[prev], sw.cs[cur], _one_half(sw)[0])
+    if sw.gain is not None:
+        layer_norm_backward_kernel(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
     np.matmul(sw.W_hh_T, a, out=sw.dh)
     return a
 

@@ -94,7 +94,8 @@ class RecurrentNet:
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
         self.layer_norm = bool(layer_norm)
-        self.fused = resolve_fused(fused) and not self.layer_norm   # layer norm: the reference steps
+        # layer norm in the cell: fused for the LSTM, the reference steps for the RNN and GRU
+        self.fused = resolve_fused(fused) and (not self.layer_norm or self.cell_def.name == "lstm")
         self._steps = tuple(step_function(name, self.fused) for name in self.cell_def.numpy_steps)
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
