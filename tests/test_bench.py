@@ -144,7 +144,7 @@ def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
         for model in entry.models:
             cfg = _cfg("pixels", model, "rnnlab", case)
             settings = (cfg.engine, cfg.device, cfg.hidden_size, cfg.batch_size, cfg.epochs)
-            assert settings == ("numpy", "cpu", 128, 64, {"lnlstm": 9, "lstm": 16, "gru": 14}[model])
+            assert settings == ("numpy", "cpu", 128, 64, {"lnlstm": 13, "lstm": 16, "gru": 14}[model])
             assert cfg.task_options == {"split": "validation"} and cfg.clip_norm == 1.0
             assert cfg.chrono == (784 if "lstm" in model else 0)
     assert _cfg("pixels", "lnlstm", "rnnlab").layer_norm
