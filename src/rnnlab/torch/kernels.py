@@ -37,6 +37,7 @@ from ..numpy.fused_steps import vector_tanh
 
 kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
 
+
 @lru_cache(maxsize=32)
 def gate_coefficients(hidden: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """slope, scale, shift (4H,) with which one tanh gives every gate: 1/2, 1/2, 1/2 for the sigmoid gates
@@ -47,7 +48,7 @@ def gate_coefficients(hidden: int, dtype: torch.dtype) -> tuple[np.ndarray, np.n
     shift[2 * hidden:3 * hidden] = 0
     for array in (slope, shift):
         array.flags.writeable = False
-    return slope, slope, shift
+    return slope, slope, shift          # the scale equals the slope: 1/2 (sigmoid gates) or 1 (tanh)
 
 
 @kernel
