@@ -53,7 +53,7 @@ PIXEL_MODELS = ("lnlstm", "lstm", "gru")
 # Epochs that fit an hour per row on 2 cores, from the first epoch measured alone on the AMD EPYC (evaluation of
 # the 10,000 + 10,000 validation and test images included): the LSTM (fused numba steps) 205 s, the GRU (fused)
 # 247 s, so 16 and 14 epochs (55-58 minutes each); the layer-normalised LSTM took 367 s with the reference steps
-# (9 epochs: 97.51 %) and trains in 226 s per epoch with its fused layer norm (plus about 36 s of evaluation): 13
+# (9 epochs: 97.51 %), with its fused layer norm 240-306 s (13 epochs: 59.2 minutes, 98.62 %)
 PIXELS_CPU_MODELS = {"lnlstm": {"chrono": 784, "epochs": 13}, "lstm": {"chrono": 784}, "gru": {"epochs": 14}}
 
 

@@ -121,7 +121,7 @@ def layer_norm_forward_kernel(a, u, xhat, rstd, gain, shift, eps):
     """Layer norm of the LSTM's pre-activation a + u per gate block (G blocks of H rows) and column, as
     ``layer_norm.py``:  x_hat = (v - mean v) / sqrt(var v + eps),  LN(v) = gain x_hat + shift.
     Writes LN(a + u) into u and clears a, so that the step kernel's a + u is the normalised value;
-    keeps x_hat (G*H, N) and 1/std (G, 1, N).  Loops run along the columns (contiguous), so they vectorise."""
+    keeps x_hat (G*H, N) and 1/std (G, 1, N).  The inner loops run along a row (the batch, contiguous)."""
     G = rstd.shape[0]
     GH, N = a.shape
     H = GH // G
