@@ -194,8 +194,10 @@ def _leaves(seed, *shapes):
 def elementwise(request, monkeypatch):
     """Each step's elementwise part as the compiled kernels (float32 / float64 CPU) or ATen operations (every
     other dtype and device): both paths of the whole-sequence nodes are checked."""
+    from rnnlab.torch.fused import compiled_kernels
     if request.param == "aten":
         monkeypatch.setenv("RNNLAB_FUSED", "0")
+    assert (compiled_kernels(torch.zeros(1, dtype=torch.float64)) is None) == (request.param == "aten")
     return request.param
 
 
@@ -234,7 +236,7 @@ def test_fused_lstm_sequence_passes_gradcheck(reverse, masked, elementwise):
 def test_compiled_and_aten_steps_agree_in_float32(cell, monkeypatch):
     """At a training size in float32 (the compiled tanh is a rational approximation within 3.3e-7),
     with padding and in reverse: outputs, final states and every gradient."""
-    from rnnlab.torch.fused import LSTMSequence
+    from rnnlab.torch.fused import LSTMSequence, compiled_kernels
     from rnnlab.torch.fused_cells import RNNSequence
     T, B, H, I = 28, 64, 128, 28
     g = torch.Generator().manual_seed(3)
@@ -248,6 +250,7 @@ def test_compiled_and_aten_steps_agree_in_float32(cell, monkeypatch):
     for path in ("compiled", "aten"):
         if path == "aten":
             monkeypatch.setenv("RNNLAB_FUSED", "0")
+        assert (compiled_kernels(leaves[0]) is None) == (path == "aten")
         for reverse in (False, True):
             outs = LSTMSequence.apply(*leaves, mask, reverse) if cell == "lstm" else \
                 RNNSequence.apply(*leaves, False, reverse)
