@@ -58,6 +58,7 @@ class CellDef:
     nonlinearities: tuple[str, ...]    # the choices of h's nonlinearity (the first is the default)
     gated_block: str | None            # the block whose recurrent part W_hh h + b_hh a gate multiplies
     layer_norm: bool                   # has a layer-normalised variant
+    fused_layer_norm: bool             # its fused NumPy steps (numpy/fused_steps.py) do that layer norm too
     projection: bool                   # has the LSTM's output projection h_t = W_hr h_t
     numpy_steps: tuple[str, str]       # its forward and backward step in rnnlab.numpy.cells
     torch_step_name: str               # its step in rnnlab.torch.cells
@@ -109,20 +110,20 @@ CELLS: dict[str, CellDef] = {
         name="rnn", title="RNN", full_name="vanilla RNN",
         gates=(Gate("h", "hidden units"),),
         states=("h",), memory_gate=None, nonlinearities=("tanh", "relu"),
-        gated_block=None, layer_norm=True, projection=False,
+        gated_block=None, layer_norm=True, fused_layer_norm=False, projection=False,
         numpy_steps=("rnn_forward", "rnn_backward"), torch_step_name="rnn_step"),
     "lstm": CellDef(
         name="lstm", title="LSTM", full_name="LSTM",
         gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate"),
                Gate("o", "output gate")),
         states=("h", "c"), memory_gate="f", nonlinearities=("tanh",),
-        gated_block=None, layer_norm=True, projection=True,
+        gated_block=None, layer_norm=True, fused_layer_norm=True, projection=True,
         numpy_steps=("lstm_forward", "lstm_backward"), torch_step_name="lstm_step"),
     "gru": CellDef(
         name="gru", title="GRU", full_name="GRU",
         gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "new state")),
         states=("h",), memory_gate="z", nonlinearities=("tanh",),
-        gated_block="n", layer_norm=True, projection=False,
+        gated_block="n", layer_norm=True, fused_layer_norm=False, projection=False,
         numpy_steps=("gru_forward", "gru_backward"), torch_step_name="gru_step"),
 }
 

@@ -94,8 +94,8 @@ class RecurrentNet:
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
         self.layer_norm = bool(layer_norm)
-        # layer norm in the cell: fused for the LSTM, the reference steps for the RNN and GRU
-        self.fused = resolve_fused(fused) and (not self.layer_norm or self.cell_def.name == "lstm")
+        # layer norm in the cell: fused where the cell's fused steps do it (the LSTM), else the reference steps
+        self.fused = resolve_fused(fused) and (not self.layer_norm or self.cell_def.fused_layer_norm)
         self._steps = tuple(step_function(name, self.fused) for name in self.cell_def.numpy_steps)
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step

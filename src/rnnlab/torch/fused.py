@@ -171,54 +171,17 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
 def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
                dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The backward walk: dA (T, B, 4H), the gradient of every step's gate pre-activations, and the gradients
-    of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n."""
-    gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
-    kernels = compiled_kernels(gates)
-    if kernels is not None:
-        return _walk_back_compiled(kernels, ctx, d_out, dh, dc)
-    reverse = ctx.reverse
-    T, B, G = gates.shape
-    H = G // 4
-    i, f, g, o = gates.view(T, B, 4, H).unbind(2)
-    P, Q, (R_i, R_f, R_g) = _step_factors(i, f, g, o, tanhs, cs[1:] if reverse else cs[:T])
-    dA = torch.empty_like(gates)
-    dA4 = dA.view(T, B, 4, H)
-    m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
-    if d_out is not None and m is not None:
-        d_out = d_out * m
-    live = live_steps(d_out, T)
-    for t in _steps(T, not reverse):
-        if live[t]:
-            dh = dh + d_out[t]
-        if m is not None:
-            keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
-            dh, dc = dh * m[t], dc * m[t]
-        dc = torch.addcmul(dc, dh, P[t])
-        torch.mul(dc, R_i[t], out=dA4[t, :, 0])
-        torch.mul(dc, R_f[t], out=dA4[t, :, 1])
-        torch.mul(dc, R_g[t], out=dA4[t, :, 2])
-        torch.mul(dh, Q[t], out=dA4[t, :, 3])
-        dc = dc * f[t]
-        dh = dA[t] @ W_hh
-        if m is not None:
-            dh, dc = dh + keep_h, dc + keep_c
-    return dA, dh, dc
-
-
-def _walk_back_compiled(kernels: ModuleType, ctx: FunctionCtx, d_out: torch.Tensor | None,
-                        dh: torch.Tensor, dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`_walk_back` with each step's elementwise part compiled (``kernels.lstm_backward_step``), on
-    buffers of its own for dh and dc that the kernel and the recurrent product update in place."""
+    of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n.  dh and dc live in
+    buffers of the walk's own that each step's elementwise part and the recurrent product update in place."""
     gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
     reverse, T = ctx.reverse, gates.shape[0]
     dA = torch.empty_like(gates)
     dh, dc = torch.empty_like(hs[0]).copy_(dh), torch.empty_like(cs[0]).copy_(dc)
+    elementwise = _backward_step(gates, cs, tanhs, dA, dh, dc, reverse)
     m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
     if d_out is not None and m is not None:
         d_out = d_out * m
     live = live_steps(d_out, T)
-    step = partial(kernels.lstm_backward_step, *(a.numpy() for a in (gates, cs, tanhs, dA, dh, dc)))
-    one = gates.new_ones(()).numpy()[()]
     dA_steps = dA.unbind(0)
     for t in _steps(T, not reverse):
         if live[t]:
@@ -227,12 +190,37 @@ def _walk_back_compiled(kernels: ModuleType, ctx: FunctionCtx, d_out: torch.Tens
             keep_h, keep_c = dh * (1 - m[t]), dc * (1 - m[t])
             dh.mul_(m[t])
             dc.mul_(m[t])
-        step(t, t + 1 if reverse else t, one)
+        elementwise(t)
         torch.mm(dA_steps[t], W_hh, out=dh)
         if m is not None:
             dh.add_(keep_h)
             dc.add_(keep_c)
     return dA, dh, dc
+
+
+def _backward_step(gates: torch.Tensor, cs: torch.Tensor, tanhs: torch.Tensor, dA: torch.Tensor, dh: torch.Tensor,
+                   dc: torch.Tensor, reverse: bool) -> Callable[[int], None]:
+    """The elementwise part of backward step t: dA[t] from dh and dc, and dc <- dL/dc_{t-1}, in place; the
+    compiled kernel (``kernels.lstm_backward_step``) or ATen operations on the factors of
+    :func:`_step_factors`, computed here for all steps at once."""
+    T, B, G = gates.shape
+    kernels = compiled_kernels(gates)
+    if kernels is not None:
+        step = partial(kernels.lstm_backward_step, *(a.numpy() for a in (gates, cs, tanhs, dA, dh, dc)))
+        return lambda t: step(t, t + 1 if reverse else t)
+    H = G // 4
+    i, f, g, o = gates.view(T, B, 4, H).unbind(2)
+    P, Q, (R_i, R_f, R_g) = _step_factors(i, f, g, o, tanhs, cs[1:] if reverse else cs[:T])
+    dA4 = dA.view(T, B, 4, H)
+
+    def step(t: int) -> None:
+        dc.addcmul_(dh, P[t])
+        torch.mul(dc, R_i[t], out=dA4[t, :, 0])
+        torch.mul(dc, R_f[t], out=dA4[t, :, 1])
+        torch.mul(dc, R_g[t], out=dA4[t, :, 2])
+        torch.mul(dh, Q[t], out=dA4[t, :, 3])
+        dc.mul_(f[t])
+    return step
 
 
 def transposed_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

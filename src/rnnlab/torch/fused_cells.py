@@ -87,13 +87,12 @@ class RNNSequence(torch.autograd.Function):
         W_hh_t = W_hh.t()
         kernels = compiled_kernels(hs)
         compiled = None if kernels is None else partial(kernels.rnn_forward_step, hs.numpy())
-        zero = hs.new_zeros(()).numpy()[()] if compiled is not None else None
         h_steps = hs.unbind(0)
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
             a = h_steps[cur].addmm_(h_steps[prev], W_hh_t)
             if compiled is not None:
-                compiled(cur, relu, zero)
+                compiled(cur, relu)
             else:
                 a.relu_() if relu else a.mul_(2).sigmoid_().mul_(2).sub_(1)   # tanh(a) = 2 sigmoid(2a) - 1
         ctx.save_for_backward(hs, W_hh, x, W_ih, bias, h0)

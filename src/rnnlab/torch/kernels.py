@@ -14,7 +14,7 @@ uses the NumPy engine's branch-free rational tanh (:func:`rnnlab.numpy.fused_ste
 
 LSTM forward, step t, on a = W_ih x_t + b + W_hh h_{t-1} (B, 4H), one loop each:
 
-    [i, f, g, o] = [sigma, sigma, tanh, sigma](a)    as  scale_k tanh(slope_k a_k) + shift_k  per column k
+    [i, f, g, o] = [sigma, sigma, tanh, sigma](a)    as  slope_k tanh(slope_k a_k) + shift_k  per column k
                                                      (sigma(x) = (1 + tanh(x / 2)) / 2)
     c_t = f c_{t-1} + i g        tanh(c_t) kept       h_t = o tanh(c_t)
 
@@ -39,27 +39,27 @@ kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
 @lru_cache(maxsize=32)
-def gate_coefficients(hidden: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """slope, scale, shift (4H,) with which one tanh gives every gate: 1/2, 1/2, 1/2 for the sigmoid gates
-    i, f, o, and 1, 1, 0 for the candidate g."""
+def gate_coefficients(hidden: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """slope, shift (4H,) with which one tanh gives every gate as slope tanh(slope a) + shift: 1/2, 1/2 for
+    the sigmoid gates i, f, o, and 1, 0 for the candidate g."""
     slope = np.full(4 * hidden, 0.5, dtype=torch.empty((), dtype=dtype).numpy().dtype)
     slope[2 * hidden:3 * hidden] = 1
     shift = slope.copy()
     shift[2 * hidden:3 * hidden] = 0
     for array in (slope, shift):
         array.flags.writeable = False
-    return slope, slope, shift          # the scale equals the slope: 1/2 (sigmoid gates) or 1 (tanh)
+    return slope, shift
 
 
 @kernel
-def lstm_forward_step(gates, hs, cs, tanhs, slope, scale, shift, t, prev, cur):
+def lstm_forward_step(gates, hs, cs, tanhs, slope, shift, t, prev, cur):
     """gates[t] (B, 4H): the pre-activations in, [i, f, g, o] out; writes cs[cur], tanhs[t] and hs[cur]."""
     a = gates[t]
     B, G = a.shape
     H = G // 4
     for n in range(B):
         for k in range(G):
-            a[n, k] = scale[k] * vector_tanh(slope[k] * a[n, k]) + shift[k]
+            a[n, k] = slope[k] * vector_tanh(slope[k] * a[n, k]) + shift[k]
     for n in range(B):
         row, c_prev, c, tanh_c, h = a[n], cs[prev, n], cs[cur, n], tanhs[t, n], hs[cur, n]
         for j in range(H):
@@ -71,12 +71,13 @@ def lstm_forward_step(gates, hs, cs, tanhs, slope, scale, shift, t, prev, cur):
 
 
 @kernel
-def lstm_backward_step(gates, cs, tanhs, dA, dh, dc, t, prev, one):
+def lstm_backward_step(gates, cs, tanhs, dA, dh, dc, t, prev):
     """Writes dA[t] (B, 4H) from dh, dc (B, H) and step t's [i, f, g, o]; dc becomes dL/dc_{t-1}.
     Four short loops per row: one loop writing five arrays does not vectorise."""
     a = gates[t]
     B, G = a.shape
     H = G // 4
+    one = a.dtype.type(1)
     for n in range(B):
         row, tanh_c, da, d_h, d_c, c_prev = a[n], tanhs[t, n], dA[t, n], dh[n], dc[n], cs[prev, n]
         for j in range(H):
@@ -96,10 +97,11 @@ def lstm_backward_step(gates, cs, tanhs, dA, dh, dc, t, prev, one):
 
 
 @kernel
-def rnn_forward_step(hs, cur, relu, zero):
+def rnn_forward_step(hs, cur, relu):
     """hs[cur] (B, H): the pre-activation in, h_t = tanh(a) or max(a, 0) out (NaN stays NaN, as torch.relu)."""
     a = hs[cur]
     B, H = a.shape
+    zero = a.dtype.type(0)
     for n in range(B):
         for j in range(H):
             v = a[n, j]
