@@ -136,8 +136,8 @@ def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch)
 
 def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
     """The CPU protocol: the NumPy engine, 50,000 images at batch 64, as many epochs as fit an hour (first
-    epochs measured: 367 s for the layer-normalised LSTM, 205 s for the LSTM, 247 s for the GRU), the issue's
-    goals."""
+    epochs measured: 240-306 s for the layer-normalised LSTM, 205 s for the LSTM, 247 s for the GRU), the
+    issue's goals."""
     entry = SUITE_BY_NAME["pixels"]
     assert [c.task for c in entry.cases] == ["mnist-pixels", "mnist-permuted"]
     for case in (0, 1):
@@ -145,7 +145,9 @@ def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
             cfg = _cfg("pixels", model, "rnnlab", case)
             settings = (cfg.engine, cfg.device, cfg.hidden_size, cfg.batch_size, cfg.epochs)
             assert settings == ("numpy", "cpu", 128, 64, {"lnlstm": 13, "lstm": 16, "gru": 14}[model])
-            assert cfg.task_options == {"split": "validation"} and cfg.clip_norm == 1.0
+            # permuted MNIST standardises its pixels (the layer-normalised LSTM learns far faster so)
+            scaling = {"scaling": "standard"} if case else {}
+            assert cfg.task_options == {"split": "validation", **scaling} and cfg.clip_norm == 1.0
             assert cfg.chrono == (784 if "lstm" in model else 0)
     assert _cfg("pixels", "lnlstm", "rnnlab").layer_norm
     assert entry.goals[("mnist-pixels", "lnlstm")] == ">= 98.0 %"

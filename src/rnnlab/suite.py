@@ -48,7 +48,9 @@ MEMORY_MODELS = {"lstm": {"chrono": "length"},
 # At 400 steps and more the IRNN's relu states grow without bound once Adam's steps at 3e-4 push the recurrent
 # weights' largest eigenvalue past 1 (adding 400: 3 of 3 seeds overflowed); at 1e-4 it trains without diverging
 LONG_MEMORY_MODELS = {**MEMORY_MODELS, "rnn": {**MEMORY_MODELS["rnn"], "lr": 1e-4}}
-PIXEL_TASKS = (("mnist-pixels", "mnist-pixels"), ("mnist-permuted", "mnist-permuted"))
+# Permuted MNIST standardises its pixels (mean 0, standard deviation 1 over the training images). One epoch on
+# 10,000 images, test accuracy standardised / in [0, 1]: layer-normalised LSTM 32.55 / 19.56 %, LSTM 21.14 / 19.70 %
+PIXEL_TASKS = (("mnist-pixels", "mnist-pixels", {}), ("mnist-permuted", "mnist-permuted", {"scaling": "standard"}))
 PIXEL_MODELS = ("lnlstm", "lstm", "gru")
 # Epochs that fit an hour per row on 2 cores, from the first epoch measured alone on the AMD EPYC (evaluation of
 # the 10,000 + 10,000 validation and test images included): the LSTM (fused numba steps) 205 s, the GRU (fused)
@@ -141,12 +143,12 @@ SUITE: tuple[Entry, ...] = (
     # 784 steps per image: a CPU protocol sized to one hour per row on 2 cores, and a GPU protocol where CUDA is
     Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), CPU protocol: at most an hour per "
                     "row on 2 cores",
-          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
+          tuple(Case(name, task, {**MNIST_50K, **options}) for name, task, options in PIXEL_TASKS), PIXEL_MODELS,
           protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 64, "lr": 2e-3, "epochs": 16, **_RECIPE},
           goals=_pixel_goals("98.0 %", "90 %"),
           model_settings=PIXELS_CPU_MODELS, notebook_protocol=False),
     Entry("pixels-gpu", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), GPU protocol (CUDA)",
-          tuple(Case(name, task, MNIST_50K) for name, task in PIXEL_TASKS), PIXEL_MODELS,
+          tuple(Case(name, task, {**MNIST_50K, **options}) for name, task, options in PIXEL_TASKS), PIXEL_MODELS,
           protocol={"engine": "torch", "device": "cuda", "hidden_size": 256, "batch_size": 128, "lr": 2e-3,
                     "epochs": 40, **_RECIPE},
           goals=_pixel_goals("99.0 %", "96 %"),
