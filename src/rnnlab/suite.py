@@ -50,7 +50,8 @@ MEMORY_MODELS = {"lstm": {"chrono": "length"},
 LONG_MEMORY_MODELS = {**MEMORY_MODELS, "rnn": {**MEMORY_MODELS["rnn"], "lr": 1e-4}}
 # Permuted MNIST standardises its pixels (mean 0, standard deviation 1 over the training images). One epoch on
 # 10,000 images, test accuracy standardised / in [0, 1]: layer-normalised LSTM 32.55 / 19.56 %, LSTM 21.14 / 19.70 %
-PIXEL_TASKS = (("mnist-pixels", "mnist-pixels", {}), ("mnist-permuted", "mnist-permuted", {"scaling": "standard"}))
+PIXEL_CASES = (Case("mnist-pixels", "mnist-pixels", MNIST_50K),
+               Case("mnist-permuted", "mnist-permuted", {**MNIST_50K, "scaling": "standard"}))
 PIXEL_MODELS = ("lnlstm", "lstm", "gru")
 # Epochs that fit an hour per row on 2 cores, from the first epoch measured alone on the AMD EPYC (evaluation of
 # the 10,000 + 10,000 validation and test images included): the LSTM (fused numba steps) 205 s, the GRU (fused)
@@ -143,12 +144,12 @@ SUITE: tuple[Entry, ...] = (
     # 784 steps per image: a CPU protocol sized to one hour per row on 2 cores, and a GPU protocol where CUDA is
     Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), CPU protocol: at most an hour per "
                     "row on 2 cores",
-          tuple(Case(name, task, {**MNIST_50K, **options}) for name, task, options in PIXEL_TASKS), PIXEL_MODELS,
+          PIXEL_CASES, PIXEL_MODELS,
           protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 64, "lr": 2e-3, "epochs": 16, **_RECIPE},
           goals=_pixel_goals("98.0 %", "90 %"),
           model_settings=PIXELS_CPU_MODELS, notebook_protocol=False),
     Entry("pixels-gpu", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), GPU protocol (CUDA)",
-          tuple(Case(name, task, {**MNIST_50K, **options}) for name, task, options in PIXEL_TASKS), PIXEL_MODELS,
+          PIXEL_CASES, PIXEL_MODELS,
           protocol={"engine": "torch", "device": "cuda", "hidden_size": 256, "batch_size": 128, "lr": 2e-3,
                     "epochs": 40, **_RECIPE},
           goals=_pixel_goals("99.0 %", "96 %"),
