@@ -135,16 +135,16 @@ def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch)
 
 
 def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
-    """The CPU protocol: the NumPy engine, 50,000 images at batch 64, as many epochs as fit an hour (first
-    epochs measured: 240-306 s for the layer-normalised LSTM, 205 s for the LSTM, 247 s for the GRU), the
-    issue's goals."""
+    """The CPU protocol: the NumPy engine, 50,000 images at batch 64, as many epochs as fit an hour (mean
+    epochs measured alone: 273 s for the layer-normalised LSTM, 235 s for the LSTM, about 280 s for the GRU),
+    the issue's goals."""
     entry = SUITE_BY_NAME["pixels"]
     assert [c.task for c in entry.cases] == ["mnist-pixels", "mnist-permuted"]
     for case in (0, 1):
         for model in entry.models:
             cfg = _cfg("pixels", model, "rnnlab", case)
             settings = (cfg.engine, cfg.device, cfg.hidden_size, cfg.batch_size, cfg.epochs)
-            assert settings == ("numpy", "cpu", 128, 64, {"lnlstm": 13, "lstm": 16, "gru": 14}[model])
+            assert settings == ("numpy", "cpu", 128, 64, {"lnlstm": 13, "lstm": 15, "gru": 12}[model])
             # permuted MNIST standardises its pixels (the layer-normalised LSTM learns far faster so)
             scaling = {"scaling": "standard"} if case else {}
             assert cfg.task_options == {"split": "validation", **scaling} and cfg.clip_norm == 1.0
