@@ -136,7 +136,7 @@ def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch)
 
 def test_pixel_cpu_protocol_fits_an_hour_on_two_cores():
     """The CPU protocol: the NumPy engine, 50,000 images at batch 64, as many epochs as fit an hour (mean
-    epochs measured alone: 273 s for the layer-normalised LSTM, 235 s for the LSTM, about 280 s for the GRU),
+    epochs measured alone: 273 s for the layer-normalised LSTM, 235 s for the LSTM, 208 s for the GRU),
     the issue's goals."""
     entry = SUITE_BY_NAME["pixels"]
     assert [c.task for c in entry.cases] == ["mnist-pixels", "mnist-permuted"]
