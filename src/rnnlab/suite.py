@@ -56,10 +56,11 @@ PIXEL_MODELS = ("lnlstm", "lstm", "gru")
 # Epochs that fit an hour per row on 2 cores, sized from the mean epoch of finished rows run alone on the AMD
 # EPYC (evaluation of the 10,000 + 10,000 validation and test images included), not from the first epoch: the
 # epochs of one run vary by a quarter on this VM and average 1.1-1.15 times the first.  The LSTM (fused numba
-# steps): first 205 s, mean 235 s (16 epochs took 62.7 minutes), so 15 (59.3 minutes permuted); the
-# layer-normalised LSTM (fused layer norm): mean 273 s, 13 epochs in 59.2 minutes.  The GRU (fused) was sized
-# from a first epoch of 247 s on a busier day; its 12 epochs then ran at about 208 s (41.6 and 41.4 minutes), so
-# the hour would hold about 16; it stays at 12 because its two rows are finished and it is only there to compare.
+# steps): first 205 s, mean 235 s (16 epochs took 62.7 minutes), so 15 (57.6 minutes in pixel order, 59.3
+# permuted); the layer-normalised LSTM (fused layer norm): mean 273 s, 13 epochs in 59.2 minutes.  The GRU
+# (fused) was sized from a first epoch of 247 s on a busier day; its 12 epochs then ran at about 208 s (41.6 and
+# 41.4 minutes), so the hour would hold about 16; it stays at 12 because its two rows are finished and it is only
+# there to compare.
 PIXELS_CPU_MODELS = {"lnlstm": {"chrono": 784, "epochs": 13}, "lstm": {"chrono": 784}, "gru": {"epochs": 12}}
 
 
