@@ -16,6 +16,7 @@ Named parts that combine (``--augment rotate,scale,stroke``; ``--augment`` alone
   After these two the ink is stretched so that the strongest pixel is 1, as :func:`prepare_digit` does.
 - ``noise``: Gaussian noise of standard deviation in [0, NOISE_STD], clipped back to [0, 1].
 
+The warp, the stroke and the bilinear reading come from :mod:`rnnlab.data.pixels` (shared with the normalisations).
 Images are float (N, 28, 28) in [0, 1], white ink on black.  Every part's parameters are drawn for
 every image of a batch in one fixed order whatever parts are on, from the generator seeded with
 ``(seed, step)``: the same seed and step give the same images, so a resumed run sees exactly the
@@ -24,13 +25,10 @@ batches of an uninterrupted one.  Everything is vectorised over the batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from ..config import TrainConfig
-    from ..tasks import Task
+from .pixels import bilinear, stroke, warp
 
 PARTS = ("rotate", "scale", "shear", "shift", "elastic", "stroke", "resolution", "blur", "noise")
 RECOMMENDED = ("rotate", "scale", "shear", "shift", "elastic", "stroke", "resolution", "blur")
@@ -63,49 +61,6 @@ def parse_augment(text: str | None) -> tuple[str, ...]:
     return tuple(part for part in PARTS if part in parts)
 
 
-def _bilinear(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """images (N, H, W) read at float coordinates (N, H, W); outside the image is 0.  The images are padded
-    with a border of zeros and the four neighbours gathered by flat index (one gather each)."""
-    n, height, width = images.shape
-    line = width + 2
-    padded = np.zeros((n, height + 2, line), dtype=images.dtype)
-    padded[:, 1:-1, 1:-1] = images
-    rows = np.clip(rows.astype(images.dtype) + 1, 0, height + 1 - 1e-4)   # the far neighbour stays inside
-    cols = np.clip(cols.astype(images.dtype) + 1, 0, width + 1 - 1e-4)
-    r0, c0 = rows.astype(np.intp), cols.astype(np.intp)                     # floor: both are >= 0
-    fr, fc = rows - r0, cols - c0
-    corner = np.arange(n).reshape(n, 1, 1) * ((height + 2) * line) + r0 * line + c0
-    flat = padded.ravel()
-    top = flat[corner] * (1 - fc) + flat[corner + 1] * fc
-    bottom = flat[corner + line] * (1 - fc) + flat[corner + line + 1] * fc
-    return top * (1 - fr) + bottom * fr
-
-
-def warp(images: np.ndarray, angle: np.ndarray, scale: np.ndarray, shear: np.ndarray, shift: np.ndarray,
-         displacement: np.ndarray | None = None) -> np.ndarray:
-    """Rotate by ``angle`` degrees (counter-clockwise as displayed), scale, shear (x += shear (y - c)),
-    shift by ``shift`` (N, 2) pixels (down, right); ``displacement`` (N, 2, H, W) adds to the source
-    coordinates (elastic)."""
-    n, height, width = images.shape
-    centre_r, centre_c = (height - 1) / 2.0, (width - 1) / 2.0
-    dtype = images.dtype if images.dtype.kind == "f" else np.float32
-    grid_r, grid_c = np.meshgrid(np.arange(height, dtype=dtype) - centre_r, np.arange(width, dtype=dtype) - centre_c,
-                                 indexing="ij")
-    theta = np.deg2rad(angle).astype(dtype)[:, None, None]
-    cos, sin = np.cos(theta), np.sin(theta)
-    pr = grid_r[None] - shift[:, 0, None, None].astype(dtype)
-    pc = grid_c[None] - shift[:, 1, None, None].astype(dtype)
-    # inverse rotation (image rows point down, so counter-clockwise on screen), then inverse shear and scale
-    rr = cos * pr + sin * pc
-    cc = -sin * pr + cos * pc
-    cc = cc - shear[:, None, None].astype(dtype) * rr
-    inv = (1.0 / scale[:, None, None]).astype(dtype)
-    src_r, src_c = rr * inv + centre_r, cc * inv + centre_c
-    if displacement is not None:
-        src_r, src_c = src_r + displacement[:, 0].astype(dtype), src_c + displacement[:, 1].astype(dtype)
-    return _bilinear(images, src_r, src_c)
-
-
 def _upsample_matrix(coarse: int, fine: int) -> np.ndarray:
     """(fine, coarse) linear interpolation weights from a coarse grid spanning the same extent."""
     positions = np.linspace(0.0, coarse - 1.0, fine)
@@ -121,23 +76,6 @@ def elastic_field(coarse: np.ndarray, size: int = 28) -> np.ndarray:
     """Values (N, 2, g, g) on a coarse grid -> a smooth field (N, 2, size, size) by bilinear upsampling."""
     up = _upsample_matrix(coarse.shape[-1], size)
     return np.einsum("ij,nkjl,ml->nkim", up, coarse, up)
-
-
-def _neighbours(images: np.ndarray, reduce) -> np.ndarray:
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    height, width = images.shape[1:]
-    out = images.copy()
-    for dr in range(3):
-        for dc in range(3):
-            out = reduce(out, padded[:, dr:dr + height, dc:dc + width])
-    return out
-
-
-def stroke(images: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """amount > 0 thickens towards the 3 x 3 dilation, < 0 thins towards the 3 x 3 erosion (1 or -1: all the way)."""
-    a = amount[:, None, None].astype(images.dtype)
-    thick = images + np.clip(a, 0, None) * (_neighbours(images, np.maximum) - images)
-    return thick + np.clip(a, None, 0) * (images - _neighbours(images, np.minimum))
 
 
 def lower_resolution(images: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -156,7 +94,7 @@ def lower_resolution(images: np.ndarray, block: np.ndarray) -> np.ndarray:
         positions = np.clip((np.arange(size) + 0.5) / k - 0.5, 0.0, cells - 1.0)
         grid_r, grid_c = np.meshgrid(positions, positions, indexing="ij")
         shape = (len(small), size, size)
-        out[chosen] = _bilinear(small, np.broadcast_to(grid_r, shape), np.broadcast_to(grid_c, shape))
+        out[chosen] = bilinear(small, np.broadcast_to(grid_r, shape), np.broadcast_to(grid_c, shape))
     return out
 
 
@@ -261,11 +199,14 @@ class Augmenter:
         return out.reshape(x.shape).astype(x.dtype)
 
 
-def check_augment(cfg: TrainConfig, task: Task) -> None:
-    """Refuse ``--augment`` on a task that is not made of images (before anything is written)."""
-    if parse_augment(cfg.data.augment) and task.dataset is None:
-        raise ValueError(f"augment: the task {task.name} is not an image task; augmentation needs images "
+def check_augment(text: str | None, task: str, images: bool) -> tuple[str, ...]:
+    """The parts ``--augment text`` names, refused on the task ``task`` unless it is made of ``images``; called
+    before anything is written.  The caller says what the task is: this module knows no task and no configuration."""
+    parts = parse_augment(text)
+    if parts and not images:
+        raise ValueError(f"augment: the task {task} is not an image task; augmentation needs images "
                          f"(mnist-rows, fashion-rows, ...): drop --augment")
+    return parts
 
 
 def make_augmenter(text: str | None, info: dict, seed: int) -> Augmenter | None:

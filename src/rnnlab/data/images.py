@@ -30,8 +30,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .normalise import normalise_digit
+from .pixels import INK_THRESHOLD as INK_THRESHOLD  # re-exported: step 4's threshold, defined with fit_digit
+from .pixels import fit_digit
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-INK_THRESHOLD = 0.1   # a pixel is ink above this fraction of the strongest pixel
 MIN_CONTRAST = 16     # grey levels between paper and the strongest ink, below which there is no digit
 MAX_PIXELS = 40_000_000   # refused before decoding: far more than any photo of a digit needs
 WORKING_SIDE = 2048   # larger pictures are shrunk to about this many pixels a side before step 2
@@ -100,24 +103,6 @@ def _grayscale(image: Image.Image, name: str = "<image>") -> np.ndarray:
     return np.asarray(gray, dtype=np.float64)
 
 
-def _centre_by_mass(digit: np.ndarray, size: int = 28) -> np.ndarray:
-    """Place ``digit`` in a size x size field so that its centre of mass lands on the centre."""
-    rows, cols = np.indices(digit.shape)
-    mass = digit.sum()
-    centre = size / 2.0   # MNIST's centres of mass sit at (14.0, 14.0) on average
-    top = int(round(centre - (rows * digit).sum() / mass))
-    left = int(round(centre - (cols * digit).sum() / mass))
-    field = np.zeros((size, size))
-    # Paste with clipping: a lopsided digit may be shifted partly out of the field.
-    src_top, src_left = max(0, -top), max(0, -left)
-    dst_top, dst_left = max(0, top), max(0, left)
-    height = min(digit.shape[0] - src_top, size - dst_top)
-    width = min(digit.shape[1] - src_left, size - dst_left)
-    field[dst_top:dst_top + height, dst_left:dst_left + width] = \
-        digit[src_top:src_top + height, src_left:src_left + width]
-    return field
-
-
 def prepare_digit(image: Image.Image, name: str = "<image>", normalise: tuple[str, ...] = ()) -> np.ndarray:
     """One picture of a digit -> float32 (28, 28) in [0, 1], white ink on black, as MNIST; then the
     normalisations named in ``normalise`` (:mod:`rnnlab.data.normalise`: deskew, stroke)."""
@@ -132,24 +117,10 @@ def prepare_digit(image: Image.Image, name: str = "<image>", normalise: tuple[st
     if ink.max() < MIN_CONTRAST:
         raise ImageError(f"{name}: no digit found (the ink differs from the paper by less than {MIN_CONTRAST} "
                          f"grey levels); use a picture of one dark digit on light paper or the reverse")
-    field = fit_digit(ink * (255.0 / ink.max()))
+    field = fit_digit(ink * (255.0 / ink.max()))   # steps 4 to 7 (rnnlab.data.pixels)
     if normalise:
-        from .normalise import normalise_digit
         field = normalise_digit(field, normalise)
     return field
-
-
-def fit_digit(ink: np.ndarray) -> np.ndarray:
-    """Ink (white on black, 0..255) -> steps 4 to 7: cropped, fitted into 20 x 20, centred by mass in 28 x 28."""
-    rows = np.flatnonzero((ink > INK_THRESHOLD * ink.max()).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD * ink.max()).any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    height, width = ink.shape
-    scale = 20.0 / max(height, width)
-    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(ink.astype(np.float32)).resize(new_size, Image.Resampling.LANCZOS)
-    digit = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 255.0)
-    return (_centre_by_mass(digit) / 255.0).astype(np.float32)
 
 
 def image_files(path: str | os.PathLike) -> list[Path]:

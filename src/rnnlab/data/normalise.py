@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .augment import stroke, warp
+from .pixels import fit_digit, stroke, warp
 
 NORMALISATIONS = ("deskew", "stroke")
 MNIST_STROKE_WIDTH = 2.8   # the median of 2 A / P over 2,000 of MNIST's training digits (stroke_width)
@@ -43,7 +43,6 @@ def slant(image: np.ndarray) -> float:
 
 def deskew(image: np.ndarray) -> np.ndarray:
     """The digit sheared upright (see the module's text), fitted and centred again."""
-    from .images import fit_digit
     alpha = slant(image)
     if abs(alpha) < 1e-6:
         return image.astype(np.float32)
