@@ -1,8 +1,8 @@
 """The import contract of docs/architecture.md, checked from the imports themselves.
 
-The collector and the layer table live in ``tests/import_contract.py`` (``python tests/import_contract.py`` prints every
-violation at once).  Here: each rule as a test whose failure lists all its violations, and the collector proven on a
-small package written for the purpose.
+The collector lives in ``tests/import_graph.py``, the layer table and the rules in ``tests/import_contract.py``
+(``python tests/import_contract.py`` prints every violation at once).  Here: each rule as a test whose failure lists
+all its violations, and the collector and the rules proven on small packages written for the purpose.
 """
 from __future__ import annotations
 
@@ -11,19 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from import_contract import (
-    LAYER_OF,
-    LAYERS,
-    RULES,
-    collect,
-    crossings,
-    cycles,
-    data_reaches_up,
-    module_names,
-    unplaced,
-    upward,
-    violations,
-)
+from import_contract import LAYER_OF, LAYERS, RULES, crossings, cycles, data_reaches_up, unplaced, upward, violations
+from import_graph import collect, computed_imports, module_names
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +50,17 @@ def test_data_knows_no_configuration_task_or_model(found):
     _fail_if_any(found, "data")
 
 
+def test_every_import_names_its_module(found):
+    _fail_if_any(found, "computed")
+
+
 def test_the_collector_sees_deferred_imports_on_the_real_tree():
     """``rnnlab.check`` imports the grader only when called: an import no top-level grep sees."""
     imports = collect()
     assert any(one.importer == "rnnlab" and one.imported == "rnnlab.grading" and one.kind == "deferred"
                for one in imports)
+    assert {("rnnlab.grading.child", "rnnlab.torch"), ("rnnlab.grading.child", "rnnlab.classic")} <= {
+        (one.importer, one.imported) for one in imports if one.kind == "dynamic"}   # a loop over names; a literal
     assert "rnnlab.data.augment" in module_names()
     assert not any("notebooks" in name for name in module_names())
 
@@ -143,17 +138,16 @@ def test_the_collector_adds_the_packages_imported_on_the_way(made_up):
 
 def test_the_rules_catch_each_violation(made_up):
     imports = collect(made_up)
-    explicit = [one for one in imports if not one.via]
     found_cycles = cycles(imports)
     assert found_cycles == [   # the deferred import closes the first, importlib and a package's __init__ the second
         "rnnlab.config -> rnnlab.data.reader -> rnnlab.config   "
         "[3 modules: rnnlab.config, rnnlab.data.reader, rnnlab.data.shapes]",
         "rnnlab.numpy -> rnnlab.numpy.steps -> rnnlab.torch.cells -> rnnlab.numpy   "
         "[3 modules: rnnlab.numpy, rnnlab.numpy.steps, rnnlab.torch.cells]"]
-    assert "rnnlab.data.reader [data] -> rnnlab.config [facts] (deferred, line 9)" in upward(explicit)
-    assert {line.split(" (")[0] for line in data_reaches_up(explicit)} == {
+    assert "rnnlab.data.reader [data] -> rnnlab.config [facts] (deferred, line 9)" in upward(imports)
+    assert {line.split(" (")[0] for line in data_reaches_up(imports)} == {
         "rnnlab.data.reader -> rnnlab.tasks", "rnnlab.data.reader -> rnnlab.config"}
-    assert {line.split(" (")[0] for line in crossings(explicit)} == {
+    assert {line.split(" (")[0] for line in crossings(imports)} == {
         "rnnlab.numpy.steps -> rnnlab.torch.cells", "rnnlab.torch.cells -> rnnlab.numpy.steps"}
 
 
@@ -171,3 +165,18 @@ def test_a_module_missing_from_the_table_is_named(tmp_path):
     tree = _write(tmp_path, {"rnnlab/__init__.py": "", "rnnlab/newthing.py": "", "rnnlab/data/__init__.py": "",
                              "rnnlab/data/new_source.py": ""})
     assert unplaced(module_names(tree)) == ["rnnlab.newthing"]
+
+
+def test_a_chain_between_the_engines_and_a_computed_import_are_caught(tmp_path):
+    tree = _write(tmp_path, {
+        "rnnlab/__init__.py": "", "rnnlab/torch/__init__.py": "", "rnnlab/numpy/__init__.py": "",
+        "rnnlab/numpy/cells.py": "", "rnnlab/numpy/loop.py": "from . import cells\nfrom ..cells import LSTM\n",
+        "rnnlab/cells.py": "import importlib\n"
+                           "def steps(engine):\n"
+                           "    for name in ('rnnlab.torch.cells', 'rnnlab.numpy.cells'):\n"
+                           "        importlib.import_module(name)\n"
+                           "    return importlib.import_module(f'rnnlab.{engine}.cells')\n",
+        "rnnlab/torch/cells.py": ""})
+    imports = collect(tree)
+    assert crossings(imports) == ["rnnlab.numpy.loop -> rnnlab.cells -> rnnlab.torch.cells"]
+    assert computed_imports(tree) == ["rnnlab.cells, line 5: importlib.import_module(f'rnnlab.{engine}.cells')"]
