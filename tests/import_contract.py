@@ -56,7 +56,6 @@ LAYER_OF = {
     "rnnlab.plan": "run",
     "rnnlab.train": "run",
     "rnnlab.trainer": "run",
-    "rnnlab.streams": "run",
     "rnnlab.callbacks": "run",
     "rnnlab.rundir": "run",
     "rnnlab.memory": "run",
@@ -74,6 +73,7 @@ LAYER_OF = {
     "rnnlab.config": "facts",
     "rnnlab.tasks": "facts",
     "rnnlab.metrics": "facts",
+    "rnnlab.streams": "facts",         # the order of batches: a task chooses its stream, so it sits below tasks
     # data: sources, images, augmentation; no configuration, no task, no model
     "rnnlab.data": "data",
     # utilities
