@@ -94,13 +94,13 @@ FORBIDDEN = (("rnnlab.grading", "rnnlab.cli"),)
 # ---------------------------------------------------------------------------------------------------- the rules
 
 def layer_of(module: str) -> str | None:
-    """The layer of ``module``: the entry of :data:`LAYER_OF` for it or its closest package; None if there is none."""
+    """The layer of ``module``: the entry of :data:`LAYER_OF` for it or its closest package; None if there is none
+    (the root package's entry is its own, not its submodules')."""
+    if module == ROOT:
+        return LAYER_OF[ROOT]
     parts = module.split(".")
-    for i in range(len(parts), 0, -1):
-        layer = LAYER_OF.get(".".join(parts[:i]))
-        if layer is not None:
-            return layer
-    return None
+    return next((LAYER_OF[name] for name in (".".join(parts[:i]) for i in range(len(parts), 1, -1))
+                 if name in LAYER_OF), None)
 
 
 def _written(imports: list[Import]) -> list[Import]:
@@ -114,9 +114,8 @@ def _within(module: str, package: str) -> bool:
 
 
 def unplaced(modules: list[str] | set[str]) -> list[str]:
-    """Modules that :data:`LAYER_OF` does not place (the root package's own entry places nothing below it)."""
-    return sorted(m for m in modules if m != ROOT and layer_of(m) in (None, LAYER_OF[ROOT])
-                  and not any(_within(m, entry) for entry in LAYER_OF if entry != ROOT))
+    """Modules that :data:`LAYER_OF` does not place."""
+    return sorted(m for m in modules if layer_of(m) is None)
 
 
 def upward(imports: list[Import]) -> list[str]:
