@@ -130,13 +130,14 @@ def upward(imports: list[Import]) -> list[str]:
 
 
 def _shortest_path(graph: dict[str, set[str]], start: str, is_goal, may_pass) -> list[str] | None:
-    """A shortest import chain from ``start`` to a module ``is_goal`` accepts, through modules ``may_pass`` accepts."""
+    """A shortest import chain from ``start`` to a module ``is_goal`` accepts, through modules ``may_pass`` accepts
+    (of two equally short, the one through the submodules written in the source rather than their packages)."""
     parent: dict[str, str] = {}
     frontier = [start]
     while frontier:
         following = []
         for node in frontier:
-            for child in sorted(graph.get(node, ())):
+            for child in sorted(graph.get(node, ()), key=lambda m: (-m.count("."), m)):
                 if is_goal(child):
                     path = [child, node]
                     while path[-1] != start:
@@ -149,23 +150,31 @@ def _shortest_path(graph: dict[str, set[str]], start: str, is_goal, may_pass) ->
     return None
 
 
+def _chain(path: list[str], imports: list[Import]) -> str:
+    """``a -> b -> c``, each package that is only imported on the way to a submodule named with it."""
+    written = {(one.importer, one.imported) for one in _written(imports)}
+    via = {(one.importer, one.imported): one.via for one in imports if one.via}
+    return path[0] + "".join(f" -> {b}" + ("" if (a, b) in written else f" (package of {via[a, b]})")
+                             for a, b in zip(path, path[1:]))
+
+
 def crossings(imports: list[Import]) -> list[str]:
-    """Import chains between siblings (:data:`SIBLINGS`, either way, directly or through other modules), and
-    imports from a package of one it may never import (:data:`FORBIDDEN`)."""
-    imports = _written(imports)
+    """Imports between siblings (:data:`SIBLINGS`, either way: written ones, and chains through other modules, the
+    packages Python imports on the way included), and imports from a package of one it may never import
+    (:data:`FORBIDDEN`)."""
+    pairs = [(a, b) for a, b in SIBLINGS] + [(b, a) for a, b in SIBLINGS]
+    direct = [one for one in _written(imports) for a, b in pairs + list(FORBIDDEN)
+              if _within(one.importer, a) and _within(one.imported, b)]
+    out = {str(one) for one in direct}
     graph: dict[str, set[str]] = {}
     for one in imports:
         graph.setdefault(one.importer, set()).add(one.imported)
-    out = set()
-    for a, b in [(a, b) for a, b in SIBLINGS] + [(b, a) for a, b in SIBLINGS]:
-        for start in sorted(m for m in graph if _within(m, a)):
-            # from the last module of ``a`` on the chain: it may not pass through ``a`` again
+    for a, b in pairs:
+        for start in sorted(m for m in graph if _within(m, a) and m not in {one.importer for one in direct}):
+            # a chain from the last module of ``a`` on it: it does not pass through ``a`` again
             path = _shortest_path(graph, start, lambda m, b=b: _within(m, b), lambda m, a=a: not _within(m, a))
             if path is not None:
-                out.add(" -> ".join(path) if len(path) > 2 else next(
-                    str(one) for one in imports if one.importer == start and one.imported == path[-1]))
-    out |= {str(one) for one in imports for importer, imported in FORBIDDEN
-            if _within(one.importer, importer) and _within(one.imported, imported)}
+                out.add(_chain(path, imports))
     return sorted(out)
 
 
@@ -208,7 +217,7 @@ def cycles(imports: list[Import]) -> list[str]:
     out = []
     for component in _components(graph):
         path = _shortest_path(graph, component[0], lambda m, c=component[0]: m == c, set(component).__contains__)
-        out.append(" -> ".join(path) + f"   [{len(component)} modules: {', '.join(component)}]")
+        out.append(_chain(path, imports) + f"   [{len(component)} modules: {', '.join(component)}]")
     return out
 
 

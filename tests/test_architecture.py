@@ -142,7 +142,7 @@ def test_the_rules_catch_each_violation(made_up):
     assert found_cycles == [   # the deferred import closes the first, importlib and a package's __init__ the second
         "rnnlab.config -> rnnlab.data.reader -> rnnlab.config   "
         "[3 modules: rnnlab.config, rnnlab.data.reader, rnnlab.data.shapes]",
-        "rnnlab.numpy -> rnnlab.numpy.steps -> rnnlab.torch.cells -> rnnlab.numpy   "
+        "rnnlab.numpy -> rnnlab.numpy.steps -> rnnlab.torch.cells -> rnnlab.numpy (package of rnnlab.numpy.steps)   "
         "[3 modules: rnnlab.numpy, rnnlab.numpy.steps, rnnlab.torch.cells]"]
     assert "rnnlab.data.reader [data] -> rnnlab.config [facts] (deferred, line 9)" in upward(imports)
     assert {line.split(" (")[0] for line in data_reaches_up(imports)} == {
@@ -176,7 +176,12 @@ def test_a_chain_between_the_engines_and_a_computed_import_are_caught(tmp_path):
                            "    for name in ('rnnlab.torch.cells', 'rnnlab.numpy.cells'):\n"
                            "        importlib.import_module(name)\n"
                            "    return importlib.import_module(f'rnnlab.{engine}.cells')\n",
-        "rnnlab/torch/cells.py": ""})
+        "rnnlab/torch/cells.py": "", "rnnlab/torch/layers.py": "from ..engines.protocol import Trainable\n",
+        "rnnlab/engines/__init__.py": "from .numpy_engine import NumpyEngine\n", "rnnlab/engines/protocol.py": "",
+        "rnnlab/engines/numpy_engine.py": "from ..numpy.loop import step\n"})
     imports = collect(tree)
-    assert crossings(imports) == ["rnnlab.numpy.loop -> rnnlab.cells -> rnnlab.torch.cells"]
+    assert crossings(imports) == [   # through the registry's importlib; through a package's __init__
+        "rnnlab.numpy.loop -> rnnlab.cells -> rnnlab.torch.cells",
+        "rnnlab.torch.layers -> rnnlab.engines (package of rnnlab.engines.protocol) -> rnnlab.engines.numpy_engine "
+        "-> rnnlab.numpy.loop"]
     assert computed_imports(tree) == ["rnnlab.cells, line 5: importlib.import_module(f'rnnlab.{engine}.cells')"]
