@@ -1,0 +1,200 @@
+"""Batch streams: the shuffled default unchanged, contiguous windows, carried state on every engine,
+a gradient check of a window with a carried state, and runs that resume with the same state."""
+import numpy as np
+import pytest
+
+from rnnlab.config import OptimConfig, TrainConfig
+from rnnlab.engines import build_trainable
+from rnnlab.rundir import RunDir
+from rnnlab.streams import Contiguous, Shuffled
+from rnnlab.tasks import TASKS, Split, Task, TaskData, get_task
+from rnnlab.trainer import Callback, LoopState, StopFlag, Trainer, TrainingInterrupted
+
+ENGINES = ("numpy", "scratch", "torch")
+
+
+# ------------------------------------------------------------------------------------- a stateful task
+def delayed_bits(steps: int, seed: int, delay: int = 2) -> Split:
+    """One long sequence of random bits; the target at step t is the bit of step t - delay (none before)."""
+    bits = np.random.default_rng(seed).integers(0, 2, steps).astype(np.float32)
+    y = np.zeros_like(bits)
+    y[delay:] = bits[:-delay]
+    mask = np.arange(steps) >= delay
+    return Split(bits.reshape(1, steps, 1), y.reshape(1, steps, 1), mask.reshape(1, steps))
+
+
+def _build(opts: dict, seed: int, data_dir, download) -> TaskData:
+    parts = [delayed_bits(opts[key], seed + i) for i, key in enumerate(("n_train", "n_val", "n_test"))]
+    return TaskData(*parts)
+
+
+# every window of 2 steps needs both bits of the window before: nothing is learnable without the carried state
+DELAY = Task("delay-stream", "bits delayed by two steps, read as one contiguous stream", 1, 1, "bce", "bit_accuracy",
+             "every", {"length": 2, "n_train": 1200, "n_val": 200, "n_test": 400}, _build, lambda o: 0.5,
+             "50 % bit accuracy", stream_of=lambda o: Contiguous(window=o["length"]))
+
+
+def _model(engine: str, cell: str = "gru", hidden: int = 8, lr: float = 0.02, **settings):
+    cfg = TrainConfig.from_flat({"task": "xor", "cell": cell, "hidden_size": hidden, **settings})
+    return build_trainable(cfg.model.for_task(DELAY), engine, lr=lr, seed=3)
+
+
+class Reset(Contiguous):
+    """The same windows with every row starting afresh at every batch: no state reaches the next window."""
+
+    def epoch(self, split, batch_size, seed, epoch):
+        fresh = np.ones(batch_size, bool)
+        return [type(w)(w.rows, w.steps, fresh) for w in super().epoch(split, batch_size, seed, epoch)]
+
+
+# ------------------------------------------------------------------------------------- the shuffled default
+def test_shuffled_is_the_permutation_drawn_from_seed_and_epoch():
+    split = Split(np.arange(70, dtype=np.float32).reshape(70, 1, 1), np.arange(70))
+    for epoch in range(3):
+        order = np.random.default_rng([5, epoch]).permutation(70)      # what the trainer drew before streams
+        plan = Shuffled().epoch(split, 32, 5, epoch)
+        assert len(plan) == Shuffled().batches_per_epoch(split, 32) == 3
+        for b, batch in enumerate(plan):
+            assert batch.fresh is None and np.array_equal(batch.index, order[b * 32:(b + 1) * 32])
+            assert np.array_equal(batch.take().y, order[b * 32:(b + 1) * 32])
+            assert np.array_equal(batch.take(1, 2).y, order[b * 32:(b + 1) * 32][1::2])   # a worker's share
+    assert not Shuffled.carries_state and isinstance(get_task("xor").load(n_train=8, n_val=4, n_test=4).stream,
+                                                     Shuffled)
+
+
+def test_the_trainer_feeds_the_same_batches_as_before(monkeypatch):
+    data = get_task("xor").load(seed=0, n_train=70, n_val=8, n_test=8, length=4)
+    model = build_trainable(TrainConfig.from_flat({"task": "xor", "hidden_size": 3}).model.for_task(get_task("xor")),
+                            "numpy")
+    seen, real = [], model.train_batch
+
+    def record(x, y, mask, *args, **kwargs):
+        assert "state" not in kwargs                                    # no state goes in
+        seen.append(x)
+        return real(x, y, mask, *args, **kwargs)
+    monkeypatch.setattr(model, "train_batch", record)
+    Trainer(model, data, OptimConfig(epochs=2, batch_size=32), "bce", "bit_accuracy", seed=7).fit()
+    expected = [data.train.x[np.random.default_rng([7, e]).permutation(70)[b * 32:(b + 1) * 32]]
+                for e in range(2) for b in range(3)]
+    assert len(seen) == 6 and all(np.array_equal(a, b) for a, b in zip(seen, expected))
+
+
+# ------------------------------------------------------------------------------------- contiguous windows
+def _positions(steps: int = 100, samples: int = 1) -> Split:
+    """A split whose x and y at every step hold the step's position in the long sequence."""
+    where = np.arange(samples * steps, dtype=np.float32).reshape(samples, steps)
+    return Split(where[..., None], where[..., None].copy(), np.ones((samples, steps), bool))
+
+
+@pytest.mark.parametrize("samples", [1, 4])
+def test_each_row_reads_its_own_contiguous_windows(samples):
+    split, stream = _positions(100 // samples, samples), Contiguous(window=6)
+    offsets = set()
+    for epoch in range(6):
+        plan = stream.epoch(split, 4, seed=1, epoch=epoch)
+        assert len(plan) == stream.batches_per_epoch(split, 4) == (100 - 5) // 4 // 6     # the same every epoch
+        rows = np.concatenate([batch.take().x[..., 0] for batch in plan], axis=1)           # (4, K * 6)
+        assert np.all(np.diff(rows, axis=1) == 1)                          # each row: one contiguous run of steps
+        assert np.all(rows[1:, 0] == rows[:-1, -1] + 1)                    # rows one after another
+        assert np.array_equal(plan[0].take().y, plan[0].take().x)          # y and mask cut the same way
+        assert plan[0].fresh.all() and all(batch.fresh is None for batch in plan[1:])
+        offsets.add(int(rows[0, 0]))
+        again = Contiguous(window=6).epoch(split, 4, seed=1, epoch=epoch)
+        assert all(np.array_equal(a.take().x, b.take().x) for a, b in zip(plan, again))    # from the seed alone
+        assert 0 <= rows[0, 0] and rows[-1, -1] < 100
+    assert len(offsets) > 2                                                # the offsets change from epoch to epoch
+    assert Contiguous(window=6, shift=False).epoch(split, 4, 1, 3)[0].take().x[0, 0, 0] == 0
+    other = Contiguous(window=6).epoch(split, 4, seed=2, epoch=0)[0].take().x
+    assert any(not np.array_equal(other, Contiguous(window=6).epoch(split, 4, seed=s, epoch=0)[0].take().x)
+               for s in (1, 3, 4))
+
+
+def test_contiguous_streams_refuse_what_they_cannot_read():
+    with pytest.raises(ValueError, match=r"needs at least 33 steps; the split has 20. Use a smaller batch size"):
+        Contiguous(window=8).batches_per_epoch(_positions(20), 4)
+    with pytest.raises(ValueError, match=r"needs per-step data: x \(S, L, ...\), y \(S, L, ...\).*got x \(5, 3, 1\), "
+                                         r"y \(5,\).*readout 'every'"):
+        Contiguous(window=2).batches_per_epoch(Split(np.zeros((5, 3, 1)), np.zeros(5)), 2)
+    with pytest.raises(ValueError, match=r"window: expected a positive whole number.*got 0"):
+        Contiguous(window=0)
+
+
+def test_evaluation_reads_every_step_once():
+    split, stream = _positions(103), Contiguous(window=4)
+    rows, windows = stream.evaluation(split, 5)
+    assert rows.x.shape == (5, 21, 1) and [w.stop - w.start for w in windows] == [4, 4, 4, 4, 4, 1]
+    assert rows.mask.sum() == 103 and not rows.mask[-1, -2:].any()             # the last row's two padded steps
+    assert np.array_equal(rows.x[..., 0][rows.mask], np.arange(103))
+    assert np.array_equal(stream.uncut(rows.x, split), split.x)
+
+
+# ------------------------------------------------------------------------------------- carried state, every engine
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_windows_with_carried_state_equal_one_long_forward(engine, cell):
+    model = _model(engine, cell, num_layers=2)
+    x = np.random.default_rng(0).normal(size=(3, 12, 1)).astype(np.float32)
+    whole = model.predict(x)
+    outputs, state = [], {}
+    for start in range(0, 12, 5):                              # windows of 5, 5 and 2 steps
+        out, state = model.predict(x[:, start:start + 5], state=state)
+        outputs.append(out)
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), whole, rtol=1e-5, atol=1e-6)
+    assert sorted(state) == sorted(("h", "c") if cell == "lstm" else ("h",))
+    assert all(isinstance(s, np.ndarray) and s.shape == (2, 3, 8) for s in state.values())
+    fresh = model.predict(x[:, 10:], state={})[0]             # {}: zeros, not the state of the steps before
+    assert not np.allclose(fresh, whole[:, 10:], atol=1e-4)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_train_batch_carries_the_state_detached(engine):
+    model = _model(engine, "lstm")
+    data = DELAY.load(seed=0)
+    window = data.stream.epoch(data.train, 8, 0, 0)
+    part = window[0].take()
+    loss, out, state = model.train_batch(part.x, part.y, part.mask, "bce", 0.01, state={})
+    assert out.shape == (8, 2, 1) and sorted(state) == ["c", "h"]
+    assert all(isinstance(s, np.ndarray) and not s.flags.writeable is False for s in state.values())
+    kept = {k: v.copy() for k, v in state.items()}
+    part = window[1].take()
+    loss2, _, state2 = model.train_batch(part.x, part.y, part.mask, "bce", 0.01, state=state)   # no graph to reach
+    assert all(np.array_equal(kept[k], state[k]) for k in kept)                # the input state is left as it was
+    assert not np.allclose(state2["h"], state["h"])
+    assert len(model.train_batch(part.x, part.y, part.mask, "bce", 0.01)) == 2        # without state: as before
+    if engine != "numpy":                      # what the adapter detaches: the model's state is on the graph
+        import torch
+        torch_model = model.model
+        y, final = torch_model(torch.as_tensor(part.x), (torch.as_tensor(state["h"]), torch.as_tensor(state["c"])),
+                               return_state=True)
+        assert final[0].grad_fn is not None
+        carried = model._carried(final)
+        assert all(not torch.as_tensor(v).requires_grad for v in carried.values())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_training_with_carried_state_differs_from_resetting_it(engine):
+    runs = {}
+    for name, stream in (("carried", Contiguous(window=2)), ("reset", Reset(window=2))):
+        data = DELAY.load(seed=0, n_train=200, n_val=40, n_test=40)
+        trainer = Trainer(_model(engine), data, OptimConfig(epochs=1, batch_size=8, lr=0.02), "bce", "bit_accuracy",
+                          seed=0, stream=stream)
+        runs[name] = trainer.fit().iteration_loss
+    assert runs["carried"][0] == runs["reset"][0]                   # both start from zeros
+    assert runs["carried"][1:] != runs["reset"][1:]
+
+
+def test_only_the_carried_state_makes_the_delay_learnable():
+    accuracy = {}
+    for name, stream in (("carried", Contiguous(window=2)), ("reset", Reset(window=2))):
+        data = DELAY.load(seed=0)
+        trainer = Trainer(_model("numpy", hidden=8, lr=0.03), data, OptimConfig(epochs=6, batch_size=16, lr=0.03),
+                          "bce", "bit_accuracy", seed=0, stream=stream)
+        accuracy[name] = trainer.fit().epochs[-1].test_metric
+    assert accuracy["carried"] > 0.95 and accuracy["reset"] < 0.65, accuracy
+
+
+def test_data_parallel_training_with_a_carried_state_is_refused():
+    from rnnlab import distributed
+    with pytest.raises(ValueError, match=r"--ddp: a contiguous stream carries each row's state.*without --ddp"):
+        Trainer(_model("numpy"), DELAY.load(), OptimConfig(), "bce", "bit_accuracy", seed=0,
+                workers=distributed.Workers(rank=0, world=2))
