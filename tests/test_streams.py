@@ -28,9 +28,10 @@ def _build(opts: dict, seed: int, data_dir, download) -> TaskData:
     return TaskData(*parts)
 
 
-# every window of 2 steps needs both bits of the window before: nothing is learnable without the carried state
+# windows of 4 steps: the first two targets of a window are bits of the window before (the carried state
+# holds them); the last two are within the window, so truncated BPTT can learn to keep a bit two steps
 DELAY = Task("delay-stream", "bits delayed by two steps, read as one contiguous stream", 1, 1, "bce", "bit_accuracy",
-             "every", {"length": 2, "n_train": 1200, "n_val": 200, "n_test": 400}, _build, lambda o: 0.5,
+             "every", {"length": 4, "n_train": 1200, "n_val": 200, "n_test": 400}, _build, lambda o: 0.5,
              "50 % bit accuracy", stream_of=lambda o: Contiguous(window=o["length"]))
 
 
@@ -110,7 +111,7 @@ def test_each_row_reads_its_own_contiguous_windows(samples):
 
 
 def test_contiguous_streams_refuse_what_they_cannot_read():
-    with pytest.raises(ValueError, match=r"needs at least 33 steps; the split has 20. Use a smaller batch size"):
+    with pytest.raises(ValueError, match=r"needs at least 39 steps; the split has 20. Use a smaller batch size"):
         Contiguous(window=8).batches_per_epoch(_positions(20), 4)
     with pytest.raises(ValueError, match=r"needs per-step data: x \(S, L, ...\), y \(S, L, ...\).*got x \(5, 3, 1\), "
                                          r"y \(5,\).*readout 'every'"):
@@ -153,8 +154,8 @@ def test_train_batch_carries_the_state_detached(engine):
     window = data.stream.epoch(data.train, 8, 0, 0)
     part = window[0].take()
     loss, out, state = model.train_batch(part.x, part.y, part.mask, "bce", 0.01, state={})
-    assert out.shape == (8, 2, 1) and sorted(state) == ["c", "h"]
-    assert all(isinstance(s, np.ndarray) and not s.flags.writeable is False for s in state.values())
+    assert out.shape == (8, 4, 1) and sorted(state) == ["c", "h"]
+    assert all(isinstance(s, np.ndarray) and s.base is None for s in state.values())   # its own memory
     kept = {k: v.copy() for k, v in state.items()}
     part = window[1].take()
     loss2, _, state2 = model.train_batch(part.x, part.y, part.mask, "bce", 0.01, state=state)   # no graph to reach
@@ -185,12 +186,13 @@ def test_training_with_carried_state_differs_from_resetting_it(engine):
 
 def test_only_the_carried_state_makes_the_delay_learnable():
     accuracy = {}
-    for name, stream in (("carried", Contiguous(window=2)), ("reset", Reset(window=2))):
-        data = DELAY.load(seed=0)
-        trainer = Trainer(_model("numpy", hidden=8, lr=0.03), data, OptimConfig(epochs=6, batch_size=16, lr=0.03),
-                          "bce", "bit_accuracy", seed=0, stream=stream)
+    for name, stream in (("carried", Contiguous(window=4)), ("reset", Reset(window=4))):
+        optim = OptimConfig(epochs=6, batch_size=16, lr=0.03, schedule="constant")
+        trainer = Trainer(_model("numpy", hidden=8, lr=0.03), DELAY.load(seed=0), optim, "bce", "bit_accuracy",
+                          seed=0, stream=stream)
         accuracy[name] = trainer.fit().epochs[-1].test_metric
-    assert accuracy["carried"] > 0.95 and accuracy["reset"] < 0.65, accuracy
+    # evaluated in 16 rows of 25 steps: the first two steps of each row cannot be known (8 %)
+    assert accuracy["carried"] > 0.9 and accuracy["reset"] < 0.75, accuracy
 
 
 def test_data_parallel_training_with_a_carried_state_is_refused():

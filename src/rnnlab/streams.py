@@ -145,7 +145,7 @@ class Contiguous:
     docstring); the model carries each row's state across batches.
 
     ``shift``: draw each epoch's offset from (seed, epoch) (False: always 0).  ``eval_rows``: how many rows
-    evaluation reads the split in (None: the evaluation batch size it is given)."""
+    evaluation reads the split in (None: the number it is given; the trainer gives its training batch size)."""
     window: int
     shift: bool = True
     eval_rows: int | None = None

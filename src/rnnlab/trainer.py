@@ -308,9 +308,12 @@ class Trainer:
         return record
 
     def evaluate(self, split: Split) -> tuple[float, float, np.ndarray]:
-        """Loss, metric and outputs of the model on ``split``, read as the task's stream reads it."""
-        args = (self.model, split, self.loss, self.metric, self.eval_batch_size, self.flush_denormals)
-        return evaluate_split(*args, self.stream) if self.stream.carries_state else evaluate_split(*args)
+        """Loss, metric and outputs of the model on ``split``, read as the task's stream reads it (a stream that
+        carries state: in as many rows as a training batch has, unless the stream says otherwise)."""
+        if self.stream.carries_state:
+            return evaluate_split(self.model, split, self.loss, self.metric, self.optim.batch_size,
+                                  self.flush_denormals, self.stream)
+        return evaluate_split(self.model, split, self.loss, self.metric, self.eval_batch_size, self.flush_denormals)
 
 
 def _restarted(carried: dict[str, np.ndarray] | None, fresh: np.ndarray | None) -> dict[str, np.ndarray]:
