@@ -8,7 +8,7 @@ from rnnlab.engines import build_trainable
 from rnnlab.rundir import RunDir
 from rnnlab.streams import Contiguous, Shuffled
 from rnnlab.tasks import TASKS, Split, Task, TaskData, get_task
-from rnnlab.trainer import Callback, LoopState, StopFlag, Trainer, TrainingInterrupted
+from rnnlab.trainer import Callback, History, LoopState, StopFlag, Trainer, TrainingInterrupted
 
 ENGINES = ("numpy", "scratch", "torch")
 
@@ -102,7 +102,7 @@ def test_each_row_reads_its_own_contiguous_windows(samples):
         offsets.add(int(rows[0, 0]))
         again = Contiguous(window=6).epoch(split, 4, seed=1, epoch=epoch)
         assert all(np.array_equal(a.take().x, b.take().x) for a, b in zip(plan, again))    # from the seed alone
-        assert 0 <= rows[0, 0] and rows[-1, -1] < 100
+        assert rows[0, 0] >= 0 and rows[-1, -1] < 100
     assert len(offsets) > 2                                                # the offsets change from epoch to epoch
     assert Contiguous(window=6, shift=False).epoch(split, 4, 1, 3)[0].take().x[0, 0, 0] == 0
     other = Contiguous(window=6).epoch(split, 4, seed=2, epoch=0)[0].take().x
@@ -200,3 +200,173 @@ def test_data_parallel_training_with_a_carried_state_is_refused():
     with pytest.raises(ValueError, match=r"--ddp: a contiguous stream carries each row's state.*without --ddp"):
         Trainer(_model("numpy"), DELAY.load(), OptimConfig(), "bce", "bit_accuracy", seed=0,
                 workers=distributed.Workers(rank=0, world=2))
+
+
+# ------------------------------------------------------------------------------------- gradient check
+@pytest.mark.parametrize("cell,readout", [("rnn", "every"), ("lstm", "every"), ("lstm", "last"), ("gru", "every")])
+def test_gradients_of_a_window_with_a_carried_state(cell, readout):
+    """NumPy engine, float64: dL/dtheta and dL/d(initial state) of a window that starts from a carried state,
+    against central differences (L = mse of every output)."""
+    from rnnlab.numpy import SequenceModel
+    from rnnlab.numpy.losses import LOSSES
+    model = SequenceModel(cell, 2, 3, 2, num_layers=2, readout=readout, dtype=np.float64, seed=1)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 4, 2))
+    state = {name: rng.normal(size=(2, 2, 3)) for name in model.state_names}    # (layers, N, H)
+    y = rng.normal(size=(2, 4, 2) if readout == "every" else (2, 2))
+
+    def loss() -> float:
+        return LOSSES["mse"](model.forward(x, state=state), y, None)[0]
+    _, dy = LOSSES["mse"](model.forward(x, state=state), y, None)
+    model.backward(dy)
+    analytic = {**{k: g.copy() for k, g in model.grads.items()},
+                **{f"state {k}": g for k, g in model.initial_state_grads.items()}}
+    values = {**model.params, **{f"state {k}": v for k, v in state.items()}}
+    assert set(analytic) == set(values) and len(model.state_names) == (2 if cell == "lstm" else 1)
+    for name, value in values.items():
+        numeric = np.zeros_like(value)
+        for i in np.ndindex(value.shape):
+            keep = value[i]
+            value[i] = keep + 1e-6
+            up = loss()
+            value[i] = keep - 1e-6
+            numeric[i] = (up - loss()) / 2e-6
+            value[i] = keep
+        error = np.abs(numeric - analytic[name]).max() / max(1e-8, np.abs(numeric).max() + np.abs(analytic[name]).max())
+        assert error < 1e-6, (name, error)
+    assert np.abs(analytic["state h"]).max() > 1e-3                   # the carried state does reach the loss
+
+
+# ------------------------------------------------------------------------------------- checkpoint and resume
+class StopAt(Callback):
+    """Asks the loop to stop once ``steps`` optimizer steps are done (mid-epoch, as Ctrl-C would)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def on_batch(self, trainer, state, loss):
+        if state.step == self.steps:
+            trainer.stop.requested = True
+
+
+class Checkpoints(Callback):
+    """Writes the checkpoint as the run directory's files do: after each epoch and at an interruption."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+
+    def on_epoch(self, trainer, state, record):
+        self.run.save_checkpoint(trainer.model, state.to_dict())
+
+    def on_interrupt(self, trainer, state):
+        self.run.save_checkpoint(trainer.model, state.to_dict())
+
+
+def _numbers(history):
+    return history.iteration_loss, [{k: v for k, v in vars(r).items() if k != "seconds"} for r in history.epochs]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_interrupted_run_resumes_with_the_same_state_and_numbers(tmp_path, engine):
+    def trainer(*callbacks, stop=None):
+        data = DELAY.load(seed=0, n_train=300, n_val=50, n_test=50)
+        return Trainer(_model(engine, "lstm", dropout=0.0), data, OptimConfig(epochs=2, batch_size=8, lr=0.02),
+                       "bce", "bit_accuracy", seed=4, callbacks=callbacks, stop=stop)
+    whole = trainer().fit()
+    assert len(whole.iteration_loss) == 2 * 9                      # (300 - 3) // 8 // 4 windows an epoch
+    run, history = RunDir(tmp_path), History("lstm", "bit_accuracy")
+    with pytest.raises(TrainingInterrupted):
+        trainer(StopAt(13), Checkpoints(run), stop=StopFlag()).fit(None, history)   # in the second epoch
+    resumed = trainer()                                                # a new model, loaded from the checkpoint
+    state = LoopState.from_dict(run.load_checkpoint(resumed.model))
+    assert (state.epoch, state.batch, state.step) == (1, 4, 13)
+    assert sorted(state.carried) == ["c", "h"] and np.abs(state.carried["h"]).max() > 0.01   # a real state
+    assert _numbers(resumed.fit(state, history)) == _numbers(whole)
+    # without the carried state (zeros instead) the resumed run would differ: the state matters
+    state = LoopState.from_dict(run.load_checkpoint(resumed.model))
+    state.carried = {}
+    zeros = resumed.fit(state, History("lstm", "bit_accuracy")).iteration_loss
+    assert len(zeros) == 5 and zeros != whole.iteration_loss[13:]
+
+
+def test_checkpoints_without_a_carried_state_still_load(tmp_path):
+    """A position written before streams existed has no ``carried``: it loads, with None (no state)."""
+    old = {"epoch": 1, "batch": 2, "step": 5, "loss_sum": 1.5, "batches": 2, "metric_sum": 3.0, "metric_count": 4.0,
+           "elapsed": 0.5, "epoch_elapsed": 0.25}
+    assert LoopState.from_dict(old) == LoopState(1, 2, 5, 1.5, 2, 3.0, 4.0, 0.5, 0.25, carried=None)
+    for engine in ("numpy", "torch"):
+        model = _model(engine)
+        run = RunDir(tmp_path / engine)
+        run.path.mkdir()
+        run.save_checkpoint(model, old)                                # the old format: no carried state
+        assert LoopState.from_dict(run.load_checkpoint(_model(engine))).carried is None
+    with pytest.raises(KeyError):                                      # a field of the old format is still required
+        LoopState.from_dict({k: v for k, v in old.items() if k != "step"})
+
+
+def test_the_carried_state_survives_the_checkpoint_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    carried = {"h": rng.normal(size=(2, 3, 4)).astype(np.float32), "c": rng.normal(size=(2, 3, 4))}
+    state = LoopState(epoch=1, batch=3, step=9, carried=carried)
+    run = RunDir(tmp_path)
+    run.save_checkpoint(_model("numpy"), state.to_dict())              # through the checkpoint's JSON
+    back = LoopState.from_dict(run.load_checkpoint(_model("numpy"))).carried
+    for name in carried:
+        assert back[name].dtype == carried[name].dtype and np.array_equal(back[name], carried[name])
+    assert LoopState.from_dict(LoopState(carried={}).to_dict()).carried == {}
+
+
+# ------------------------------------------------------------------------------------- from the run's entry point
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_train_run_follows_the_task_stream_and_resumes_exactly(tmp_path, monkeypatch, engine):
+    """``rnnlab train`` needs no new wiring: the task's stream reaches the trainer through its data."""
+    monkeypatch.setitem(TASKS, DELAY.name, DELAY)
+    from rnnlab.train import train_run
+    cfg = TrainConfig.from_flat({"task": DELAY.name, "task_options": {"n_train": 300, "n_val": 50, "n_test": 50},
+                                 "cell": "lstm", "hidden_size": 6, "epochs": 2, "batch_size": 8, "engine": engine})
+    quiet = {"progress": False, "echo": lambda line: None}
+    whole = train_run(cfg, tmp_path / "whole", **quiet)
+    assert len(whole.iteration_loss) == 18                             # 9 windows an epoch, not ceil(1 / 8)
+    real, calls = Trainer._train_batch, {"n": 0}
+
+    def stop_after_13(self, batch, state):
+        calls["n"] += 1
+        if calls["n"] == 13:
+            self.stop.requested = True
+        return real(self, batch, state)
+    monkeypatch.setattr(Trainer, "_train_batch", stop_after_13)
+    with pytest.raises(TrainingInterrupted):
+        train_run(cfg, tmp_path / "cut", **quiet)
+    monkeypatch.setattr(Trainer, "_train_batch", real)
+    resumed = train_run(None, tmp_path / "cut", resume=True, **quiet)
+    assert resumed.iteration_loss == whole.iteration_loss
+    cut, full = ([line.split(",")[:7] for line in (tmp_path / name / "metrics.csv").read_text().splitlines()]
+                 for name in ("cut", "whole"))
+    assert cut == full and len(cut) == 3
+
+
+# ------------------------------------------------------------------------------------- the metrics table
+def test_the_metrics_table_prints_and_ranks_as_the_if_chains_did():
+    from rnnlab.metrics import HIGHER_IS_BETTER, METRICS, format_metric, get_metric
+    assert format_metric("accuracy", 0.98765) == "98.77 %" and format_metric("bit_accuracy", 0.5) == "50.00 %"
+    assert format_metric("mse", 0.0123456) == "0.0123" and format_metric("mse", float("nan")) == "-"
+    assert format_metric("accuracy", None) == "-" and format_metric("cross_entropy", 1.23456) == "1.2346"
+    assert HIGHER_IS_BETTER == {"accuracy": True, "bit_accuracy": True, "mse": False}
+    assert get_metric("mse").best([0.3, 0.1, 0.2]) == 0.1 and get_metric("accuracy").best([0.3, 0.1]) == 0.3
+    assert METRICS["bit_accuracy"].whole is not None and METRICS["accuracy"].whole is None
+    with pytest.raises(ValueError, match=r"metric: unknown value 'f1'; expected one of accuracy, bit_accuracy, mse"):
+        get_metric("f1")
+
+
+def test_a_new_metric_is_one_row(monkeypatch):
+    """A row with ``finish`` (here bits per step as 2 ** mean): the trainer's running value and the split's
+    value both apply it to the mean, not to each batch."""
+    from rnnlab import metrics
+    row = metrics.Metric("two_to_mse", metrics.METRICS["mse"].at, higher_is_better=False, digits=3,
+                         finish=lambda mean: 2.0 ** mean)
+    monkeypatch.setitem(metrics.METRICS, row.name, row)
+    out, y = np.array([[0.0], [2.0]]), np.array([[1.0], [1.0]])
+    assert metrics.metric_value("two_to_mse", out, y) == 2.0
+    total, count = metrics.metric_sums("two_to_mse", out, y)
+    assert (total, count) == (2.0, 2.0) and metrics.metric_of_sums("two_to_mse", total, count) == 2.0
+    assert metrics.format_metric("two_to_mse", 2.0) == "2.000"
