@@ -172,6 +172,16 @@ def test_train_batch_carries_the_state_detached(engine):
         assert all(not torch.as_tensor(v).requires_grad for v in carried.values())
 
 
+def test_rows_that_start_afresh_restart_from_zeros():
+    from rnnlab.trainer import _restarted
+    carried = {"h": np.ones((2, 4, 3)), "c": np.full((2, 4, 3), 2.0)}
+    restarted = _restarted(carried, np.array([False, True, False, True]))
+    assert np.all(restarted["h"][:, [1, 3]] == 0) and np.all(restarted["c"][:, [0, 2]] == 2.0)
+    assert np.all(carried["h"] == 1)                                   # a copy: the state passed in is kept
+    assert _restarted(carried, None) is carried and _restarted(carried, np.ones(4, bool)) == {}
+    assert _restarted({}, np.array([True, False])) == {}
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_training_with_carried_state_differs_from_resetting_it(engine):
     runs = {}

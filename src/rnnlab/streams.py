@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -56,8 +57,8 @@ class BatchStream(Protocol):
     def batches_per_epoch(self, split: Any, batch_size: int) -> int:
         """The number of batches of every epoch."""
 
-    def epoch(self, split: Any, batch_size: int, seed: int, epoch: int) -> list[Batch]:
-        """The batches of epoch ``epoch``, in order."""
+    def epoch(self, split: Any, batch_size: int, seed: int, epoch: int) -> Sequence[Batch]:
+        """The batches of epoch ``epoch``, in order (indexable: a resumed epoch starts at its batch)."""
 
 
 # ---------------------------------------------------------------------------------------------- shuffled
@@ -75,7 +76,7 @@ class Rows:
         return self.split.take(self.index[rank::world])
 
 
-class _ShuffledEpoch:
+class _ShuffledEpoch(Sequence):
     """The batches of one shuffled epoch, made as they are asked for."""
 
     def __init__(self, split: Any, order: np.ndarray, batch_size: int) -> None:
@@ -210,6 +211,3 @@ class Contiguous:
         """Outputs of :meth:`evaluation`'s rows, (rows, len, O), laid out as the split's steps: (S, L, O)."""
         S, L = split.x.shape[:2]
         return outputs.reshape(-1, *outputs.shape[2:])[:S * L].reshape(S, L, *outputs.shape[2:])
-
-
-STREAMS = {"shuffled": Shuffled, "contiguous": Contiguous}
