@@ -364,6 +364,7 @@ def test_the_metrics_table_prints_and_ranks_as_the_if_chains_did():
     assert HIGHER_IS_BETTER == {"accuracy": True, "bit_accuracy": True, "mse": False}
     assert get_metric("mse").best([0.3, 0.1, 0.2]) == 0.1 and get_metric("accuracy").best([0.3, 0.1]) == 0.3
     assert METRICS["bit_accuracy"].whole is not None and METRICS["accuracy"].whole is None
+    assert [name for name, row in METRICS.items() if row.percent] == ["accuracy", "bit_accuracy"]
     with pytest.raises(ValueError, match=r"metric: unknown value 'f1'; expected one of accuracy, bit_accuracy, mse"):
         get_metric("f1")
 

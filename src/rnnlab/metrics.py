@@ -52,6 +52,11 @@ class Metric:
             return "-"
         return f"{self.scale * value:.{self.digits}f}{self.unit}"
 
+    @property
+    def percent(self) -> bool:
+        """Printed (and best plotted) as a percentage."""
+        return self.unit.strip() == "%"
+
     def best(self, values: Iterable[float]) -> float:
         """The best of ``values``: the largest or the smallest."""
         return max(values) if self.higher_is_better else min(values)
