@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from .metrics import format_metric
+from .metrics import format_metric, metric_of_sums
 from .rundir import RunDir
 from .trainer import Callback, EpochRecord, History, LoopState, Trainer
 
@@ -42,7 +42,8 @@ class ProgressBar(Callback):
     def on_batch(self, trainer: Trainer, state: LoopState, loss: float) -> None:
         if state.batch % 10 == 1 or state.batch == trainer.batches_per_epoch:
             self.bar.set_postfix(loss=f"{state.loss_sum / state.batches:.4f}",
-                                 metric=format_metric(trainer.metric, state.metric_sum / state.metric_count))
+                                 metric=format_metric(trainer.metric, metric_of_sums(trainer.metric, state.metric_sum,
+                                                                            state.metric_count)))
         self.bar.update(1)
 
     def close(self) -> None:

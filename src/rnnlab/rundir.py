@@ -6,7 +6,10 @@
     metrics.csv      one row per epoch: train / validation / test loss and metric, seconds, lr
     train.log        the one-line summary of every epoch
     checkpoint.pt    (PyTorch engines) or checkpoint.npz (NumPy engine): weights, optimizer and random
-                     state after the last finished epoch (or at Ctrl-C), in the engine's own format
+                     state after the last finished epoch (or at Ctrl-C), in the engine's own format, and
+                     the loop's position (rnnlab.trainer.LoopState: with a contiguous stream, also the
+                     recurrent state carried into the next batch, so a run cut mid-epoch resumes exactly;
+                     a position saved before streams existed has none and still loads)
     model.npz        the final weights under torch.nn's names (+ head) and the spec, loadable by every engine
     predictions.npz  test-set targets and outputs (for confusion matrices and sample plots)
     summary.json     final and best metrics, parameters, time

@@ -14,6 +14,13 @@ bce             every        float32 (N, T, O) in {0, 1}        bit_accuracy
 ==============  ===========  =================================  =====================
 
 ``mask: (N, T)`` marks the steps that count (sequential XOR ignores step 0).
+
+The task also decides in which order batches reach the model (``stream_of``, see
+:mod:`rnnlab.streams`): shuffled whole samples by default, or a contiguous stream (each batch row
+continuing its own part of the data, the model carrying its state) for a long sequence such as a
+text, where x and y are ``(S, L, ...)`` read as one sequence of S L steps::
+
+    Task(..., readout="every", stream_of=lambda o: Contiguous(window=o["bptt"]))
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import numpy as np
 from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
+from .streams import BatchStream, Shuffled
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class TaskData:
     test: Split
     extra_tests: dict[str, Split] = field(default_factory=dict)   # e.g. binary addition per length
     info: dict = field(default_factory=dict)                       # every choice, to record in a run
+    stream: BatchStream = field(default_factory=Shuffled)          # the batch order (set by Task.load)
 
 
 # How a task makes its data: build(options, seed, data_dir, download)
@@ -70,6 +79,7 @@ class Task:
     dataset: str | None = None     # "mnist" / "fashion-mnist" for image tasks
     baseline_measure: str = ""     # what the baseline measures, when it is not the metric
     steps_of: Callable[[dict], int] = field(default=lambda o: o["length"], repr=False)
+    stream_of: Callable[[dict], BatchStream] = field(default=lambda o: Shuffled(), repr=False)   # the batch order
 
     @property
     def chance_measure(self) -> str:
@@ -97,6 +107,7 @@ class Task:
         opts = self.options(**overrides)
         data = self.build(opts, seed, data_dir, download)
         data.info = {"task": self.name, "seed": seed, **opts, **data.info}
+        data.stream = self.stream_of(opts)
         return data
 
 

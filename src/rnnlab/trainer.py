@@ -1,8 +1,9 @@
 """The training loop: a typed loop state, callbacks for everything around it, a History at the end.
 
     for each epoch e (from the loop state's position):
-        order = a permutation of the training set drawn from (seed, e)
+        plan = the task's batch stream for epoch e (by default a permutation drawn from (seed, e))
         for each batch b:   lr = schedule(step);  loss = model.train_batch(batch, lr)
+                            (a contiguous stream: loss, state = model.train_batch(batch, lr, state))
         evaluate on the validation and test sets; callbacks see the epoch's record
 
 Everything else — the progress bar, the epoch lines, metrics.csv, checkpoints, train.log,
@@ -11,20 +12,28 @@ and a notebook can run it with none of them.  Ctrl-C sets a flag that the loop r
 batches (every data-parallel worker stops at the same batch); a loss that becomes NaN or infinite
 stops it.  Both leave the loop state as it was after the last finished batch, so a checkpoint of
 it resumes exactly.
+
+Carried state (:mod:`rnnlab.streams`): when the task's stream is contiguous, each batch row continues
+the row of the batch before, and the model's final recurrent state of one batch is the initial state
+of the next, detached (truncated backpropagation through time).  It starts from zeros at the start
+of every epoch and in the rows a batch marks ``fresh``, and the loop state holds it, so a checkpoint
+taken mid-epoch resumes with the same state and the same numbers.
 """
 from __future__ import annotations
 
+import base64
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import denormals, distributed
 from .config import OptimConfig
-from .metrics import loss_value, metric_sums, metric_value
+from .metrics import loss_value, metric_of_sums, metric_sums, metric_value
+from .streams import Batch, BatchStream, Shuffled
 from .tasks import Split, TaskData
 
 if TYPE_CHECKING:
@@ -70,13 +79,34 @@ class LoopState:
     metric_count: float = 0.0
     elapsed: float = 0.0        # seconds of the finished epochs
     epoch_elapsed: float = 0.0  # seconds of the epoch in hand before an interruption
+    # the recurrent state carried into the next batch (contiguous streams): {state name: (layers*dirs, B, H)};
+    # {} = zeros; None = the stream carries none.  The stream's position is (epoch, batch).
+    carried: dict[str, np.ndarray] | None = None
+
+    ADDED = ("carried",)        # fields that checkpoints of older versions do not have (their defaults apply)
 
     @classmethod
     def from_dict(cls, doc: dict) -> LoopState:
-        return cls(**{f.name: doc[f.name] for f in fields(cls)})
+        values = {f.name: doc[f.name] for f in fields(cls) if f.name not in cls.ADDED or f.name in doc}
+        if values.get("carried") is not None:
+            values["carried"] = {name: _array(saved) for name, saved in values["carried"].items()}
+        return cls(**values)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-able: the carried arrays as base64 text of their bytes (exact), with dtype and shape."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "carried"}
+        doc["carried"] = None if self.carried is None else {name: _saved(a) for name, a in self.carried.items()}
+        return doc
+
+
+def _saved(a: np.ndarray) -> dict:
+    a = np.ascontiguousarray(a)
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _array(saved: dict) -> np.ndarray:
+    data = base64.b64decode(saved["data"])
+    return np.frombuffer(data, dtype=np.dtype(saved["dtype"])).reshape(saved["shape"]).copy()
 
 
 @dataclass
@@ -136,11 +166,32 @@ def predict_all(model: Trainable, x: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([model.predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
+def predict_stream(model: Trainable, split: Split, stream: BatchStream, batch_size: int
+                   ) -> tuple[np.ndarray, Split]:
+    """Outputs of ``model`` on a split read as a contiguous stream does (``stream.evaluation``): window by
+    window, each row's state carried from one window into the next, from zeros.  Returns the outputs
+    (rows, len, O) and the split cut into those rows (its mask marks the padding of the last row)."""
+    rows, windows = stream.evaluation(split, batch_size)
+    outputs, state = [], {}
+    for steps in windows:
+        out, state = model.predict(np.ascontiguousarray(rows.x[:, steps]), state=state)
+        outputs.append(out)
+    return np.concatenate(outputs, axis=1), rows
+
+
 def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
-                   batch_size: int, flush_denormals: bool = True) -> tuple[float, float, np.ndarray]:
+                   batch_size: int, flush_denormals: bool = True,
+                   stream: BatchStream | None = None) -> tuple[float, float, np.ndarray]:
     """Loss, metric and outputs of ``model`` on a whole split, in batches (denormals flushed to zero
-    unless ``flush_denormals`` is False, see :mod:`rnnlab.denormals`)."""
+    unless ``flush_denormals`` is False, see :mod:`rnnlab.denormals`).
+
+    With a ``stream`` that carries state the split is read as that stream reads it (:func:`predict_stream`,
+    ``batch_size`` rows unless the stream says otherwise); the outputs come back in the split's layout."""
     with denormals.flush_denormals(flush_denormals):
+        if stream is not None and stream.carries_state:
+            outputs, rows = predict_stream(model, split, stream, batch_size)
+            return (loss_value(loss, outputs, rows.y, rows.mask), metric_value(metric, outputs, rows.y, rows.mask),
+                    stream.uncut(outputs, split))
         outputs = predict_all(model, split.x, batch_size)
     return loss_value(loss, outputs, split.y, split.mask), metric_value(metric, outputs, split.y, split.mask), outputs
 
@@ -157,13 +208,19 @@ class Trainer:
                  label: str = "", eval_batch_size: int = 1000, callbacks: tuple[Callback, ...] = (),
                  workers: distributed.Workers | None = None, stop: StopFlag | None = None,
                  augment: Callable[[np.ndarray, int, np.ndarray, int], np.ndarray] | None = None,
-                 flush_denormals: bool = True) -> None:
+                 flush_denormals: bool = True, stream: BatchStream | None = None) -> None:
         self.flush_denormals = flush_denormals   # FTZ/DAZ while training and evaluating (rnnlab.denormals)
         self.augment = augment   # (x, step, positions in the batch, batch size) -> x (rnnlab.data.augment)
         self.model, self.data, self.optim, self.loss, self.metric = model, data, optim, loss, metric
         self.seed, self.label, self.eval_batch_size = seed, label, eval_batch_size
         self.callbacks, self.workers, self.stop = callbacks, workers or distributed.Workers(), stop or StopFlag()
-        self.batches_per_epoch = math.ceil(len(data.train) / optim.batch_size)
+        # the batch order: given, else the task's (TaskData.stream), else the shuffled default
+        self.stream = stream or getattr(data, "stream", None) or Shuffled()
+        if self.stream.carries_state and self.workers.world > 1:
+            raise ValueError(f"--ddp: a {type(self.stream).__name__.lower()} stream carries each row's state from "
+                             f"batch to batch, which data-parallel training does not keep yet; train this task "
+                             f"in one process (without --ddp)")
+        self.batches_per_epoch = self.stream.batches_per_epoch(data.train, optim.batch_size)
         self.total_steps = optim.epochs * self.batches_per_epoch
 
     def _emit(self, hook: str, *args) -> None:
@@ -181,14 +238,16 @@ class Trainer:
         history = history or History(self.label, self.metric)
         for epoch in range(state.epoch, self.optim.epochs):
             started = time.perf_counter() - state.epoch_elapsed
-            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data.train))
+            plan = self.stream.epoch(self.data.train, self.optim.batch_size, self.seed, epoch)
+            if self.stream.carries_state and (state.batch == 0 or state.carried is None):
+                state.carried = {}        # each epoch starts from zeros
             self._emit("on_epoch_start", state, epoch)
             for b in range(state.batch, self.batches_per_epoch):
                 if distributed.all_sum(self.workers, [float(self.stop.requested)])[0] > 0:   # all stop here
                     state.epoch, state.batch, state.epoch_elapsed = epoch, b, time.perf_counter() - started
                     self._emit("on_interrupt", state)
                     raise TrainingInterrupted(f"interrupted at epoch {epoch + 1}, batch {b + 1}")
-                value = self._train_batch(order[b * self.optim.batch_size:(b + 1) * self.optim.batch_size], state)
+                value = self._train_batch(plan[b], state)
                 if not math.isfinite(value):
                     raise TrainingDiverged(f"the loss became {value} at epoch {epoch + 1}, step {b + 1}")
                 history.iteration_loss.append(value)
@@ -202,21 +261,24 @@ class Trainer:
             self._emit("on_epoch", state, record)
         return history
 
-    def _train_batch(self, index: np.ndarray, state: LoopState) -> float:
-        """One optimizer step on the samples ``index`` of the training set (this worker's share of
-        them); the loop state's running sums take the whole batch's numbers.  Returns its mean loss."""
+    def _train_batch(self, batch: Batch, state: LoopState) -> float:
+        """One optimizer step on ``batch`` of the training set (this worker's share of its rows); the
+        loop state's running sums take the whole batch's numbers.  Returns its mean loss."""
         workers = self.workers
-        share = index[workers.rank::workers.world]
-        part = self.data.train.take(share)
+        part = batch.take(workers.rank, workers.world)
         if self.augment is not None:   # drawn from (seed, step): a resumed run sees the same batches
-            positions = np.arange(len(index))[workers.rank::workers.world]
-            part = Split(self.augment(part.x, state.step, positions, len(index)), part.y, part.mask)
+            positions = np.arange(len(batch))[workers.rank::workers.world]
+            part = Split(self.augment(part.x, state.step, positions, len(batch)), part.y, part.mask)
         lr = lr_at(self.optim, state.step, self.total_steps)
-        local, outputs = self.model.train_batch(part.x, part.y, part.mask, self.loss, lr,
-                                                loss_scale=len(share) * workers.world / len(index))
+        scale = len(part) * workers.world / len(batch)
+        if self.stream.carries_state:
+            local, outputs, carried = self.model.train_batch(part.x, part.y, part.mask, self.loss, lr, loss_scale=scale,
+                                                             state=_restarted(state.carried, batch.fresh))
+        else:
+            local, outputs = self.model.train_batch(part.x, part.y, part.mask, self.loss, lr, loss_scale=scale)
         metric_sum, metric_count = metric_sums(self.metric, outputs, part.y, part.mask)
         weighted, count, metric_sum, metric_count = distributed.all_sum(
-            workers, [local * len(share), float(len(share)), metric_sum, metric_count])
+            workers, [local * len(part), float(len(part)), metric_sum, metric_count])
         value = weighted / count
         if math.isfinite(value):
             state.loss_sum += value
@@ -225,20 +287,42 @@ class Trainer:
             state.metric_count += metric_count
             state.step += 1
             state.batch += 1
+            if self.stream.carries_state:
+                state.carried = carried
         return value
 
     def _end_epoch(self, epoch: int, state: LoopState, started: float) -> EpochRecord:
         """Evaluate, make the epoch's record (its seconds count from ``started``) and reset the running sums."""
         val = (None, None)
         if self.data.val is not None:
-            val = evaluate_split(self.model, self.data.val, self.loss, self.metric, self.eval_batch_size,
-                                 self.flush_denormals)[:2]
-        test = evaluate_split(self.model, self.data.test, self.loss, self.metric, self.eval_batch_size,
-                              self.flush_denormals)[:2]
+            val = self.evaluate(self.data.val)[:2]
+        test = self.evaluate(self.data.test)[:2]
         lr = lr_at(self.optim, state.step - 1, self.total_steps)
-        record = EpochRecord(epoch + 1, state.loss_sum / state.batches, state.metric_sum / state.metric_count,
+        record = EpochRecord(epoch + 1, state.loss_sum / state.batches,
+                             metric_of_sums(self.metric, state.metric_sum, state.metric_count),
                              *val, *test, time.perf_counter() - started, lr)
         state.epoch, state.batch, state.loss_sum, state.batches = epoch + 1, 0, 0.0, 0
+        state.carried = {} if self.stream.carries_state else None
         state.metric_sum, state.metric_count, state.epoch_elapsed = 0.0, 0.0, 0.0
         state.elapsed += record.seconds
         return record
+
+    def evaluate(self, split: Split) -> tuple[float, float, np.ndarray]:
+        """Loss, metric and outputs of the model on ``split``, read as the task's stream reads it (a stream that
+        carries state: in as many rows as a training batch has, unless the stream says otherwise)."""
+        if self.stream.carries_state:
+            return evaluate_split(self.model, split, self.loss, self.metric, self.optim.batch_size,
+                                  self.flush_denormals, self.stream)
+        return evaluate_split(self.model, split, self.loss, self.metric, self.eval_batch_size, self.flush_denormals)
+
+
+def _restarted(carried: dict[str, np.ndarray] | None, fresh: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The carried state with the rows ``fresh`` set to zeros (a new copy; {} stays {}: all zeros)."""
+    if not carried or fresh is None or not np.any(fresh):
+        return carried or {}
+    if np.all(fresh):
+        return {}
+    restarted = {name: a.copy() for name, a in carried.items()}
+    for a in restarted.values():
+        a[:, fresh] = 0.0
+    return restarted

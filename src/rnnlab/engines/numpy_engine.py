@@ -34,13 +34,20 @@ class NumpyTrainable:
         return self.model.num_parameters()
 
     def train_batch(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
-                    loss_scale: float = 1.0) -> tuple[float, np.ndarray]:
+                    loss_scale: float = 1.0, state: dict | None = None) -> tuple:
+        """One step (see :class:`~rnnlab.engines.protocol.Trainable`).  With ``state`` (carried state, {} for
+        zeros) the window starts from it and ``(loss, outputs, final state)`` comes back; the final state
+        is new arrays, so the next window's backward stops at its start (truncated BPTT)."""
         from ..numpy.losses import LOSSES
-        from ..numpy.optim import clip_by_global_norm, clip_by_value
-        out = self.model.forward(x, train=True)
+        out = self.model.forward(x, train=True, state=state)
         value, dy = LOSSES[loss](out, y, mask)
-        if not np.isfinite(value):
-            return value, out
+        if np.isfinite(value):
+            self._step(dy, lr)
+        return (value, out) if state is None else (value, out, self.model.final_state)
+
+    def _step(self, dy: np.ndarray, lr: float) -> None:
+        """Backward from dL/dlogits, clipping, one optimizer step at ``lr``."""
+        from ..numpy.optim import clip_by_global_norm, clip_by_value
         self.model.backward(dy)
         if self.clip_value is not None:
             clip_by_value(self.model.grads, self.clip_value)
@@ -48,10 +55,10 @@ class NumpyTrainable:
             clip_by_global_norm(self.model.grads, self.clip_norm)
         self.optimizer.lr = lr
         self.optimizer.step(self.model.grads)
-        return value, out
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.model.forward(x, train=False)
+    def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
+        out = self.model.forward(x, train=False, state=state)
+        return out if state is None else (out, self.model.final_state)
 
     def weights(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()

@@ -4,14 +4,25 @@ Portable weights use torch.nn's names for the recurrent part (``weight_ih_l0`` .
 ``head.*`` (plus ``norm.*`` and ``dense.*`` for the richer heads), so a model trained on one
 engine loads into any other.  The training state (weights, optimizer, random state) is each
 engine's own affair: an adapter writes it in its own format and reads back only its own.
+
+Carried state (contiguous batch streams, truncated BPTT; see :mod:`rnnlab.streams`): a :data:`State`
+is a dict of the cell's states as the registry names them (``cells.CELLS[cell].states``: "h", and
+"c" for the LSTM), each a NumPy array (layers*dirs, N, H) laid out as torch.nn lays out h_0, so it
+is the same on every engine, the trainer can zero a row of it and a checkpoint can keep it.
+``{}`` means zeros.  Passing ``state`` asks for the final state back: ``train_batch`` then returns
+``(loss, outputs, state)`` and ``predict`` ``(outputs, state)``; the returned state is detached
+(connected to no graph: gradients of the next window stop at its start).  Without ``state`` both
+behave, and return, as before.
 """
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
 from ..spec import ModelSpec
+
+State: TypeAlias = dict[str, np.ndarray]   # {state name: (layers*dirs, N, H)}; {} = zeros
 
 
 @runtime_checkable
@@ -24,12 +35,15 @@ class Trainable(Protocol):
         """How many numbers training adjusts."""
 
     def train_batch(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
-                    loss_scale: float = 1.0) -> tuple[float, np.ndarray]:
+                    loss_scale: float = 1.0, state: State | None = None
+                    ) -> tuple[float, np.ndarray] | tuple[float, np.ndarray, State]:
         """Forward, loss, backward, clipping and one optimizer step at learning rate ``lr``.
-        Returns the batch's mean loss and the outputs (NumPy); a non-finite loss takes no step."""
+        Returns the batch's mean loss and the outputs (NumPy); a non-finite loss takes no step.
+        With ``state``: the forward starts from it, and the final state (detached) is returned third."""
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs in evaluation mode (no dropout), as a NumPy array."""
+    def predict(self, x: np.ndarray, state: State | None = None) -> np.ndarray | tuple[np.ndarray, State]:
+        """Outputs in evaluation mode (no dropout), as a NumPy array; with ``state``, from it, and the
+        final state returned too."""
 
     def weights(self) -> dict[str, np.ndarray]:
         """The portable weights (torch.nn names + head)."""

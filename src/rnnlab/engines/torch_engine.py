@@ -4,6 +4,11 @@
 Its training state is a ``torch.save`` file of tensors and plain values only (read back with
 ``weights_only=True``): the model's and the optimizer's state dicts, torch's random state and the
 trainer's ``extra`` as JSON text.
+
+Carried state crosses the protocol as NumPy arrays named by the cell registry (``{"h": h_n, "c": c_n}``);
+here it becomes torch.nn's ``hx`` (h_0, or the tuple (h_0, c_0) in the registry's order) on the model's
+device, and the final state comes back ``.detach()``-ed and copied to the host, so the next window's
+backward stops at its first step.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..cells import get_cell
 from ..config import LOSS_NAMES, OptimConfig
 from ..spec import ModelSpec
 
@@ -72,6 +78,7 @@ class TorchTrainable:
         self.optimizer = (torch.optim.Adam(params, lr=optim.lr) if optim.optimizer == "adam"
                           else torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
+        self.state_names = get_cell(spec.recurrent.cell).states    # the states carried between windows
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
@@ -86,10 +93,38 @@ class TorchTrainable:
         self.runner = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                                               else None)
 
+    def _hx(self, state: dict) -> torch.Tensor | tuple[torch.Tensor, ...] | None:
+        """torch.nn's ``hx`` from a carried state ({}: None, zeros)."""
+        if not state:
+            return None
+        missing = [name for name in self.state_names if name not in state]
+        unknown = sorted(set(state) - set(self.state_names))
+        if missing or unknown:
+            raise ValueError(f"state: the {self.spec.recurrent.cell} cell carries {', '.join(self.state_names)}; "
+                             f"got {', '.join(sorted(state)) or 'nothing'}; pass all of them, or {{}} for zeros")
+        dtype = next(self.model.parameters()).dtype
+        tensors = tuple(torch.as_tensor(state[name], dtype=dtype, device=self.device) for name in self.state_names)
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def _carried(self, final: torch.Tensor | tuple[torch.Tensor, ...]) -> dict[str, np.ndarray]:
+        """The final state, detached from the graph and copied to the host, named as the registry names it."""
+        parts = final if isinstance(final, tuple) else (final,)
+        return {name: part.detach().cpu().numpy().copy() for name, part in zip(self.state_names, parts)}
+
     def train_batch(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
-                    loss_scale: float = 1.0) -> tuple[float, np.ndarray]:
+                    loss_scale: float = 1.0, state: dict | None = None) -> tuple:
+        """One step (see :class:`~rnnlab.engines.protocol.Trainable`); with ``state``, from it, and the
+        final state (detached) returned third."""
         self.model.train()
-        out = self.runner(self._tensor(x))
+        if state is None:
+            return self._step(self.runner(self._tensor(x)), y, mask, loss, lr, loss_scale)
+        out, final = self.runner(self._tensor(x), self._hx(state), return_state=True)
+        carried = self._carried(final)      # taken before backward, which may reuse the forward's buffers
+        return (*self._step(out, y, mask, loss, lr, loss_scale), carried)
+
+    def _step(self, out: torch.Tensor, y: np.ndarray, mask: np.ndarray | None, loss: str, lr: float,
+              loss_scale: float) -> tuple[float, np.ndarray]:
+        """Loss, backward, clipping and one optimizer step; the loss as reported and the outputs."""
         value = torch_loss(loss, out, self._tensor(y), self._tensor(mask))
         result = float(value.detach())
         if loss == "mse_onehot":     # reported as Assignment 2 prints it: the mean over the classes
@@ -107,10 +142,13 @@ class TorchTrainable:
         self.optimizer.step()
         return result, out.detach().cpu().numpy()
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
         self.model.eval()
         with torch.no_grad():
-            return self.model(self._tensor(x)).cpu().numpy()
+            if state is None:
+                return self.model(self._tensor(x)).cpu().numpy()
+            out, final = self.model(self._tensor(x), self._hx(state), return_state=True)
+            return out.cpu().numpy(), self._carried(final)
 
     def weights(self) -> dict[str, np.ndarray]:
         from ..torch.convert import to_torch_state_dict

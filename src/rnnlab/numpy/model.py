@@ -6,6 +6,14 @@
     head:            y = r W^T + b                                          W: (O, dirs*H)
 
 Parameters: the recurrent ones under torch.nn's names, plus ``head.weight`` and ``head.bias``.
+
+Carried state (truncated BPTT over a contiguous stream): ``forward(x, state=...)`` starts every layer
+and direction from the given states instead of zeros, ``state`` a dict of the cell's states as the
+registry names them (``cells.CELLS[cell].states``: "h", and "c" for the LSTM), each
+(layers*dirs, N, H) as torch.nn lays them out; ``final_state`` is then the states after the last step,
+new arrays connected to nothing, ready to be carried into the next window.  ``backward`` treats the
+initial state as an input: the gradient reaching it, dL/dh_0 (and dL/dc_0), is ``initial_state_grads``
+(truncated BPTT drops it; the gradient check reads it).
 """
 from __future__ import annotations
 
@@ -41,6 +49,13 @@ class SequenceModel:
         self.grads["head.weight"] = np.zeros_like(self.params["head.weight"])
         self.grads["head.bias"] = np.zeros_like(self.params["head.bias"])
         self._cache = None
+        self._final: tuple = (None, None)      # h_n, c_n of the last forward (internal layout)
+        self._d_initial: tuple = (None, None)  # dL/dh_0, dL/dc_0 of the last backward
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The states the cell carries from step to step, as the registry names them."""
+        return self.rnn.cell_def.states
 
     @property
     def dtype(self) -> np.dtype:
@@ -56,11 +71,39 @@ class SequenceModel:
         load_into(self.params, state, "state_dict")
 
     # ------------------------------------------------------------------------------------
-    def forward(self, x: ArrayLike, lengths: ArrayLike | None = None, train: bool = False) -> np.ndarray:
-        """x: (N, T, D) -> logits (N, O) for readout "last", (N, T, O) for "every"."""
+    def _initial(self, state: dict | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """h0 and c0 for RecurrentNet from a state dict keyed by the registry's state names."""
+        if not state:
+            return None, None
+        unknown = sorted(set(state) - set(self.state_names))
+        if unknown:
+            raise ValueError(f"state: the {self.rnn.cell_def.full_name} carries {', '.join(self.state_names)}, "
+                             f"not {', '.join(unknown)}; pass a dict with those keys (or none for zeros)")
+        initial = {f"{name}0": state[name] for name in self.state_names if name in state}
+        return initial.get("h0"), initial.get("c0")
+
+    @property
+    def final_state(self) -> dict[str, np.ndarray]:
+        """The states after the last step of the last forward: {name: (layers*dirs, N, H)}, new arrays."""
+        if self._final[0] is None:
+            raise RuntimeError("final_state: run forward on a batch first")
+        return dict(zip(self.state_names, self.rnn._public_states(*self._final)))
+
+    @property
+    def initial_state_grads(self) -> dict[str, np.ndarray]:
+        """dL/d(initial state) of the last backward: {name: (layers*dirs, N, H)}."""
+        if self._d_initial[0] is None:
+            raise RuntimeError("initial_state_grads: run backward first")
+        return dict(zip(self.state_names, self.rnn._public_states(*self._d_initial)))
+
+    def forward(self, x: ArrayLike, lengths: ArrayLike | None = None, train: bool = False,
+                state: dict | None = None) -> np.ndarray:
+        """x: (N, T, D) -> logits (N, O) for readout "last", (N, T, O) for "every".
+        ``state``: the initial states ({name: (layers*dirs, N, H)}; zeros when None or missing)."""
         rnn = self.rnn
-        x, _, _, lengths, _, _ = rnn._check_inputs(x, None, None, lengths)
-        out, h_n, _ = rnn._forward(rnn._to_internal(x), None, None, lengths, train)
+        x, h0, c0, lengths, _, _ = rnn._check_inputs(x, *self._initial(state), lengths)
+        out, h_n, c_n = rnn._forward(rnn._to_internal(x), h0, c0, lengths, train)
+        self._final = (h_n, c_n)
         W, b = self.params["head.weight"], self.params["head.bias"]
         if self.readout == "last":
             nd = rnn.num_directions
@@ -90,12 +133,13 @@ class SequenceModel:
             dr = W.T @ dy_fm                                       # (dirs*H, N)
             d_h_n = np.zeros((rnn.num_layers * nd, H, dr.shape[1]), rnn.dtype)
             d_h_n[-nd:] = dr.reshape(nd, H, -1)
-            dX, _, _ = rnn._backward(None, d_h_n, None)
+            dX, *d_initial = rnn._backward(None, d_h_n, None)
         else:
             dy_fm = np.ascontiguousarray(dy.transpose(1, 2, 0))    # (T, O, N)
             gW[...] = np.tensordot(dy_fm, r, axes=([0, 2], [0, 2]))
             dy_fm.sum(axis=(0, 2), out=gb)
-            dX, _, _ = rnn._backward(np.matmul(W.T, dy_fm), None, None)
+            dX, *d_initial = rnn._backward(np.matmul(W.T, dy_fm), None, None)
+        self._d_initial = tuple(d_initial)
         return dX.transpose(2, 0, 1)
 
     # ------------------------------------------------------------------------------------

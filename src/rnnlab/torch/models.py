@@ -94,6 +94,11 @@ class TaskModel(nn.Module):
         r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm", or "...-dense")
         r = ReLU(W_d r + b_d)                                  (head "dense" or "...-dense", dense_size units)
         y = W r + b
+
+    Carried state (truncated BPTT): ``forward(x, state, return_state=True)`` starts the recurrent net
+    from ``state`` (torch.nn's ``hx``: h_0, or (h_0, c_0) for the LSTM; None for zeros) and returns
+    ``(y, final state)`` in the same form, still connected to the graph: the caller detaches it
+    before carrying it into the next window.
     """
 
     def __init__(self, recurrent: nn.Module, output_size: int, readout: str = "last", head: str = "plain",
@@ -110,9 +115,13 @@ class TaskModel(nn.Module):
         self.dense = nn.Linear(features, dense_size) if head.endswith("dense") else None
         self.head = nn.Linear(dense_size if self.dense is not None else features, output_size)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, state = self.recurrent(x)
-        r = final_states(self.recurrent, state) if self.readout == "last" else out
+    def forward(self, x: torch.Tensor, state: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
+                return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | tuple]:
+        out, final = self.recurrent(x) if state is None else self.recurrent(x, state)
+        y = self._head(final_states(self.recurrent, final) if self.readout == "last" else out)
+        return (y, final) if return_state else y
+
+    def _head(self, r: torch.Tensor) -> torch.Tensor:
         if self.norm is not None:
             if isinstance(self.norm, nn.BatchNorm1d) and r.dim() == 3:
                 r = self.norm(r.transpose(1, 2)).transpose(1, 2)
