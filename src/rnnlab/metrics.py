@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numpy.losses import LOSSES
-
 
 def _hits(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
     return outputs.argmax(-1) == y
@@ -116,10 +114,6 @@ def finish_metric(metric: str, mean: float) -> float:
 def metric_of_sums(metric: str, total: float, count: float) -> float:
     """The running value of sums accumulated by :func:`metric_sums`."""
     return finish_metric(metric, total / count)
-
-
-def loss_value(loss: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
-    return LOSSES[loss](outputs.astype(np.float64), y, mask)[0]
 
 
 def format_metric(metric: str, value: float | None) -> str:

@@ -16,10 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure as _Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from .metrics import analyze_confusion, confusion_matrix
+from .metrics import METRICS, analyze_confusion, confusion_matrix
 from .trainer import History
-
-PERCENT_METRICS = ("accuracy", "bit_accuracy")
 
 
 class Figure(_Figure):
@@ -46,7 +44,7 @@ def _histories(items: object) -> dict[str, History]:
 
 def _metric_axis(ax, metric: str) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if metric in PERCENT_METRICS:
+    if metric in METRICS and METRICS[metric].percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
 

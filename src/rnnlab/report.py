@@ -20,7 +20,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import plots
-from .metrics import analyze_confusion, confusion_matrix, format_metric
+from .metrics import METRICS, analyze_confusion, confusion_matrix, format_metric
 from .rundir import RunDir
 
 # The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
@@ -73,7 +73,7 @@ def _lengths(runs: list[dict], path: Path) -> None:
 
 def _chance(summary: dict) -> str:
     measure, value = summary["baseline_measure"], summary["baseline"]
-    if measure in ("accuracy", "bit_accuracy"):
+    if measure in METRICS and METRICS[measure].percent:
         return format_metric(measure, value)
     return f"{measure} {value:.3g}"
 

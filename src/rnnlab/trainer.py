@@ -32,12 +32,19 @@ import numpy as np
 
 from . import denormals, distributed
 from .config import OptimConfig
-from .metrics import loss_value, metric_of_sums, metric_sums, metric_value
+from .metrics import metric_of_sums, metric_sums, metric_value
+from .numpy.losses import LOSSES
 from .streams import Batch, BatchStream, Shuffled
 from .tasks import Split, TaskData
 
 if TYPE_CHECKING:
     from .engines.protocol import Trainable
+
+
+def loss_value(loss: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """The loss of ``outputs`` in float64, by the NumPy engine's loss functions: the same number whatever engine
+    made the outputs."""
+    return LOSSES[loss](outputs.astype(np.float64), y, mask)[0]
 
 
 class TrainingDiverged(RuntimeError):
