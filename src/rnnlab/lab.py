@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import plan as run_plan
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
-from .data.augment import check_augment, make_augmenter
+from .data.augment import make_augmenter
 from .engines import Trainable, build_trainable
 from .init import apply_init
-from .memory import check_fits
 from .metrics import analyze_confusion, confusion_matrix, sequence_accuracy
+from .plan import RunPlan
 from .tasks import Split, Task, TaskData, get_task
 from .trainer import History, Trainer, evaluate_split
 
@@ -94,38 +95,41 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     """Train one model (a short name, or a whole :class:`TrainConfig`); returns its :class:`Result` (with
     ``run_dir``: also a run directory on disk).
 
-    ``echo`` prints one line per epoch, as `rnnlab train` does."""
+    The run is resolved and checked by :func:`rnnlab.plan.resolve` before any data loads, as every
+    entry point's is.  ``echo`` prints one line per epoch, as `rnnlab train` does."""
     cfg = configure(model, preset, **settings)
-    model = model if isinstance(model, str) else cfg.label
-    task = get_task(cfg.data.task)
-    task.options(**cfg.data.options)
-    check_fits(cfg, task)
-    check_augment(cfg, task)
+    plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
+    return _train_plan(plan, data, run_dir, echo)
+
+
+def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None, echo: bool) -> Result:
+    """Train a resolved run in memory (or, with ``run_dir``, as a run directory), on ``data`` or its task's."""
+    if data is not None:
+        plan.check_data(data)
     if run_dir is not None:
-        return _train_on_disk(model, cfg, task, data, run_dir, echo)
-    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
-    o = cfg.optim
-    spec = cfg.model.for_task(task)
+        return _train_on_disk(plan, data, run_dir, echo)
+    data = data if data is not None else plan.load()
+    cfg, o, spec = plan.config, plan.config.optim, plan.spec
     net = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
                           o.clip_norm, cfg.run.device)
     apply_init(net, cfg.init, cfg.run.seed)
-    loss = o.loss or task.loss
     callbacks = (EpochPrinter(),) if echo else ()
-    history = Trainer(net, data, o, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
+    history = Trainer(net, data, o, plan.loss, plan.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
                       callbacks, augment=make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
                       flush_denormals=cfg.run.flush_denormals).fit()
-    return _result(model, cfg, task, net, data, history)
+    return _result(plan.name, cfg, plan.task, net, data, history)
 
 
-def _train_on_disk(model: str, cfg: TrainConfig, task: Task, data: TaskData | None, run_dir: str | Path,
-                   echo: bool) -> Result:
+def _train_on_disk(plan: RunPlan, data: TaskData | None, run_dir: str | Path, echo: bool) -> Result:
+    from .rundir import RunDir
     from .runs import load_run_model
     from .train import train_run
-    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
-    history = train_run(cfg, run_dir, data=data, force=True, progress=False,
+    RunDir(run_dir).check_free(force=True)      # a file in the way is refused before the data loads
+    data = data if data is not None else plan.load()
+    history = train_run(plan, run_dir, data=data, force=True, progress=False,
                         echo=print if echo else (lambda line: None))
     net, _ = load_run_model(run_dir)
-    return _result(model, cfg, task, net, data, history)
+    return _result(plan.name, plan.config, plan.task, net, data, history)
 
 
 def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskData, history: History) -> Result:
@@ -142,12 +146,12 @@ def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskD
 
 def compare(models: list[str], data: TaskData | None = None, preset: str | None = None, echo: bool = True,
             **settings: object) -> dict[str, Result]:
-    """Train several models on the same data (loaded once); every configuration is checked first."""
-    configs = {name: configure(name, preset, **settings) for name in models}
-    first = next(iter(configs.values()))
-    if data is None:
-        data = load_data(first.data.task, first.run.seed, **first.data.options)
-    return {name: train(name, data=data, preset=preset, echo=echo, **settings) for name in configs}
+    """Train several models on the same data (loaded once); every run is resolved and checked by
+    :func:`rnnlab.plan.resolve_all` before the data loads or the first model trains."""
+    plans = run_plan.resolve_all({name: configure(name, preset, **settings) for name in models}, shared_data=True)
+    if data is None and plans:
+        data = next(iter(plans.values())).load()
+    return {name: _train_plan(plan, data, None, echo) for name, plan in plans.items()}
 
 
 def add_binary(result: Result, a: int, b: int) -> int:
