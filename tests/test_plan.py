@@ -222,3 +222,17 @@ def test_a_resumed_run_is_resolved_from_its_own_settings(tmp_path, monkeypatch):
     assert main(["train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"]) == 0
     saved = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
     assert len(seen) == 1 and seen[0] == TrainConfig.from_dict(saved) and seen[0].optim.epochs == 2
+
+
+def test_the_results_suite_checks_every_run_before_the_first_trains(tmp_path, monkeypatch):
+    """`rnnlab bench`: a bad second case is refused before the first case's runs train."""
+    from rnnlab import bench
+    good = bench.Case("good", "xor", dict(XOR["task_options"]))
+    bad = bench.Case("bad", "xor", dict(XOR["task_options"]), settings={"loss": "mse_onehot"})
+    entry = bench.Entry("t", "t", (good, bad), ("gru",), protocol={"hidden_size": 4, "epochs": 1},
+                        notebook_protocol=False)
+    trained = []
+    monkeypatch.setattr(bench, "_run_once", lambda *a: trained.append(a) or {})
+    with pytest.raises(ValueError, match="loss: 'mse_onehot' needs a classification task, xor is bce"):
+        bench.run_entry(entry, tmp_path)
+    assert trained == [] and list(tmp_path.iterdir()) == []
