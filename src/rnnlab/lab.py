@@ -21,13 +21,13 @@ import numpy as np
 from . import plan as run_plan
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
-from .data.augment import make_augmenter
-from .engines import Trainable, build_trainable
-from .init import apply_init
+from .engines import Trainable
 from .metrics import analyze_confusion, confusion_matrix, sequence_accuracy
 from .plan import RunPlan
+from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
-from .trainer import History, Trainer, evaluate_split
+from .train import build_model, make_trainer, train_run
+from .trainer import History, evaluate_split
 
 
 @dataclass
@@ -104,36 +104,32 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
 
 def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None, echo: bool) -> Result:
     """Train a resolved run in memory (or, with ``run_dir``, as a run directory), on ``data`` or its task's."""
-    if data is not None:
-        plan.check_data(data)
     if run_dir is not None:
         return _train_on_disk(plan, data, run_dir, echo)
+    if data is not None:
+        plan.check_data(data)
     data = data if data is not None else plan.load()
-    cfg, o, spec = plan.config, plan.config.optim, plan.spec
-    net = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
-                          o.clip_norm, cfg.run.device)
-    apply_init(net, cfg.init, cfg.run.seed)
-    callbacks = (EpochPrinter(),) if echo else ()
-    history = Trainer(net, data, o, plan.loss, plan.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks, augment=make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
-                      flush_denormals=cfg.run.flush_denormals).fit()
-    return _result(plan.name, cfg, plan.task, net, data, history)
+    net = build_model(plan)
+    history = make_trainer(plan, net, data, (EpochPrinter(),) if echo else ()).fit()
+    return _result(plan, net, data, history)
 
 
 def _train_on_disk(plan: RunPlan, data: TaskData | None, run_dir: str | Path, echo: bool) -> Result:
-    from .rundir import RunDir
+    """:func:`rnnlab.train.train_run` into ``run_dir`` (replacing a run there), and the result read back."""
     from .runs import load_run_model
-    from .train import train_run
-    RunDir(run_dir).check_free(force=True)      # a file in the way is refused before the data loads
-    data = data if data is not None else plan.load()
+    if data is None:
+        RunDir(run_dir).check_free(force=True)      # a file in the way is refused before the data loads
+        data = plan.load()
     history = train_run(plan, run_dir, data=data, force=True, progress=False,
                         echo=print if echo else (lambda line: None))
     net, _ = load_run_model(run_dir)
-    return _result(plan.name, plan.config, plan.task, net, data, history)
+    return _result(plan, net, data, history)
 
 
-def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskData, history: History) -> Result:
-    loss, batch = cfg.optim.loss or task.loss, cfg.data.eval_batch_size
+def _result(plan: RunPlan, net: Trainable, data: TaskData, history: History) -> Result:
+    """The trained model's result: its test loss and metric, and those of the task's extra test sets."""
+    cfg, task, loss = plan.config, plan.task, plan.loss
+    batch = cfg.data.eval_batch_size
     test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch,
                                                      cfg.run.flush_denormals)
     extra, whole = {}, {}
@@ -141,7 +137,7 @@ def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskD
         _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch, cfg.run.flush_denormals)
         if task.metric == "bit_accuracy":
             whole[key] = sequence_accuracy(extra_outputs, split.y, split.mask)
-    return Result(name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
+    return Result(plan.name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
 
 
 def compare(models: list[str], data: TaskData | None = None, preset: str | None = None, echo: bool = True,

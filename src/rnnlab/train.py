@@ -115,14 +115,25 @@ def _check(plan: RunPlan, run: RunDir, request: RunRequest) -> None:
         run.check_free(request.force)
 
 
-def _build(cfg: TrainConfig, spec: ModelSpec, workers: distributed.Workers) -> Trainable:
-    o = cfg.optim
-    model = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
+def build_model(plan: RunPlan, workers: distributed.Workers | None = None) -> Trainable:
+    """The plan's model on its engine with its optimizer, initialised as its settings say (and made
+    data-parallel when ``workers`` are)."""
+    cfg, o = plan.config, plan.config.optim
+    model = build_trainable(plan.spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
                             o.clip_norm, cfg.run.device)
     apply_init(model, cfg.init, cfg.run.seed)
-    if workers.enabled:
+    if workers is not None and workers.enabled:
         model.data_parallel()
     return model
+
+
+def make_trainer(plan: RunPlan, model: Trainable, data: TaskData, callbacks: tuple = (),
+                 workers: distributed.Workers | None = None, stop: StopFlag | None = None) -> Trainer:
+    """The training loop of a plan's run on ``data`` (with the augmentation its settings ask for)."""
+    cfg = plan.config
+    return Trainer(model, data, cfg.optim, plan.loss, plan.metric, cfg.run.seed, plan.spec.label,
+                   cfg.data.eval_batch_size, callbacks, workers, stop,
+                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals)
 
 
 def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable, task: Task, loss: str,
@@ -171,14 +182,12 @@ def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> H
     _check(plan, run, request)
     cfg, task, spec, loss = plan.config, plan.task, plan.spec, plan.loss
     workers = distributed.start(cfg.run.device) if cfg.run.ddp else distributed.Workers()
-    model = _build(cfg, spec, workers)
+    model = build_model(plan, workers)
     data = request.data or plan.load(request.data_dir)
     state, history = _start(cfg, run, request, model, task, loss, data, workers.main)
     distributed.barrier(workers)
     callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
-    trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks, workers, stop, make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
-                      flush_denormals=cfg.run.flush_denormals)
+    trainer = make_trainer(plan, model, data, callbacks, workers, stop)
     _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
         history.summary = finish_run(run, model, spec, cfg, task, data, loss, history)
