@@ -9,7 +9,9 @@
 Nothing is written to disk unless ``run_dir`` is given (then it is an ordinary run directory, the
 same as `rnnlab train` leaves).  Settings are the flat names of `rnnlab train`'s flags
 (``hidden_size``, ``lr``, ``batch_size``, ``engine``, ``clip_norm``, ``task_options``...); a
-model is a short name (``lstm``, ``bilstm2-ln``, ``lnrnn-relu``).
+model is a short name (``lstm``, ``bilstm2-ln``, ``lnrnn-relu``).  Every run is resolved and checked by
+:mod:`rnnlab.plan` before any data loads, exactly as `rnnlab train` and `compare` check theirs, so the
+same bad settings are refused here with the same message.
 """
 from __future__ import annotations
 
