@@ -78,26 +78,46 @@ def variants_of(entry: Entry, variants: tuple[str, ...] = VARIANTS) -> list[str]
 def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANTS, seeds: int = 1,
               quick: bool = False, data_dir: str | Path | None = None,
               echo: Callable[[str], None] = print) -> list[dict]:
-    """Train (or reuse) every run of an entry and return its result rows."""
-    rows = []
+    """Train (or reuse) every run of an entry and return its result rows.  Every run still to train is
+    resolved and checked (:func:`rnnlab.plan.resolve`) before the first one trains."""
+    from .plan import resolve
+    rows, planned = [], _planned(entry, out, variants, seeds, quick)
+    for *_, runs in planned:
+        for run_dir, cfg in runs or ():
+            if _finished_summary(run_dir, cfg) is None:
+                resolve(cfg)
+    for variant, case, model, runs in planned:
+        if runs is None:
+            echo(f"{entry.name} / {variant} / {case.label} / {model}: not run, needs a CUDA GPU")
+            rows.append(_not_run_row(entry, variant, case, model, settings_for(entry, variant, case, model, 0)))
+            continue
+        done = []
+        for seed, (run_dir, cfg) in enumerate(runs):
+            label = f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}"
+            done.append((run_dir, _run_once(cfg, run_dir, label, data_dir, echo)))
+        rows.append(_row(entry, variant, case, model, cfg, done))
+    return rows
+
+
+def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: int,
+             quick: bool) -> list[tuple[str, Case, str, list[tuple[Path, TrainConfig]] | None]]:
+    """Each row of an entry (variant, case, model) with its runs, one (run directory, settings) per seed;
+    None for a row whose protocol needs a CUDA GPU that this machine lacks."""
+    planned = []
     for variant in variants_of(entry, variants):
         models = entry.models + (entry.recipe_models if variant == "rnnlab" else ())
         for case in entry.cases:
             for model in models:
-                first = settings_for(entry, variant, case, model, 0)
-                if first.run.device == "cuda" and not cuda_available():
-                    echo(f"{entry.name} / {variant} / {case.label} / {model}: not run, needs a CUDA GPU")
-                    rows.append(_not_run_row(entry, variant, case, model, first))
+                if settings_for(entry, variant, case, model, 0).run.device == "cuda" and not cuda_available():
+                    planned.append((variant, case, model, None))
                     continue
                 runs = []
                 for seed in range(case.seeds or (seeds if entry.seeds else 1)):
                     cfg = settings_for(entry, variant, case, model, seed)
-                    cfg = _quick(cfg) if quick else cfg
                     run_dir = Path(out) / entry.name / variant / case.label.replace(" ", "-") / f"{model}-seed{seed}"
-                    label = f"{entry.name} / {variant} / {case.label} / {model} / seed {seed}"
-                    runs.append((run_dir, _run_once(cfg, run_dir, label, data_dir, echo)))
-                rows.append(_row(entry, variant, case, model, cfg, runs))
-    return rows
+                    runs.append((run_dir, _quick(cfg) if quick else cfg))
+                planned.append((variant, case, model, runs))
+    return planned
 
 
 def _run_once(cfg: TrainConfig, run_dir: Path, label: str, data_dir: str | Path | None,

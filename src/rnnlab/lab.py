@@ -9,7 +9,9 @@
 Nothing is written to disk unless ``run_dir`` is given (then it is an ordinary run directory, the
 same as `rnnlab train` leaves).  Settings are the flat names of `rnnlab train`'s flags
 (``hidden_size``, ``lr``, ``batch_size``, ``engine``, ``clip_norm``, ``task_options``...); a
-model is a short name (``lstm``, ``bilstm2-ln``, ``lnrnn-relu``).
+model is a short name (``lstm``, ``bilstm2-ln``, ``lnrnn-relu``).  Every run is resolved and checked by
+:mod:`rnnlab.plan` before any data loads, exactly as `rnnlab train` and `compare` check theirs, so the
+same bad settings are refused here with the same message.
 """
 from __future__ import annotations
 
@@ -18,15 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import plan as run_plan
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
-from .data.augment import check_augment, make_augmenter
-from .engines import Trainable, build_trainable
-from .init import apply_init
-from .memory import check_fits
+from .engines import Trainable
 from .metrics import analyze_confusion, confusion_matrix, sequence_accuracy
+from .plan import RunPlan
+from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
-from .trainer import History, Trainer, evaluate_split
+from .train import build_model, make_trainer, train_run
+from .trainer import History, evaluate_split
 
 
 @dataclass
@@ -94,42 +97,41 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     """Train one model (a short name, or a whole :class:`TrainConfig`); returns its :class:`Result` (with
     ``run_dir``: also a run directory on disk).
 
-    ``echo`` prints one line per epoch, as `rnnlab train` does."""
+    The run is resolved and checked by :func:`rnnlab.plan.resolve` before any data loads, as every
+    entry point's is.  ``echo`` prints one line per epoch, as `rnnlab train` does."""
     cfg = configure(model, preset, **settings)
-    model = model if isinstance(model, str) else cfg.label
-    task = get_task(cfg.data.task)
-    task.options(**cfg.data.options)
-    check_fits(cfg, task)
-    check_augment(cfg, task)
+    plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
+    return _train_plan(plan, data, run_dir, echo)
+
+
+def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None, echo: bool) -> Result:
+    """Train a resolved run in memory (or, with ``run_dir``, as a run directory), on ``data`` or its task's."""
     if run_dir is not None:
-        return _train_on_disk(model, cfg, task, data, run_dir, echo)
-    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
-    o = cfg.optim
-    spec = cfg.model.for_task(task)
-    net = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
-                          o.clip_norm, cfg.run.device)
-    apply_init(net, cfg.init, cfg.run.seed)
-    loss = o.loss or task.loss
-    callbacks = (EpochPrinter(),) if echo else ()
-    history = Trainer(net, data, o, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks, augment=make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
-                      flush_denormals=cfg.run.flush_denormals).fit()
-    return _result(model, cfg, task, net, data, history)
+        return _train_on_disk(plan, data, run_dir, echo)
+    if data is not None:
+        plan.check_data(data)
+    data = data if data is not None else plan.load()
+    net = build_model(plan)
+    history = make_trainer(plan, net, data, (EpochPrinter(),) if echo else ()).fit()
+    return _result(plan, net, data, history)
 
 
-def _train_on_disk(model: str, cfg: TrainConfig, task: Task, data: TaskData | None, run_dir: str | Path,
-                   echo: bool) -> Result:
+def _train_on_disk(plan: RunPlan, data: TaskData | None, run_dir: str | Path, echo: bool) -> Result:
+    """:func:`rnnlab.train.train_run` into ``run_dir`` (replacing a run there), and the result read back."""
     from .runs import load_run_model
-    from .train import train_run
-    data = data if data is not None else load_data(cfg.data.task, cfg.run.seed, **cfg.data.options)
-    history = train_run(cfg, run_dir, data=data, force=True, progress=False,
+    if data is None:
+        RunDir(run_dir).check_free(force=True)      # a file in the way is refused before the data loads
+        data = plan.load()
+    history = train_run(plan, run_dir, data=data, force=True, progress=False,
                         echo=print if echo else (lambda line: None))
     net, _ = load_run_model(run_dir)
-    return _result(model, cfg, task, net, data, history)
+    return _result(plan, net, data, history)
 
 
-def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskData, history: History) -> Result:
-    loss, batch = cfg.optim.loss or task.loss, cfg.data.eval_batch_size
+def _result(plan: RunPlan, net: Trainable, data: TaskData, history: History) -> Result:
+    """The trained model's result: its test loss and metric, and those of the task's extra test sets."""
+    cfg, task, loss = plan.config, plan.task, plan.loss
+    batch = cfg.data.eval_batch_size
     test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch,
                                                      cfg.run.flush_denormals)
     extra, whole = {}, {}
@@ -137,17 +139,17 @@ def _result(name: str, cfg: TrainConfig, task: Task, net: Trainable, data: TaskD
         _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch, cfg.run.flush_denormals)
         if task.metric == "bit_accuracy":
             whole[key] = sequence_accuracy(extra_outputs, split.y, split.mask)
-    return Result(name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
+    return Result(plan.name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
 
 
 def compare(models: list[str], data: TaskData | None = None, preset: str | None = None, echo: bool = True,
             **settings: object) -> dict[str, Result]:
-    """Train several models on the same data (loaded once); every configuration is checked first."""
-    configs = {name: configure(name, preset, **settings) for name in models}
-    first = next(iter(configs.values()))
-    if data is None:
-        data = load_data(first.data.task, first.run.seed, **first.data.options)
-    return {name: train(name, data=data, preset=preset, echo=echo, **settings) for name in configs}
+    """Train several models on the same data (loaded once); every run is resolved and checked by
+    :func:`rnnlab.plan.resolve_all` before the data loads or the first model trains."""
+    plans = run_plan.resolve_all({name: configure(name, preset, **settings) for name in models}, shared_data=True)
+    if data is None and plans:
+        data = next(iter(plans.values())).load()
+    return {name: _train_plan(plan, data, None, echo) for name, plan in plans.items()}
 
 
 def add_binary(result: Result, a: int, b: int) -> int:

@@ -9,8 +9,8 @@ import numpy as np
 
 from .config import Settings
 from .engines import Trainable, build_trainable
-from .memory import check_fits
 from .metrics import format_metric
+from .plan import resolve_all
 from .rundir import RunDir
 from .tasks import get_task
 from .train import train_run
@@ -21,32 +21,29 @@ def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None
             resume: bool = False, echo: Callable[[str], None] = print,
             progress: bool = True) -> tuple[Path, list[History]]:
     """Train every model of ``settings.models`` on one task (data loaded once) into ``out_dir/<model>/``
-    and write the report into ``out_dir``.  Every model's configuration is checked before anything
-    loads or is written.  Returns the report's path and the histories (``.summary`` of each)."""
+    and write the report into ``out_dir``.  Every model's run is resolved and checked
+    (:func:`rnnlab.plan.resolve_all`) before anything loads or is written.  Returns the report's path and
+    the histories (``.summary`` of each)."""
     from .report import write_report
-    configs = settings.configs()
+    plans = resolve_all(settings.configs(), shared_data=True)
     out = RunDir(out_dir)
     if not resume:
         out.check_free(force)
-    first = next(iter(configs.values()))
-    task = get_task(first.data.task)
-    task.options(**first.data.options)
-    for cfg in configs.values():
-        check_fits(cfg, task)
-    data = task.load(seed=first.run.seed, data_dir=data_dir, **first.data.options)
+    first = next(iter(plans.values()))
+    data = first.load(data_dir)
     if "source" in data.info:
         echo(f"data: {data.info['dataset']} from {data.info['source']} ({len(data.train)} training, "
              f"{0 if data.val is None else len(data.val)} validation, {len(data.test)} test sequences)")
     histories, run_dirs = [], []
-    for name, cfg in configs.items():
+    for name, plan in plans.items():
         run = RunDir(out.path / name)
         if resume and run.file("summary.json").exists():
             histories.append(load_history(run))
         else:
-            histories.append(train_run(cfg, run.path, data=data, resume=resume and run.path.exists(), force=force,
+            histories.append(train_run(plan, run.path, data=data, resume=resume and run.path.exists(), force=force,
                                        echo=echo, progress=progress))
         run_dirs.append(run.path)
-    report = write_report(out.path, run_dirs, title=f"{task.name}: {', '.join(configs)}")
+    report = write_report(out.path, run_dirs, title=f"{first.task.name}: {', '.join(plans)}")
     out.write_json("compare.json", {"settings": settings.values, "models": list(settings.models)})
     return report, histories
 

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FIELDS, read_mapping, resolve
-from .tasks import get_task
+from .config import FIELDS, TrainConfig, read_mapping, resolve
+from .plan import resolve as resolve_plan
 
 SWEEP_KEYS = {"name", "task", "fixed", "grid", "random", "seeds", "resources"}
 
@@ -44,6 +44,12 @@ class SweepRun:
     seed: int
     settings: dict        # TrainConfig fields of this run
     run_dir: str
+
+    def config(self) -> TrainConfig:
+        """The run's training configuration (flat settings over the defaults, as a YAML file's are)."""
+        settings = dict(self.settings)
+        options = settings.pop("task_options", {})
+        return resolve(task_options=options, **settings).config()
 
 
 def read_sweep(path: str | Path) -> dict:
@@ -79,8 +85,11 @@ def _sample(space: dict, rng: np.random.Generator) -> dict:
     return out
 
 
-def expand(doc: dict, root: str | Path) -> list[SweepRun]:
-    """The runs of a sweep: every grid point and random sample, for every seed; each validated."""
+def expand(doc: dict, root: str | Path, check: bool = True) -> list[SweepRun]:
+    """The runs of a sweep: every grid point and random sample, for every seed.  Each run's settings are
+    checked; with ``check`` each is also resolved by :func:`rnnlab.plan.resolve` (task options, loss,
+    augmentation, device, memory), so that a bad point is refused before the first run starts.  A report
+    of runs made elsewhere does not check them against this machine (``check=False``)."""
     fixed = dict(doc.get("fixed") or {})
     if "task" in doc:
         fixed["task"] = doc["task"]
@@ -100,11 +109,12 @@ def expand(doc: dict, root: str | Path) -> list[SweepRun]:
         name = _point_name(values)
         for seed in seeds:
             settings = {**fixed, **values, "seed": int(seed)}
-            options = settings.pop("task_options", {})
-            cfg = resolve(task_options=options, **settings).config()   # fail before anything runs
-            get_task(cfg.data.task).options(**cfg.data.options)
-            runs.append(SweepRun(name, int(seed), {**settings, "task_options": options},
-                                 str(folder / f"{name}-seed{seed}")))
+            settings["task_options"] = settings.pop("task_options", {})
+            run = SweepRun(name, int(seed), settings, str(folder / f"{name}-seed{seed}"))
+            cfg = run.config()                          # fail before anything runs
+            if check:
+                resolve_plan(cfg, name)
+            runs.append(run)
     return runs
 
 
@@ -128,9 +138,7 @@ def run_one(run: SweepRun, data_dir: str | Path | None = None, threads: int = 1)
     if state == "done":
         return {"run": run.run_dir, "status": "skipped"}
     try:
-        settings = dict(run.settings)
-        options = settings.pop("task_options", {})
-        cfg = resolve(task_options=options, **settings).config()
+        cfg = run.config()
         resume = state in ("started", "failed") and (path / "config.json").exists()
         (path / "error.txt").unlink(missing_ok=True)
         summary = train_run(cfg, path, resume=resume, force=not resume, echo=lambda line: None, progress=False,
@@ -210,7 +218,7 @@ def aggregate(doc: dict, root: str | Path = "runs") -> list[dict]:
     from .metrics import HIGHER_IS_BETTER
     rows: dict[str, dict] = {}
     metric = None
-    for run in expand(doc, root):
+    for run in expand(doc, root, check=False):
         path = Path(run.run_dir) / "summary.json"
         row = rows.setdefault(run.point, {"point": run.point, "values": [], "seconds": [], "failed": 0})
         if path.exists():

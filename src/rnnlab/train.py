@@ -1,12 +1,12 @@
 """One training run end to end: check the settings, build the model, train it, leave a run directory.
 
-    settings (TrainConfig) -> task and data -> model on an engine -> Trainer -> History
-                                                                  -> run directory (rnnlab.rundir)
+    settings (TrainConfig) -> RunPlan (rnnlab.plan: resolved and checked) -> data -> model on an engine
+                           -> Trainer -> History -> run directory (rnnlab.rundir)
 
 Determinism: the batches of epoch e are a permutation drawn from (seed, e), and the random state
 of dropout is saved in the checkpoint, so ``resume`` after a kill ends with exactly the metrics
-of an uninterrupted run.  Nothing is written or deleted before the settings, the task options and
-the data have been checked.
+of an uninterrupted run.  Nothing is loaded, written or deleted before the plan has checked the
+settings, and nothing is written or deleted before the run directory and the data have been checked.
 """
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from pathlib import Path
 from . import distributed
 from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
 from .config import TrainConfig
-from .data.augment import check_augment, make_augmenter
+from .data.augment import make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
-from .memory import check_fits
 from .metrics import HIGHER_IS_BETTER, sequence_accuracy
+from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
-from .tasks import Task, TaskData, get_task
+from .tasks import Task, TaskData
 from .trainer import (
     History,
     LoopState,
@@ -43,12 +43,15 @@ __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 RESUMABLE = ("epochs", "tensorboard")   # the settings a resumed run may change
 
 
-def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | None = None, resume: bool = False,
-              force: bool = False, echo: Callable[[str], None] = print, progress: bool = True,
+def train_run(cfg: TrainConfig | RunPlan | None, run_dir: str | Path, data: TaskData | None = None,
+              resume: bool = False, force: bool = False, echo: Callable[[str], None] = print, progress: bool = True,
               data_dir: str | Path | None = None, changes: dict | None = None) -> History:
     """Train one model as ``cfg`` says (None with ``resume``: the run's own settings), writing everything
     into ``run_dir``; returns its History
     (``history.summary`` holds the final and best metrics; empty on data-parallel workers but the first).
+
+    ``cfg`` is resolved and checked by :func:`rnnlab.plan.resolve` before anything else happens (a
+    :class:`RunPlan` made already is used as it is; with ``resume`` the run's own settings are).
 
     ``changes`` (with ``resume``): new values of the settings in :data:`RESUMABLE`, such as more epochs.
     Ctrl-C (SIGINT) is caught from the start: the loop stops after the batch in hand, saves a
@@ -61,8 +64,9 @@ def train_run(cfg: TrainConfig | None, run_dir: str | Path, data: TaskData | Non
     try:
         if resume:
             cfg = _resumed_config(RunDir(run_dir), changes or {})
+        plan = cfg if isinstance(cfg, RunPlan) else resolve(cfg)
         request = RunRequest(data, resume, force, echo, progress, data_dir)
-        return _train(cfg, RunDir(run_dir), request, stop)
+        return _train(plan, RunDir(run_dir), request, stop)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -103,28 +107,33 @@ class RunRequest:
     data_dir: str | Path | None = None
 
 
-def _check(cfg: TrainConfig, run: RunDir, request: RunRequest) -> tuple[Task, ModelSpec, str]:
-    """Everything that can be checked before any work: task options, loss, memory, the run directory."""
-    task = get_task(cfg.data.task)
-    task.options(**cfg.data.options)
-    loss = cfg.optim.loss or task.loss
-    if loss == "mse_onehot" and task.loss != "cross_entropy":
-        raise ValueError(f"loss: 'mse_onehot' needs a classification task, {task.name} is {task.loss}")
-    check_fits(cfg, task)
-    check_augment(cfg, task)
+def _check(plan: RunPlan, run: RunDir, request: RunRequest) -> None:
+    """What the plan cannot know before any work: data handed over fits the task, the run directory is free."""
+    if request.data is not None:
+        plan.check_data(request.data)
     if not request.resume:
         run.check_free(request.force)
-    return task, cfg.model.for_task(task), loss
 
 
-def _build(cfg: TrainConfig, spec: ModelSpec, workers: distributed.Workers) -> Trainable:
-    o = cfg.optim
-    model = build_trainable(spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
+def build_model(plan: RunPlan, workers: distributed.Workers | None = None) -> Trainable:
+    """The plan's model on its engine with its optimizer, initialised as its settings say (and made
+    data-parallel when ``workers`` are)."""
+    cfg, o = plan.config, plan.config.optim
+    model = build_trainable(plan.spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
                             o.clip_norm, cfg.run.device)
     apply_init(model, cfg.init, cfg.run.seed)
-    if workers.enabled:
+    if workers is not None and workers.enabled:
         model.data_parallel()
     return model
+
+
+def make_trainer(plan: RunPlan, model: Trainable, data: TaskData, callbacks: tuple = (),
+                 workers: distributed.Workers | None = None, stop: StopFlag | None = None) -> Trainer:
+    """The training loop of a plan's run on ``data`` (with the augmentation its settings ask for)."""
+    cfg = plan.config
+    return Trainer(model, data, cfg.optim, plan.loss, plan.metric, cfg.run.seed, plan.spec.label,
+                   cfg.data.eval_batch_size, callbacks, workers, stop,
+                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals)
 
 
 def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable, task: Task, loss: str,
@@ -169,17 +178,16 @@ def _fit(trainer: Trainer, state: LoopState, history: History, run: RunDir, lr: 
             callback.close()
 
 
-def _train(cfg: TrainConfig, run: RunDir, request: RunRequest, stop: StopFlag) -> History:
-    task, spec, loss = _check(cfg, run, request)
+def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> History:
+    _check(plan, run, request)
+    cfg, task, spec, loss = plan.config, plan.task, plan.spec, plan.loss
     workers = distributed.start(cfg.run.device) if cfg.run.ddp else distributed.Workers()
-    model = _build(cfg, spec, workers)
-    data = request.data or task.load(seed=cfg.run.seed, data_dir=request.data_dir, **cfg.data.options)
+    model = build_model(plan, workers)
+    data = request.data or plan.load(request.data_dir)
     state, history = _start(cfg, run, request, model, task, loss, data, workers.main)
     distributed.barrier(workers)
     callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
-    trainer = Trainer(model, data, cfg.optim, loss, task.metric, cfg.run.seed, spec.label, cfg.data.eval_batch_size,
-                      callbacks, workers, stop, make_augmenter(cfg.data.augment, data.info, cfg.run.seed),
-                      flush_denormals=cfg.run.flush_denormals)
+    trainer = make_trainer(plan, model, data, callbacks, workers, stop)
     _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
         history.summary = finish_run(run, model, spec, cfg, task, data, loss, history)

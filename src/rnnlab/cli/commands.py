@@ -53,6 +53,7 @@ def data(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
+    from ..plan import resolve
     from ..report import write_report
     from ..rundir import check_run_name
     from ..train import train_run
@@ -65,10 +66,11 @@ def train(args: argparse.Namespace) -> int:
             print(f"done: {run_dir} (test {history.metric} {history.summary['final_test_metric']:.4f}) — "
                   f"report {report}")
         return 0
-    cfg = settings_from(args).config()
+    plan = resolve(settings_from(args))          # every check of the run, before anything loads or is written
+    cfg = plan.config
     name = check_run_name(args.name) if args.name is not None else f"{cfg.data.task}-{cfg.label}-{cfg.run.engine}"
     run_dir = Path(args.runs_dir) / name
-    history = train_run(cfg, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
+    history = train_run(plan, run_dir, force=args.force, progress=not args.quiet, data_dir=args.data_dir)
     if history.summary:        # empty on a data-parallel worker other than rank 0: rank 0 reports
         report = write_report(run_dir, [run_dir], title=f"{cfg.data.task}: {history.label}")
         print(f"done: {run_dir} — report {report}")
