@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings, TrainConfig
-from .data.augment import parse_augment
+from .data.augment import check_augment
 from .memory import check_fits
 from .spec import ModelSpec
 from .tasks import Task, TaskData, get_task
@@ -95,7 +95,7 @@ def resolve(settings: TrainConfig | Settings | Mapping[str, object], name: str |
     options = task.options(**cfg.data.options)
     spec = cfg.model.for_task(task)
     loss = _check_loss(cfg.optim.loss, task)
-    _check_augment(cfg.data.augment, task)
+    check_augment(cfg.data.augment, task.name, images=task.dataset is not None)
     _check_device(cfg)
     check_fits(cfg, task)
     return RunPlan(cfg, task, options, spec, loss, name if name is not None else cfg.label)
@@ -141,13 +141,6 @@ def _check_loss(loss: str | None, task: Task) -> str:
              else "real-valued targets, not class labels")
     raise ValueError(f"loss: {loss!r} needs {needs}, {task.name} is {task.loss}; use loss {others}, "
                      f"or none for the task's own ({task.loss})")
-
-
-def _check_augment(text: str, task: Task) -> None:
-    """The augmentation's parts exist, and the task is made of images."""
-    if parse_augment(text) and task.dataset is None:
-        raise ValueError(f"augment: the task {task.name} is not an image task; augmentation needs images "
-                         f"(mnist-rows, fashion-rows, ...): drop --augment")
 
 
 def _check_device(cfg: TrainConfig) -> None:
