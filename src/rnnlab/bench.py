@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .machine import machine_description
-from .metrics import format_metric
+from .metrics import METRICS, format_metric
 from .spec import parse_model_name
 from .suite import SUITE, SUITE_BY_NAME, VARIANTS, Case, Entry
 
@@ -254,7 +254,8 @@ def _value(row) -> str:
     diverged = row.get("diverged", 0)
     if row["mean"] is None:
         return f"diverged ({diverged} of {diverged} seeds)"
-    scale, unit = (100, " %") if row["metric"] in ("accuracy", "bit_accuracy") else (1, "")
+    metric = METRICS.get(row["metric"])
+    scale, unit = (metric.scale, metric.unit) if metric is not None and metric.percent else (1, "")
     digits = 2 if scale == 100 else 4
     text = f"{scale * row['mean']:.{digits}f}"
     if diverged:

@@ -24,7 +24,7 @@ from . import plan as run_plan
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
 from .engines import Trainable
-from .metrics import analyze_confusion, confusion_matrix, sequence_accuracy
+from .metrics import analyze_confusion, confusion_matrix, get_metric
 from .plan import RunPlan
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
@@ -137,8 +137,8 @@ def _result(plan: RunPlan, net: Trainable, data: TaskData, history: History) -> 
     extra, whole = {}, {}
     for key, split in data.extra_tests.items():
         _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch, cfg.run.flush_denormals)
-        if task.metric == "bit_accuracy":
-            whole[key] = sequence_accuracy(extra_outputs, split.y, split.mask)
+        if get_metric(task.metric).whole is not None:
+            whole[key] = get_metric(task.metric).whole(extra_outputs, split.y, split.mask)
     return Result(plan.name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)
 
 

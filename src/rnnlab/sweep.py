@@ -215,7 +215,7 @@ def _run_ray(runs, address, resources, data_dir, echo) -> list[dict]:
 def aggregate(doc: dict, root: str | Path = "runs") -> list[dict]:
     """Per grid point: mean and standard deviation of the final test metric over its finished seeds,
     best first."""
-    from .metrics import HIGHER_IS_BETTER
+    from .metrics import METRICS
     rows: dict[str, dict] = {}
     metric = None
     for run in expand(doc, root, check=False):
@@ -235,14 +235,14 @@ def aggregate(doc: dict, root: str | Path = "runs") -> list[dict]:
                     "mean": float(values.mean()) if len(values) else float("nan"),
                     "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                     "seconds": float(np.mean(row["seconds"])) if row["seconds"] else float("nan")})
-    higher = HIGHER_IS_BETTER.get(metric, True)
+    higher = METRICS[metric].higher_is_better if metric in METRICS else True
     return sorted(out, key=lambda r: (math.isnan(r["mean"]), -r["mean"] if higher else r["mean"]))
 
 
 def write_sweep_report(doc: dict, root: str | Path = "runs") -> Path:
     from matplotlib.figure import Figure
 
-    from .metrics import format_metric
+    from .metrics import METRICS, format_metric
     rows = aggregate(doc, root)
     folder = Path(root) / doc["name"]
     metric = rows[0]["metric"] if rows else None
@@ -250,8 +250,8 @@ def write_sweep_report(doc: dict, root: str | Path = "runs") -> Path:
              f"| rank | point | test {metric} (mean +/- std) | seeds | failed | seconds per run |",
              "|---:|---|---:|---:|---:|---:|"]
     for i, r in enumerate(rows, 1):
-        scale = 100 if metric in ("accuracy", "bit_accuracy") else 1
-        unit = " %" if scale == 100 else ""
+        percent = metric in METRICS and METRICS[metric].percent
+        scale, unit = (METRICS[metric].scale, METRICS[metric].unit) if percent else (1, "")
         value = f"{scale * r['mean']:.2f} +/- {scale * r['std']:.2f}{unit}" if r["n"] else "-"
         lines.append(f"| {i} | {r['point']} | {value} | {r['n']} | {r['failed']} | {r['seconds']:.1f} |")
     if rows and rows[0]["n"]:

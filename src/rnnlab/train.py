@@ -23,7 +23,7 @@ from .config import TrainConfig
 from .data.augment import make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
 from .init import apply_init
-from .metrics import HIGHER_IS_BETTER, sequence_accuracy
+from .metrics import get_metric
 from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
 from .tasks import Task, TaskData
@@ -231,10 +231,9 @@ def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig,
     for name, split in data.extra_tests.items():
         _, extra[name], extra_outputs = evaluate_split(model, split, loss, task.metric, eval_batch,
                                                        cfg.run.flush_denormals)
-        if task.metric == "bit_accuracy":
-            whole[name] = sequence_accuracy(extra_outputs, split.y, split.mask)
-    values = [float(v) for v in history.column("test_metric")]
-    best = max(values) if HIGHER_IS_BETTER[task.metric] else min(values)
+        if get_metric(task.metric).whole is not None:
+            whole[name] = get_metric(task.metric).whole(extra_outputs, split.y, split.mask)
+    best = get_metric(task.metric).best(float(v) for v in history.column("test_metric"))
     summary = {"label": spec.label, "task": task.name, "engine": cfg.run.engine, "metric": task.metric,
                "loss": loss, "parameters": model.num_parameters(), "epochs": len(history.epochs),
                "final_test_metric": test_metric, "final_test_loss": test_loss, "best_test_metric": best,
