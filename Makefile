@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: compare demo test lint lab bench results install clean
+.PHONY: compare demo test lint lab bench results install docs docs-build clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test,notebooks,docs]'
+	touch $@
 
 compare: install
 	$(BIN)/rnnlab compare
@@ -32,6 +36,13 @@ lint: install
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
+# the documentation site (mkdocs.yml): built into site/ in strict mode (a broken link fails), then served
+docs-build: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs: docs-build
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 bench: install
 	$(BIN)/python benchmarks/engine_speed.py
 	$(BIN)/python benchmarks/torch_speed.py
@@ -41,4 +52,4 @@ results: install
 	$(BIN)/rnnlab bench --out bench-out
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist site src/*.egg-info src/rnnlab/_version.py .pytest_cache
