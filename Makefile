@@ -33,8 +33,11 @@ test: install
 lint: install
 	$(BIN)/ruff check
 
+# JupyterLab lists each notebook once: the .py halves of the jupytext pairs (notebooks/jupytext.toml) are hidden,
+# and saved with their .ipynb
+HIDDEN = '["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "*.so", "*.dylib", "*.py", "jupytext.toml"]'
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ContentsManager.hide_globs=$(HIDDEN) notebooks/
 
 # the documentation site (mkdocs.yml): built into site/ in strict mode (a broken link fails), then served
 docs-build: $(VENV)/.docs-installed

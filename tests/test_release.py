@@ -17,6 +17,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from rnnlab import course
 from rnnlab.cli import main
 from rnnlab.exercises import exercise_files
@@ -136,3 +138,27 @@ def test_the_built_wheel_installed_elsewhere_writes_and_runs_the_course_notebook
     assert version == json.loads(_run(python, "-c", "import json, rnnlab; print(json.dumps(rnnlab.__version__))",
                                       cwd=home, env=env))
     assert version in wheel.name
+
+
+def test_jupyter_opens_and_saves_each_notebook_with_its_script(tmp_path):
+    """jupytext.toml pairs every notebook with its .py: JupyterLab's contents manager (jupytext's) saves both, so
+    editing a notebook in JupyterLab keeps the pair that tests/test_notebooks.py compares in step."""
+    jupytext = pytest.importorskip("jupytext", reason="pip install jupytext (in the test extra)")
+    sync = pytest.importorskip("jupytext.sync_contentsmanager", reason="jupytext >= 1.17 needed")
+    manager = pytest.importorskip("jupyter_server.services.contents.largefilemanager",
+                                  reason="pip install jupyterlab (in the notebooks extra)")
+    (tmp_path / "notebooks").mkdir()
+    for name in ("rnn-warmup.py", "rnn-warmup.ipynb", "jupytext.toml"):
+        (tmp_path / "notebooks" / name).write_bytes((ROOT / "notebooks" / name).read_bytes())
+    # rooted where `make lab` roots JupyterLab: in notebooks/
+    contents = sync.build_sync_jupytext_contents_manager_class(manager.LargeFileManager)(
+        root_dir=str(tmp_path / "notebooks"), hide_globs=["*.py"])
+    assert [c["name"] for c in contents.get("")["content"] if c["name"].startswith("rnn-warmup")] == \
+        ["rnn-warmup.ipynb"], "listed once"
+    model = contents.get("rnn-warmup.ipynb")
+    model["content"]["cells"][0]["source"] += "\n\nEdited in JupyterLab."
+    contents.save(model, "rnn-warmup.ipynb")
+    script = jupytext.read(tmp_path / "notebooks" / "rnn-warmup.py")
+    assert script.cells[0].source.endswith("Edited in JupyterLab."), "the .py was saved with the .ipynb"
+    for folder in (ROOT / "notebooks", ROOT / "src" / "rnnlab" / "exercises" / "notebooks"):
+        assert (folder / "jupytext.toml").read_text() == (ROOT / "notebooks" / "jupytext.toml").read_text()
