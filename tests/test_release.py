@@ -4,14 +4,15 @@ outside the clone, writes out the course notebooks (``rnnlab notebooks DIR``) an
 The new environment sees the packages of the one running the tests (a ``.pth`` file), the way a Colab or lab
 machine already has torch, NumPy and Jupyter: the wheel is installed with ``pip install --no-index``, so the
 install downloads nothing and keeps the torch that is there (it fails if any requirement is not met).  Only
-building the wheel may reach the network, for its build requirements, and only the package index.  While the
-notebook runs, an audit hook refuses every network connection that is not to this machine.
+building the wheel may reach the network, for its build requirements, and only the package index (see
+``_build_options``).  While the
+notebook runs, an audit hook refuses every network connection that is not to this machine.  With the test extra
+installed (it brings setuptools and setuptools-scm), the wheel is built offline too.
 """
 from __future__ import annotations
 
 import json
 import os
-import site
 import subprocess
 import sys
 import zipfile
@@ -95,13 +96,24 @@ def _run(*command, cwd, env) -> str:
     return result.stdout + result.stderr
 
 
+def _build_options() -> list[str]:
+    """pip wheel's options: offline with the build requirements the test extra installs (setuptools, setuptools-scm),
+    else with pip's build isolation, which fetches them from the package index."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ready = int(version("setuptools").split(".")[0]) >= 77 and int(version("setuptools-scm").split(".")[0]) >= 10
+    except (PackageNotFoundError, ValueError):
+        ready = False
+    return ["--no-build-isolation", "--no-index"] if ready else []
+
+
 def _new_environment(folder: Path) -> Path:
     """A virtual environment that sees this one's packages (as Colab has torch) but not the clone."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
     python = folder / "bin" / "python"
     inner = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                            capture_output=True, text=True, check=True).stdout.strip()
-    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    outer = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
     Path(inner, "outer-packages.pth").write_text("\n".join(outer) + "\n")
     return python
 
@@ -110,7 +122,8 @@ def test_the_built_wheel_installed_elsewhere_writes_and_runs_the_course_notebook
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(RNNLAB_DATA=str(tmp_path / "data"), MPLBACKEND="module://matplotlib_inline.backend_inline",
                PIP_DISABLE_PIP_VERSION_CHECK="1", OMP_NUM_THREADS="1")
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", ROOT, cwd=tmp_path, env=env)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *_build_options(), "-w", tmp_path / "dist", ROOT,
+         cwd=tmp_path, env=env)
     wheel = next((tmp_path / "dist").glob("rnnlab-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         packaged = {Path(n).name for n in archive.namelist() if n.startswith("rnnlab/course_notebooks/")}
