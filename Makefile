@@ -11,14 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,notebooks]'
 	touch $@
 
 install: $(VENV)/.installed
 
 $(VENV)/.docs-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[test,notebooks,docs]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,notebooks,docs]'
 	touch $@
 
 compare: install
