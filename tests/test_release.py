@@ -143,9 +143,9 @@ def test_the_built_wheel_installed_elsewhere_writes_and_runs_the_course_notebook
                            capture_output=True, text=True)
     assert again.returncode == 2 and "already there" in again.stderr
 
-    (tmp_path / "setup.py").write_text(NO_NETWORK)
+    (tmp_path / "no_network.py").write_text(NO_NETWORK)
     (tmp_path / "run.py").write_text(RUN_NOTEBOOK)
-    shown = _run(python, tmp_path / "run.py", "course/rnn-warmup.ipynb", tmp_path / "setup.py", cwd=home, env=env)
+    shown = _run(python, tmp_path / "run.py", "course/rnn-warmup.ipynb", tmp_path / "no_network.py", cwd=home, env=env)
     where, version = next(line for line in shown.splitlines() if line.startswith("the notebook's rnnlab:")).split()[-2:]
     assert Path(where).is_relative_to(tmp_path / "venv"), f"the notebook used {where}, not the installed wheel"
     assert version == json.loads(_run(python, "-c", "import json, rnnlab; print(json.dumps(rnnlab.__version__))",
