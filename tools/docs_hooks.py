@@ -3,6 +3,7 @@
 README.md becomes the home page (index.md), RESULTS.md, CHANGELOG.md and LICENSE join it; their links are written
 for GitHub (README.md links docs/commands.md, docs/results.md links ../RESULTS.md), so each page's links to these
 files are rewritten to the site's names as the page is read.  Nothing in docs/ or at the top is changed on disk.
+The API reference pages drop the Sphinx role names (``:func:``) that the docstrings put before a name.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOP = {"README.md": "index.md", "RESULTS.md": "results-suite.md", "CHANGELOG.md": "changelog.md",
        "LICENSE": "license.md"}
 LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?P<rest>[^)]*)\)")
+# the docstrings' Sphinx roles (:class:`Result`), which mkdocstrings renders as ":class:" before the code
+ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):(?=<code>)")
 
 
 def on_files(files, config):
@@ -44,3 +47,7 @@ def on_page_markdown(markdown, page, config, files):
     def rewrite(match: re.Match) -> str:
         return f"]({_site_target(match['target'], top_level)}{match['rest']})"
     return LINK.sub(rewrite, markdown)
+
+
+def on_page_content(html, page, config, files):
+    return ROLE.sub("", html)
