@@ -251,7 +251,8 @@ print(f"parameters at 28 inputs, 128 hidden units, 10 outputs: RNN {sizes['RNN']
 # `lab.load_data("mnist-rows", ...)` gives the digits as sequences of 28 rows of 28 pixels, scaled
 # to $[0, 1]$ (the assignment divides by 255). `split="official"` with `n_train` / `n_test` keeps
 # the first 5,000 training and 1,000 test images, as the assignment's subsets do. MNIST comes from
-# rnnlab's cache; nothing is downloaded by this notebook.
+# rnnlab's cache (`~/.cache/rnnlab`, or `$RNNLAB_DATA`); on a machine that does not have it yet, this
+# cell downloads it first (about 11 MB, once) and checks every file's checksum.
 
 # %%
 data = lab.load_data("mnist-rows", seed=0, split="official", n_train=N_TRAIN, n_test=N_TEST)

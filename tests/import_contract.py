@@ -42,6 +42,7 @@ LAYER_OF = {
     "rnnlab.suite": "jobs",
     "rnnlab.grading": "jobs",
     "rnnlab.exercises": "jobs",
+    "rnnlab.course": "jobs",
     # views: read a History, a run directory or a model; draw, tabulate, explain; never train
     "rnnlab.plots": "views",
     "rnnlab.report": "views",

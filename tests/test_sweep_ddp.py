@@ -123,7 +123,7 @@ def test_sweep_file_errors_are_named(tmp_path, capsys):
 
 
 def test_ray_sweep_on_a_local_instance(tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'rnnlab[ray]'")
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install ray (in a clone: pip install -e '.[ray]')")
     doc = read_sweep(_write(tmp_path, SWEEP.replace("seeds: [0, 1]", "seeds: [0]")))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

@@ -16,7 +16,7 @@ import torch
 from rnnlab.analysis import explore, gradient_flow, scaled_copy
 from rnnlab.data.synthetic import cumulative_average
 
-pytest.importorskip("ipywidgets", reason="pip install 'rnnlab[notebooks]' (ipywidgets) to test the widgets")
+pytest.importorskip("ipywidgets", reason="pip install ipywidgets (in the notebooks extra) to test the widgets")
 from rnnlab import widgets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_bad_arguments_and_a_missing_ipywidgets(monkeypatch):
     with pytest.raises(ValueError, match="loss: expected 'every' or 'last'"):
         widgets.gradient_visualizer(loss="first")
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    with pytest.raises(ImportError, match=r"pip install 'rnnlab\[notebooks\]'"):
+    with pytest.raises(ImportError, match=r"needs ipywidgets.*pip install ipywidgets"):
         widgets.gradient_visualizer()
 
 

@@ -90,7 +90,7 @@ def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
 
 
 def closed_form(spec: RecurrentSpec) -> tuple[str, int]:
-    """Per layer and direction: G x (D_k x H + R x H [+ 2 x H] [+ 2 x H]) [+ P x H], G gates,
+    """Per layer and direction: ``G x (D_k x H + R x H [+ 2 x H] [+ 2 x H]) [+ P x H]``, G gates,
     R = size of h; the second 2 x H is layer norm's gain and shift."""
     G = get_cell(spec.cell).num_gates
     H, R, nd = spec.hidden_size, spec.output_size, spec.num_directions

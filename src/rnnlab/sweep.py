@@ -193,7 +193,8 @@ def _run_ray(runs, address, resources, data_dir, echo) -> list[dict]:
     try:
         import ray
     except ImportError:
-        raise ValueError("backend 'ray' needs Ray: pip install 'rnnlab[ray]' (or pip install ray)") from None
+        raise ValueError("backend 'ray' needs Ray, which is not installed: pip install ray (in a clone of rnnlab: "
+                         "pip install -e '.[ray]'), or use --backend local") from None
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     task = ray.remote(num_cpus=resources.get("cpus", 1), num_gpus=resources.get("gpus", 0))(run_one)

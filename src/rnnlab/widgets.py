@@ -17,7 +17,7 @@ of your own, from :func:`rnnlab.analysis.scaled_copy` and :func:`rnnlab.analysis
 are drawn on a ``matplotlib.figure.Figure`` (no pyplot, so importing or using this module never touches the
 matplotlib backend) and shown as a PNG in an ``ipywidgets.Image``.
 
-ipywidgets is optional: ``pip install 'rnnlab[notebooks]'``.
+ipywidgets is optional: ``pip install ipywidgets`` (in a clone of rnnlab: ``pip install -e '.[notebooks]'``).
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ import numpy as np
 
 from .analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, _check_explore, explore, gradient_flow, scaled_copy
 
-_INSTALL = "the gradient visualiser needs ipywidgets: pip install 'rnnlab[notebooks]' (or pip install ipywidgets)"
+_INSTALL = ("the gradient visualiser needs ipywidgets, which is not installed: pip install ipywidgets (in a clone "
+            "of rnnlab: pip install -e '.[notebooks]'), then restart the kernel")
 H_LIMITS = (-1.0, 5.0)          # the course's fixed hidden-state-norm axis (linear)
 GRAD_LIMITS = (1e-6, 1e5)       # the course's fixed gradient-norm axis (log)
 GRAD_FLOOR = 1e-6               # added to the plotted gradients so that an exact zero sits on the floor

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import __version__
+from .. import __version__, course
 from ..grading import cli as grading_cli
 from . import commands
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
@@ -194,6 +194,10 @@ COMMANDS: tuple[Command, ...] = (
             "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
             "the notebook. Refuses to overwrite a notebook already in DIR.", grading_cli.exercises_arguments,
             grading_cli.exercises),
+    Command("notebooks", "write the course notebooks (and, in DIR/exercises, the exercises) into DIR",
+            "Write the five course notebooks into DIR and the exercise notebooks into DIR/exercises. Refuses to "
+            "overwrite a notebook already there.",
+            course.notebooks_arguments, course.notebooks),
     Command("check", "grade a student's .py or .ipynb: points and feedback per TODO",
             "Grade a submission of a course exercise in a separate, time- and memory-limited process: per TODO "
             "points, passed or not and what is wrong; --json writes the same for a course system. Exit 0 when "
