@@ -94,8 +94,8 @@ class TensorBoard(Callback):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:   # torch's writer needs the tensorboard package
-            raise ValueError("--tensorboard needs the tensorboard package: pip install 'rnnlab[tensorboard]' "
-                             "(or pip install tensorboard)") from None
+            raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard, "
+                             "then run again") from None
         self.writer = SummaryWriter(log_dir=str(run.path))
 
     def on_batch(self, trainer: Trainer, state: LoopState, loss: float) -> None:
