@@ -1,12 +1,13 @@
-"""The grader: rnnlab's own solutions get full marks; each broken submission of tests/grading/mistakes.py loses
-exactly the points of the TODO it breaks, with feedback that names the mistake.  Submissions are graded in
-batches (one grading process per assignment, one forked, walled-in process per submission)."""
+"""The grader: a student-style solution of each assignment and the exercise notebooks filled in get full marks;
+each broken submission of tests/grading/mistakes.py loses exactly the points of the TODO it breaks, with
+feedback that names the mistake.  Each submission is graded in its own sandbox (rnnlab's own solutions, which
+import rnnlab, are an attack now: tests/test_grading_attacks.py)."""
 from pathlib import Path
 
 import pytest
 
 from rnnlab.grading import Limits
-from rnnlab.grading.catalogue import ITEMS
+from rnnlab.grading.assignments import ASSIGNMENTS
 from rnnlab.grading.sandbox import run_many
 from rnnlab.grading.source import from_source
 
@@ -16,15 +17,14 @@ import sys  # noqa: E402
 sys.path.insert(0, str(HERE))
 import exercise_answers  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
-from rnnlab_solutions import ASSIGNMENT_2, GRADIENT_FLOW  # noqa: E402
 
 from rnnlab.exercises import HERE as EXERCISES  # noqa: E402
 
 SOLUTIONS = {
-    "assignment-2": {"rnnlab": ASSIGNMENT_2, "student": (HERE / "assignment2_solution.py").read_text(),
+    "assignment-2": {"student": (HERE / "assignment2_solution.py").read_text(),
                      "exercise": exercise_answers.solved(
                          (EXERCISES / "assignment-2-rnn-and-lstm-on-mnist.py").read_text(), exercise_answers.A2)},
-    "gradient-flow": {"rnnlab": GRADIENT_FLOW, "student": (HERE / "flow_solution.py").read_text(),
+    "gradient-flow": {"student": (HERE / "flow_solution.py").read_text(),
                       "exercise": exercise_answers.solved(
                           (EXERCISES / "gradient-flow-in-rnns-and-lstms.py").read_text(), exercise_answers.FLOW)},
 }
@@ -45,7 +45,7 @@ def graded():
         named = {f"solution: {k}": v for k, v in SOLUTIONS[assignment].items()}
         named.update({m[0]: broken(*m[1:4]) for m in MISTAKES if BASE[m[1]] == assignment})
         codes = [from_source(code).code for code in named.values()]
-        for name, report in zip(named, run_many(codes, assignment, Limits(check_seconds=20, total_seconds=60))):
+        for name, report in zip(named, run_many(codes, assignment, Limits(check_seconds=20, total_seconds=60), jobs=2)):
             reports[assignment, name] = report
     return reports
 
@@ -54,7 +54,7 @@ def graded():
 def test_solutions_get_full_marks(graded, assignment, who):
     report = graded[assignment, f"solution: {who}"]
     assert report.score == report.max_score == 18, report.text()
-    assert [item.id for item in report.items] == [i for i, _ in ITEMS[assignment]]
+    assert [item.id for item in report.items] == [i for i, _ in ASSIGNMENTS[assignment].items]
     assert all(item.passed for item in report.items), report.text()
 
 
@@ -72,4 +72,4 @@ def test_the_catalogue_lists_the_checks_items():
     from rnnlab.grading.checks_backprop import assignment_checks
     from rnnlab.grading.checks_flow import flow_checks
     for name, checks in (("assignment-2", assignment_checks()), ("gradient-flow", flow_checks())):
-        assert [(c.id, c.max_points) for c in checks] == ITEMS[name]
+        assert [(c.id, c.max_points) for c in checks] == list(ASSIGNMENTS[name].items)
