@@ -36,8 +36,10 @@ def hostile(target: Path) -> dict[str, str]:
                               f"                       lambda: os.rename({str(keep)!r}, 'stolen.txt'),\n"
                               f"                       lambda: os.system('rm -rf {target}'),\n"
                               f"                       lambda: subprocess.run(['rm', '-rf', {str(target)!r}]),\n"
-                              f"                       lambda: ctypes.CDLL(None).unlink({str(keep).encode()!r}) == 0 or 1 / 0):\n"
-                              f"            try:\n                attack()\n            except (OSError, ZeroDivisionError):\n"
+                              f"                       lambda: ctypes.CDLL(None).unlink({str(keep).encode()!r}) or 1 / 0\n"
+                              f"                       ):\n"
+                              f"            try:\n                attack()\n"
+                              f"            except (OSError, ZeroDivisionError):\n"
                               f"                pass\n"
                               f"        with open('scratch.txt', 'w') as inside:\n            inside.write('allowed')\n"
                               f"        raise RuntimeError('every attack was refused')\n"),

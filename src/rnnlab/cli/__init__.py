@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from . import grading as grading_cli
 from . import commands
+from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
 from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
 

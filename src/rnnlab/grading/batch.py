@@ -219,7 +219,7 @@ def summary(result: ClassResult) -> str:
             mine = [r.report for r in graded if r.report.assignment == name]
             if mine:
                 lines.append(f"  {name} ({len(mine)}):")
-                for item_id, points in ASSIGNMENTS[name].items:
+                for item_id, _ in ASSIGNMENTS[name].items:
                     got = sum(1 for rep in mine for i in rep.items if i.id == item_id and i.passed)
                     lines.append(f"    {item_id:<38} {got:>4} / {len(mine)} passed")
     lines += [f"not graded: {r.student}: {r.problem}" for r in result.rows if not r.report]

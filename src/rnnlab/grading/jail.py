@@ -5,7 +5,7 @@ every process killed when the sandbox's first one ends), a read-only view of onl
 standard library, /usr, and the packages the assignment may use (NumPy; PyTorch and Matplotlib for the
 gradient-flow notebook; never rnnlab), the agent's three files, and one writable folder ``/work``: a tmpfs of
 ``disk_mb``.  Outside, on the ``bwrap`` process before it starts: limits on address space, CPU time, file
-size, open files and core dumps; as root a pids (and memory) cgroup per sandbox caps the processes, otherwise
+size, open files and core dumps; as root a pids cgroup per sandbox caps the processes, otherwise
 ``RLIMIT_NPROC`` does.  Where no sandbox can be made, ``SandboxUnavailable`` says why and what to do.
 
 ``sandboxed=False`` (``--no-sandbox``, or a student's own notebook) runs the agent as a plain child process
@@ -53,7 +53,7 @@ class SandboxUnavailable(ValueError):
     """No sandbox can be made here: one line, why and what to do (a ValueError: the command exits 2)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def view(modules: tuple[str, ...]) -> dict:
     """What the sandbox shows of this Python: the interpreter, its prefix, and the site-packages entries that
     ``modules`` load (found by importing them in a separate, trusted interpreter)."""
@@ -90,8 +90,8 @@ def view(modules: tuple[str, ...]) -> dict:
 
 def _bwrap_arguments(modules: tuple[str, ...], limits: Limits) -> list[str]:
     seen = view(modules)
-    args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--clearenv",
-            "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+            "--clearenv", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         path = Path("/", name)
         if path.is_symlink():
@@ -141,11 +141,11 @@ def availability() -> str | None:
 
 
 def _cgroup(limits: Limits) -> Path | None:
-    """A pids (and memory) cgroup for one sandbox, when this process may make one (root, cgroup v1 or v2)."""
+    """A pids cgroup for one sandbox, when this process may make one (root, cgroup v1 or v2)."""
     if os.geteuid() != 0:
         return None
     name = f"rnnlab-grade-{uuid.uuid4().hex[:12]}"
-    for pids, memory in ((CGROUPS / "pids", CGROUPS / "memory"), (CGROUPS, CGROUPS)):
+    for pids in (CGROUPS / "pids", CGROUPS):          # cgroup v1, then v2
         try:
             (pids / name).mkdir()
             (pids / name / "pids.max").write_text(str(limits.processes))

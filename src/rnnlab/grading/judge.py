@@ -40,6 +40,7 @@ class Namespace:
         return self.session.get(name)
 
     def get(self, name: str, default=None):
+        """The name's object in the sandbox, or ``default`` when it is not defined."""
         return self[name] if name in self else default
 
 
