@@ -36,7 +36,7 @@ def hostile(target: Path) -> dict[str, str]:
                               f"                       lambda: os.rename({str(keep)!r}, 'stolen.txt'),\n"
                               f"                       lambda: os.system('rm -rf {target}'),\n"
                               f"                       lambda: subprocess.run(['rm', '-rf', {str(target)!r}]),\n"
-                              f"                       lambda: ctypes.CDLL(None).unlink({str(keep).encode()!r}) or 1 / 0\n"
+                              f"                       lambda: ctypes.CDLL(None).unlink({bytes(keep)!r}) or 1 / 0\n"
                               f"                       ):\n"
                               f"            try:\n                attack()\n"
                               f"            except (OSError, ZeroDivisionError):\n"

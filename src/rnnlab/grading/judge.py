@@ -41,7 +41,9 @@ class Namespace:
 
     def get(self, name: str, default=None):
         """The name's object in the sandbox, or ``default`` when it is not defined."""
-        return self[name] if name in self else default
+        if name in self:
+            return self[name]
+        return default
 
 
 @dataclass
