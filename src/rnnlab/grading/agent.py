@@ -197,6 +197,15 @@ class Agent:
                 tensor.fill_(value)
         return module
 
+    def op_train_classic(self, model, X, labels, test, order, rate, clip):
+        """Assignment 2's short training run (no points): the course's per-sample loop on the student's model,
+        in here so that it costs one request; the test set's predicted labels (the grader scores them)."""
+        import numpy as np
+        for k in order:
+            y, _ = model.forward(X[k])
+            model.backward(2 * (np.asarray(y) - np.eye(2)[labels[k]][:, None]), rate, clip)
+        return [int(np.argmax(model.forward(x)[0])) for x in test]
+
     def op_seed(self, seed):
         import numpy as np
         np.random.seed(seed)

@@ -103,7 +103,10 @@ def grade_class(paths: list[str | Path], out: str | Path, jobs: int = 1, limits:
 
 def _row(name: str, path: Path, out: Path, assignment: str | None, sandboxed: bool) -> Row:
     """The student's row: resumed from its feedback JSON when the file and the settings are unchanged."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Row(name, path, "", problem=f"cannot be read ({exc.strerror or exc}); check its permissions")
     row = Row(name, path, hashlib.sha256(raw).hexdigest())
     with _quietly():
         row.code = read_submission(path).code
@@ -228,17 +231,19 @@ def summary(result: ClassResult) -> str:
     return "\n".join(lines)
 
 
-def progress_bar(stream=sys.stderr):
-    """A progress callback: a bar and the last student graded (one line per student when not a terminal)."""
+def progress_bar(stream=None):
+    """A progress callback: a bar and the last student graded (one line per student when not a terminal);
+    on standard error unless ``stream`` is given."""
     def tick(row: Row, done: int | None, total: int) -> None:
+        out = stream or sys.stderr
         if done is None:
             return
         score = f"{row.report.score:g}/{row.report.max_score:g}" if row.report else "not graded"
         filled = int(30 * done / total)
         line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}  {row.student}: {score}"
-        if stream.isatty():
-            stream.write("\r" + line[:100].ljust(100) + ("\n" if done == total else ""))
+        if out.isatty():
+            out.write("\r" + line[:100].ljust(100) + ("\n" if done == total else ""))
         else:
-            stream.write(line + "\n")
-        stream.flush()
+            out.write(line + "\n")
+        out.flush()
     return tick

@@ -121,19 +121,20 @@ def _check_clipping(bp: _Backprop, numeric: dict) -> None:
 
 def check_training(spec: ModelSpec, namespace: dict) -> str:
     """Not worth points: the student's model, as written, trained per sample for a few epochs on a small task
-    (is the sum of the first feature over 6 steps positive?) must pass a test-accuracy bar."""
+    (is the sum of the first feature over 6 steps positive?) must pass a test-accuracy bar.  The loop runs in
+    the sandbox (a submission could make this item's feedback lie; it is worth nothing)."""
     cls = need(namespace, spec.name)
     namespace.session.request("seed", 3)
     rng = np.random.default_rng(3)
     model = call(f"{spec.name}(3, 16, 2)", cls, 3, 16, 2)
     X = rng.normal(size=(300, 6, 3))
     labels = (X[:, :, 0].sum(axis=1) > 0).astype(int)
-    for _ in range(3):
-        for k in rng.permutation(200):
-            y, _ = call(f"{spec.name}.forward", model.forward, X[k])
-            target = np.eye(2)[labels[k]][:, None]
-            call(f"{spec.name}.backward", model.backward, 2 * (np.asarray(y) - target), TRAIN_RATE[spec.name], 5.0)
-    predicted = [int(np.argmax(call(f"{spec.name}.forward", model.forward, x)[0])) for x in X[200:]]
+    order = np.concatenate([rng.permutation(200) for _ in range(3)])
+    session = namespace.session        # the loop runs in the sandbox (one request); the accuracy is computed here
+    predicted = call(f"training {spec.name}", session.request, "train_classic", model, X[:200], labels[:200],
+                     X[200:], order, TRAIN_RATE[spec.name], 5.0)
+    if not isinstance(predicted, list) or len(predicted) != 100:
+        raise Fail("the training run did not return a prediction per test sequence")
     accuracy = float(np.mean(np.array(predicted) == labels[200:]))
     if not accuracy >= TRAIN_BAR:
         raise Fail(f"after 3 epochs of the course's training loop on a small task the test accuracy is "

@@ -13,6 +13,7 @@ with the same limits: for trusted code only.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -88,7 +89,8 @@ def view(modules: tuple[str, ...]) -> dict:
             "sites": sites, "entries": sorted(str(e) for e in entries), "modules": found["loaded"]}
 
 
-def _bwrap_arguments(modules: tuple[str, ...], limits: Limits) -> list[str]:
+def _bwrap_arguments(modules: tuple[str, ...], limits: Limits, warm: bool = True) -> list[str]:
+    """The ``bwrap`` command line of one sandbox (``warm``: with Matplotlib's font cache built beforehand)."""
     seen = view(modules)
     args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--clearenv", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
@@ -111,11 +113,31 @@ def _bwrap_arguments(modules: tuple[str, ...], limits: Limits) -> list[str]:
     for name in AGENT_FILES:
         args += ["--ro-bind", str(HERE / name), f"/grader/{name}"]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_mb * 2 ** 20), "--tmpfs", "/work",
-             "--symlink", "/work", "/tmp", "--chdir", "/work"]
-    for key, value in {"HOME": "/work", "TMPDIR": "/work", "MPLCONFIGDIR": "/work", "PATH": "/usr/bin:/bin",
+             "--symlink", "/work", "/tmp", "--chdir", "/work", "--dir", "/work/.matplotlib"]
+    cache = _font_cache(modules) if warm and "matplotlib" in seen["modules"] else None
+    if cache:                            # read-only, in the writable folder: Matplotlib reads it, builds nothing
+        args += ["--ro-bind", str(cache), f"/work/.matplotlib/{cache.name}"]
+    for key, value in {"HOME": "/work", "TMPDIR": "/work", "MPLCONFIGDIR": "/work/.matplotlib", "PATH": "/usr/bin:/bin",
                        "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}.items():
         args += ["--setenv", key, value]
     return args + ["--", seen["executable"], "-I", "/grader/agent.py", "/site"]
+
+
+@functools.cache
+def _font_cache(modules: tuple[str, ...]) -> Path | None:
+    """Matplotlib's font list, built once per grading process in a sandbox of the same view (so its paths are
+    the sandbox's): without it every sandbox that imports pyplot spends seconds scanning the fonts."""
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-mpl-"))
+    atexit.register(shutil.rmtree, folder, True)
+    args = _bwrap_arguments(modules, Limits(), warm=False)
+    command = args[:args.index("--")] + ["--bind", str(folder), "/work/.matplotlib", "--",
+                                         view(modules)["executable"], "-I", "-c",
+                                         "import sys; sys.path.insert(0, '/site'); import matplotlib\n"
+                                         "matplotlib.use('Agg'); import matplotlib.pyplot"]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(command, capture_output=True, timeout=300)
+    found = sorted(folder.glob("fontlist-*.json"))
+    return found[-1] if found else None
 
 
 @functools.lru_cache(maxsize=1)

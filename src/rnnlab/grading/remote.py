@@ -52,7 +52,7 @@ class Session:
         except _Late:
             self.stop("it ran past the time limit and ignored the alarm")
             raise CheckTimeout() from None
-        except (OSError, EOFError, wire.WireError, ValueError, TypeError, KeyError) as exc:
+        except (OSError, EOFError, wire.WireError, ValueError, TypeError, KeyError, RecursionError) as exc:
             self.stop(f"the sandbox ended during a check ({type(exc).__name__}: {str(exc)[:120]})")
             raise SessionEnded(self.ended) from None
         if problem.get("type") == "Timeout":
