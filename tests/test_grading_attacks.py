@@ -104,6 +104,13 @@ def hostile(folder: Path, port: int) -> dict[str, str]:
             except OSError:
                 pass"""),
         "signals": "import os, signal\nclass RNN:\n    os.kill(-1, signal.SIGKILL)\n",
+        **judge_attacks(),
+    }
+
+
+def judge_attacks() -> dict[str, str]:
+    """Attacks on the judge: forging a score, importing the answers."""
+    return {
         "forgery": textwrap.dedent("""
             import gc, os, sys, builtins
             import numpy as np
