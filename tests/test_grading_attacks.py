@@ -97,12 +97,13 @@ def hostile(folder: Path, port: int) -> dict[str, str]:
                     children += 1
             except OSError:
                 pass
-            try:
-                for k in range(10 ** 6):
-                    with open(f"fill{{k}}", "wb") as f:
-                        f.write(b"x" * 2 ** 20)
-            except OSError:
-                pass"""),
+            for where in ("/work", "/dev/shm", "/dev", "/", "/site"):     # many files, each under the size limit
+                try:
+                    for k in range(10 ** 6):
+                        with open(f"{{where}}/fill{{k}}", "wb") as f:
+                            f.write(b"x" * 2 ** 20)
+                except OSError:
+                    pass"""),
         "signals": "import os, signal\nclass RNN:\n    os.kill(-1, signal.SIGKILL)\n",
         **judge_attacks(),
     }

@@ -5,8 +5,9 @@ every process killed when the sandbox's first one ends), a read-only view of onl
 standard library, /usr, and the packages the assignment may use (NumPy; PyTorch and Matplotlib for the
 gradient-flow notebook; never rnnlab), the agent's three files, and one writable folder ``/work``: a tmpfs of
 ``disk_mb``.  Outside, on the ``bwrap`` process before it starts: limits on address space, CPU time, file
-size, open files and core dumps; as root a pids cgroup per sandbox caps the processes, otherwise
-``RLIMIT_NPROC`` does.  Where no sandbox can be made, ``SandboxUnavailable`` says why and what to do.
+size, open files and core dumps; as root a pids and a memory cgroup per sandbox cap the processes and their
+memory together, otherwise ``RLIMIT_NPROC`` caps the processes.  Every tmpfs but ``/work`` is read-only.
+Where no sandbox can be made, ``SandboxUnavailable`` says why and what to do.
 
 ``sandboxed=False`` (``--no-sandbox``, or a student's own notebook) runs the agent as a plain child process
 with the same limits: for trusted code only.
@@ -80,10 +81,8 @@ def view(modules: tuple[str, ...]) -> dict:
         for site in sites:
             if file.startswith(site.rstrip("/") + "/"):
                 entries.add(Path(site, file[len(site.rstrip("/")) + 1:].split("/")[0]))
-    for entry in list(entries):
-        libs = entry.with_name(entry.name.split(".")[0] + ".libs")
-        if libs.is_dir():
-            entries.add(libs)
+    for site in {e.parent for e in entries}:        # the shared libraries wheels vendor (pillow.libs, ...)
+        entries.update(p for p in site.glob("*.libs") if p.is_dir())
     entries = {e for e in entries if e.name.split(".")[0] != "rnnlab" and not e.name.endswith(".pth")}
     return {"prefix": os.path.realpath(found["prefix"]), "executable": os.path.realpath(found["executable"]),
             "sites": sites, "entries": sorted(str(e) for e in entries), "modules": found["loaded"]}
@@ -107,7 +106,7 @@ def _bwrap_arguments(modules: tuple[str, ...], limits: Limits, warm: bool = True
     for site in sorted(set(hidden)):                 # the interpreter's own site-packages: hidden, empty
         real = os.path.realpath(site)
         if os.path.isdir(real) and (real.startswith(prefix + "/") or real.startswith("/usr/")):
-            args += ["--tmpfs", real]
+            args += ["--tmpfs", real, "--remount-ro", real]
     for entry in seen["entries"]:
         args += ["--ro-bind", entry, f"/site/{Path(entry).name}"]
     for name in AGENT_FILES:
@@ -117,6 +116,8 @@ def _bwrap_arguments(modules: tuple[str, ...], limits: Limits, warm: bool = True
     cache = _font_cache(modules) if warm and "matplotlib" in seen["modules"] else None
     if cache:                            # read-only, in the writable folder: Matplotlib reads it, builds nothing
         args += ["--ro-bind", str(cache), f"/work/.matplotlib/{cache.name}"]
+    # every tmpfs but /work read-only: many small files must not fill the machine's memory (/, /dev, /site)
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for key, value in {"HOME": "/work", "TMPDIR": "/work", "MPLCONFIGDIR": "/work/.matplotlib", "PATH": "/usr/bin:/bin",
                        "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}.items():
         args += ["--setenv", key, value]
@@ -162,20 +163,26 @@ def availability() -> str | None:
     return None
 
 
-def _cgroup(limits: Limits) -> Path | None:
-    """A pids cgroup for one sandbox, when this process may make one (root, cgroup v1 or v2)."""
+def _cgroups(limits: Limits) -> list[Path]:
+    """A pids and a memory cgroup for one sandbox (the processes, and the memory of all of them together), when
+    this process may make them (root; cgroup v1, or v2 where one group holds both); [] otherwise."""
     if os.geteuid() != 0:
-        return None
+        return []
     name = f"rnnlab-grade-{uuid.uuid4().hex[:12]}"
-    for pids in (CGROUPS / "pids", CGROUPS):          # cgroup v1, then v2
+    settings = {CGROUPS / "pids": {"pids.max": str(limits.processes)},
+                CGROUPS / "memory": {"memory.limit_in_bytes": str(limits.memory_mb * 2 ** 20)}}
+    if (CGROUPS / "cgroup.controllers").is_file():           # v2: one hierarchy
+        settings = {CGROUPS: {"pids.max": str(limits.processes), "memory.max": str(limits.memory_mb * 2 ** 20)}}
+    groups = []
+    for root, values in settings.items():
         try:
-            (pids / name).mkdir()
-            (pids / name / "pids.max").write_text(str(limits.processes))
-            return pids / name
+            (root / name).mkdir()
+            groups.append(root / name)
+            for key, value in values.items():
+                (root / name / key).write_text(value)
         except OSError:
-            with contextlib.suppress(OSError):
-                (pids / name).rmdir()
-    return None
+            continue
+    return groups
 
 
 def _user_processes() -> int:
@@ -190,7 +197,7 @@ def _owner(path: Path) -> int | None:
         return None
 
 
-def _limiter(limits: Limits, group: Path | None, nproc: int | None):
+def _limiter(limits: Limits, groups: list[Path], nproc: int | None):
     def apply() -> None:                 # in the child, between fork and exec
         memory = limits.memory_mb * 2 ** 20
         for kind, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CORE, 0),
@@ -199,7 +206,7 @@ def _limiter(limits: Limits, group: Path | None, nproc: int | None):
             resource.setrlimit(kind, (value, value))
         if nproc is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        if group is not None:
+        for group in groups:
             (group / "cgroup.procs").write_text(str(os.getpid()))
     return apply
 
@@ -209,8 +216,9 @@ class Jail:
 
     def __init__(self, modules: tuple[str, ...], limits: Limits, sandboxed: bool = True):
         self.folder = None
-        self.group = _cgroup(limits) if sandboxed else None
-        nproc = None if self.group is not None or os.geteuid() == 0 else _user_processes() + limits.processes
+        self.groups = _cgroups(limits) if sandboxed else []
+        limited = any((g / "pids.max").exists() for g in self.groups)
+        nproc = None if limited or os.geteuid() == 0 else _user_processes() + limits.processes
         if sandboxed:
             reason = availability()
             if reason:
@@ -225,7 +233,7 @@ class Jail:
             command = [*command, "torch"] if sandboxed else [*command, "", "torch"]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True,
-                                        preexec_fn=_limiter(limits, self.group, nproc))
+                                        preexec_fn=_limiter(limits, self.groups, nproc))
 
     def stop(self) -> None:
         """Kill the sandbox and every process in it; remove its cgroup and folder."""
@@ -238,16 +246,16 @@ class Jail:
         for pipe in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
                 pipe.close()
-        if self.group is not None:
-            _empty_cgroup(self.group)
-            self.group = None
+        for group in self.groups:
+            _empty_cgroup(group)
+        self.groups = []
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
 
 
 def _empty_cgroup(group: Path) -> None:
-    for _ in range(50):
+    for _ in range(250):                 # up to 5 s for the killed processes to go
         try:
             pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
         except OSError:
