@@ -200,3 +200,31 @@ def test_a_job_cannot_reach_the_next_one():
               "    assert not os.path.exists('/tmp/poison2')\n") + HONEST
     reports = run_many([poison + HONEST, victim], "assignment-2", LIMITS, jobs=1)
     assert reports[1].score == 18 and not reports[1].notes[:-1], reports[1].text()
+
+
+def test_the_pieces_the_grader_lends_cannot_answer_the_todos_they_are_lent_beside():
+    """A layer and a model that look for the grader's own classes (gc) and hand them out as their own: the
+    grader lends its layer only after the layer's checks, its model only after the model's."""
+    cheat = textwrap.dedent("""
+        import gc
+        import torch
+        from torch import nn
+
+        def grader_class(name):
+            found = [o for o in gc.get_objects() if isinstance(o, type) and o.__name__ == name
+                     and o.__module__ != __name__]
+            if not found:
+                raise RuntimeError("nothing to copy yet")
+            return found[0]
+
+        class RNNLayer(nn.Module):
+            def __new__(cls, *args, **kwargs):
+                return grader_class("RNNLayer")(*args, **kwargs)
+
+        class RecurrentRegressionModel(nn.Module):
+            def __new__(cls, *args, **kwargs):
+                return grader_class("RecurrentRegressionModel")(*args, **kwargs)
+        """)
+    report = run_many([from_source(cheat).code], "gradient-flow", LIMITS)[0]
+    for item in report.items[:4]:
+        assert not item.passed, report.text()

@@ -2,7 +2,7 @@
 
     python -I agent.py [SITE]      (stdin: requests, stdout: answers, both frames of ``wire``)
 
-It imports nothing of rnnlab (it is copied alone into the sandbox, with ``wire.py`` and ``lend_flow.py``).  It
+It imports nothing of rnnlab (it is copied into the sandbox with ``wire.py``, ``lend_layer.py``, ``lend_flow.py``).  It
 runs the submission's definitions, then answers requests one at a time: look up a name, call an object, read or
 set an attribute, lend the student's namespace a piece the grader supplies.  Everything it answers is plain
 data (``wire``) or a reference to an object that stays here; it computes no score and compares nothing: the
@@ -34,7 +34,7 @@ class Agent:
         import wire
         self.wire, self.read_fd, self.write_fd = wire, read_fd, write_fd
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
-        self.objects, self.saved, self.lent = {}, {}, None
+        self.objects, self.saved, self.lent, self.loaded = {}, {}, {}, set()
 
     def read(self, n):
         data = b""
@@ -146,20 +146,26 @@ class Agent:
         return cls.__new__(cls)
 
     def op_lend(self, pieces):
-        """Put the grader's pieces (names of ``lend_flow``) in the student's namespace, saving the student's."""
-        self.load_lent()
+        """Put the grader's pieces (names in ``lend_layer`` / ``lend_flow``) in the student's namespace, saving
+        the student's."""
         for name, piece in pieces.items():
+            if isinstance(piece, str):
+                self.load_lent(piece)
             if name not in self.saved:
                 self.saved[name] = self.namespace.get(name, self.saved)
             self.namespace[name] = self.lent[piece] if isinstance(piece, str) else piece
 
-    def load_lent(self):
-        """``lend_flow``, loaded the first time a check needs it (never before the checks it could answer)."""
-        if self.lent is None:
+    def load_lent(self, piece):
+        """The file that holds ``piece``, loaded the first time a check needs it (never before the checks it
+        could answer): ``RNNLayer`` from ``lend_layer``, the rest from ``lend_flow``."""
+        module = "lend_layer" if piece == "RNNLayer" else "lend_flow"
+        if module not in self.loaded:
+            self.loaded.add(module)
             here = os.path.dirname(os.path.abspath(__file__))
-            self.lent = {"__name__": "lend_flow"}
-            with open(os.path.join(here, "lend_flow.py"), encoding="utf-8") as file:
-                exec(compile(file.read(), "lend_flow.py", "exec"), self.lent)
+            namespace = {"__name__": module}
+            with open(os.path.join(here, module + ".py"), encoding="utf-8") as file:
+                exec(compile(file.read(), module + ".py", "exec"), namespace)
+            self.lent.update({k: v for k, v in namespace.items() if not k.startswith("__")})
 
     def op_unlend(self):
         for name, value in self.saved.items():
@@ -170,7 +176,7 @@ class Agent:
         self.saved = {}
 
     def op_lent(self, name):
-        self.load_lent()
+        self.load_lent(name)
         return self.reference(self.lent[name])
 
     def op_params(self, module):

@@ -1,35 +1,14 @@
 """What the grader lends a gradient-flow submission inside the sandbox, so that each TODO is checked apart from
-the others: a correct ``RNNLayer`` (for the checks of the model, the stack and the visualiser), the read-out
-model, the loss, the notebook's data, a recorder in place of ``biggest_eig_magnitude``, and the short training
-run (no points).  Plain PyTorch: this file is copied alone into the sandbox and imports nothing of rnnlab.
+the others: the read-out model, the loss, the notebook's data, a recorder in place of ``biggest_eig_magnitude``
+and the short training run (no points); the correct ``RNNLayer`` is in ``lend_layer``.  Plain PyTorch: copied
+alone into the sandbox, it imports nothing of rnnlab.
 
-The agent loads it only when a check first needs it, and the grader runs the checks of a piece before any
-check that lends that piece, so a submission cannot find and reuse it for the TODO that piece answers.
+The agent loads each file only when a check first needs a piece of it, and the grader runs the checks of a
+piece before any check that lends that piece (``Check.phase``), so a submission cannot find and reuse it for
+the TODO that piece answers.
 """
 import torch
 from torch import nn
-
-
-class RNNLayer(nn.Module):
-    """h_t = sigma(W_ih x_t + W_hh h_(t-1) + b): ``ih`` (with the bias) and ``hh`` (without), 18 parameters for
-    RNNLayer(2, 3); keeps every state in ``h_list`` with its gradient, as the notebook's layer does."""
-
-    def __init__(self, input_size, hidden_size, nonlinearity=torch.tanh):
-        super().__init__()
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.ih = nn.Linear(input_size, hidden_size)
-        self.hh = nn.Linear(hidden_size, hidden_size, bias=False)
-
-    def forward(self, x):
-        h, states = torch.zeros(x.shape[0], self.hidden_size), []
-        for t in range(x.shape[1]):
-            h = self.nonlinearity(self.ih(x[:, t]) + self.hh(h))
-            states.append(h)
-        for state in states:
-            if state.requires_grad:
-                state.retain_grad()
-        self.h_list = states
-        return torch.stack(states, dim=1), states[-1]
 
 
 class RecurrentRegressionModel(nn.Module):
