@@ -71,7 +71,7 @@ def test_a_mistake_costs_exactly_its_todo(graded, mistake):
     assert words.lower() in failed[0].feedback.lower(), failed[0].feedback
 
 
-def test_the_catalogue_lists_the_checks_items():
+def test_the_checks_follow_the_one_list_of_assignments():
     from rnnlab.grading.checks_backprop import assignment_checks
     from rnnlab.grading.checks_flow import flow_checks
     for name, checks in (("assignment-2", assignment_checks()), ("gradient-flow", flow_checks())):

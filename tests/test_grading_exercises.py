@@ -7,7 +7,7 @@ from rnnlab.exercises import EXERCISES, HERE, exercise_files
 from rnnlab.grading.assignments import ASSIGNMENTS
 
 ASSIGNMENTS_ITEMS = {name: list(a.items) for name, a in ASSIGNMENTS.items()}
-ASSIGNMENT = {"assignment-2-rnn-and-lstm-on-mnist": "assignment-2", "gradient-flow-in-rnns-and-lstms": "gradient-flow"}
+ASSIGNMENT = {a.notebook: name for name, a in ASSIGNMENTS.items()}
 
 
 @pytest.mark.parametrize("name", EXERCISES)

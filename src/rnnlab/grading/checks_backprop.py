@@ -143,12 +143,14 @@ def check_training(spec: ModelSpec, namespace: dict) -> str:
 
 
 def assignment_checks() -> list[Check]:
-    """Assignment 2's TODOs, two points each ('Two points per TODO'), and one training run per model."""
+    """Assignment 2's checks, in the items and points of ``assignments`` (the one place they are defined):
+    per model its ``__init__``, activations, ``forward``, ``backward`` and a training run."""
+    from .assignments import ASSIGNMENTS
+    parts = {"__init__": check_init, "forward": check_forward, "backward": check_backward, "training": check_training}
     checks = []
-    for name, spec in SPECS.items():
-        checks.append(Check(f"{name}.__init__", 2, partial(check_init, spec)))
-        checks += [Check(f"{name}.{which}", 2, partial(check_activation, spec, which)) for which in spec.activations]
-        checks.append(Check(f"{name}.forward", 2, partial(check_forward, spec)))
-        checks.append(Check(f"{name}.backward", 2, partial(check_backward, spec)))
-        checks.append(Check(f"{name}.training", 0, partial(check_training, spec)))
+    for item, points in ASSIGNMENTS["assignment-2"].items:
+        model, part = item.split(".")
+        spec = SPECS[model]
+        run = partial(check_activation, spec, part) if part in spec.activations else partial(parts[part], spec)
+        checks.append(Check(item, points, run))
     return checks

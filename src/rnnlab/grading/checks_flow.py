@@ -222,13 +222,15 @@ def check_stack_training(namespace: dict) -> str:
 
 
 def flow_checks() -> list[Check]:
-    """The gradient-flow notebook's TODOs, two points each, and a training run.  Phases: the layer and the
-    loss first (nothing lent yet), then what is checked on the grader's layer, then the visualiser (which
-    is lent the model and the loss), then the training run."""
-    return [Check("RNNLayer.__init__", 2, check_layer_init), Check("RNNLayer.forward", 2, check_layer_forward),
-            Check("RecurrentRegressionModel.__init__", 2, check_model_init, 1),
-            Check("RecurrentRegressionModel.forward", 2, check_model_forward, 1), Check("loss_fn", 2, check_loss),
-            Check("GradientVisualizer.scale_weights", 2, check_scaling, 2),
-            Check("GradientVisualizer.recurrent_matrix", 2, check_recurrent_matrix, 2),
-            Check("RNN.__init__", 2, check_stack_init, 1), Check("RNN.forward", 2, check_stack_forward, 1),
-            Check("RNN.training", 0, check_stack_training, 3)]
+    """The gradient-flow notebook's checks, in the items and points of ``assignments`` (the one place they are
+    defined).  Phases: the layer and the loss first (nothing lent yet), then what is checked on the grader's
+    layer, then the visualiser (which is lent the model and the loss), then the training run."""
+    from .assignments import ASSIGNMENTS
+    run = {"RNNLayer.__init__": (check_layer_init, 0), "RNNLayer.forward": (check_layer_forward, 0),
+           "RecurrentRegressionModel.__init__": (check_model_init, 1),
+           "RecurrentRegressionModel.forward": (check_model_forward, 1), "loss_fn": (check_loss, 0),
+           "GradientVisualizer.scale_weights": (check_scaling, 2),
+           "GradientVisualizer.recurrent_matrix": (check_recurrent_matrix, 2),
+           "RNN.__init__": (check_stack_init, 1), "RNN.forward": (check_stack_forward, 1),
+           "RNN.training": (check_stack_training, 3)}
+    return [Check(item, points, *run[item]) for item, points in ASSIGNMENTS["gradient-flow"].items]
