@@ -26,7 +26,9 @@ def test_check_grades_a_notebook_and_writes_the_json_layout(tmp_path, capsys):
     submission = tmp_path / "student.ipynb"
     submission.write_text(as_notebook((HERE / "assignment2_solution.py").read_text()))
     out = tmp_path / "grade.json"
-    assert main(["check", str(submission), "--json", str(out)]) == 0
+    from rnnlab.grading.sandbox import availability
+    trusted = [] if availability() is None else ["--no-sandbox"]     # without bubblewrap: our own file, trusted
+    assert main(["check", str(submission), "--json", str(out), *trusted]) == 0
     printed = capsys.readouterr().out
     assert "assignment-2: 18 / 18 points" in printed and "RNN.backward" in printed
     data = json.loads(out.read_text())

@@ -43,13 +43,13 @@ def check(args: argparse.Namespace) -> int:
     from ..grading.sandbox import availability
     limits = Limits(args.check_seconds, args.time_limit, args.memory_mb)
     sandboxed = not args.no_sandbox
-    reason = availability() if sandboxed else None
-    if reason:
-        raise SandboxUnavailable(reason)
     if args.no_sandbox:
         print("rnnlab check: --no-sandbox: the submissions run without the sandbox (trusted code only)",
               file=sys.stderr)
     if len(args.submission) > 1 or Path(args.submission[0]).is_dir() or args.out:
+        reason = availability() if sandboxed else None
+        if reason:                  # before a class is started; one file is read first (its own errors first)
+            raise SandboxUnavailable(reason)
         return _check_class(args, limits, sandboxed)
     if args.json_path and not Path(args.json_path).resolve().parent.is_dir():
         raise ValueError(f"--json {args.json_path}: its folder is missing; create it or choose another path "
