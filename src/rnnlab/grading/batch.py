@@ -9,8 +9,8 @@ costs its own row only.  Written into ``--out``:
   file's SHA-256 and how it was graded: what makes a rerun skip it when the file has not changed);
 - ``similarity.md``: pairs of near-identical submissions (``similarity``).
 
-Resumable: a student whose feedback JSON records the same file contents, assignment and sandbox mode is not
-graded again (delete the JSON, or give a fresh ``--out``, to grade again).
+Resumable: a student whose feedback JSON records the same file contents, assignment, sandbox mode, limits and
+grader version is not graded again (delete the JSON, or give a fresh ``--out``, to grade again).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..files import write_atomic
@@ -80,7 +80,8 @@ def grade_class(paths: list[str | Path], out: str | Path, jobs: int = 1, limits:
     out, limits = Path(out), limits or Limits()
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     students = submissions(paths)
-    rows = {name: _row(name, path, out, assignment, sandboxed) for name, path in students.items()}
+    settings = _settings(limits, assignment, sandboxed)
+    rows = {name: _row(name, path, out, settings) for name, path in students.items()}
     todo = [row for row in rows.values() if not row.resumed]
     tick = progress or (lambda row, done, total: None)
     done, lock = len(rows) - len(todo), threading.Lock()
@@ -88,7 +89,7 @@ def grade_class(paths: list[str | Path], out: str | Path, jobs: int = 1, limits:
         if row.resumed:
             tick(row, None, len(rows))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_grade_one, row, out, limits, assignment, sandboxed) for row in todo]
+        futures = [pool.submit(_grade_one, row, out, limits, settings) for row in todo]
         for future in as_completed(futures):
             row = future.result()
             with lock:
@@ -101,7 +102,14 @@ def grade_class(paths: list[str | Path], out: str | Path, jobs: int = 1, limits:
     return ClassResult(ordered, pairs, time.monotonic() - started)
 
 
-def _row(name: str, path: Path, out: Path, assignment: str | None, sandboxed: bool) -> Row:
+def _settings(limits: Limits, assignment: str | None, sandboxed: bool) -> dict:
+    """What a feedback JSON records of how it was graded; a file graded otherwise is graded again."""
+    from .. import __version__
+    return {"requested_assignment": assignment, "sandboxed": sandboxed, "limits": asdict(limits),
+            "grader": __version__}
+
+
+def _row(name: str, path: Path, out: Path, settings: dict) -> Row:
     """The student's row: resumed from its feedback JSON when the file and the settings are unchanged."""
     try:
         raw = path.read_bytes()
@@ -113,8 +121,7 @@ def _row(name: str, path: Path, out: Path, assignment: str | None, sandboxed: bo
     saved = out / "feedback" / f"{name}.json"
     try:
         data = json.loads(saved.read_text())
-        same = (data.get("sha256") == row.digest and data.get("sandboxed") == sandboxed
-                and data.get("requested_assignment") == assignment)
+        same = data.get("sha256") == row.digest and all(data.get(k) == v for k, v in settings.items())
     except (OSError, ValueError, AttributeError):
         return row
     if same:
@@ -132,9 +139,10 @@ class _quietly:
         return kind is not None and issubclass(kind, SubmissionError)
 
 
-def _grade_one(row: Row, out: Path, limits: Limits, assignment: str | None, sandboxed: bool) -> Row:
+def _grade_one(row: Row, out: Path, limits: Limits, settings: dict) -> Row:
     """Grade one file; whatever happens becomes its row (never an exception that stops the class)."""
     from .sandbox import run
+    assignment, sandboxed = settings["requested_assignment"], settings["sandboxed"]
     try:
         parsed = read_submission(row.path)
         name = recognise(parsed, assignment)
@@ -149,8 +157,7 @@ def _grade_one(row: Row, out: Path, limits: Limits, assignment: str | None, sand
     except Exception as exc:                     # a bug of ours must not stop the class either
         row.problem = f"the grader failed on this file ({type(exc).__name__}: {exc}); please report it"
     data = {**(row.report.to_dict() if row.report else {"assignment": None, "score": 0, "max_score": 0}),
-            "student": row.student, "file": str(row.path), "sha256": row.digest, "problem": row.problem,
-            "sandboxed": sandboxed, "requested_assignment": assignment}
+            "student": row.student, "file": str(row.path), "sha256": row.digest, "problem": row.problem, **settings}
     write_atomic(out / "feedback" / f"{row.student}.json", (json.dumps(data, indent=2) + "\n").encode())
     write_atomic(out / "feedback" / f"{row.student}.md", feedback_markdown(row, sandboxed).encode())
     return row
