@@ -54,9 +54,12 @@ def encode(value, reference=None, depth: int = 0):
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
         return value
-    if kind is list or kind is tuple:
-        return {"L" if kind is list else "T": [encode(v, reference, depth + 1) for v in value]}
-    if kind is dict and all(type(k) is str for k in value):
+    for base in (bool, int, float, str):     # a subclass (an IntEnum, a str subclass) as its plain value
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, (list, tuple)):     # a namedtuple is a tuple, a list subclass a list
+        return {"T" if isinstance(value, tuple) else "L": [encode(v, reference, depth + 1) for v in value]}
+    if isinstance(value, dict) and all(type(k) is str for k in value):      # an OrderedDict too
         return {"D": [[k, encode(v, reference, depth + 1)] for k, v in value.items()]}
     if isinstance(value, Ref):
         return {"R": [value.number, value.type_name, value.callable]}
