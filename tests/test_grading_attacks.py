@@ -228,3 +228,30 @@ def test_the_pieces_the_grader_lends_cannot_answer_the_todos_they_are_lent_besid
     report = run_many([from_source(cheat).code], "gradient-flow", LIMITS)[0]
     for item in report.items[:4]:
         assert not item.passed, report.text()
+
+
+def test_frames_out_of_protocol_and_terminal_escapes_stop_only_their_own_grading():
+    """Frames a submission writes itself (deeply nested, of unknown tags, errors of the wrong types) and
+    exception messages with terminal escapes: its own checks fail, the judge keeps going, nothing raw is shown."""
+    noise = textwrap.dedent("""
+        import os, struct
+        def frame(text):
+            body = text.encode()
+            return struct.pack(">I", len(body)) + body
+        class RNN:
+            def __init__(self, *a):
+                raise ValueError("\\x1b[2J\\x1b]0;pwned\\x07 cleared")
+            def tanh(self, x):
+                for fd in range(3, 8):
+                    for text in ('{"ok": {"Z": 1}}', '{"error": 5}', '{"error": {"lines": 7}}',
+                                 '{"ok": ' + '[' * 5000 + ']' * 5000 + '}', '{"ok": {"A": ["object", [1], ""]}}'):
+                        try:
+                            os.write(fd, frame(text))
+                        except OSError:
+                            pass
+                return x
+        LSTM = RNN
+        """)
+    reports = run_many([from_source(noise).code, HONEST], "assignment-2", LIMITS, jobs=2)
+    assert reports[0].score == 0 and reports[1].score == 18, reports[0].text()
+    assert "\x1b" not in reports[0].text() and "cleared" in reports[0].text()

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from .assignments import ASSIGNMENTS
 from .checks import Check, CheckTimeout, Fail, SessionEnded, StudentError, student_error
 from .jail import Jail, Limits
-from .remote import Remote, Session
+from .remote import Remote, Session, printable
 from .report import Item, Report
 from .source import definitions
 
 STARTUP_SECONDS = 90.0          # starting the sandbox and importing torch, on a busy machine
 RESTARTS = 3                    # fresh sandboxes after the first, per submission
+MAX_NOTES = 20                  # notes about failed definitions, per submission
 
 
 class Namespace:
@@ -99,14 +100,24 @@ def _start(run: _Run) -> list[str]:
         reason = run.session.ended or "the sandbox did not start in time"
         run.session.stop(reason)
         return [f"the submission's definitions could not be run: {reason} ({type(exc).__name__})"]
-    notes = []
-    for answer in answers if isinstance(answers, list) else []:
-        problem = answer.get("error", {}) if isinstance(answer, dict) else {}
-        exc = (CheckTimeout() if problem.get("type") == "Timeout" else
-               StudentError(str(problem.get("type")), str(problem.get("message")), problem.get("lines") or []))
-        notes.append(f"line {answer.get('line')}: {str(student_error('the statement', exc))[:300]}; "
+    answers = [a for a in answers if isinstance(a, dict)] if isinstance(answers, list) else []
+    notes = [f"{len(answers) - MAX_NOTES} more statements failed; the first {MAX_NOTES} follow"
+             ] if len(answers) > MAX_NOTES else []
+    for answer in answers[:MAX_NOTES]:
+        line = answer.get("line") if type(answer.get("line")) is int else "?"
+        notes.append(f"line {line}: {str(student_error('the statement', _error(answer.get('error'))))[:300]}; "
                      f"the checks that need what it defines fail")
     return notes
+
+
+def _error(problem) -> BaseException:
+    """An error the agent reported (a dict, or anything a hostile sandbox wrote instead) as an exception."""
+    problem = problem if isinstance(problem, dict) else {}
+    if problem.get("type") == "Timeout":
+        return CheckTimeout()
+    lines = problem.get("lines") if isinstance(problem.get("lines"), list) else []
+    return StudentError(printable(problem.get("type"))[:60], printable(problem.get("message"))[:300],
+                        [n for n in lines if type(n) is int][-3:])
 
 
 def _one(run: _Run, check: Check) -> Item:

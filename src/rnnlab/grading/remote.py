@@ -48,7 +48,7 @@ class Session:
             answer = wire.receive(self._reader(self.deadline + GRACE_SECONDS))
             if "ok" in answer:
                 return wire.decode(answer["ok"], lambda ref: Remote(self, ref))
-            problem = answer.get("error") or {}
+            problem = answer.get("error") if isinstance(answer.get("error"), dict) else {}
         except _Late:
             self.stop("it ran past the time limit and ignored the alarm")
             raise CheckTimeout() from None
@@ -57,8 +57,9 @@ class Session:
             raise SessionEnded(self.ended) from None
         if problem.get("type") == "Timeout":
             raise CheckTimeout()
-        raise StudentError(str(problem.get("type", "Error"))[:60], str(problem.get("message", ""))[:300],
-                           [int(n) for n in problem.get("lines", []) if isinstance(n, int)][-3:])
+        lines = problem.get("lines") if isinstance(problem.get("lines"), list) else []
+        raise StudentError(printable(problem.get("type", "Error"))[:60], printable(problem.get("message", ""))[:300],
+                           [n for n in lines if type(n) is int][-3:])
 
     def _reader(self, deadline: float):
         def read(n: int) -> bytes:
@@ -107,6 +108,12 @@ class Session:
 
 class _Late(Exception):
     pass
+
+
+def printable(text) -> str:
+    """Text from the sandbox with control characters (terminal escapes, newlines) replaced: it is shown to the
+    teacher's terminal and written to the feedback."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def describe_exit(code: int | None) -> str:
@@ -160,7 +167,7 @@ class Remote:
         return self._session.request("call", self, *args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<{self._ref.type_name} in the sandbox>"
+        return f"<{printable(self._ref.type_name)} in the sandbox>"
 
     def __bool__(self) -> bool:
         return True
