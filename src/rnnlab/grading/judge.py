@@ -103,9 +103,13 @@ def _start(run: _Run) -> list[str]:
     answers = [a for a in answers if isinstance(a, dict)] if isinstance(answers, list) else []
     notes = [f"{len(answers) - MAX_NOTES} more statements failed; the first {MAX_NOTES} follow"
              ] if len(answers) > MAX_NOTES else []
+    packages = ", ".join(ASSIGNMENTS[run.assignment].modules)
     for answer in answers[:MAX_NOTES]:
         line = answer.get("line") if type(answer.get("line")) is int else "?"
-        notes.append(f"line {line}: {str(student_error('the statement', _error(answer.get('error'))))[:300]}; "
+        exc = _error(answer.get("error"))
+        hint = (f" (graded code may import the standard library and {packages}, not rnnlab)"
+                if getattr(exc, "type_name", "") == "ModuleNotFoundError" else "")
+        notes.append(f"line {line}: {str(student_error('the statement', exc))[:300]}{hint}; "
                      f"the checks that need what it defines fail")
     return notes
 
