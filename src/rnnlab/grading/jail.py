@@ -68,7 +68,8 @@ def view(modules: tuple[str, ...]) -> dict:
              "    import torch; m = torch.nn.Linear(1, 1); o = torch.optim.Adam(m.parameters())\n"
              "    m(torch.ones(1, 1)).sum().backward(); o.step()\n"
              "files = [getattr(m, '__file__', None) for m in list(sys.modules.values())]\n"
-             "print(json.dumps({'prefix': sys.base_prefix, 'executable': sys.executable, 'path': sys.path,\n"
+             "base = getattr(sys, '_base_executable', sys.executable)\n"
+             "print(json.dumps({'prefix': sys.base_prefix, 'executable': base, 'path': sys.path,\n"
              "                  'files': [f for f in files if f], 'loaded': sorted(sys.modules)}))\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, timeout=300)
@@ -102,7 +103,9 @@ def _bwrap_arguments(modules: tuple[str, ...], limits: Limits, warm: bool = True
     prefix = seen["prefix"]
     if not prefix.startswith("/usr/"):
         args += ["--ro-bind", prefix, prefix]
-    hidden = [*seen["sites"], *map(str, Path(prefix).glob("lib/python3*/site-packages"))]
+    hidden = [*seen["sites"], *map(str, Path(prefix).glob("lib/python3*/site-packages")),
+              *map(str, Path("/usr").glob("lib/python3*/dist-packages")),       # Debian's, on the base's path
+              *map(str, Path("/usr/local").glob("lib/python3*/dist-packages"))]
     for site in sorted(set(hidden)):                 # the interpreter's own site-packages: hidden, empty
         real = os.path.realpath(site)
         if os.path.isdir(real) and (real.startswith(prefix + "/") or real.startswith("/usr/")):
