@@ -26,7 +26,9 @@ def test_check_grades_a_notebook_and_writes_the_json_layout(tmp_path, capsys):
     submission = tmp_path / "student.ipynb"
     submission.write_text(as_notebook((HERE / "assignment2_solution.py").read_text()))
     out = tmp_path / "grade.json"
-    assert main(["check", str(submission), "--json", str(out)]) == 0
+    from rnnlab.grading.sandbox import availability
+    trusted = [] if availability() is None else ["--no-sandbox"]     # without bubblewrap: our own file, trusted
+    assert main(["check", str(submission), "--json", str(out), *trusted]) == 0
     printed = capsys.readouterr().out
     assert "assignment-2: 18 / 18 points" in printed and "RNN.backward" in printed
     data = json.loads(out.read_text())
@@ -88,3 +90,38 @@ def test_importing_rnnlab_stays_light_and_check_is_lazy():
     assert out.split() == ["True", "False", "False"]
     assert time.perf_counter() - started < 30
     assert rnnlab.check.__doc__
+
+
+def test_grading_never_imports_the_command_line():
+    """issue 30: ``grading/`` never imports ``cli/``, at the top or inside functions."""
+    import ast
+    for path in (Path(rnnlab.__file__).parent / "grading").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                target = "." * node.level + (node.module or "")
+                assert not target.startswith(("..cli", "rnnlab.cli")), f"{path.name} imports {target}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("rnnlab.cli") for a in node.names), path.name
+
+
+def test_untrusted_files_are_refused_where_no_sandbox_can_be_made(tmp_path, capsys, monkeypatch):
+    from rnnlab.grading import jail
+    submission = tmp_path / "student.py"
+    submission.write_text((HERE / "assignment2_solution.py").read_text())
+    monkeypatch.setattr(jail, "availability", lambda: "no sandbox: bubblewrap is not installed (apt-get ...)")
+    monkeypatch.setattr("rnnlab.grading.sandbox.availability", jail.availability)
+    assert main(["check", str(submission)]) == 2
+    assert "no sandbox: bubblewrap is not installed" in capsys.readouterr().err
+    assert main(["check", str(submission), "--no-sandbox"]) == 0
+    captured = capsys.readouterr()
+    assert "--no-sandbox" in captured.err and "not sandboxed" in captured.out
+    assert "assignment-2: 18 / 18 points" in captured.out
+
+
+def test_a_students_own_notebook_is_checked_unsandboxed_and_told_so(monkeypatch):
+    import rnnlab.grading as grading
+    code = (HERE / "assignment2_solution.py").read_text()
+    monkeypatch.setattr(grading, "_notebook_history", lambda: ["import numpy as np", code])
+    report = grading.grade(only="RNN")
+    assert report.score == 8 and not report.sandboxed
+    assert report.notes[0].startswith("not sandboxed"), report.notes

@@ -4,9 +4,10 @@ import nbformat
 import pytest
 
 from rnnlab.exercises import EXERCISES, HERE, exercise_files
-from rnnlab.grading.catalogue import ITEMS
+from rnnlab.grading.assignments import ASSIGNMENTS
 
-ASSIGNMENT = {"assignment-2-rnn-and-lstm-on-mnist": "assignment-2", "gradient-flow-in-rnns-and-lstms": "gradient-flow"}
+ASSIGNMENTS_ITEMS = {name: list(a.items) for name, a in ASSIGNMENTS.items()}
+ASSIGNMENT = {a.notebook: name for name, a in ASSIGNMENTS.items()}
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -32,6 +33,6 @@ def test_an_unsolved_notebook_runs_and_scores_zero_with_a_message_per_todo(path,
     last = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
     assert last.startswith(f"{ASSIGNMENT[path.stem]}: 0 / 18 points"), last
     lines = last.splitlines()
-    for item, _ in ITEMS[ASSIGNMENT[path.stem]]:
+    for item, _ in ASSIGNMENTS_ITEMS[ASSIGNMENT[path.stem]]:
         line = next(line for line in lines if f" {item} " in line)
         assert "FAIL" in line and len(line.split(None, 3)[3]) > 10, line

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rnnlab.grading import Limits, SubmissionError, grade
-from rnnlab.grading.sandbox import run_many
+from rnnlab.grading.sandbox import availability, run_many
 from rnnlab.grading.source import from_source
 
 HERE = Path(__file__).resolve().parent / "grading"
@@ -16,6 +16,7 @@ RNN_TANH = ("return np.tanh(x)\n\n    def forward(self, X):\n        h_prev = np
             "        self.cache")
 RNN_WH = "        self.Wh = np.random.randn(hidden_dim, hidden_dim) * 0.1\n"
 LIMITS = Limits(check_seconds=2, total_seconds=40, memory_mb=1500)
+SANDBOX = availability() is None     # without bubblewrap: loops and limits unsandboxed; the file attacks skipped
 
 
 def hostile(target: Path) -> dict[str, str]:
@@ -36,9 +37,11 @@ def hostile(target: Path) -> dict[str, str]:
                               f"                       lambda: os.rename({str(keep)!r}, 'stolen.txt'),\n"
                               f"                       lambda: os.system('rm -rf {target}'),\n"
                               f"                       lambda: subprocess.run(['rm', '-rf', {str(target)!r}]),\n"
-                              f"                       lambda: ctypes.CDLL(None).unlink({str(keep).encode()!r})):\n"
-                              f"            try:\n                attack()\n            except PermissionError:\n"
-                              f"                pass\n            else:\n                raise SystemExit('escaped')\n"
+                              f"                       lambda: ctypes.CDLL(None).unlink({bytes(keep)!r}) or 1 / 0\n"
+                              f"                       ):\n"
+                              f"            try:\n                attack()\n"
+                              f"            except (OSError, ZeroDivisionError):\n"
+                              f"                pass\n"
                               f"        with open('scratch.txt', 'w') as inside:\n            inside.write('allowed')\n"
                               f"        raise RuntimeError('every attack was refused')\n"),
     }
@@ -49,7 +52,10 @@ def results(tmp_path_factory):
     target = tmp_path_factory.mktemp("around")
     (target / "keep.txt").write_text("precious")
     named = hostile(target)
-    reports = run_many([from_source(code).code for code in named.values()], "assignment-2", LIMITS)
+    if not SANDBOX:
+        named.pop("deletes around it")
+    reports = run_many([from_source(code).code for code in named.values()], "assignment-2", LIMITS, (), SANDBOX,
+                       jobs=2)
     return target, dict(zip(named, reports))
 
 
@@ -82,7 +88,9 @@ def test_exhausting_memory_is_reported(results):
     assert items(report)["LSTM.backward"].passed
 
 
+@pytest.mark.skipif(not SANDBOX, reason=str(availability()))
 def test_nothing_outside_the_folder_is_touched(results):
+    # in the sandbox the folder is not even there: the attacks fail or act on nothing, and the file is intact
     target, reports = results
     feedback = items(reports["deletes around it"])["RNN.__init__"].feedback
     assert "every attack was refused" in feedback, feedback
@@ -94,7 +102,7 @@ def test_a_process_that_swallows_the_alarm_is_killed_at_the_time_limit():
     code = ("class RNN:\n    def __init__(self, *a):\n        while True:\n            try:\n"
             "                while True:\n                    pass\n            except BaseException:\n"
             "                pass\n")
-    report = run_many([code], "assignment-2", Limits(check_seconds=1, total_seconds=3))[0]
+    report = run_many([code], "assignment-2", Limits(check_seconds=1, total_seconds=3), (), SANDBOX)[0]
     assert report.score == 0
     assert any("stopped after 3 s" in item.feedback for item in report.items), report.text()
 
@@ -102,7 +110,7 @@ def test_a_process_that_swallows_the_alarm_is_killed_at_the_time_limit():
 def test_not_python_is_graded_zero_or_refused(tmp_path):
     path = tmp_path / "essay.py"
     path.write_text("Dear teacher, my RNN is below.\nclass RNN(:\n")
-    report = grade(path, "assignment-2")
+    report = grade(path, "assignment-2", sandbox=SANDBOX)
     assert report.score == 0 and all("not Python" in item.feedback for item in report.items)
     with pytest.raises(SubmissionError, match="not Python"):
         grade(path)

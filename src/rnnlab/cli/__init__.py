@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__, course
-from ..grading import cli as grading_cli
 from . import commands
+from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
 from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
 
@@ -192,16 +192,19 @@ COMMANDS: tuple[Command, ...] = (
     Command("exercises", "write the course's exercise notebooks (empty answers, checks, a grading cell)",
             "Write the exercise notebooks of Assignment 2 and the gradient-flow notebook into DIR: the course's "
             "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
-            "the notebook. Refuses to overwrite a notebook already in DIR.", grading_cli.exercises_arguments,
+            "the notebook (--answers: the teacher's answer keys). Refuses to overwrite a notebook already in DIR.",
+            grading_cli.exercises_arguments,
             grading_cli.exercises),
     Command("notebooks", "write the course notebooks (and, in DIR/exercises, the exercises) into DIR",
             "Write the five course notebooks into DIR and the exercise notebooks into DIR/exercises. Refuses to "
             "overwrite a notebook already there.",
             course.notebooks_arguments, course.notebooks),
-    Command("check", "grade a student's .py or .ipynb: points and feedback per TODO",
-            "Grade a submission of a course exercise in a separate, time- and memory-limited process: per TODO "
-            "points, passed or not and what is wrong; --json writes the same for a course system. Exit 0 when "
-            "graded (whatever the score), 2 when it could not be graded.", grading_cli.check_arguments,
+    Command("check", "grade a student's .py or .ipynb, or a whole class: points and feedback per TODO",
+            "Grade submissions of a course exercise, each in a fresh operating-system sandbox (bubblewrap), "
+            "checked from outside it: per TODO points, passed or not and what is wrong; --json writes the same "
+            "for a course system. Several files or a folder grade a class (--jobs, --out: gradebook.csv, "
+            "feedback per student, similarity.md). Exit 0 when graded (whatever the score), 2 when it could "
+            "not be graded.", grading_cli.check_arguments,
             grading_cli.check),
 )
 

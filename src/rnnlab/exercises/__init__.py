@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..grading.assignments import ASSIGNMENTS
+
 HERE = Path(__file__).resolve().parent / "notebooks"
-# exercise notebook -> the course document it follows
-EXERCISES = {"assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM on MNIST",
-             "gradient-flow-in-rnns-and-lstms": "the gradient-flow notebook"}
+# exercise notebook -> the course document it follows (from the grader's one list of assignments)
+EXERCISES = {a.notebook: a.title for a in sorted(ASSIGNMENTS.values(), key=lambda a: a.notebook)}
 
 
 def exercise_files() -> list[Path]:
@@ -23,16 +24,28 @@ def exercise_files() -> list[Path]:
 def write_exercises(folder: str | Path) -> list[Path]:
     """Write the exercise notebooks into ``folder`` (created if missing); refuse, before writing anything, if
     any of them is already there."""
+    return _write(folder, {source.name: source.read_bytes() for source in exercise_files()})
+
+
+def write_answers(folder: str | Path) -> list[Path]:
+    """Write the teacher's answer keys into ``folder``: each exercise notebook with every answer block filled in
+    (``NAME-answers.ipynb``), readable code that scores full marks.  Refuses to overwrite, like the exercises."""
+    from .answers import ANSWERS, answer_key
+    return _write(folder, {f"{source.stem}-answers.ipynb": answer_key(source, ANSWERS[source.stem]).encode()
+                           for source in exercise_files()})
+
+
+def _write(folder: str | Path, files: dict[str, bytes]) -> list[Path]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder}: a file is in the way; give a folder for the exercise notebooks")
-    targets = [folder / source.name for source in exercise_files()]
+    targets = [folder / name for name in files]
     present = [str(t) for t in targets if t.exists()]
     if present:
         raise ValueError(f"{', '.join(present)}: already there (a student's work?); move them away or give "
                          f"another folder")
     folder.mkdir(parents=True, exist_ok=True)
     from ..files import write_atomic
-    for source, target in zip(exercise_files(), targets):
-        write_atomic(target, source.read_bytes())
+    for content, target in zip(files.values(), targets):
+        write_atomic(target, content)
     return targets

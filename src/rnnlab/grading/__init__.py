@@ -4,20 +4,24 @@
     rnnlab.check()                           # inside a notebook: the code this notebook has run
     rnnlab.check(only="RNN")                 # just one class's items (the checks to run as you go)
 
-The student's code runs in a separate, walled-in process (see ``sandbox``); this process only parses it.
+A file is graded in an operating-system sandbox (``jail``; refused, with the reason, where none can be made)
+and checked from outside it (``judge``); ``sandbox=False`` is for trusted code only.  ``rnnlab.check()`` in a
+student's own notebook grades that notebook's code unsandboxed (it is the student's own machine and code),
+and the report says so.  A whole class: ``grading.batch.grade_class`` (``rnnlab check DIR``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from .assignments import ASSIGNMENTS
+from .jail import Limits, SandboxUnavailable
 from .report import Item, Report
-from .sandbox import Limits
-from .source import ASSIGNMENTS, SubmissionError, from_source, read_submission, recognise
+from .source import SubmissionError, from_source, read_submission, recognise
 
-__all__ = ["ASSIGNMENTS", "Item", "Limits", "Report", "SubmissionError", "check", "grade"]
+__all__ = ["ASSIGNMENTS", "Item", "Limits", "Report", "SandboxUnavailable", "SubmissionError", "check", "grade"]
 
 
-def _notebook_history() -> str:
+def _notebook_history() -> list[str]:
     """The code cells this IPython session has run, in order (outside IPython: an error that says what to do)."""
     try:
         from IPython import get_ipython
@@ -27,29 +31,32 @@ def _notebook_history() -> str:
     if shell is None:
         raise SubmissionError("rnnlab.check(): no submission given and not inside a notebook; "
                               "give the path of the student's .py or .ipynb")
-    return "\n\n".join(shell.user_ns.get("In", [])[1:-1])
+    return list(shell.user_ns.get("In", [])[1:-1])
 
 
 def grade(submission: str | Path | None = None, assignment: str | None = None, limits: Limits | None = None,
-          only: str | tuple[str, ...] = ()) -> Report:
+          only: str | tuple[str, ...] = (), sandbox: bool | None = None) -> Report:
     """Grade ``submission`` (a path; None inside a notebook: its own code) and return the Report.
 
-    ``assignment``: 'assignment-2' or 'gradient-flow' (default: recognised from the names defined);
-    ``only``: item ids or class names to check (default all).  Raises SubmissionError only when it cannot
-    grade at all (no such file, not recognised); anything the submission does gives a Report."""
+    ``assignment``: one of ``ASSIGNMENTS`` (default: recognised from the names defined); ``only``: item ids
+    or class names to check (default all); ``sandbox``: default True for a file, False for the notebook's own
+    code.  Raises SubmissionError when it cannot grade at all (no such file, not recognised) and
+    SandboxUnavailable when a sandbox is asked for and cannot be made; anything the submission does gives a
+    Report."""
     if submission is None:
         parsed = from_source(_notebook_history(), "this notebook")
+        sandbox = False if sandbox is None else sandbox
     else:
         parsed = read_submission(submission)
+    sandbox = True if sandbox is None else sandbox
     name = recognise(parsed, assignment)
     only = (only,) if isinstance(only, str) else tuple(only)
     if parsed.syntax_error:
-        from .catalogue import ITEMS
         reason = f"not graded: the submission is not Python ({parsed.syntax_error})"
-        return Report(name, [Item(i, 0, p, False, reason) for i, p in ITEMS[name]
-                             if not only or i in only or i.split(".")[0] in only])
+        return Report(name, [Item(i, 0, p, False, reason) for i, p in ASSIGNMENTS[name].selected(only)],
+                      sandboxed=sandbox)
     from .sandbox import run
-    report = run(parsed.code, name, limits or Limits(), only)
+    report = run(parsed.code, name, limits or Limits(), only, sandbox)
     if parsed.skipped:
         report.notes.append(f"{parsed.skipped} top-level statement(s) (tests, training, plots) not run: "
                             f"the grader runs its own checks on the definitions")
@@ -57,9 +64,9 @@ def grade(submission: str | Path | None = None, assignment: str | None = None, l
 
 
 def check(submission: str | Path | None = None, assignment: str | None = None, json_path: str | Path | None = None,
-          only: str | tuple[str, ...] = (), limits: Limits | None = None) -> Report:
+          only: str | tuple[str, ...] = (), limits: Limits | None = None, sandbox: bool | None = None) -> Report:
     """``grade`` and print the report (and write it as JSON to ``json_path``); returns the Report."""
-    report = grade(submission, assignment, limits, only)
+    report = grade(submission, assignment, limits, only, sandbox)
     print(report.text())
     if json_path is not None:
         report.write_json(json_path)

@@ -6,16 +6,11 @@ with the feedback of a failure.  Anything else it raises is student code failing
 """
 from __future__ import annotations
 
-import signal
-import traceback
-import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
 
 import numpy as np
 
-SUBMISSION_FILE = "<submission>"
 GRAD_TOLERANCE = 1e-4          # relative error (2-norm) of a gradient against central differences
 
 
@@ -28,31 +23,46 @@ class CheckTimeout(BaseException):
     student's `except Exception` cannot swallow it."""
 
 
+class StudentError(Exception):
+    """An exception raised by the student's code in the sandbox, as text: its type, message and the
+    submission's lines it went through."""
+
+    def __init__(self, type_name: str, message: str, lines: list[int]):
+        super().__init__(message)
+        self.type_name, self.message, self.lines = type_name, message, lines
+
+
+class SessionEnded(Exception):
+    """The sandbox is gone (killed, crashed, or it broke the protocol): the reason in words."""
+
+
 @dataclass(frozen=True)
 class Check:
+    """One item: its id, points, the check (a function of the submission's namespace), and its phase: checks
+    run by phase, so that a check that lends the submission a piece runs after the checks of that piece."""
     id: str
     max_points: float
     run: Callable[[dict], str]
+    phase: int = 0
 
 
 def student_error(what: str, exc: BaseException) -> Fail:
-    """One line for an exception raised inside student code: where (their line) and what."""
-    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == SUBMISSION_FILE]
+    """One line for an exception raised by student code (a ``remote.StudentError``): where (their line) and what."""
+    lines = getattr(exc, "lines", None) or []
     where = f" (line {lines[-1]} of the submission's code)" if lines else ""
-    if isinstance(exc, MemoryError):
+    kind = getattr(exc, "type_name", type(exc).__name__)
+    if kind == "MemoryError":
         return Fail(f"{what} ran out of memory (the grader's memory limit){where}")
     if isinstance(exc, CheckTimeout):
         return Fail(f"{what} did not finish within the time limit (an endless loop?){where}")
-    return Fail(f"{what} raised {type(exc).__name__}: {str(exc)[:200]}{where}")
+    return Fail(f"{what} raised {kind}: {str(exc)[:200]}{where}")
 
 
 def call(what: str, fn: Callable, *args, **kwargs) -> object:
     """``fn(*args, **kwargs)``; an exception from student code becomes a ``Fail`` naming ``what``."""
     try:
         return fn(*args, **kwargs)
-    except Fail:
-        raise
-    except (Exception, SystemExit, KeyboardInterrupt) as exc:     # sys.exit() in student code too
+    except StudentError as exc:            # sys.exit() in student code too: it arrives as text
         raise student_error(what, exc) from None
 
 
@@ -102,28 +112,3 @@ def _describe_one(name: str, student: np.ndarray, true: np.ndarray) -> str:
     if relative_error(student, factor * true) < 1e-3:
         return f"{name} has the right shape but differs from the numerical gradient by a factor of about {factor:.3g}"
     return f"{name} differs from the numerical gradient (relative error {relative_error(student, true):.2g})"
-
-
-def raise_timeout(signum: int, frame: types.FrameType | None) -> NoReturn:
-    raise CheckTimeout()
-
-
-def run_checks(checks: Iterable[Check], namespace: dict, seconds: float,
-               emit: Callable[[dict], None]) -> None:
-    """Run each check with a wall-clock limit of ``seconds`` and emit its item as soon as it is known."""
-    signal.signal(signal.SIGALRM, raise_timeout)
-    for check in checks:
-        passed, feedback = False, ""
-        try:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-            feedback, passed = check.run(namespace), True
-        except Fail as exc:
-            feedback = str(exc)
-        except CheckTimeout as exc:
-            feedback = str(student_error(check.id, exc))
-        except (Exception, SystemExit, KeyboardInterrupt) as exc:   # student code failing unexpectedly
-            feedback = str(student_error(check.id, exc))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        emit({"id": check.id, "points": check.max_points if passed else 0, "max_points": check.max_points,
-              "passed": passed, "feedback": feedback})

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import classic_ref as ref
-from .checks import Fail, call, need
+from .checks import Fail, StudentError, call, need
+from .wire import Function
 
 D, H, O, T = 4, 5, 2, 4                 # the course's test sizes (input 4, hidden 5, output 2), 4 steps
 HUGE_CLIP = 1e12
@@ -65,14 +66,21 @@ def canonical(value: object, shape: tuple[int, int], name: str) -> np.ndarray:
     raise Fail(f"{name} has shape {value.shape}, expected {shape}")
 
 
+RTOL, ATOL = 1e-4, 1e-6                  # float32 work (relative error about 1e-7 per operation) passes
+
+
 def close(a: object, b: np.ndarray) -> bool:
-    a = np.asarray(a, dtype=float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
+    """``a`` (the student's value, any float dtype) equals ``b`` within float32-friendly tolerances."""
+    try:
+        a = np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
 
 
 def check_init(spec: ModelSpec, namespace: dict) -> str:
     cls = need(namespace, spec.name)
-    np.random.seed(0)
+    namespace.session.request("seed", 0)
     model = call(f"{spec.name}({D}, {H}, {O})", cls, D, H, O)
     missing = [name for name in spec.template if getattr(model, name, None) is None]
     problems = [f"__init__ does not set {', '.join(f'self.{n}' for n in missing)}"] if missing else []
@@ -96,8 +104,7 @@ def check_init(spec: ModelSpec, namespace: dict) -> str:
 
 
 def check_activation(spec: ModelSpec, which: str, namespace: dict) -> str:
-    cls = need(namespace, spec.name)
-    method = getattr(cls.__new__(cls), which, None)
+    method = getattr(instance(spec, namespace), which, None)
     if method is None:
         raise Fail(f"{spec.name}.{which} is not defined")
     x = np.linspace(-4, 4, 9)[:, None]
@@ -121,28 +128,36 @@ def check_activation(spec: ModelSpec, which: str, namespace: dict) -> str:
     return f"{which} matches the definition" + (", and is safe for large |x|" if which == "sigmoid" else "")
 
 
+def instance(spec: ModelSpec, namespace: dict) -> object:
+    """The student's model as they build it (``__init__`` run: an activation may use what it sets); a bare
+    instance with the course's sizes only when ``__init__`` itself fails (that costs ``__init__``'s points)."""
+    cls = need(namespace, spec.name)
+    try:
+        return cls(D, H, O)
+    except StudentError:
+        model = cls.bare()
+        model.input_dim, model.hidden_dim, model.output_dim = D, H, O
+        return model
+
+
 def prepared_model(spec: ModelSpec, namespace: dict, rng: np.random.Generator,
                    own_layout: bool = False) -> tuple[object, dict[str, np.ndarray]]:
     """A student model with the course's activations in place and random parameters (biases not zero), in the
     course's shapes or (``own_layout``) in the student's own, transposed or flat ones; returns the model and
     the parameters as course-shaped views."""
-    cls = need(namespace, spec.name)
-    try:
-        model = cls(D, H, O)
-    except Exception:                        # a broken __init__ costs its own points only:
-        model = cls.__new__(cls)             # a bare instance with the sizes the course's __init__ sets
-        model.input_dim, model.hidden_dim, model.output_dim = D, H, O
+    model = instance(spec, namespace)
     for which in spec.activations:
-        setattr(model, which, ACTIVATIONS[which])
+        setattr(model, which, Function(which))
     views = {}
     for name, shape in spec.shapes().items():
         current = getattr(model, name, None)
         ok = own_layout and isinstance(current, np.ndarray) and current.shape in (shape, shape[::-1],
                                                                                   (shape[0] * shape[1],))
         value = rng.normal(0.0, 0.5, current.shape if ok else shape)
-        setattr(model, name, value)
-        # read back: a class may keep its parameters elsewhere (rnnlab's are views of fused arrays)
-        views[name] = canonical(getattr(model, name, None), shape, name)
+        # written into the student's own array when it has the shape (views of a fused matrix stay views)
+        model.assign(name, value)
+        # read back, in the student's dtype: the reference computes with exactly these numbers
+        views[name] = np.array(canonical(getattr(model, name, None), shape, name), dtype=float)
     return model, views
 
 

@@ -13,18 +13,17 @@ import contextlib
 
 import torch
 
-from .checks import Check, Fail, call, need, student_error
+from .checks import Check, Fail, StudentError, call, need, student_error
 from .flow_ref import (
     RNN_FORWARD_MISTAKES,
     check_layer_values,
     course_tensor,
     fill,
-    generate_batch,
     layer_reference,
+    lent,
     parameter_count,
-    reference_layer,
-    swapped,
 )
+from .remote import IDENTITY, TORCH_TANH
 
 
 def check_layer_init(namespace: dict) -> str:
@@ -39,8 +38,8 @@ def check_layer_init(namespace: dict) -> str:
 
 def check_layer_forward(namespace: dict) -> str:
     cls = need(namespace, "RNNLayer")
-    for nonlinearity, name in ((torch.tanh, "tanh"), (lambda v: v, "the identity")):
-        layer = call("RNNLayer(2, 3, nonlinearity=...)", cls, 2, 3, nonlinearity=nonlinearity)
+    for nonlinearity, sent, name in ((torch.tanh, TORCH_TANH, "tanh"), (lambda v: v, IDENTITY, "the identity")):
+        layer = call("RNNLayer(2, 3, nonlinearity=...)", cls, 2, 3, nonlinearity=sent)
         weights = layer_reference(layer)
         x = torch.randn(2, 4, 2, generator=torch.Generator().manual_seed(5))
         out = call("RNNLayer.forward", layer, x)
@@ -59,7 +58,8 @@ def check_layer_forward(namespace: dict) -> str:
 
 def check_model_init(namespace: dict) -> str:
     cls = need(namespace, "RecurrentRegressionModel")
-    count = parameter_count(call("RecurrentRegressionModel(RNNLayer(2, 3), 4)", cls, reference_layer()(2, 3), 4))
+    layer = lent(namespace.session, "RNNLayer")(2, 3)
+    count = parameter_count(call("RecurrentRegressionModel(RNNLayer(2, 3), 4)", cls, layer, 4))
     if count != 34:
         raise Fail(f"RecurrentRegressionModel(RNNLayer(2, 3), 4) has {count} parameters, expected 34 = the layer's "
                    f"18 + a Linear(hidden_size=3, output_dim=4) with 12 weights and 4 biases")
@@ -68,7 +68,8 @@ def check_model_init(namespace: dict) -> str:
 
 def check_model_forward(namespace: dict) -> str:
     cls = need(namespace, "RecurrentRegressionModel")
-    model = fill(call("RecurrentRegressionModel(RNNLayer(2, 3), 4)", cls, reference_layer()(2, 3), 4), -0.1)
+    layer = lent(namespace.session, "RNNLayer")(2, 3)
+    model = fill(call("RecurrentRegressionModel(RNNLayer(2, 3), 4)", cls, layer, 4), -0.1)
     out = call("RecurrentRegressionModel.forward", model, course_tensor("data"))
     if not isinstance(out, tuple) or len(out) != 2:
         raise Fail("forward must return the pair (out, all_h)")
@@ -108,47 +109,38 @@ def check_loss(namespace: dict) -> str:
     return "the notebook's values (3.0067 on all steps, 3.7 on the last) and the MSE on (batch, seq_len, 1) tensors"
 
 
-class _Recorder:
-    def __init__(self):
-        self.matrices = []
-
-    def __call__(self, matrix):
-        self.matrices.append(matrix.detach().clone() if isinstance(matrix, torch.Tensor) else matrix)
-        return float(torch.linalg.eigvals(matrix.detach()).abs().max())
-
-
 def _run_visualizer(namespace: dict, weight_val: float, bias_val: float):
     """Run the student's update_plots once on a small tanh layer; the layer, its weights before, what
     biggest_eig_magnitude was given, and the error update_plots raised, if any."""
     cls = need(namespace, "GradientVisualizer")
+    session = namespace.session
     own = namespace.get("RNNLayer")
     try:
         check_layer_forward(namespace)
         layer_class = own
-    except Exception:
-        layer_class = reference_layer()
-    recorder = _Recorder()
-    from ..torch import RecurrentRegressionModel, loss_fn
-    pieces = {"RNNLayer": layer_class, "biggest_eig_magnitude": recorder, "generate_batch": generate_batch,
-              "RecurrentRegressionModel": RecurrentRegressionModel, "loss_fn": loss_fn}
-    with swapped(namespace, pieces):
-        torch.manual_seed(0)
+    except (Fail, StudentError):
+        layer_class = lent(session, "RNNLayer")
+    recorder = lent(session, "Recorder")()
+    pieces = {"RNNLayer": layer_class, "biggest_eig_magnitude": recorder, "generate_batch": "generate_batch",
+              "RecurrentRegressionModel": "RecurrentRegressionModel", "loss_fn": "loss_fn"}
+    with session.lent(pieces):
+        session.request("seed", 0)
         layer = layer_class(1, 4)
-        before = {k: v.detach().clone() for k, v in layer.state_dict().items()}
+        before = session.request("state", layer)
         visualizer = call("GradientVisualizer(rnn, True)", cls, layer, True)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(StudentError, AttributeError):
             visualizer.plot_visuals()
         error = None
         try:
             visualizer.update_plots(weight_val=weight_val, bias_val=bias_val)
-        except Exception as exc:
+        except StudentError as exc:
             error = student_error("update_plots", exc)
     return layer, before, recorder.matrices, error
 
 
 def check_scaling(namespace: dict) -> str:
     layer, before, _, error = _run_visualizer(namespace, 2.0, -0.5)
-    after = layer.state_dict()
+    after = namespace.session.request("state", layer)
     wrong = []
     for key, value in before.items():
         factor = -0.5 if "bias" in key.rsplit(".", 1)[-1] else 2.0
@@ -162,7 +154,13 @@ def check_scaling(namespace: dict) -> str:
 
 def check_recurrent_matrix(namespace: dict) -> str:
     layer, _, matrices, error = _run_visualizer(namespace, 1.5, 1.0)
-    square = [v for v in layer.state_dict().values() if v.dim() == 2 and v.shape[0] == v.shape[1] == 4]
+    square = []
+    for v in namespace.session.request("state", layer).values():
+        if v.dim() == 2 and v.shape[0] == v.shape[1] == 4:
+            square.append(v)
+        elif v.dim() == 2 and v.shape in ((4, 5), (5, 4)):     # one fused Linear on [x, h] or [h, x]
+            fused = v if v.shape == (4, 5) else v.T
+            square += [fused[:, 1:], fused[:, :4]]
     if not matrices:
         raise Fail(f"biggest_eig_magnitude(W) was not reached{f': {error}' if error else ''}; set W to the "
                    f"hidden-to-hidden matrix W_hh")
@@ -177,7 +175,7 @@ def check_recurrent_matrix(namespace: dict) -> str:
 
 def check_stack_init(namespace: dict) -> str:
     cls = need(namespace, "RNN")
-    with swapped(namespace, {"RNNLayer": reference_layer()}):
+    with namespace.session.lent({"RNNLayer": "RNNLayer"}):
         counts = {layers: parameter_count(call(f"RNN(2, 3, {layers})", cls, 2, 3, layers)) for layers in (1, 2, 3)}
     expected = {1: 18, 2: 39, 3: 60}
     if counts != expected:
@@ -190,7 +188,7 @@ def check_stack_init(namespace: dict) -> str:
 def check_stack_forward(namespace: dict) -> str:
     cls = need(namespace, "RNN")
     data = course_tensor("data")
-    with swapped(namespace, {"RNNLayer": reference_layer()}):
+    with namespace.session.lent({"RNNLayer": "RNNLayer"}):
         for layers in (1, 2):
             net = fill(call(f"RNN(2, 3, {layers})", cls, 2, 3, layers), -0.1)
             out = call("RNN.forward", net, data)
@@ -210,20 +208,12 @@ def check_stack_forward(namespace: dict) -> str:
 
 
 def check_stack_training(namespace: dict) -> str:
-    """No points: the student's RNN, regression model and loss, trained with Adam on the running average."""
-    net_class, model_class, loss = (need(namespace, n, "name") for n in ("RNN", "RecurrentRegressionModel",
-                                                                          "loss_fn"))
-    torch.manual_seed(0)
-    model = call("RecurrentRegressionModel(RNN(1, 16, 1))", model_class, call("RNN(1, 16, 1)", net_class, 1, 16, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
-    losses = []
-    for _ in range(80):
-        x, y = generate_batch(seq_len=10, batch_size=32)
-        value = call("loss_fn", loss, call("RecurrentRegressionModel.forward", model, x)[0], y, False)
-        optimizer.zero_grad()
-        call("loss.backward", value.backward)
-        optimizer.step()
-        losses.append(float(value.detach()))
+    """No points: the student's RNN, regression model and loss, trained with Adam on the running average (the
+    loop runs in the sandbox; only its losses come back, and they are worth nothing)."""
+    classes = [need(namespace, n, "name") for n in ("RNN", "RecurrentRegressionModel", "loss_fn")]
+    losses = call("training the RNN", lent(namespace.session, "train_stack"), *classes)
+    if not isinstance(losses, list) or len(losses) < 20 or not all(isinstance(v, float) for v in losses):
+        raise Fail("the training run did not return its losses")
     final = sum(losses[-20:]) / 20
     if not final < 0.05:
         raise Fail(f"after 80 Adam steps on the running average the loss is {final:.3g}, above the bar 0.05 "
@@ -232,11 +222,15 @@ def check_stack_training(namespace: dict) -> str:
 
 
 def flow_checks() -> list[Check]:
-    """The gradient-flow notebook's TODOs, two points each, and a training run."""
-    return [Check("RNNLayer.__init__", 2, check_layer_init), Check("RNNLayer.forward", 2, check_layer_forward),
-            Check("RecurrentRegressionModel.__init__", 2, check_model_init),
-            Check("RecurrentRegressionModel.forward", 2, check_model_forward), Check("loss_fn", 2, check_loss),
-            Check("GradientVisualizer.scale_weights", 2, check_scaling),
-            Check("GradientVisualizer.recurrent_matrix", 2, check_recurrent_matrix),
-            Check("RNN.__init__", 2, check_stack_init), Check("RNN.forward", 2, check_stack_forward),
-            Check("RNN.training", 0, check_stack_training)]
+    """The gradient-flow notebook's checks, in the items and points of ``assignments`` (the one place they are
+    defined).  Phases: the layer and the loss first (nothing lent yet), then what is checked on the grader's
+    layer, then the visualiser (which is lent the model and the loss), then the training run."""
+    from .assignments import ASSIGNMENTS
+    run = {"RNNLayer.__init__": (check_layer_init, 0), "RNNLayer.forward": (check_layer_forward, 0),
+           "RecurrentRegressionModel.__init__": (check_model_init, 1),
+           "RecurrentRegressionModel.forward": (check_model_forward, 1), "loss_fn": (check_loss, 0),
+           "GradientVisualizer.scale_weights": (check_scaling, 2),
+           "GradientVisualizer.recurrent_matrix": (check_recurrent_matrix, 2),
+           "RNN.__init__": (check_stack_init, 1), "RNN.forward": (check_stack_forward, 1),
+           "RNN.training": (check_stack_training, 3)}
+    return [Check(item, points, *run[item]) for item, points in ASSIGNMENTS["gradient-flow"].items]

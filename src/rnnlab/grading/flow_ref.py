@@ -1,18 +1,13 @@
 """What the gradient-flow notebook's checks compare with: its own test tensors, the Elman recurrence
 h_t = sigma(W_ih x_t + W_hh h_{t-1} + b) with known mistakes, and helpers to fill and count parameters and
-to lend the student's namespace rnnlab's pieces for the length of a check."""
+reach the pieces the grader lends a submission inside its sandbox (``lend_flow``)."""
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import torch
 
 from .checks import Fail
-
-if TYPE_CHECKING:
-    from ..torch import RNNLayer
 
 _DATA = [[[0.1, 0.15], [0.2, 0.25], [0.3, 0.35], [0.4, 0.45]], [[-0.1, -1.5], [-0.2, -2.5], [-0.3, -3.5],
                                                                  [-0.4, -0.45]]]
@@ -37,56 +32,46 @@ def course_tensor(name: str) -> torch.Tensor:
             "stack2_last_layer_h": two, "stack2_last_step_h": torch.stack([states[:, -1], two[:, -1]])}[name]
 
 
-def fill(module: torch.nn.Module, value: float) -> torch.nn.Module:
+def parameters(module) -> dict[str, torch.Tensor]:
+    """The parameters of a module in the sandbox, by name (their values)."""
+    return module._session.request("params", module)
+
+
+def fill(module, value: float):
     """Every parameter (and buffer) of ``module`` set to ``value``, as the notebook's tests do."""
-    module.load_state_dict({k: v * 0 + value for k, v in module.state_dict().items()})
-    return module
+    return module._session.request("fill", module, value)
 
 
-def parameter_count(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+def parameter_count(module) -> int:
+    return sum(p.numel() for p in parameters(module).values())
 
 
-def reference_layer() -> type[RNNLayer]:
-    from ..torch import RNNLayer
-    return RNNLayer
+def lent(session, name: str):
+    """A piece of ``lend_flow`` (the grader's correct layer, model, loss, data, recorder) in the sandbox."""
+    return session.request("lent", name)
 
 
-def generate_batch(seq_len: int = 10, batch_size: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """The notebook's data: random inputs (batch, seq_len, 1) and their running means as targets."""
-    data = torch.randn(batch_size, seq_len, 1)
-    return data, torch.cumsum(data, dim=1) / torch.arange(1, seq_len + 1).view(1, seq_len, 1)
-
-
-@contextlib.contextmanager
-def swapped(namespace: dict, pieces: dict) -> Iterator[None]:
-    """Lend ``namespace`` these names for the length of a check, then put the student's back."""
-    saved = {k: namespace[k] for k in pieces if k in namespace}
-    namespace.update(pieces)
-    try:
-        yield
-    finally:
-        for k in pieces:
-            namespace.pop(k, None)
-        namespace.update(saved)
-
-
-def layer_reference(layer: torch.nn.Module, D: int = 2, H: int = 3) -> dict:
+def layer_reference(layer, D: int = 2, H: int = 3) -> list[dict]:
     """Give the layer's parameters random values and find them by shape: W_ih (H x D, or its transpose),
-    W_hh (H x H), the biases (H values each, added up)."""
-    params = list(layer.parameters())
+    W_hh (H x H), the biases (H values each, added up); one fused (H x (D+H)) matrix is split both ways.
+    The candidates, each a dict of W_ih, W_hh and b."""
+    session = layer._session
     generator = torch.Generator().manual_seed(4)
-    with torch.no_grad():
-        for p in params:
-            p.copy_(torch.randn(p.shape, generator=generator) * 0.5)
+    shapes = parameters(layer)
+    session.request("load", layer, {k: torch.randn(p.shape, generator=generator) * 0.5 for k, p in shapes.items()})
+    params = [p.double() for p in parameters(layer).values()]
+    bias = sum((p.reshape(H) for p in params if p.numel() == H and p.dim() <= 2 and 1 in (*p.shape, 1)),
+               torch.zeros(H, dtype=torch.float64))
     w_ih = next((p if p.shape == (H, D) else p.T for p in params if p.shape in ((H, D), (D, H))), None)
     w_hh = next((p for p in params if p.shape == (H, H)), None)
-    if w_ih is None or w_hh is None:
-        raise Fail(f"RNNLayer({D}, {H}) has no {H}x{D} input weight and {H}x{H} recurrent weight among its "
-                   f"parameters {[tuple(p.shape) for p in params]}")
-    bias = sum((p.reshape(H) for p in params if p.numel() == H and p.dim() <= 2 and 1 in (*p.shape, 1)),
-               torch.zeros(H))
-    return {"W_ih": w_ih.detach(), "W_hh": w_hh.detach(), "b": bias.detach()}
+    if w_ih is not None and w_hh is not None:
+        return [{"W_ih": w_ih, "W_hh": w_hh, "b": bias}]
+    fused = next((p if p.shape == (H, D + H) else p.T for p in params if p.shape in ((H, D + H), (D + H, H))), None)
+    if fused is not None:             # one nn.Linear on [x, h] (or [h, x]), which the notebook allows
+        return [{"W_ih": fused[:, :D], "W_hh": fused[:, D:], "b": bias},
+                {"W_ih": fused[:, H:], "W_hh": fused[:, :H], "b": bias}]
+    raise Fail(f"RNNLayer({D}, {H}) has no {H}x{D} input weight and {H}x{H} recurrent weight (nor one {H}x{D + H} "
+               f"matrix for both) among its parameters {[tuple(p.shape) for p in params]}")
 
 
 def recurrence(weights: dict, x: torch.Tensor, nonlinearity: Callable[[torch.Tensor], torch.Tensor],
@@ -96,7 +81,8 @@ def recurrence(weights: dict, x: torch.Tensor, nonlinearity: Callable[[torch.Ten
     W_hh = weights["W_hh"].T if transpose else weights["W_hh"]
     b = 0 if mistake == "no_bias" else weights["b"]
     act = torch.tanh if mistake == "ignores_nonlinearity" else nonlinearity
-    h, states = torch.zeros(x.shape[0], W_hh.shape[0]), []
+    x = x.to(W_hh.dtype)
+    h, states = torch.zeros(x.shape[0], W_hh.shape[0], dtype=W_hh.dtype), []
     for t in range(x.shape[1]):
         new = act(x[:, t] @ weights["W_ih"].T + h @ W_hh.T + b)
         states.append(new)
@@ -104,7 +90,7 @@ def recurrence(weights: dict, x: torch.Tensor, nonlinearity: Callable[[torch.Ten
     return torch.stack(states, dim=1)
 
 
-def check_layer_values(out: object, weights: dict, x: torch.Tensor,
+def check_layer_values(out: object, candidates: list[dict], x: torch.Tensor,
                        nonlinearity: Callable[[torch.Tensor], torch.Tensor], name: str, mistakes: dict) -> None:
     """Fail unless ``out`` = (all_h, last_h) of the recurrence, naming a known mistake when it is one."""
     if not isinstance(out, tuple) or len(out) != 2:
@@ -115,13 +101,17 @@ def check_layer_values(out: object, weights: dict, x: torch.Tensor,
                    f"(batch, seq_len, hidden) = (2, 4, 3) and (batch, hidden) = (2, 3)")
 
     def same(states) -> bool:
-        return torch.allclose(all_h, states, atol=1e-5) and torch.allclose(last_h, states[:, -1], atol=1e-5)
+        return (torch.allclose(all_h.double(), states, atol=1e-5) and
+                torch.allclose(last_h.double(), states[:, -1], atol=1e-5))
 
-    if any(same(recurrence(weights, x, nonlinearity, transpose=t)) for t in (False, True)):
+    def any_same(mistake=None) -> bool:
+        return any(same(recurrence(w, x, nonlinearity, mistake, t)) for w in candidates for t in (False, True))
+
+    if any_same():
         return
     for mistake, message in mistakes.items():
         if mistake == "ignores_nonlinearity" and name == "tanh":
             continue
-        if any(same(recurrence(weights, x, nonlinearity, mistake, t)) for t in (False, True)):
+        if any_same(mistake):
             raise Fail(message)
     raise Fail(f"with {name} as nonlinearity the hidden states differ from h_t = sigma(W_hh h_(t-1) + W_ih x_t + b)")

@@ -27,6 +27,7 @@ class Report:
     assignment: str
     items: list[Item]
     notes: list[str] = field(default_factory=list)
+    sandboxed: bool = True               # False: graded with --no-sandbox (trusted code), said in every output
 
     @property
     def score(self) -> float:
@@ -38,11 +39,13 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"assignment": self.assignment, "score": self.score, "max_score": self.max_score,
-                "items": [asdict(item) for item in self.items], "notes": list(self.notes)}
+                "items": [asdict(item) for item in self.items], "notes": list(self.notes),
+                "sandboxed": self.sandboxed}
 
     @classmethod
     def from_dict(cls, data: dict) -> Report:
-        return cls(data["assignment"], [Item(**item) for item in data["items"]], list(data.get("notes", [])))
+        return cls(data["assignment"], [Item(**item) for item in data["items"]], list(data.get("notes", [])),
+                   bool(data.get("sandboxed", True)))
 
     def write_json(self, path: str | Path) -> None:
         from ..files import write_atomic

@@ -4,22 +4,29 @@ and recognise the assignment from the names it defines.  Nothing here runs the s
 Only the top-level statements that define something are kept: imports, ``def``, ``class``, assignments without
 a call (``scale = 0.1``, ``act = lambda x: x``) and ``try`` / ``if`` blocks made of those.  Test cells, training
 loops, plots and downloads are left out: the grader runs its own checks, and a submission graded in seconds
-must not train on MNIST first.  IPython lines (``%matplotlib``, ``!pip``) are skipped.
+must not train on MNIST first.
+
+IPython syntax is read the way Jupyter runs it, per cell: a cell that is Python stays as it is; in one that is
+not, a line magic or shell escape (``%matplotlib``, ``!pip install`` inside an ``if``) becomes ``pass`` with its
+indentation, an assignment from one (``files = !ls``, ``t = %timeit -o f()``) assigns None, help (``obj?``,
+``??obj``) becomes ``pass``; a cell magic that runs its body as Python (``%%time``, ``%%timeit``,
+``%%capture``) loses only its first line, any other (``%%bash``, ``%%writefile``) its whole cell.  Line
+numbers stay those of the file.
 """
 from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# the names each assignment's students write (or the course gives them), to recognise a submission
-ASSIGNMENTS: dict[str, tuple[str, ...]] = {
-    "assignment-2": ("RNN", "LSTM"),
-    "gradient-flow": ("RNNLayer", "RecurrentRegressionModel", "loss_fn", "GradientVisualizer"),
-}
-TITLES = {"assignment-2": "Assignment 2: RNN and LSTM on MNIST (NumPy)",
-          "gradient-flow": "the gradient-flow notebook (PyTorch RNNLayer, RNN, regression model)"}
+from .assignments import ASSIGNMENTS
+
+PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")     # their body runs as Python
+_LINE_MAGIC = re.compile(r"^(\s*)[!%]")
+_ASSIGNED = re.compile(r"^(\s*)([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
+_HELP = re.compile(r"^(\s*)(\?{1,2}[\w.]+|[\w.()\[\]]+\?{1,2})\s*$")
 
 
 class SubmissionError(ValueError):
@@ -47,49 +54,92 @@ def read_submission(path: str | Path) -> Submission:
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{path}: cannot be read as text ({exc}); give a .py or .ipynb file") from None
     if path.suffix == ".ipynb":
-        text = notebook_code(text, path.name)
-    return from_source(text, path.name)
+        return from_source(notebook_cells(text, path.name), path.name)
+    return from_source(percent_cells(text), path.name, "\n")
 
 
-def notebook_code(text: str, name: str = "notebook") -> str:
-    """The code cells of a notebook's JSON, in order, each a block of lines."""
+def notebook_cells(text: str, name: str = "notebook") -> list[str]:
+    """The code cells of a notebook's JSON, in order."""
     try:
         cells = json.loads(text)["cells"]
         sources = [c["source"] for c in cells if c.get("cell_type") == "code"]
     except (ValueError, KeyError, TypeError) as exc:
         raise SubmissionError(f"{name}: not a Jupyter notebook ({exc}); give the .ipynb as saved by Jupyter") from None
-    return "\n\n".join("".join(s) if isinstance(s, list) else str(s) for s in sources)
+    return ["".join(s) if isinstance(s, list) else str(s) for s in sources]
 
 
-def from_source(text: str, name: str = "submission") -> Submission:
-    """Keep the definitions of ``text``; a file that is not Python gets ``syntax_error`` and no code."""
-    # IPython lines become empty lines, so that line numbers stay those of the file
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in _drop_cell_magics(text.splitlines())]
-    source = "\n".join(lines)
+def notebook_code(text: str, name: str = "notebook") -> str:
+    """The code cells of a notebook's JSON, in order, each a block of lines."""
+    return "\n\n".join(notebook_cells(text, name))
+
+
+def percent_cells(text: str) -> list[str]:
+    """A .py file's cells: split before each ``# %%`` line (jupytext's percent format); one cell otherwise."""
+    cells, current = [], []
+    for line in text.splitlines():
+        if line.startswith("# %%") and current:
+            cells.append("\n".join(current))
+            current = []
+        current.append(line)
+    return [*cells, "\n".join(current)]
+
+
+def neutralise(cell: str) -> str:
+    """One cell as Jupyter would run it, with IPython syntax made inert (same number of lines)."""
+    try:
+        ast.parse(cell)
+        return cell
+    except (SyntaxError, ValueError):
+        pass
+    lines = cell.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    out, blanking = [], False
+    for i, line in enumerate(lines):
+        if line.startswith("%%"):
+            magic = (line[2:].split() or [""])[0]
+            # a cell magic that is not Python: its cell (in a text of joined cells: up to the next empty line)
+            blanking = "cell" if i == first else (magic not in PYTHON_CELL_MAGICS and "block")
+            blanking = blanking if magic not in PYTHON_CELL_MAGICS else False
+            out.append("")
+        elif blanking == "block" and not line.strip():
+            blanking = False
+            out.append("")
+        elif blanking:
+            out.append("")
+        elif (m := _ASSIGNED.match(line)):
+            out.append(f"{m.group(1)}{m.group(2)} = None")
+        elif (m := _LINE_MAGIC.match(line) or _HELP.match(line)):
+            out.append(f"{m.group(1)}pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def from_source(text: str | list[str], name: str = "submission", separator: str = "\n\n") -> Submission:
+    """Keep the definitions of ``text`` (one source, or cells joined by ``separator``); a file that is not
+    Python gets ``syntax_error`` and no code."""
+    cells = [text] if isinstance(text, str) else text
+    source = separator.join(neutralise(cell) for cell in cells)
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError) as exc:
         where = f"line {exc.lineno}: " if getattr(exc, "lineno", None) else ""
         return Submission(name, "", (), 0, f"{where}{getattr(exc, 'msg', exc)}")
     kept = definitions(tree)
-    return Submission(name, source, tuple(sorted(_defined_names(kept))), len(tree.body) - len(kept))
+    skipped = sum(1 for node in tree.body if not _is_definition(node) and not isinstance(node, (ast.Pass, ast.Expr))
+                  or isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))
+    return Submission(name, source, tuple(sorted(_defined_names(kept))), skipped)
 
 
 def definitions(tree: ast.Module) -> list[ast.stmt]:
-    """The top-level statements of ``tree`` that define something (the ones the grader runs)."""
-    return [node for node in tree.body if _is_definition(node)]
+    """The top-level statements of ``tree`` that define something (the ones the grader runs).  A plain
+    ``import rnnlab`` (the exercise notebooks' own line, for ``rnnlab.check``) is left out without a note:
+    the sandbox has no rnnlab, and that concerns no student."""
+    return [node for node in tree.body if _is_definition(node) and not _imports_rnnlab(node)]
 
 
-def _drop_cell_magics(lines: list[str]) -> list[str]:
-    """A cell that starts with a cell magic (%%bash ...) is not Python: blank it up to the next empty line."""
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("%%"):
-            skipping = True
-        elif skipping and not line.strip():
-            skipping = False
-        out.append("" if skipping else line)
-    return out
+def _imports_rnnlab(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Import) and all(a.name == "rnnlab" for a in node.names)
 
 
 def _has_call(node: ast.AST) -> bool:
@@ -107,7 +157,8 @@ def _is_definition(node: ast.stmt) -> bool:
     if isinstance(node, ast.Try):
         return all(_is_definition(n) or isinstance(n, ast.Pass) for n in node.body)
     if isinstance(node, ast.If):
-        return all(_is_definition(n) for n in node.body + node.orelse) and not _has_call(node.test)
+        return (all(_is_definition(n) or isinstance(n, ast.Pass) for n in node.body + node.orelse)
+                and not _has_call(node.test))
     return False
 
 
@@ -134,11 +185,9 @@ def recognise(submission: Submission, assignment: str | None = None) -> str:
     if submission.syntax_error:
         raise SubmissionError(f"{submission.name}: not Python ({submission.syntax_error}); nothing to grade "
                               f"(give --assignment NAME to grade it as zero)")
-    found = {name: len(set(names) & set(submission.defined)) for name, names in ASSIGNMENTS.items()}
-    if found["gradient-flow"]:
-        return "gradient-flow"
-    if found["assignment-2"]:
-        return "assignment-2"
+    for name, spec in ASSIGNMENTS.items():          # in the registry's order: the first one defined wins
+        if set(spec.names) & set(submission.defined):
+            return name
     raise SubmissionError(f"{submission.name}: defines none of the course's names "
-                          f"({', '.join(n for names in ASSIGNMENTS.values() for n in names)}); "
+                          f"({', '.join(n for a in ASSIGNMENTS.values() for n in a.names)}); "
                           f"give --assignment {' or '.join(ASSIGNMENTS)}")

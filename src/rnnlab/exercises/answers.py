@@ -1,0 +1,119 @@
+"""The answer keys: the code that fills each answer block of the exercise notebooks, in order, written the way
+the course's documents write it (NumPy and plain ``nn.Linear`` layers; nothing of rnnlab), and
+``write_answers`` that writes the notebooks with every block filled in (``rnnlab exercises DIR --answers``).
+The filled-in notebooks score full marks (tests/test_grading.py grades them)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+A2 = [
+    """self.Wx = np.random.randn(hidden_dim, input_dim) * 0.1
+        self.Wh = np.random.randn(hidden_dim, hidden_dim) * 0.1
+        self.Wy = np.random.randn(output_dim, hidden_dim) * 0.1
+        self.bh = np.zeros((hidden_dim, 1))
+        self.by = np.zeros((output_dim, 1))""",
+    "return np.tanh(x)",
+    """h_prev = np.zeros((self.hidden_dim, 1))
+        for t in range(X.shape[0]):
+            x_t = X[t].reshape(-1, 1)
+            h_t = self.tanh(self.Wx @ x_t + self.Wh @ h_prev + self.bh)
+            self.cache.append((h_prev, x_t, h_t))
+            h_prev = h_t
+        y = self.Wy @ h_t + self.by""",
+    """dWy[...] = dLdy @ self.cache[-1][2].T
+        dby[...] = dLdy
+        dh = self.Wy.T @ dLdy
+        for h_prev, x_t, h_t in reversed(self.cache):
+            da = (1 - h_t ** 2) * dh
+            dWx += da @ x_t.T
+            dWh += da @ h_prev.T
+            dbh += da
+            dh = self.Wh.T @ da""",
+    """for g in "ifoc":
+            setattr(self, "W" + g, np.random.randn(hidden_dim, input_dim) * scale)
+            setattr(self, "U" + g, np.random.randn(hidden_dim, hidden_dim) * scale)
+            setattr(self, "b" + g, np.zeros((hidden_dim, 1)))
+        self.Wy = np.random.randn(output_dim, hidden_dim) * scale
+        self.by = np.zeros((output_dim, 1))""",
+    "return 1 / (1 + np.exp(-np.clip(x, -500, 500)))",
+    "return np.tanh(x)",
+    """h_prev = c_prev = np.zeros((self.hidden_dim, 1))
+        for t in range(X.shape[0]):
+            x_t = X[t].reshape(-1, 1)
+            i_t = self.sigmoid(self.Wi @ x_t + self.Ui @ h_prev + self.bi)
+            f_t = self.sigmoid(self.Wf @ x_t + self.Uf @ h_prev + self.bf)
+            o_t = self.sigmoid(self.Wo @ x_t + self.Uo @ h_prev + self.bo)
+            c_tilde = self.tanh(self.Wc @ x_t + self.Uc @ h_prev + self.bc)
+            c_t = f_t * c_prev + i_t * c_tilde
+            h_t = o_t * self.tanh(c_t)
+            self.cache.append((x_t, h_prev, c_prev, i_t, f_t, o_t, c_tilde, c_t, h_t))
+            h_prev, c_prev = h_t, c_t
+        y = self.Wy @ h_t + self.by""",
+    """grads["Wy"] += dLdy @ self.cache[-1][8].T
+        grads["by"] += dLdy
+        dh, dc = self.Wy.T @ dLdy, np.zeros((self.hidden_dim, 1))
+        for x_t, h_prev, c_prev, i_t, f_t, o_t, c_tilde, c_t, h_t in reversed(self.cache):
+            dc = dc + dh * o_t * (1 - np.tanh(c_t) ** 2)
+            da = {"i": dc * c_tilde * i_t * (1 - i_t), "f": dc * c_prev * f_t * (1 - f_t),
+                  "o": dh * np.tanh(c_t) * o_t * (1 - o_t), "c": dc * i_t * (1 - c_tilde ** 2)}
+            for g, d in da.items():
+                grads["W" + g] += d @ x_t.T
+                grads["U" + g] += d @ h_prev.T
+                grads["b" + g] += d
+            dh = sum(getattr(self, "U" + g).T @ d for g, d in da.items())
+            dc = dc * f_t""",
+]
+
+FLOW = [
+    """self.ih = nn.Linear(input_size, hidden_size)
+        self.hh = nn.Linear(hidden_size, hidden_size, bias=False)""",
+    """h = torch.zeros(x.shape[0], self.hidden_size)
+        for t in range(x.shape[1]):
+            h = self.nonlinearity(self.ih(x[:, t]) + self.hh(h))
+            hidden_states.append(h)
+        last_h = h""",
+    "self.linear = nn.Linear(recurrent_net.hidden_size, output_dim)",
+    """all_h, _ = self.recurrent_net(x)
+        out = self.linear(all_h)""",
+    """if last_timestep_only:
+        pred, y = pred[:, -1], y[:, -1]
+    loss = nn.functional.mse_loss(pred, y)""",
+    """for key in w_dict:
+            w_dict[key] = w_dict[key] * (bias_val if key.endswith("bias") else weight_val)""",
+    "W = self.rnn.hh.weight",
+    """self.layers = nn.ModuleList([RNNLayer(input_size if k == 0 else hidden_size, hidden_size)
+                                     for k in range(num_layers)])""",
+    """inputs, lasts = x, []
+        for layer in self.layers:
+            inputs, last = layer(inputs)
+            lasts.append(last)
+        last_layer_h, last_step_h = inputs, torch.stack(lasts)""",
+]
+
+
+ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW}
+_BLOCK = re.compile(r"(# >>> your answer\n)(\s*)pass\n")
+
+
+def solved(text: str, answers: list[str]) -> str:
+    """``text`` with each answer block's ``pass`` replaced by the next answer (indented like the block)."""
+    found = _BLOCK.findall(text)
+    if len(found) != len(answers):
+        raise ValueError(f"the exercise has {len(found)} answer blocks and the key {len(answers)} answers; "
+                         f"update rnnlab/exercises/answers.py to the notebook")
+    pieces = iter(answers)
+    return _BLOCK.sub(lambda m: m.group(1) + m.group(2) + next(pieces) + "\n", text)
+
+
+def answer_key(notebook: Path, answers: list[str]) -> str:
+    """The notebook's JSON with its code cells' answer blocks filled in, in order."""
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    code = [c for c in data["cells"] if c.get("cell_type") == "code"]
+    texts = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in code]
+    marker = "\n# @@cell@@\n"
+    filled = solved(marker.join(texts), answers).split(marker)
+    for cell, text in zip(code, filled):
+        cell["source"] = text.splitlines(keepends=True)
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
