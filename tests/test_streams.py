@@ -1,5 +1,7 @@
 """Batch streams: the shuffled default unchanged, contiguous windows, carried state on every engine,
 a gradient check of a window with a carried state, and runs that resume with the same state."""
+import json
+
 import numpy as np
 import pytest
 
@@ -353,6 +355,9 @@ def test_train_run_follows_the_task_stream_and_resumes_exactly(tmp_path, monkeyp
     cut, full = ([line.split(",")[:7] for line in (tmp_path / name / "metrics.csv").read_text().splitlines()]
                  for name in ("cut", "whole"))
     assert cut == full and len(cut) == 3
+    # the summary's final test numbers read the test split as the epochs did: with the state carried
+    summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert summary["final_test_metric"] == pytest.approx(float(full[-1][6]), rel=1e-12)
 
 
 # ------------------------------------------------------------------------------------- the metrics table

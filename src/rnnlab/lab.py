@@ -29,7 +29,7 @@ from .plan import RunPlan
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
 from .train import build_model, make_trainer, train_run
-from .trainer import History, evaluate_split
+from .trainer import History, evaluate_as_trained
 
 
 @dataclass
@@ -131,12 +131,14 @@ def _train_on_disk(plan: RunPlan, data: TaskData | None, run_dir: str | Path, ec
 def _result(plan: RunPlan, net: Trainable, data: TaskData, history: History) -> Result:
     """The trained model's result: its test loss and metric, and those of the task's extra test sets."""
     cfg, task, loss = plan.config, plan.task, plan.loss
-    batch = cfg.data.eval_batch_size
-    test_loss, test_metric, outputs = evaluate_split(net, data.test, loss, task.metric, batch,
-                                                     cfg.run.flush_denormals)
+    def evaluate(split: Split) -> tuple[float, float, np.ndarray]:
+        return evaluate_as_trained(net, split, loss, task.metric, data.stream, cfg.optim.batch_size,
+                                   cfg.data.eval_batch_size, cfg.run.flush_denormals)
+
+    test_loss, test_metric, outputs = evaluate(data.test)
     extra, whole = {}, {}
     for key, split in data.extra_tests.items():
-        _, extra[key], extra_outputs = evaluate_split(net, split, loss, task.metric, batch, cfg.run.flush_denormals)
+        _, extra[key], extra_outputs = evaluate(split)
         if get_metric(task.metric).whole is not None:
             whole[key] = get_metric(task.metric).whole(extra_outputs, split.y, split.mask)
     return Result(plan.name, cfg, task, net, data, history, outputs, test_loss, test_metric, extra, whole)

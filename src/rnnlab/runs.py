@@ -12,9 +12,9 @@ from .engines import Trainable, build_trainable
 from .metrics import format_metric
 from .plan import resolve_all
 from .rundir import RunDir
-from .tasks import get_task
+from .tasks import Split, get_task
 from .train import train_run
-from .trainer import History, evaluate_split
+from .trainer import History, evaluate_as_trained
 
 
 def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None = None, force: bool = False,
@@ -81,11 +81,13 @@ def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str 
     options = {**(cfg.data.options if task.name == doc["task"] else {}), **task_options}
     data = task.load(seed=cfg.run.seed, data_dir=data_dir, **options)
     loss = doc["loss"] if task.loss == get_task(doc["task"]).loss else task.loss
-    batch = cfg.data.eval_batch_size
+    def evaluate(split: Split) -> tuple[float, float]:
+        return evaluate_as_trained(model, split, loss, task.metric, data.stream, cfg.optim.batch_size,
+                                   cfg.data.eval_batch_size)[:2]
+
     results = {"run": str(run_dir), "task": task.name, "engine": engine or doc["engine"], "metric": task.metric}
-    results["test_loss"], results["test_metric"], _ = evaluate_split(model, data.test, loss, task.metric, batch)
-    results["extra_tests"] = {name: evaluate_split(model, split, loss, task.metric, batch)[1]
-                              for name, split in data.extra_tests.items()}
+    results["test_loss"], results["test_metric"] = evaluate(data.test)
+    results["extra_tests"] = {name: evaluate(split)[1] for name, split in data.extra_tests.items()}
     return results
 
 

@@ -26,7 +26,7 @@ from .init import apply_init
 from .metrics import get_metric
 from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
-from .tasks import Task, TaskData
+from .tasks import Split, Task, TaskData
 from .trainer import (
     History,
     LoopState,
@@ -34,7 +34,7 @@ from .trainer import (
     Trainer,
     TrainingDiverged,
     TrainingInterrupted,
-    evaluate_split,
+    evaluate_as_trained,
 )
 
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
@@ -221,16 +221,18 @@ def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig,
                loss: str, history: History) -> dict:
     """The trained model, the test predictions and the summary, written into the run directory."""
     run.save_model(model.weights(), spec, cfg.run.engine)
-    eval_batch = cfg.data.eval_batch_size
-    test_loss, test_metric, outputs = evaluate_split(model, data.test, loss, task.metric, eval_batch,
-                                                     cfg.run.flush_denormals)
+
+    def evaluate(split: Split) -> tuple:
+        return evaluate_as_trained(model, split, loss, task.metric, data.stream, cfg.optim.batch_size,
+                                   cfg.data.eval_batch_size, cfg.run.flush_denormals)
+
+    test_loss, test_metric, outputs = evaluate(data.test)
     keep = min(len(data.test), 5000 if task.readout == "last" else 64)
     run.save_predictions(y=data.test.y[:keep], outputs=outputs[:keep], x=data.test.x[:min(keep, 16)],
                          **({"mask": data.test.mask[:keep]} if data.test.mask is not None else {}))
     extra, whole = {}, {}
     for name, split in data.extra_tests.items():
-        _, extra[name], extra_outputs = evaluate_split(model, split, loss, task.metric, eval_batch,
-                                                       cfg.run.flush_denormals)
+        _, extra[name], extra_outputs = evaluate(split)
         if get_metric(task.metric).whole is not None:
             whole[name] = get_metric(task.metric).whole(extra_outputs, split.y, split.mask)
     best = get_metric(task.metric).best(float(v) for v in history.column("test_metric"))

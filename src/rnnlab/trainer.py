@@ -203,6 +203,16 @@ def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
     return loss_value(loss, outputs, split.y, split.mask), metric_value(metric, outputs, split.y, split.mask), outputs
 
 
+def evaluate_as_trained(model: Trainable, split: Split, loss: str, metric: str, stream: BatchStream,
+                        batch_size: int, eval_batch_size: int, flush_denormals: bool = True,
+                        ) -> tuple[float, float, np.ndarray]:
+    """:func:`evaluate_split` as training reads the task: a stream that carries state reads ``split`` in
+    ``batch_size`` rows (a training batch's) with its state carried; any other in batches of ``eval_batch_size``."""
+    if stream.carries_state:
+        return evaluate_split(model, split, loss, metric, batch_size, flush_denormals, stream)
+    return evaluate_split(model, split, loss, metric, eval_batch_size, flush_denormals)
+
+
 class StopFlag:
     """Set by the Ctrl-C handler; read by the loop between batches."""
     requested: bool = False
@@ -317,10 +327,8 @@ class Trainer:
     def evaluate(self, split: Split) -> tuple[float, float, np.ndarray]:
         """Loss, metric and outputs of the model on ``split``, read as the task's stream reads it (a stream that
         carries state: in as many rows as a training batch has, unless the stream says otherwise)."""
-        if self.stream.carries_state:
-            return evaluate_split(self.model, split, self.loss, self.metric, self.optim.batch_size,
-                                  self.flush_denormals, self.stream)
-        return evaluate_split(self.model, split, self.loss, self.metric, self.eval_batch_size, self.flush_denormals)
+        return evaluate_as_trained(self.model, split, self.loss, self.metric, self.stream, self.optim.batch_size,
+                                   self.eval_batch_size, self.flush_denormals)
 
 
 def _restarted(carried: dict[str, np.ndarray] | None, fresh: np.ndarray | None) -> dict[str, np.ndarray]:
