@@ -360,6 +360,15 @@ def test_train_run_follows_the_task_stream_and_resumes_exactly(tmp_path, monkeyp
     assert summary["final_test_metric"] == pytest.approx(float(full[-1][6]), rel=1e-12)
 
 
+def test_the_run_plan_refuses_data_parallel_training_of_a_stream_that_carries_state(monkeypatch):
+    monkeypatch.setitem(TASKS, DELAY.name, DELAY)
+    from rnnlab.plan import resolve
+    settings = {"task": DELAY.name, "cell": "lstm", "hidden_size": 6, "engine": "torch"}
+    assert resolve(settings).task is DELAY
+    with pytest.raises(ValueError, match=r"^ddp: the task .* carries each row's state .* without --ddp\)$"):
+        resolve({**settings, "ddp": True})
+
+
 # ------------------------------------------------------------------------------------- the metrics table
 def test_the_metrics_table_prints_and_ranks_as_the_if_chains_did():
     from rnnlab.metrics import HIGHER_IS_BETTER, METRICS, format_metric, get_metric

@@ -15,6 +15,7 @@ model before the first trains), `rnnlab sweep` (every point before the first run
       -> loss            the loss fits the task's targets (LOSSES_FOR)
       -> augmentation    the parts exist, and only an image task is augmented
       -> device          a GPU asked for is there
+      -> stream          a task whose stream carries state between batches trains in one process
       -> memory          the estimate fits the memory this machine has free (rnnlab.memory)
       =  RunPlan         what the run needs; nothing loaded, nothing written
 
@@ -97,6 +98,7 @@ def resolve(settings: TrainConfig | Settings | Mapping[str, object], name: str |
     loss = _check_loss(cfg.optim.loss, task)
     check_augment(cfg.data.augment, task.name, images=task.dataset is not None)
     _check_device(cfg)
+    _check_stream(cfg, task, options)
     check_fits(cfg, task)
     return RunPlan(cfg, task, options, spec, loss, name if name is not None else cfg.label)
 
@@ -141,6 +143,15 @@ def _check_loss(loss: str | None, task: Task) -> str:
              else "real-valued targets, not class labels")
     raise ValueError(f"loss: {loss!r} needs {needs}, {task.name} is {task.loss}; use loss {others}, "
                      f"or none for the task's own ({task.loss})")
+
+
+def _check_stream(cfg: TrainConfig, task: Task, options: dict) -> None:
+    """A stream that carries each row's state from batch to batch is trained in one process."""
+    stream = task.stream_of(options)
+    if cfg.run.ddp and stream.carries_state:
+        raise ValueError(f"ddp: the task {task.name} reads its data as a {type(stream).__name__.lower()} stream "
+                         f"that carries each row's state from batch to batch, which data-parallel training does "
+                         f"not keep yet; train this task in one process (without --ddp)")
 
 
 def _check_device(cfg: TrainConfig) -> None:
