@@ -365,7 +365,7 @@ def test_the_run_plan_refuses_data_parallel_training_of_a_stream_that_carries_st
     from rnnlab.plan import resolve
     settings = {"task": DELAY.name, "cell": "lstm", "hidden_size": 6, "engine": "torch"}
     assert resolve(settings).task is DELAY
-    with pytest.raises(ValueError, match=r"^ddp: the task .* carries each row's state .* without --ddp\)$"):
+    with pytest.raises(ValueError, match=r"^ddp: the task .* carries each row's state .*\(without --ddp\)$"):
         resolve({**settings, "ddp": True})
 
 
