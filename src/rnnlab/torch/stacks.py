@@ -39,7 +39,7 @@ from .checks import (
     check_state,
     split_states,
 )
-from .layers import GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
+from .layers import GRULayer, IndRNNLayer, LSTMLayer, RNNLayer, resolve_nonlinearity
 
 
 class _Stack(nn.Module):
@@ -83,7 +83,7 @@ class _Stack(nn.Module):
     def _check_state(self, hx, batch: int) -> tuple[torch.Tensor, ...] | None:
         if hx is None:
             return None
-        names = ("h0", "c0")[:len(self.cell_def.states)]
+        names = tuple(f"{name}0" for name in self.cell_def.states)
         states = split_states(hx, names, self.cell_def.full_name)
         weight = self.layers[0].ih.weight
         for name, s, shape in zip(names, states, self._state_shapes(batch)):
@@ -160,6 +160,23 @@ class _Stack(nn.Module):
                 yield k, d, layer
 
 
+    @torch.no_grad()
+    def clip_to_bounds_(self) -> _Stack:
+        """Clip every parameter the cell registry bounds (IndRNN's |u| <= 1) to its bound, in place; a trainer
+        calls this after each optimizer step.  Nothing to do for cells without bounded parameters."""
+        for _, _, layer in self.all_layers():
+            layer.clip_to_bounds_()
+        return self
+
+
+def _nonlinearity(cell: CellDef, value: object) -> str:
+    """One of the cell's nonlinearities (the registry's ``nonlinearities``)."""
+    if not isinstance(value, str) or value not in cell.nonlinearities:
+        raise ValueError(f"nonlinearity: unknown value {value!r}; expected one of "
+                         f"{', '.join(map(repr, cell.nonlinearities))}")
+    return value
+
+
 class RNN(_Stack):
     """Stack of :class:`RNNLayer` (tanh or relu)."""
     cell = "rnn"
@@ -167,11 +184,7 @@ class RNN(_Stack):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
                  bidirectional: bool = False, layer_norm: bool = False) -> None:
-        choices = get_cell("rnn").nonlinearities
-        if not isinstance(nonlinearity, str) or nonlinearity not in choices:
-            raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
-                             f"{', '.join(map(repr, choices))}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = _nonlinearity(self.cell_def, nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
 
@@ -208,3 +221,26 @@ class GRU(_Stack):
 
     def _make_layer(self, input_size: int) -> GRULayer:
         return GRULayer(input_size, self.hidden_size, bias=self.bias, layer_norm=self.layer_norm)
+
+
+class IndRNN(_Stack):
+    """Stack of :class:`IndRNNLayer` (Li et al. 2018): h_t = relu(W_ih x_t + b + u * h_{t-1}) per layer and
+    direction, u (H,) with |u| <= 1 (:meth:`clip_to_bounds_`).  torch.nn has no IndRNN, so this stack has no
+    torch.nn twin; its weights carry torch.nn-style names (``weight_hh_l{k}`` is u) and load into the NumPy
+    engine's IndRNN.
+
+    IndRNN(input_size, hidden_size, num_layers=1, nonlinearity='relu', bias=True, batch_first=True,
+           dropout=0.0, bidirectional=False)
+    """
+    cell = "indrnn"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "relu",
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
+                 bidirectional: bool = False, layer_norm: bool = False) -> None:
+        self.nonlinearity = _nonlinearity(self.cell_def, nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         layer_norm)
+
+    def _make_layer(self, input_size: int) -> IndRNNLayer:
+        return IndRNNLayer(input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
+                           layer_norm=self.layer_norm)
