@@ -30,13 +30,9 @@ Inside, arrays are time-major and feature-major, ``(T, features, N)``: one colum
 as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
 outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
 
-Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of
-the pre-activation is normalised over its H units, per sequence, then scaled and shifted by its
-own gain and shift, LN_k(a) = gamma[k] (a - mean a) / sqrt(var a + eps) + beta[k] (``layer_norm.py``),
-before the gate's nonlinearity::
-
-    RNN, LSTM:  a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,   a_t[k] <- LN_k(a_t[k]) per block k
-    GRU:        r = sigma(LN_r(x_r + u_r))   z = sigma(LN_z(x_z + u_z))   n = tanh(LN_n(x_n + r * u_n))
+Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the
+pre-activation is normalised over its H units, per sequence, before the gate's nonlinearity, with its
+own gain and shift (``layer_norm.py``; the equations per cell are in ``rnnlab/cells.py``).
 
 Variable lengths: steps at or past a sequence's length neither change its state nor receive
 gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
