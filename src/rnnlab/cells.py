@@ -60,9 +60,11 @@ INITS = {"uniform": "U(-1/sqrt(H), 1/sqrt(H)) (torch.nn's)", "uniform01": "U(0, 
 
 @dataclass(frozen=True)
 class Gate:
-    """One row block of the fused weights: its letter in the equations and what it does."""
+    """One row block of the fused weights: its letter in the equations, what it does, and the function that
+    makes its activation from its pre-activation ("sigmoid", "tanh", or "nonlinearity": the cell's choice)."""
     letter: str
     meaning: str
+    activation: str = "sigmoid"
 
 
 @dataclass(frozen=True)
@@ -190,26 +192,26 @@ class CellDef:
 CELLS: dict[str, CellDef] = {
     "rnn": CellDef(
         name="rnn", title="RNN", full_name="vanilla RNN",
-        gates=(Gate("h", "hidden units"),),
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
         states=("h",), memory_gate=None, nonlinearities=("tanh", "relu"),
         gated_block=None, layer_norm=True, projection=False, params=_dense_params(),
         paper="Elman 1990"),
     "lstm": CellDef(
         name="lstm", title="LSTM", full_name="LSTM",
-        gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate"),
+        gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate", "tanh"),
                Gate("o", "output gate")),
         states=("h", "c"), memory_gate="f", nonlinearities=("tanh",),
         gated_block=None, layer_norm=True, projection=True, params=_dense_params(projection=True),
         paper="Hochreiter & Schmidhuber 1997; Gers et al. 2000 (forget gate)"),
     "gru": CellDef(
         name="gru", title="GRU", full_name="GRU",
-        gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "new state")),
+        gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "new state", "tanh")),
         states=("h",), memory_gate="z", nonlinearities=("tanh",),
         gated_block="n", layer_norm=True, projection=False, params=_dense_params(),
         paper="Cho et al. 2014"),
     "indrnn": CellDef(
         name="indrnn", title="IndRNN", full_name="IndRNN",
-        gates=(Gate("h", "hidden units"),),
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
         states=("h",), memory_gate=None, nonlinearities=("relu", "tanh"),
         gated_block=None, layer_norm=False, projection=False,
         params=_dense_params(hh_shape=("H",), hh_init="uniform01", hh_bound=U_MAX)[:4],

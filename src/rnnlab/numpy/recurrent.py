@@ -50,6 +50,7 @@ from ..cells import cells_having, get_cell
 from ..rules import check_options
 from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
 from .fused import resolve_fused, step_pair
+from .parameters import clip_to_bounds, declared, initial_values
 from .recurrence import RECURRENCES
 from .workspace import Sweep, Workspace, new_workspace, step_order
 
@@ -100,8 +101,9 @@ class RecurrentNet:
         self._recurrence = RECURRENCES[self.cell_def.recurrent_weight]
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
-        self.params: dict[str, np.ndarray] = {}
-        self._init_params()
+        self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,
+                               self.num_directions, self.bias, self.layer_norm)
+        self.params = initial_values(self._decls, self.hidden_size, self.rng, self.dtype)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._workspaces: dict[tuple[int, int], Workspace] = {}
         self._last: dict | None = None
@@ -115,28 +117,18 @@ class RecurrentNet:
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every parameter's name and shape, as the registry declares them for these sizes and options."""
-        return self.cell_def.param_shapes(self.input_size, self.hidden_size, self.num_layers, self.num_directions,
-                                          self.bias, self.layer_norm)
-
-    def _declarations(self) -> list:
-        """(name, shape, declaration) of every parameter, in the order of :meth:`param_shapes`."""
-        decls = self.cell_def.params_with(self.bias, self.layer_norm) * (self.num_layers * self.num_directions)
-        return [(*item, p) for item, p in zip(self.param_shapes().items(), decls)]
-
-    def _init_params(self) -> None:
-        """As the registry declares: torch.nn's U(-1/sqrt(H), 1/sqrt(H)) for weights and biases (the
-        IndRNN's u: U(0, 1)); layer-norm gains one and shifts zero."""
-        for name, shape, p in self._declarations():
-            uniform = p.uniform_range(self.hidden_size)
-            self.params[name] = (np.full(shape, p.fill, self.dtype) if uniform is None
-                                 else self.rng.uniform(*uniform, size=shape).astype(self.dtype))
+        return {name: shape for name, shape, _ in self._decls}
 
     def apply_bounds(self) -> None:
         """Clip every parameter the registry bounds (the IndRNN's |u| <= 1) to its bound, in place; call it
         after every optimizer update."""
-        for name, _, p in self._declarations():
-            if p.bound is not None:
-                np.clip(self.params[name], -p.bound, p.bound, out=self.params[name])
+        clip_to_bounds(self.params, self._decls)
+
+    def step_values(self, layer: int = -1, direction: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """After a forward call, one layer and direction's h_t (T, H, N), in step order, and what its steps
+        left in the gate buffer (T, G*H, N): the gate activations (LSTM [i; f; g; o], GRU [r; z; n])."""
+        sw = self._workspace(self._last["T"], self._last["N"]).sweeps[layer][direction]
+        return (sw.hs[1:] if direction == 0 else sw.hs[:-1]).copy(), sw.gates.copy()
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: p.copy() for name, p in self.params.items()}
