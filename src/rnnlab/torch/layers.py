@@ -281,3 +281,12 @@ class IndRNNLayer(_RecurrentLayer):
                  bias: bool = True, layer_norm: bool = False) -> None:
         super().__init__(input_size, hidden_size, bias, layer_norm)
         self.nonlinearity = resolve_nonlinearity(nonlinearity)
+
+
+def clip_to_bounds_(model: nn.Module) -> None:
+    """Clip, in place, every parameter that the cell registry bounds (``Param.bound``: IndRNN's |u| <= 1) in
+    every rnnlab.torch layer inside ``model``; a trainer calls this after each optimizer step.  Cells without
+    bounded parameters are left as they are (nothing is done)."""
+    for module in model.modules():
+        if isinstance(module, _RecurrentLayer):
+            module.clip_to_bounds_()
