@@ -102,3 +102,5 @@ def test_every_cell_rnnlab_torch_implements_is_in_its_table():
     from rnnlab.torch.table import IMPLEMENTATIONS
     assert {name for name, cell in CELLS.items() if "scratch" in cell.engines} == set(IMPLEMENTATIONS)
     assert {name for name, cell in CELLS.items() if "scratch" in cell.engines} == set(MODULES["scratch"])
+    from rnnlab.torch import LAYERS
+    assert set(LAYERS) == set(IMPLEMENTATIONS) and all(LAYERS[name].cell == name for name in LAYERS)

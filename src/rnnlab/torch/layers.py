@@ -290,3 +290,7 @@ def clip_to_bounds_(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, _RecurrentLayer):
             module.clip_to_bounds_()
+
+
+# cell name -> its layer class (the layers of the cells rnnlab.torch implements: ``table.IMPLEMENTATIONS``)
+LAYERS: dict[str, type[_RecurrentLayer]] = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer, IndRNNLayer)}
