@@ -104,3 +104,19 @@ def test_every_cell_rnnlab_torch_implements_is_in_its_table():
     assert {name for name, cell in CELLS.items() if "scratch" in cell.engines} == set(MODULES["scratch"])
     from rnnlab.torch import LAYERS
     assert set(LAYERS) == set(IMPLEMENTATIONS) and all(LAYERS[name].cell == name for name in LAYERS)
+
+
+def test_a_cell_without_an_implementation_is_refused_by_name(monkeypatch):
+    """The table decides, not a cell-name branch: a registry cell missing from it is refused with its name and
+    the engines that implement it (by the layers, the stacks and the drop-in's walk alike), never computed as
+    some other cell."""
+    from rnnlab.torch import GRU, GRULayer, table
+    from rnnlab.torch import nn as dropin
+    gru = dropin.GRU(3, 4)
+    monkeypatch.delitem(table.IMPLEMENTATIONS, "gru")
+    says = r"rnnlab\.torch has no implementation of the GRU \('gru'\); use engine 'numpy' .* or 'torch'"
+    for build in (lambda: GRULayer(3, 4), lambda: GRU(3, 4), lambda: gru(torch.zeros(5, 2, 3))):
+        with pytest.raises(ValueError, match=says):
+            build()
+    with pytest.raises(ValueError, match="cell: unknown value 'elman'"):
+        implementation("elman")
