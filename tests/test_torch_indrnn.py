@@ -120,3 +120,11 @@ def test_a_cell_without_an_implementation_is_refused_by_name(monkeypatch):
             build()
     with pytest.raises(ValueError, match="cell: unknown value 'elman'"):
         implementation("elman")
+
+
+def test_the_table_names_compiled_kernels_that_exist():
+    pytest.importorskip("numba")
+    from rnnlab.torch import kernels
+    from rnnlab.torch.table import IMPLEMENTATIONS
+    named = [k for impl in IMPLEMENTATIONS.values() if impl.sequence for k in impl.sequence.kernels]
+    assert named and all(callable(getattr(kernels, k)) for k in named)

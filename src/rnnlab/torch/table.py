@@ -6,7 +6,9 @@ The registry (``rnnlab/cells.py``) says what a cell is; this table says which fu
                 backward; ``parts`` is a layer or anything with ``hh``, ``proj``, ``nonlinearity`` and
                 ``cell_norm`` (:class:`rnnlab.torch.cells.StepParts`)
     sequence    optional: a whole-sequence autograd node with a hand-written backward (``fused.py``,
-                ``fused_cells.py``), which uses the compiled kernels where they run (``kernels.py``)
+                ``fused_cells.py``), and the compiled step kernels it runs where they run (``kernels.py``;
+                optional too: without them, or where they do not run, the node's walk calls the torch
+                step's elementwise part)
 
 Nothing else in rnnlab.torch compares cell names: the layers, the stacks, the drop-in's walk and the
 weight conversion read the registry's facts and this table.  A cell the table lacks is refused with its
@@ -49,6 +51,9 @@ class SequenceNode:
     on_input: bool                           # inp is x (the node makes W_ih x_t + b itself), else xw
     masks: bool                              # handles padded steps (mask (T, B)); else mask must be None
     nonlinearities: tuple[str, ...] = ("tanh",)   # the nonlinearities of h it computes
+    kernels: tuple[str, ...] = ()            # its compiled step kernels in ``kernels.py`` (float32 / float64 CPU,
+                                             # rnnlab.kernels.compiled_default()); elsewhere, and for a node
+                                             # without any, its walk runs the torch step's ATen operations
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,10 @@ def _gru_node(xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearit
 
 
 IMPLEMENTATIONS: dict[str, TorchCell] = {
-    "rnn": TorchCell(rnn_step, SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"))),
-    "lstm": TorchCell(lstm_step, SequenceNode(_lstm_node, on_input=True, masks=True)),
+    "rnn": TorchCell(rnn_step, SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
+                                            kernels=("rnn_forward_step",))),
+    "lstm": TorchCell(lstm_step, SequenceNode(_lstm_node, on_input=True, masks=True,
+                                              kernels=("lstm_forward_step", "lstm_backward_step"))),
     "gru": TorchCell(gru_step, SequenceNode(_gru_node, on_input=False, masks=False)),
     "indrnn": TorchCell(indrnn_step),
 }
