@@ -26,11 +26,20 @@ LSTM backward, step t (dh: dL/dh_t, dc: dL/dc_t in and dL/dc_{t-1} out):  ``lstm
     da_i = dc g i (1 - i)    da_g = dc i (1 - g^2)    da_f = dc c_{t-1} f (1 - f)     dc_{t-1} = dc f
 
 RNN forward, step t, on a = W_ih x_t + b + W_hh h_{t-1}:  h_t = tanh(a) or max(a, 0)  (``rnn_unit_forward_vector``).
+
+GRU forward, step t, from xw = W_ih x_t + b_ih and u = W_hh h_{t-1} + b_hh (B, 3H):  ``gru_unit_forward_vector``
+
+    r = sigma(x_r + u_r)    z = sigma(x_z + u_z)    n = tanh(x_n + r u_n)    h_t = n + z (h_{t-1} - n)
 """
 from __future__ import annotations
 
 from ..kernels.scalar import kernel
-from ..kernels.units import lstm_unit_backward, lstm_unit_forward_vector, rnn_unit_forward_vector
+from ..kernels.units import (
+    gru_unit_forward_vector,
+    lstm_unit_backward,
+    lstm_unit_forward_vector,
+    rnn_unit_forward_vector,
+)
 
 
 @kernel
@@ -71,3 +80,19 @@ def rnn_forward_step(hs, cur, relu):
     for n in range(B):
         for j in range(H):
             a[n, j] = rnn_unit_forward_vector(a[n, j], relu)
+
+
+@kernel
+def gru_forward_step(xw, us, acts, hs, t, prev, cur):
+    """acts[t] (B, 3H) <- r, z, n from xw[t] and us[t] (B, 3H); hs[cur] <- h_t from hs[prev]."""
+    x, u, a = xw[t], us[t], acts[t]
+    B, G = a.shape
+    H = G // 3
+    for n in range(B):
+        x_r, x_z, x_n = x[n, :H], x[n, H:2 * H], x[n, 2 * H:]
+        u_r, u_z, u_n = u[n, :H], u[n, H:2 * H], u[n, 2 * H:]
+        r, z, new = a[n, :H], a[n, H:2 * H], a[n, 2 * H:]
+        h_prev, h = hs[prev, n], hs[cur, n]
+        for j in range(H):
+            r[j], z[j], new[j], h[j] = gru_unit_forward_vector(x_r[j] + u_r[j], x_z[j] + u_z[j], x_n[j], u_n[j],
+                                                               h_prev[j])

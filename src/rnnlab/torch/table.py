@@ -83,7 +83,7 @@ IMPLEMENTATIONS: dict[str, TorchCell] = {
                                             kernels=("rnn_forward_step",))),
     "lstm": TorchCell(lstm_step, SequenceNode(_lstm_node, on_input=True, masks=True,
                                               kernels=("lstm_forward_step", "lstm_backward_step"))),
-    "gru": TorchCell(gru_step, SequenceNode(_gru_node, on_input=False, masks=False)),
+    "gru": TorchCell(gru_step, SequenceNode(_gru_node, on_input=False, masks=False, kernels=("gru_forward_step",))),
     "indrnn": TorchCell(indrnn_step),
 }
 
