@@ -107,3 +107,20 @@ def test_compiled_and_reference_steps_give_the_same_numbers(nonlinearity, dtype,
         results.append([out, h_n, dx, dh0, *(net.grads[k] for k in sorted(net.grads))])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_it_trains_from_rnnlab_lab_and_the_command_line(tmp_path):
+    """lab.train and `rnnlab train` build it by name on the NumPy engine; the adding problem's loss falls."""
+    from rnnlab import lab
+    from rnnlab.cli import main
+    settings = {"task": "adding", "task_options": {"n_train": 512, "n_val": 64, "n_test": 64, "length": 8},
+                "hidden_size": 16, "epochs": 3, "batch_size": 32, "lr": 0.01}
+    result = lab.train("indrnn", engine="numpy", echo=False, **settings)
+    assert result.config.model.recurrent.nonlinearity == "relu"
+    losses = result.history.iteration_loss
+    assert np.isfinite(losses).all() and np.mean(losses[-5:]) < np.mean(losses[:5])
+    assert main(["train", "--cell", "indrnn", "--engine", "numpy", "--task", "adding", "--epochs", "1",
+                 "--opt", "n_train=256", "--opt", "n_val=32", "--opt", "n_test=32", "--opt", "length=6",
+                 "--runs-dir", str(tmp_path), "--name", "ind", "--quiet"]) == 0
+    assert (tmp_path / "ind" / "metrics.csv").is_file()
+    assert main(["train", "--cell", "indrnn", "--engine", "torch", "--runs-dir", str(tmp_path), "--quiet"]) == 2
