@@ -25,10 +25,11 @@ their gates at once::
 The IndRNN (Li et al. 2018, "Independently Recurrent Neural Network") is a dense step whose
 recurrent weight is *diagonal* (``recurrent_weight="diagonal"``): W_hh is the vector u (H,), each
 unit reads only its own past, and the product W_hh h_{t-1} is the elementwise u * h_{t-1}.  Its
-|u| is bounded by ``U_MAX`` = 1 as the paper bounds it (Sec. 3.2, |u| <= gamma^(1/T) with
-gamma = 1 keeps a ReLU unit's gradient through time from exploding): u starts in [0, 1]
-(``init="uniform01"``) and the parameter declares ``bound=U_MAX``, which the engines keep by
-clipping |u| to it after every update.
+|u| is bounded by ``U_MAX`` = 1, as the paper bounds it: a ReLU unit's gradient through T steps
+is scaled by at most |u|^T, so the paper keeps |u| below gamma^(1/T) for a largest growth gamma;
+gamma = 1 keeps it from exploding at any length.  u starts in [0, 1] (``init="uniform01"``) and the
+parameter declares ``bound=U_MAX``, which the engines keep by clipping |u| to it after every update
+(the NumPy engine: ``RecurrentNet.apply_bounds``; rnnlab.torch: ``clip_to_bounds_``).
 
 A linear recurrence (``recurrence="linear"``; no cell yet) is h_t = a_t * h_{t-1} + b_t with a_t
 and b_t computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.
