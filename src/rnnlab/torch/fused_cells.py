@@ -8,8 +8,9 @@ compiled loop on float32 and float64 CPU tensors (``kernels.rnn_forward_step``);
 as 2 sigmoid(2x) - 1, as the LSTM's node does (ATen's tanh is about five times slower than its sigmoid
 on this CPU build).
 The GRU's forward step is one compiled loop on float32 and float64 CPU tensors (``kernels.gru_forward_step``),
-elsewhere the torch step's own elementwise part (:func:`rnnlab.torch.cells.gru_update`) written into the
-node's buffers.  The forward loop runs without recording; the backward pass computes
+elsewhere the torch step's own elementwise part (:func:`rnnlab.torch.cells.gru_update`), in place on a
+contiguous copy of xw that becomes r, z, n (a strided xw, batch-first input seen time-major, would keep the
+compiled loop from vectorising).  The forward loop runs without recording; the backward pass computes
 the factors that do not depend on the recurrence for all steps at once, then walks back through time:
 
     RNN (sigma = tanh or relu):     h_t = sigma(xw_t + W_hh h_{t-1})
@@ -135,14 +136,14 @@ class GRUSequence(torch.autograd.Function):
         H = G // 3
         hs = torch.empty(T + 1, B, H, dtype=xw.dtype, device=xw.device)
         us = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)     # W_hh h_{t-1} + b_hh
-        acts = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)   # r, z, n
+        acts = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device).copy_(xw)   # xw in, r, z, n out
         start = T if reverse else 0
         hs[start] = h0
         W_hh_t = W_hh.t()
-        h_steps, xw_steps = hs.unbind(0), xw.unbind(0)
+        h_steps, act_steps = hs.unbind(0), acts.unbind(0)
         kernels = compiled_kernels(xw, hs)
         compiled = None if kernels is None else \
-            partial(kernels.gru_forward_step, xw.detach().numpy(), us.numpy(), acts.numpy(), hs.numpy())
+            partial(kernels.gru_forward_step, acts.numpy(), us.numpy(), hs.numpy())
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
             u = torch.mm(h_steps[prev], W_hh_t, out=us[t]) if b_hh is None else \
@@ -150,7 +151,7 @@ class GRUSequence(torch.autograd.Function):
             if compiled is not None:
                 compiled(t, prev, cur)
             else:           # the torch step's elementwise part, in place
-                gru_update(xw_steps[t], u, h_steps[prev], out=(acts[t], h_steps[cur]))
+                gru_update(act_steps[t], u, h_steps[prev], out=(act_steps[t], h_steps[cur]))
         ctx.save_for_backward(hs, us, acts, W_hh, xw, h0, b_hh)
         ctx.reverse = reverse
         outs = hs[:T] if reverse else hs[1:]

@@ -83,16 +83,14 @@ def rnn_forward_step(hs, cur, relu):
 
 
 @kernel
-def gru_forward_step(xw, us, acts, hs, t, prev, cur):
-    """acts[t] (B, 3H) <- r, z, n from xw[t] and us[t] (B, 3H); hs[cur] <- h_t from hs[prev]."""
-    x, u, a = xw[t], us[t], acts[t]
+def gru_forward_step(acts, us, hs, t, prev, cur):
+    """acts[t] (B, 3H): xw = [x_r; x_z; x_n] in, [r; z; n] out, with us[t] (B, 3H); hs[cur] <- h_t from hs[prev]."""
+    a, u = acts[t], us[t]
     B, G = a.shape
     H = G // 3
     for n in range(B):
-        x_r, x_z, x_n = x[n, :H], x[n, H:2 * H], x[n, 2 * H:]
-        u_r, u_z, u_n = u[n, :H], u[n, H:2 * H], u[n, 2 * H:]
         r, z, new = a[n, :H], a[n, H:2 * H], a[n, 2 * H:]
+        u_r, u_z, u_n = u[n, :H], u[n, H:2 * H], u[n, 2 * H:]
         h_prev, h = hs[prev, n], hs[cur, n]
         for j in range(H):
-            r[j], z[j], new[j], h[j] = gru_unit_forward_vector(x_r[j] + u_r[j], x_z[j] + u_z[j], x_n[j], u_n[j],
-                                                               h_prev[j])
+            r[j], z[j], new[j], h[j] = gru_unit_forward_vector(r[j] + u_r[j], z[j] + u_z[j], new[j], u_n[j], h_prev[j])
