@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import warnings
 import weakref
 
@@ -26,6 +27,7 @@ from torch.nn import Parameter, init
 
 from ...cells import get_cell
 
+_STEM = re.compile(r"^(.*)_l\d+(_reverse)?$")       # weight_hh_l1_reverse -> weight_hh
 # torch.nn's mode -> (the cell registry's cell, h's nonlinearity)
 MODES = {"RNN_TANH": ("rnn", "tanh"), "RNN_RELU": ("rnn", "relu"), "LSTM": ("lstm", "tanh"), "GRU": ("gru", "tanh")}
 
@@ -130,13 +132,19 @@ class RNNBase(nn.Module):
         return result
 
     def reset_parameters(self) -> None:
-        """Every weight and bias uniform in [-1/sqrt(H), 1/sqrt(H)]; layer-norm gains 1, shifts 0."""
+        """Each parameter as the cell registry declares it (``Param.init``): torch.nn's uniform in
+        [-1/sqrt(H), 1/sqrt(H)] for every weight and bias, layer-norm gains 1 and shifts 0 (a parameter the
+        registry does not declare, as a subclass may add: uniform)."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        declared = {param.stem: param for param in get_cell(self.cell).params}
         for name, weight in self.named_parameters():
-            if name.startswith("ln_"):
-                init.constant_(weight, 1.0 if name.startswith("ln_weight") else 0.0)
+            stem = _STEM.match(name)
+            param = declared.get(stem.group(1)) if stem else None
+            if param is not None and param.fill is not None:
+                init.constant_(weight, param.fill)
             else:
-                init.uniform_(weight, -stdv, stdv)
+                low, high = param.uniform_range(self.hidden_size) if param is not None else (-stdv, stdv)
+                init.uniform_(weight, low, high)
 
     def _weights_have_changed(self) -> bool:
         """Whether a weight was replaced since the last forward (torch.func.functional_call does that)."""
