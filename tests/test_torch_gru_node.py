@@ -41,3 +41,22 @@ def test_gru_compiled_and_aten_steps_agree_in_float32(monkeypatch):
         results.append([o.detach() for o in outs] + list(torch.autograd.grad(loss, leaves)))
     for a, b in zip(*results):
         assert float((a - b).abs().max()) <= 1e-5 * float(b.abs().max())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_a_layer_takes_its_cells_node_when_not_recording(cell):
+    """Any layer whose cell has a whole-sequence node in the table (not only the LSTM's) runs it when per-step
+    states are not recorded, with the recorded path's numbers (float64) and gradients."""
+    from rnnlab.torch import LAYERS
+    torch.manual_seed(2)
+    layer = LAYERS[cell](3, 4).double()
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    results = []
+    for record in (True, False):
+        layer.record_states = record
+        out, last = layer(x, reverse=True)
+        grads = torch.autograd.grad((out.sum() + last.pow(2).sum()), [x, *layer.parameters()])
+        assert (len(layer.h_list) == 5) == record
+        results.append([out, last, *grads])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b)
