@@ -112,6 +112,7 @@ def test_a_cell_without_an_implementation_is_refused_by_name(monkeypatch):
     some other cell."""
     from rnnlab.torch import GRU, GRULayer, table
     from rnnlab.torch import nn as dropin
+    assert dropin.__name__ == "rnnlab.torch.nn"        # not shadowed by the package's made-from-registry names
     gru = dropin.GRU(3, 4)
     monkeypatch.delitem(table.IMPLEMENTATIONS, "gru")
     says = r"rnnlab\.torch has no implementation of the GRU \('gru'\); use engine 'numpy' .* or 'torch'"
@@ -128,3 +129,20 @@ def test_the_table_names_compiled_kernels_that_exist():
     from rnnlab.torch.table import IMPLEMENTATIONS
     named = [k for impl in IMPLEMENTATIONS.values() if impl.sequence for k in impl.sequence.kernels]
     assert named and all(callable(getattr(kernels, k)) for k in named)
+
+
+def test_the_indrnn_classes_are_made_from_the_registry_and_pickle():
+    """IndRNN's layer and stack are not written by hand: made from the registry and its step (rnnlab.torch's
+    side of the cell is its step in cells.STEPS), found by name for imports and pickling."""
+    import pickle
+
+    from rnnlab.torch import LAYERS, STACKS
+    from rnnlab.torch.cells import STEPS
+    assert STACKS["indrnn"] is IndRNN and LAYERS["indrnn"] is IndRNNLayer and "indrnn" in STEPS
+    assert IndRNN.__name__ == get_cell("indrnn").title and IndRNN.__module__ == "rnnlab.torch.stacks"
+    torch.manual_seed(3)
+    ours = IndRNN(2, 3, num_layers=2, nonlinearity="tanh")
+    back = pickle.loads(pickle.dumps(ours))
+    x = torch.randn(4, 5, 2)
+    torch.testing.assert_close(back(x)[0], ours(x)[0], rtol=0, atol=0)
+    assert back.nonlinearity == "tanh" and back.layers[1].nonlinearity is torch.tanh

@@ -16,7 +16,7 @@ ATen walk (``fused.py``, ``fused_cells.py``: the path when the compiled kernels 
 ``out=`` buffers, in place and without recording.
 
 The ``*_step(layer, xw, state)`` functions at the end are the same steps in the layers' uniform form;
-the implementation table (``table.py``) names them.
+:data:`STEPS` is rnnlab.torch's table of them (``table.py`` adds the whole-sequence nodes).
 """
 from __future__ import annotations
 
@@ -166,5 +166,13 @@ def gru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
     return (gru_cell(xw, state[0], layer.hh, layer.cell_norm),)
 
 
-# IndRNN's step is the Elman step with its diagonal recurrent part (``layer.hh`` a Diagonal)
-indrnn_step = rnn_step
+def indrnn_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """IndRNN (Li et al. 2018): h_t = sigma(W_ih x_t + b + u * h_{t-1}), the Elman step with the layer's
+    diagonal recurrent part (``layer.hh``: :class:`Diagonal`, built from the registry's declaration of u)."""
+    return rnn_step(layer, xw, state)
+
+
+# rnnlab.torch's steps: cell -> its uniform step.  A new cell of the registry that names "scratch" among its
+# engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
+# shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
+STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step}

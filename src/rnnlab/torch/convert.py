@@ -14,7 +14,7 @@ from torch import nn
 
 from ..cells import get_cell
 from .checks import check_state_names
-from .stacks import GRU, LSTM, RNN, IndRNN, _Stack
+from .stacks import STACKS, _Stack
 from .table import refuse_unimplemented
 
 
@@ -31,7 +31,7 @@ class _Modules(dict):
 
 
 _TORCH = _Modules("torch", "torch.nn", {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU})
-_OURS = _Modules("scratch", "rnnlab.torch", {"rnn": RNN, "lstm": LSTM, "gru": GRU, "indrnn": IndRNN})
+_OURS = _Modules("scratch", "rnnlab.torch", STACKS)
 MODULES = {"scratch": _OURS, "torch": _TORCH}   # engine -> cell -> module class
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..cells import get_cell
 from ..rules import check_options
-from .cells import gate_layer_norm
+from .cells import STEPS, gate_layer_norm
 from .checks import check_flag, check_mask, check_proj_size, check_sequence, check_size, check_state, split_states
 from .table import NodeWeights, implementation, recurrent_module
 
@@ -267,20 +267,29 @@ class GRULayer(_RecurrentLayer):
     cell = "gru"
 
 
-class IndRNNLayer(_RecurrentLayer):
-    """IndRNN layer (Li et al. 2018):  h_t = sigma(W_ih x_t + b + u * h_{t-1}),  sigma = relu (default) or tanh.
+class _RegistryLayer(_RecurrentLayer):
+    """The layer of a cell that has no hand-written class here, made from the cell registry by
+    :func:`layer_class`: the cell's step (``cells.STEPS``), parameters as declared, and h's nonlinearity one
+    of the registry's choices (``None``: the cell's default)."""
 
-    Each unit reads only its own past: the recurrent weight is the vector u (H,) (``hh``, a ``Diagonal``;
-    portable name ``weight_hh_l{k}``), started in [0, 1] and bounded by the registry's |u| <= 1 (the engines
-    clip it after every update: :func:`rnnlab.torch.clip_to_bounds_`).  One bias per unit (b = b_ih + b_hh).
-    Parameters: ``ih`` (W_ih and b) and ``hh`` (u): ``IndRNNLayer(2, 3)`` has 12.
-    """
-    cell = "indrnn"
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: Activation | str | None = None,
+                 bias: bool = True, layer_norm: bool = False, proj_size: int = 0) -> None:
+        super().__init__(input_size, hidden_size, bias, layer_norm, proj_size)
+        spec = get_cell(self.cell)
+        name = spec.default_nonlinearity if nonlinearity is None else nonlinearity
+        if isinstance(name, str) and name not in spec.nonlinearities:
+            raise ValueError(f"nonlinearity: unknown value {name!r} for the {spec.full_name}; expected one of "
+                             f"{', '.join(map(repr, spec.nonlinearities))}")
+        self.nonlinearity = resolve_nonlinearity(name)
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: Activation | str = "relu",
-                 bias: bool = True, layer_norm: bool = False) -> None:
-        super().__init__(input_size, hidden_size, bias, layer_norm)
-        self.nonlinearity = resolve_nonlinearity(nonlinearity)
+
+def layer_class(cell: str) -> type[_RecurrentLayer]:
+    """A layer class for ``cell`` made from the registry, named ``{title}Layer`` (``IndRNNLayer``)."""
+    spec = get_cell(cell)
+    doc = (f"{spec.full_name} layer ({spec.paper or 'see rnnlab/cells.py'}); its step is "
+           f"rnnlab.torch.cells.STEPS[{cell!r}], its parameters the registry's declarations.\n\n"
+           f"    {spec.title}Layer(input_size, hidden_size, nonlinearity={spec.default_nonlinearity!r}, bias=True)")
+    return type(f"{spec.title}Layer", (_RegistryLayer,), {"cell": cell, "__doc__": doc, "__module__": __name__})
 
 
 def clip_to_bounds_(model: nn.Module) -> None:
@@ -292,5 +301,15 @@ def clip_to_bounds_(model: nn.Module) -> None:
             module.clip_to_bounds_()
 
 
-# cell name -> its layer class (the layers of the cells rnnlab.torch implements: ``table.IMPLEMENTATIONS``)
-LAYERS: dict[str, type[_RecurrentLayer]] = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer, IndRNNLayer)}
+# cell name -> its layer class: the hand-written ones, and one made from the registry for every other cell
+# that rnnlab.torch implements (``cells.STEPS``): IndRNNLayer
+_WRITTEN = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer)}
+LAYERS: dict[str, type[_RecurrentLayer]] = {name: _WRITTEN.get(name) or layer_class(name) for name in STEPS}
+_MADE = {cls.__name__: cls for name, cls in LAYERS.items() if name not in _WRITTEN}
+
+
+def __getattr__(name: str) -> type[_RecurrentLayer]:
+    """The layer classes made from the registry, by name (``IndRNNLayer``; pickling finds them here)."""
+    if name in _MADE:
+        return _MADE[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

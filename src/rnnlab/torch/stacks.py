@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..cells import CellDef, get_cell
+from .cells import STEPS
 from .checks import (
     check_dropout,
     check_flag,
@@ -39,7 +40,7 @@ from .checks import (
     check_state,
     split_states,
 )
-from .layers import GRULayer, IndRNNLayer, LSTMLayer, RNNLayer, resolve_nonlinearity
+from .layers import LAYERS, GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
 
 
 class _Stack(nn.Module):
@@ -223,24 +224,48 @@ class GRU(_Stack):
         return GRULayer(input_size, self.hidden_size, bias=self.bias, layer_norm=self.layer_norm)
 
 
-class IndRNN(_Stack):
-    """Stack of :class:`IndRNNLayer` (Li et al. 2018): h_t = relu(W_ih x_t + b + u * h_{t-1}) per layer and
-    direction, u (H,) with |u| <= 1 (:meth:`clip_to_bounds_`).  torch.nn has no IndRNN, so this stack has no
-    torch.nn twin; its weights carry torch.nn-style names (``weight_hh_l{k}`` is u) and load into the NumPy
-    engine's IndRNN.
+class _RegistryStack(_Stack):
+    """The stack of a cell that has no hand-written class here, made from the cell registry by
+    :func:`stack_class`: layers of ``layers.LAYERS[cell]``, h's nonlinearity one of the registry's choices
+    (``None``: the cell's default), a projection where the registry gives the cell one."""
 
-    IndRNN(input_size, hidden_size, num_layers=1, nonlinearity='relu', bias=True, batch_first=True,
-           dropout=0.0, bidirectional=False)
-    """
-    cell = "indrnn"
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "relu",
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
-                 bidirectional: bool = False, layer_norm: bool = False) -> None:
-        self.nonlinearity = _nonlinearity(self.cell_def, nonlinearity)
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str | None = None,
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 layer_norm: bool = False, proj_size: int = 0) -> None:
+        spec = self.cell_def
+        self.nonlinearity = _nonlinearity(spec, spec.default_nonlinearity if nonlinearity is None else nonlinearity)
+        self.proj_size = check_proj_size(proj_size, check_size("hidden_size", hidden_size))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
 
-    def _make_layer(self, input_size: int) -> IndRNNLayer:
-        return IndRNNLayer(input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
-                           layer_norm=self.layer_norm)
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _make_layer(self, input_size: int) -> nn.Module:
+        return LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
+                                 layer_norm=self.layer_norm, proj_size=self.proj_size)
+
+
+def stack_class(cell: str) -> type[_Stack]:
+    """A stack class for ``cell`` made from the registry, named by the cell's title (``IndRNN``)."""
+    spec = get_cell(cell)
+    doc = (f"Stack of :class:`{LAYERS[cell].__name__}`: the {spec.full_name} ({spec.paper or 'see rnnlab/cells.py'}), "
+           f"with torch.nn's options; weights under torch.nn-style names as the registry declares them.\n\n"
+           f"    {spec.title}(input_size, hidden_size, num_layers=1, nonlinearity={spec.default_nonlinearity!r}, "
+           f"bias=True, batch_first=True, dropout=0.0, bidirectional=False)")
+    return type(spec.title, (_RegistryStack,), {"cell": cell, "__doc__": doc, "__module__": __name__})
+
+
+# cell name -> its stack class: the hand-written ones, and one made from the registry for every other cell
+# rnnlab.torch implements (``cells.STEPS``): IndRNN
+_WRITTEN = {stack.cell: stack for stack in (RNN, LSTM, GRU)}
+STACKS: dict[str, type[_Stack]] = {name: _WRITTEN.get(name) or stack_class(name) for name in STEPS}
+_MADE = {cls.__name__: cls for name, cls in STACKS.items() if name not in _WRITTEN}
+
+
+def __getattr__(name: str) -> type[_Stack]:
+    """The stack classes made from the registry, by name (``IndRNN``; pickling finds them here)."""
+    if name in _MADE:
+        return _MADE[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """rnnlab.torch's table of cell implementations: for each cell of the registry, *how* this package computes it.
 
-The registry (``rnnlab/cells.py``) says what a cell is; this table says which functions compute it here:
+The registry (``rnnlab/cells.py``) says what a cell is; this table says which functions compute it here
+(the steps are ``cells.STEPS``, the nodes :data:`NODES`):
 
     step        (parts, xw_t, state) -> new state: the cell's torch step (``cells.py``), autograd does the
                 backward; ``parts`` is a layer or anything with ``hh``, ``proj``, ``nonlinearity`` and
@@ -30,7 +31,7 @@ from torch.nn import functional as F
 
 from ..cells import CELLS, CellDef, get_cell
 from ..rules import ENGINE_NAMES
-from .cells import Diagonal, State, diagonal, gru_step, indrnn_step, lstm_step, rnn_step
+from .cells import STEPS, Diagonal, State, diagonal
 from .fused import LSTMSequence
 from .fused_cells import GRUSequence, RNNSequence
 
@@ -78,14 +79,14 @@ def _gru_node(xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearit
     return all_h, (h_n,)
 
 
-IMPLEMENTATIONS: dict[str, TorchCell] = {
-    "rnn": TorchCell(rnn_step, SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
-                                            kernels=("rnn_forward_step",))),
-    "lstm": TorchCell(lstm_step, SequenceNode(_lstm_node, on_input=True, masks=True,
-                                              kernels=("lstm_forward_step", "lstm_backward_step"))),
-    "gru": TorchCell(gru_step, SequenceNode(_gru_node, on_input=False, masks=False, kernels=("gru_forward_step",))),
-    "indrnn": TorchCell(indrnn_step),
+# the cells that have a whole-sequence node (the others run their step under autograd)
+NODES: dict[str, SequenceNode] = {
+    "rnn": SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
+                        kernels=("rnn_forward_step",)),
+    "lstm": SequenceNode(_lstm_node, on_input=True, masks=True, kernels=("lstm_forward_step", "lstm_backward_step")),
+    "gru": SequenceNode(_gru_node, on_input=False, masks=False, kernels=("gru_forward_step",)),
 }
+IMPLEMENTATIONS: dict[str, TorchCell] = {name: TorchCell(step, NODES.get(name)) for name, step in STEPS.items()}
 
 
 def implementation(cell: str) -> TorchCell:
