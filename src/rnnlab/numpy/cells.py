@@ -274,14 +274,16 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
 
 
 # ---------------------------------------------------------------------------------------
-# The engine's uniform steps, named by the cell registry and bound once before the time loop.
+# The engine's uniform steps, named by its table (IMPLEMENTATIONS, below) and bound once before the
+# time loop.
 #
 #   forward(sweep, t, prev, cur):   sweep.u holds U_t = W_hh h_{t-1} (+ b_hh where it is kept
 #       apart); sweep.gates[t] holds the input part A_t = W_ih x_t + b.  Writes the state ``cur``
 #       from the state ``prev`` and leaves in gates[t] what the backward step needs.
 #   backward(sweep, t, prev, cur) -> dL/dU_t:   sweep.dh holds dL/dh_t (sweep.dc dL/dc_t).
-#       Leaves dL/dA_t in gates[t], dL/dh_{t-1} in sweep.dh (dL/dc_{t-1} in sweep.dc) and
-#       returns dL/dU_t, the gradient of the recurrent part, for dW_hh += dL/dU_t h_{t-1}^T.
+#       Leaves dL/dA_t in gates[t], dL/dh_{t-1} = W_hh^T dL/dU_t (sweep.hh_T) in sweep.dh
+#       (dL/dc_{t-1} in sweep.dc) and returns dL/dU_t, the gradient of the recurrent part, for
+#       dW_hh += dL/dU_t h_{t-1}^T (the engine's, by the recurrence: ``recurrence.py``).
 # ---------------------------------------------------------------------------------------
 
 def rnn_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:

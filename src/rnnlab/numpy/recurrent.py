@@ -127,6 +127,8 @@ class RecurrentNet:
     def step_values(self, layer: int = -1, direction: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """After a forward call, one layer and direction's h_t (T, H, N), in step order, and what its steps
         left in the gate buffer (T, G*H, N): the gate activations (LSTM [i; f; g; o], GRU [r; z; n])."""
+        if self._last is None:
+            raise RuntimeError("step_values() called before forward(): run forward on a batch first")
         sw = self._workspace(self._last["T"], self._last["N"]).sweeps[layer][direction]
         return (sw.hs[1:] if direction == 0 else sw.hs[:-1]).copy(), sw.gates.copy()
 
