@@ -127,3 +127,30 @@ def test_the_memory_gate_is_the_block_the_registry_names(cell):
         with torch.no_grad():
             _, state = module(torch.tensor(x), hx if len(hx) > 1 else hx[0])
         np.testing.assert_allclose(last_memory(state), state0[memory], atol=1e-12)
+
+
+def test_a_new_cell_is_a_registry_entry_and_a_table_line(monkeypatch):
+    """A made-up dense cell (the IndRNN's definition under another name, NumPy engine only): with one
+    CellDef and one line in the NumPy engine's table, the engine builds, runs and differentiates it, the
+    closed form counts it, and the engines that lack it refuse it by name."""
+    import dataclasses
+
+    from rnnlab.gradcheck import check_model_gradients
+    from rnnlab.inspect import closed_form
+    from rnnlab.numpy import SequenceModel
+    from rnnlab.numpy import cells as numpy_cells
+    from rnnlab.spec import RecurrentSpec
+    toy = dataclasses.replace(get_cell("indrnn"), name="toy", title="Toy", full_name="toy cell",
+                              engines=("numpy",))
+    monkeypatch.setitem(CELLS, "toy", toy)
+    monkeypatch.setitem(numpy_cells.IMPLEMENTATIONS, "toy", numpy_cells.IMPLEMENTATIONS["indrnn"])
+    model = SequenceModel("toy", 2, 3, 2, num_layers=2, bidirectional=True, nonlinearity="tanh",
+                          readout="every", dtype=np.float64, seed=1)
+    assert model.params["weight_hh_l1_reverse"].shape == (3,)
+    rng = np.random.default_rng(0)
+    errors = check_model_gradients(model, rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 2)))
+    assert max(errors.values()) < 1e-6
+    assert closed_form(RecurrentSpec("toy", 2, 3))[1] == 3 * 2 + 3 + 2 * 3
+    with pytest.raises(ValueError, match=r"cell: rnnlab.torch \(engine 'scratch'\) has no toy cell; use engine "
+                                         r"'numpy'"):
+        check_options("toy", "scratch", {})
