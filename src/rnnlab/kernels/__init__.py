@@ -13,6 +13,11 @@ Neither engine imports the other; what both compile sits here:
   (``torch/kernels.py``) call the same functions, so each cell's compiled equations are written once.
 
 Import the numba modules only where compiled kernels are to run (after :func:`compiled_default`).
+
+The engines' kernels are cached on disk (``cache=True``), and numba keys that cache on the kernel's own
+source file only: after editing ``scalar.py`` or ``units.py``, clear the caches (the ``*.nbi`` / ``*.nbc``
+files in ``src/rnnlab/numpy/__pycache__`` and ``src/rnnlab/torch/__pycache__``) or the kernels keep the
+old inlined code.
 """
 from .switch import AVAILABLE, ENV, compiled_default, resolve_compiled
 
