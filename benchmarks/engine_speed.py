@@ -168,13 +168,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="28 steps only, fewer repeats")
-    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells (default: all)")
     parser.add_argument("--keep-denormals", action="store_true", help="784 steps with denormals kept only")
+    twins = [name for name, cell in CELLS.items() if "torch" in cell.engines]     # the cells torch.nn has
+    parser.add_argument("--cells", default=",".join(twins), help="comma-separated cells (default: those torch.nn has)")
     args = parser.parse_args()
     cells = [c for c in args.cells.split(",") if c]
-    unknown = [c for c in cells if c not in CELLS]
+    unknown = [c for c in cells if c not in twins]
     if unknown:
-        parser.error(f"--cells: unknown cell {', '.join(unknown)}; expected some of {', '.join(CELLS)}")
+        parser.error(f"--cells: no torch.nn twin for {', '.join(unknown)}; expected some of {', '.join(twins)}")
     shapes = [(28, 28, 20)] if args.quick else [(28, 28, 20), (784, 1, 2)]
     modes = ("kept",) if args.keep_denormals else ("kept", "flushed")
     speed_table(shapes, cells, args.rounds, modes)

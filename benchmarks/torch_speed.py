@@ -127,7 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="28 steps only")
-    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated: rnn,lstm,gru")
+    twins = [name for name, cell in CELLS.items() if "torch" in cell.engines]     # the cells torch.nn has
+    parser.add_argument("--cells", default=",".join(twins), help=f"comma-separated: {','.join(twins)}")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:

@@ -221,3 +221,30 @@ def test_gradients_command_writes_its_pictures(tmp_path, capsys):
     assert "||dL/dh_1|| / ||dL/dh_T||" in capsys.readouterr().out
     growth = [(p["eigenvalue"], p["growth_per_step"]) for p in summary["linear_rnn"]]
     assert all((e < 1) == (g < 1) for e, g in growth if abs(e - 1) > 0.15)
+
+
+def test_the_explorer_page_offers_the_registrys_cells(server):
+    """The page's choice of cell is written from the registry (no hard-coded list in the HTML)."""
+    from rnnlab.analysis import CELLS
+    from rnnlab.cells import get_cell
+    _, base = server
+    status, body = _get(base + "/")
+    page = body.decode()
+    assert status == 200 and "CELL OPTIONS" not in page
+    assert "indrnn" in CELLS
+    for cell in CELLS:
+        assert f'<option value="{cell}">{get_cell(cell).title}</option>' in page
+
+
+@pytest.mark.parametrize("engine", ["numpy", "scratch"])
+def test_an_indrnn_flows_and_its_eigenvalue_is_its_largest_u(engine):
+    """The IndRNN's W_hh is diagonal: dL/dh_t shrinks or grows by u per step, and |lambda_max| = max |u|."""
+    x, y = cumulative_average(1, 6, seed=2)
+    model = flow_model("indrnn", "relu", hidden_size=5, engine=engine, seed=4)
+    flow = gradient_flow(model, x, y, last_step_only=True)
+    u = (model.params["weight_hh_l0"] if engine == "numpy"
+         else model.recurrent_net.hh.weight.detach().numpy())
+    assert u.shape == (5,) and flow.eigenvalue == pytest.approx(float(np.abs(u).max()))
+    assert np.all(np.isfinite(flow.grad_norms)) and flow.grad_norms[-1] > 0
+    assert explore(cell="indrnn", nonlinearity="tanh", hidden_size=4, length=5)["nonlinearity"] == "tanh"
+    assert explore(cell="lstm", nonlinearity="relu", hidden_size=4, length=5)["nonlinearity"] == "tanh"

@@ -14,10 +14,11 @@ from rnnlab.torch.convert import load_torch_state_dict
 
 TORCH_NN = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+THREE = [CELLS[name] for name in ("rnn", "lstm", "gru")]
 
 
 def test_the_three_cells_and_their_facts():
-    assert list(CELLS) == ["rnn", "lstm", "gru"]
+    assert list(CELLS) == ["rnn", "lstm", "gru", "indrnn"]
     lstm, gru, rnn = get_cell("lstm"), get_cell("gru"), get_cell("rnn")
     assert [(g.letter, g.meaning) for g in lstm.gates] == [
         ("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")]
@@ -26,9 +27,10 @@ def test_the_three_cells_and_their_facts():
     assert (rnn.memory_gate, lstm.memory_gate, gru.memory_gate) == (None, "f", "z")
     assert (rnn.states, lstm.states, gru.states) == (("h",), ("h", "c"), ("h",))
     assert (rnn.nonlinearities, lstm.nonlinearities, gru.nonlinearities) == (("tanh", "relu"), ("tanh",), ("tanh",))
-    assert [c.separate_hh_bias for c in CELLS.values()] == [False, False, True]
-    assert [c.projection for c in CELLS.values()] == [False, True, False]
-    assert all(c.layer_norm for c in CELLS.values())
+    assert [c.separate_hh_bias for c in THREE] == [False, False, True]
+    assert [c.projection for c in THREE] == [False, True, False]
+    assert all(c.layer_norm for c in THREE)
+    assert all(c.engines == ("numpy", "scratch", "torch") and c.recurrence == "dense" for c in THREE)
     assert lstm.gate_slice("f", 5) == slice(5, 10) and gru.gate_slice("n", 7) == slice(14, 21)
 
 
@@ -40,7 +42,8 @@ def test_unknown_names_list_the_known_ones():
 
 
 def test_options_a_cell_lacks_are_refused_with_the_cells_that_have_them():
-    with pytest.raises(ValueError, match="nonlinearity: 'relu' applies to the vanilla RNN only; the LSTM uses"):
+    with pytest.raises(ValueError, match="nonlinearity: 'relu' applies to the vanilla RNN and the IndRNN only; "
+                                         "the LSTM uses"):
         check_options("lstm", None, {"nonlinearity": "relu"})
     with pytest.raises(ValueError, match="nonlinearity: unknown value 'gelu'; expected one of 'tanh', 'relu'"):
         check_options("rnn", None, {"nonlinearity": "gelu"})
@@ -49,13 +52,32 @@ def test_options_a_cell_lacks_are_refused_with_the_cells_that_have_them():
     check_options("gru", None, {"layer_norm": True})
 
 
-def test_step_functions_resolve_in_each_engine():
-    from rnnlab.numpy import cells as numpy_cells
-    from rnnlab.torch import cells as torch_cells
-    for name, cell in CELLS.items():
-        assert cell.numpy_forward is getattr(numpy_cells, f"{name}_forward")
-        assert cell.numpy_backward is getattr(numpy_cells, f"{name}_backward")
-        assert cell.torch_step is getattr(torch_cells, f"{name}_step")
+def test_the_numpy_engine_implements_exactly_the_cells_the_registry_gives_it():
+    from rnnlab.numpy.cells import IMPLEMENTATIONS
+    from rnnlab.numpy.fused_steps import COMPILED
+    assert set(IMPLEMENTATIONS) == {name for name, cell in CELLS.items() if cell.implemented_by("numpy")}
+    assert all(i.compiled is None or i.compiled in COMPILED for i in IMPLEMENTATIONS.values())
+
+
+def test_the_registry_is_plain_data():
+    """No engine named in it, nothing imported by it (numpy/ and torch/ read it, not the other way round)."""
+    from pathlib import Path
+
+    import rnnlab.cells
+    source = Path(rnnlab.cells.__file__).read_text()
+    assert "importlib" not in source and "import rnnlab" not in source and "from ." not in source
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_parameter_declarations_give_the_shapes_every_engine_has(cell):
+    spec = get_cell(cell)
+    shapes = spec.param_shapes(3, 5, num_layers=2, num_directions=2)
+    assert list(shapes) == [f"{p.stem}_l{k}{sfx}" for k in (0, 1) for sfx in ("", "_reverse")
+                            for p in spec.params_with()]
+    assert shapes == RecurrentNet(cell, 3, 5, 2, True).param_shapes()
+    if spec.implemented_by("torch"):
+        reference = TORCH_NN[cell](3, 5, 2, bidirectional=True)
+        assert shapes == {k: tuple(v.shape) for k, v in reference.state_dict().items()}
 
 
 def test_the_registry_and_the_numpy_engine_never_import_torch():
@@ -64,7 +86,7 @@ def test_the_registry_and_the_numpy_engine_never_import_torch():
     assert out.strip() == "False"
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", list(TORCH_NN))
 def test_every_engine_lays_its_weights_out_as_the_registry_says(cell):
     spec, H = get_cell(cell), 5
     reference = TORCH_NN[cell](3, H)
@@ -105,3 +127,30 @@ def test_the_memory_gate_is_the_block_the_registry_names(cell):
         with torch.no_grad():
             _, state = module(torch.tensor(x), hx if len(hx) > 1 else hx[0])
         np.testing.assert_allclose(last_memory(state), state0[memory], atol=1e-12)
+
+
+def test_a_new_cell_is_a_registry_entry_and_a_table_line(monkeypatch):
+    """A made-up dense cell (the IndRNN's definition under another name, NumPy engine only): with one
+    CellDef and one line in the NumPy engine's table, the engine builds, runs and differentiates it, the
+    closed form counts it, and the engines that lack it refuse it by name."""
+    import dataclasses
+
+    from rnnlab.gradcheck import check_model_gradients
+    from rnnlab.inspect import closed_form
+    from rnnlab.numpy import SequenceModel
+    from rnnlab.numpy import cells as numpy_cells
+    from rnnlab.spec import RecurrentSpec
+    toy = dataclasses.replace(get_cell("indrnn"), name="toy", title="Toy", full_name="toy cell",
+                              engines=("numpy",))
+    monkeypatch.setitem(CELLS, "toy", toy)
+    monkeypatch.setitem(numpy_cells.IMPLEMENTATIONS, "toy", numpy_cells.IMPLEMENTATIONS["indrnn"])
+    model = SequenceModel("toy", 2, 3, 2, num_layers=2, bidirectional=True, nonlinearity="tanh",
+                          readout="every", dtype=np.float64, seed=1)
+    assert model.params["weight_hh_l1_reverse"].shape == (3,)
+    rng = np.random.default_rng(0)
+    errors = check_model_gradients(model, rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 2)))
+    assert max(errors.values()) < 1e-6
+    assert closed_form(RecurrentSpec("toy", 2, 3))[1] == 3 * 2 + 3 + 2 * 3
+    with pytest.raises(ValueError, match=r"cell: rnnlab.torch \(engine 'scratch'\) has no toy cell; use engine "
+                                         r"'numpy'"):
+        check_options("toy", "scratch", {})

@@ -96,8 +96,7 @@ def test_both_paths_equal_torch_nn(cell, fused):
 def test_float32_tanh_is_within_a_few_units_in_the_last_place():
     x = np.concatenate([np.linspace(-12, 12, 100_001), [0.0, 1e-6, -3e-4, 5e-4, 8.0, -20.0, 1e30]]).astype(np.float32)
     kernel_tanh = np.empty_like(x)
-    fused_steps.rnn_forward_kernel(x[:, None], np.zeros_like(x)[:, None], kernel_tanh[:, None], False,
-                                   np.float32(1))
+    fused_steps.rnn_forward_kernel(x[:, None], np.zeros_like(x)[:, None], kernel_tanh[:, None], False)
     np.testing.assert_allclose(kernel_tanh, np.tanh(x.astype(np.float64)), rtol=5e-7, atol=3e-7)
     assert np.all(np.abs(kernel_tanh) <= 1)
 
@@ -119,3 +118,16 @@ def test_asking_for_fused_steps_without_numba_says_what_to_do(monkeypatch):
     assert RecurrentNet("rnn", 3, 4).fused is False
     with pytest.raises(ValueError, match="fused: True needs numba, which is not installed; install it"):
         RecurrentNet("rnn", 3, 4, fused=True)
+
+
+def test_a_cell_without_a_compiled_pair_falls_back_to_its_reference_steps(monkeypatch):
+    """The engine's table may name no compiled pair for a cell: asking for fused steps then runs the reference
+    pair (no KeyError), with the same numbers."""
+    from rnnlab.numpy import cells as reference
+    monkeypatch.setitem(reference.IMPLEMENTATIONS, "indrnn",
+                        reference.Implementation(reference.rnn_forward, reference.rnn_backward, compiled=None))
+    x = np.random.default_rng(0).standard_normal((3, 5, 2))
+    asked = RecurrentNet("indrnn", 2, 4, fused=True, dtype=np.float64)
+    assert asked.fused is False and asked._steps == [reference.rnn_forward, reference.rnn_backward]
+    np.testing.assert_array_equal(asked.forward(x)[0], RecurrentNet("indrnn", 2, 4, fused=False,
+                                                                    dtype=np.float64).forward(x)[0])

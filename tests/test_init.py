@@ -112,3 +112,15 @@ def test_config_validates_chrono():
         TrainConfig.from_flat({"cell": "gru", "chrono": 20})
     with pytest.raises(ValueError, match="give one of them"):
         TrainConfig.from_flat({"chrono": 20, "forget_bias": 1.0})
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "torch"])     # torch.nn has no IndRNN
+def test_a_diagonal_recurrent_weight_gets_the_diagonal_of_the_scheme(engine):
+    """The IndRNN's W_hh is the vector u: identity makes u = 1, orthogonal a diagonal orthogonal matrix (+-1)."""
+    model = _model("indrnn", engine, layers=2, bidirectional=True)
+    apply_init(model, "default", seed=3, recurrent_init="identity")
+    us = {k: v for k, v in model.weights().items() if k.startswith("weight_hh")}
+    assert len(us) == 4 and all(u.shape == (6,) and np.all(u == 1) for u in us.values())
+    apply_init(model, "default", seed=3, recurrent_init="orthogonal")
+    signs = np.concatenate([v for k, v in model.weights().items() if k.startswith("weight_hh")])
+    assert set(np.unique(signs)) == {-1.0, 1.0}

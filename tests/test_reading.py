@@ -144,3 +144,29 @@ def test_the_stored_foreign_set_is_other_writers_digits_prepared_as_pictures(tmp
     assert images.max() == pytest.approx(1.0, abs=0.01) and images.min() >= 0.0
     assert write_foreign_folder(tmp_path, count=3) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"uci_{i:04d}_{labels[i]}.png" for i in range(3)]
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn", "indrnn"])
+def test_hidden_states_and_gates_come_from_the_numpy_engines_steps(cell):
+    """Two bidirectional layers: the last layer's forward states are those of the NumPy engine on the same
+    weights (and, where torch.nn has the cell, of torch.nn); gates are named from the registry."""
+    import torch
+
+    from rnnlab.numpy import RecurrentNet
+    from rnnlab.reading import hidden_and_gates
+    from rnnlab.spec import ModelSpec
+    spec = ModelSpec.build(cell, 3, 10, hidden_size=5, num_layers=2, bidirectional=True)
+    net = RecurrentNet(cell, 3, 5, 2, True, spec.recurrent.nonlinearity, dtype=np.float64, seed=4)
+    x = np.random.default_rng(1).standard_normal((7, 3))
+    hidden, gates, note = hidden_and_gates(spec, {**net.state_dict(), "head.weight": np.zeros((10, 10))}, x)
+    expected = net.forward(x[None])[0][0, :, :5]
+    np.testing.assert_allclose(hidden, expected, atol=1e-12)
+    assert note == "the forward direction of a bidirectional layer"
+    if cell == "gru":
+        twin = torch.nn.GRU(3, 5, 2, batch_first=True, bidirectional=True).double()
+        twin.load_state_dict({k: torch.tensor(v) for k, v in net.state_dict().items()})
+        np.testing.assert_allclose(hidden, twin(torch.tensor(x[None]))[0][0, :, :5].detach().numpy(), atol=1e-12)
+        assert set(gates) == {"reset", "update", "new"} and all(g.shape == (7, 5) for g in gates.values())
+        assert gates["update"].min() >= 0 and gates["new"].min() < 0 < gates["new"].max()
+    else:
+        assert gates == {}

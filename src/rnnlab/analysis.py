@@ -6,7 +6,8 @@ For a batch x and targets y this module measures
 
     ||h_t||                  the hidden state's norm at each step
     ||dL/dh_t||              the *total* derivative of the loss by h_t (through every later step)
-    |lambda_max(W_hh)|       the largest eigenvalue magnitude of the recurrent matrix (vanilla RNN)
+    |lambda_max(W_hh)|       the largest eigenvalue magnitude of the recurrent matrix, for cells whose one
+                             block is h itself (the vanilla RNN; the IndRNN, whose W_hh is diagonal: max |u|)
 
 For a linear RNN, dL/dh_t = (W_hh^T)^(T-t) dL/dh_T when only the last step carries a loss, so the
 gradient grows or shrinks by about |lambda_max| per step: > 1 explodes, < 1 vanishes.  Norms are
@@ -26,6 +27,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from .cells import CELLS as REGISTRY
+from .cells import get_cell
+
 if TYPE_CHECKING:
     from .numpy import SequenceModel
     from .torch import RecurrentRegressionModel
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
 
 _Model = TypeVar("_Model")
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = tuple(name for name, cell in REGISTRY.items() if cell.implemented_by("scratch"))   # flow_model's cells
 NONLINEARITIES = ("identity", "relu", "tanh")
 LOSSES = ("every", "last")
 
@@ -85,11 +89,13 @@ def flow_model(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int =
         raise ValueError(f"engine: expected 'scratch' or 'numpy', got {engine!r}")
     import torch
 
-    from .torch import GRULayer, LSTMLayer, RecurrentRegressionModel, RNNLayer
+    from .torch import RecurrentRegressionModel
+    from .torch.layers import LAYERS
+    # the nonlinearity is the layer's to choose only where the cell has a choice (RNN, IndRNN)
+    options = {"nonlinearity": nonlinearity} if len(get_cell(cell).nonlinearities) > 1 else {}
     with _SEED_LOCK:   # seed + draw the weights as one step (see _SEED_LOCK)
         torch.manual_seed(seed)
-        layer = (RNNLayer(input_size, hidden_size, nonlinearity=nonlinearity) if cell == "rnn"
-                 else LSTMLayer(input_size, hidden_size) if cell == "lstm" else GRULayer(input_size, hidden_size))
+        layer = LAYERS[cell](input_size, hidden_size, **options)
         return RecurrentRegressionModel(layer.double(), output_size).double()
 
 
@@ -104,7 +110,7 @@ def numpy_to_scratch(model: SequenceModel) -> RecurrentRegressionModel:
     with torch.no_grad():
         layer.ih.weight.copy_(torch.from_numpy(p["weight_ih_l0"]))
         layer.hh.weight.copy_(torch.from_numpy(p["weight_hh_l0"]))
-        if cell == "gru":
+        if get_cell(cell).separate_hh_bias:
             layer.ih.bias.copy_(torch.from_numpy(p["bias_ih_l0"]))
             layer.hh.bias.copy_(torch.from_numpy(p["bias_hh_l0"]))
         else:
@@ -168,8 +174,12 @@ def scaled_copy(model: _Model, weight_scale: float, bias_scale: float) -> _Model
     return twin
 
 
-def _eigenvalue(matrix: np.ndarray) -> float:
-    return float(np.abs(np.linalg.eigvals(matrix)).max())
+def _eigenvalue(cell: str, weight: np.ndarray) -> float | None:
+    """|lambda_max| of W_hh for a cell whose one block is h itself (else None); a diagonal W_hh (the IndRNN's u)
+    has its entries as eigenvalues."""
+    if get_cell(cell).num_gates > 1:
+        return None
+    return float(np.abs(weight if weight.ndim == 1 else np.linalg.eigvals(weight)).max())
 
 
 def _norm(values: np.ndarray) -> float:
@@ -212,7 +222,7 @@ def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_on
     hs = model._cache                                   # (T, H, N): the outputs h_t
     h_norms = np.array([_norm(hs[t]) for t in range(T)])
     grad_norms = np.array([_norm(recorded[t]) for t in range(T)])
-    eig = _eigenvalue(model.params["weight_hh_l0"]) if rnn.cell == "rnn" else None
+    eig = _eigenvalue(rnn.cell, model.params["weight_hh_l0"])
     return GradientFlow(h_norms, grad_norms, eig, float(loss))
 
 
@@ -251,8 +261,7 @@ def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
             layer.record_states = False
     h_norms = np.array([_norm(h.detach().cpu().double().numpy()) for h in layer.h_list])
     grad_norms = np.array([_norm(g.cpu().double().numpy()) for g in grads])
-    eig = (_eigenvalue(layer.hh.weight.detach().cpu().double().numpy())
-           if type(layer).__name__ == "RNNLayer" else None)
+    eig = _eigenvalue(layer.cell, layer.hh.weight.detach().cpu().double().numpy())
     return GradientFlow(h_norms, grad_norms, eig, float(loss.detach()))
 
 
@@ -323,8 +332,9 @@ def explore(cell: str = "rnn", nonlinearity: str = "tanh", hidden_size: int = 16
     as ``inf``/``nan`` (the server sends them as null)."""
     from .data.synthetic import cumulative_average
     _check_explore(locals())
-    if cell != "rnn" and nonlinearity != "tanh":
-        nonlinearity = "tanh"   # LSTM and GRU have their own nonlinearities; the choice applies to the RNN
+    fixed = get_cell(cell).nonlinearities
+    if len(fixed) == 1:
+        nonlinearity = fixed[0]   # LSTM and GRU have their own nonlinearities; the choice applies to the RNN
     model = _explorer_model(cell, nonlinearity, hidden_size, seed)
     x, y = cumulative_average(1, length, seed=seed)
     flow = gradient_flow(scaled_copy(model, weight_scale, bias_scale), x, y, last_step_only=loss == "last")

@@ -1,27 +1,41 @@
-"""The cell registry: one definition per recurrent cell, read by every engine and every tool.
+"""The cell registry: what each recurrent cell *is*, as plain data, read by every engine and every tool.
 
 A cell is defined once, here: its gates in the order their row blocks take in the fused weight
 matrices (torch.nn's order), what each gate means, which gate decides how much of the old memory
-is kept, which states it carries from step to step, its bias convention, which options it has,
-and where its step functions live in each engine.  Everything else (the NumPy engine's time loop,
-rnnlab.torch's layers and stacks, the weight conversion, ``inspect``, the per-sample classes,
-the option rules and the initialisations) reads these facts from here instead of comparing cell
-names, so a new cell goes here: add a :class:`CellDef` to :data:`CELLS`, its NumPy step forward
-and backward to ``rnnlab/numpy/cells.py`` and its PyTorch step to ``rnnlab/torch/cells.py``.
+is kept, which states it carries from step to step, its bias convention, which options it has, its
+parameters (name, shape as a function of the sizes, initialisation, portable torch.nn-style name),
+the kind of its recurrence, and which engines implement it.  *How* a cell is computed is each
+engine's own business: the NumPy engine's table is ``rnnlab/numpy/cells.py``'s ``IMPLEMENTATIONS``,
+rnnlab.torch's is in ``rnnlab/torch/cells.py``.  This module imports nothing of rnnlab, so every
+layer may read it; nothing outside a cell's own implementation compares cell names: it reads a fact.
 
-Every cell computes, per layer and direction, the pre-activations of all its gates at once::
+Dense cells (``recurrence="dense"``) compute, per layer and direction, the pre-activations of all
+their gates at once::
 
     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh            rows: one block of H per gate
 
-    RNN:   h_t = tanh(a_t)  or  relu(a_t)
-    LSTM:  [i; f; g; o] = [sigma; sigma; tanh; sigma](a_t)
-           c_t = f * c_{t-1} + i * g            h_t = o * tanh(c_t)
-    GRU:   [x_r; x_z; x_n] = W_ih x_t + b_ih    [u_r; u_z; u_n] = W_hh h_{t-1} + b_hh
-           r = sigma(x_r + u_r)    z = sigma(x_z + u_z)    n = tanh(x_n + r * u_n)
-           h_t = (1 - z) * n + z * h_{t-1}
+    RNN:     h_t = tanh(a_t)  or  relu(a_t)
+    LSTM:    [i; f; g; o] = [sigma; sigma; tanh; sigma](a_t)
+             c_t = f * c_{t-1} + i * g            h_t = o * tanh(c_t)
+    GRU:     [x_r; x_z; x_n] = W_ih x_t + b_ih    [u_r; u_z; u_n] = W_hh h_{t-1} + b_hh
+             r = sigma(x_r + u_r)    z = sigma(x_z + u_z)    n = tanh(x_n + r * u_n)
+             h_t = (1 - z) * n + z * h_{t-1}
+    IndRNN:  h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh)    (or tanh)
 
-Bias convention: in the RNN and the LSTM, b_ih and b_hh are only ever added, so rnnlab.torch
-keeps one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
+The IndRNN (Li et al. 2018, "Independently Recurrent Neural Network") is a dense step whose
+recurrent weight is *diagonal* (``recurrent_weight="diagonal"``): W_hh is the vector u (H,), each
+unit reads only its own past, and the product W_hh h_{t-1} is the elementwise u * h_{t-1}.  Its
+|u| is bounded by ``U_MAX`` = 1, as the paper bounds it: a ReLU unit's gradient through T steps
+is scaled by at most |u|^T, so the paper keeps |u| below gamma^(1/T) for a largest growth gamma;
+gamma = 1 keeps it from exploding at any length.  u starts in [0, 1] (``init="uniform01"``) and the
+parameter declares ``bound=U_MAX``, which the engines keep by clipping |u| to it after every update
+(the NumPy engine: ``RecurrentNet.apply_bounds``; rnnlab.torch: ``clip_to_bounds_``).
+
+A linear recurrence (``recurrence="linear"``; no cell yet) is h_t = a_t * h_{t-1} + b_t with a_t
+and b_t computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.
+
+Bias convention: in the RNN, LSTM and IndRNN, b_ih and b_hh are only ever added, so an engine may
+keep one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
 cannot merge with b_in: the GRU keeps b_hh apart (``separate_hh_bias``).
 
 Layer normalisation in the cell (Ba et al. 2016; ``layer_norm``): each gate's pre-activation
@@ -29,21 +43,73 @@ is normalised over its H units, then scaled and shifted by its own gain and shif
 ``ln_weight`` / ``ln_bias`` of size G*H), before the gate's nonlinearity.  For the GRU the
 pre-activations are x_r + u_r, x_z + u_z and a_n = x_n + r * u_n.
 
-The step functions are named, not imported: the engines import this module, and importing it
-must never import torch (nor, through ``rnnlab.numpy``'s package, the engine that reads it).
+Parameter shapes are tuples of symbols evaluated by :meth:`Param.shape_for`: ``G*H`` (the rows of
+all gate blocks), ``H`` (hidden size), ``D`` (the layer's input size: the input for layer 0,
+directions x R above) and ``R`` (the size of h: the projection's size, else H).
 """
 from __future__ import annotations
 
-import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
+ENGINES = ("numpy", "scratch", "torch")      # the NumPy engine, rnnlab.torch, torch.nn
+U_MAX = 1.0                                   # the IndRNN's bound on |u| (see the module docstring)
+INITS = {"uniform": "U(-1/sqrt(H), 1/sqrt(H)) (torch.nn's)", "uniform01": "U(0, 1)", "ones": "ones",
+         "zeros": "zeros"}
 
 
 @dataclass(frozen=True)
 class Gate:
-    """One row block of the fused weights: its letter in the equations and what it does."""
+    """One row block of the fused weights: its letter in the equations, what it does, and the function that
+    makes its activation from its pre-activation ("sigmoid", "tanh", or "nonlinearity": the cell's choice)."""
     letter: str
     meaning: str
+    activation: str = "sigmoid"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of every layer and direction (see the module docstring for the shape symbols)."""
+    stem: str                      # "weight_ih": named ``weight_ih_l{k}`` (+ ``_reverse``), torch.nn's name
+    shape: tuple[str, ...]         # ("G*H", "D"), ("H",): symbols, see :meth:`shape_for`
+    init: str                      # a key of INITS
+    role: str                      # "input weights", "recurrent weights", ...: for tables
+    needs: str | None = None       # the option that brings it: "bias", "layer_norm", "proj_size"; None: always
+    bound: float | None = None     # engines clip |value| to this after every update; None: unbounded
+
+    def shape_for(self, D: int, H: int, G: int, R: int | None = None) -> tuple[int, ...]:
+        """The shape for layer input size D, hidden size H, G gates and h of size R (default H)."""
+        sizes = {"G*H": G * H, "H": H, "D": D, "R": H if R is None else R}
+        return tuple(sizes[s] for s in self.shape)
+
+    def name(self, layer: int, direction: int = 0) -> str:
+        """The portable (torch.nn) name of this parameter of ``layer`` and ``direction`` (1: reverse)."""
+        return f"{self.stem}_l{layer}" + ("_reverse" if direction == 1 else "")
+
+    def uniform_range(self, hidden: int) -> tuple[float, float] | None:
+        """(low, high) of a uniform ``init`` for hidden size H; None for ``ones`` and ``zeros``."""
+        if self.init == "uniform":
+            k = 1.0 / math.sqrt(hidden)
+            return -k, k
+        return (0.0, 1.0) if self.init == "uniform01" else None
+
+    @property
+    def fill(self) -> float | None:
+        """The constant of an ``ones`` or ``zeros`` init; None for a uniform one."""
+        return {"ones": 1.0, "zeros": 0.0}.get(self.init)
+
+
+def _dense_params(hh_shape: tuple[str, ...] = ("G*H", "R"), hh_init: str = "uniform",
+                  hh_bound: float | None = None, projection: bool = False) -> tuple[Param, ...]:
+    """The parameters of a dense cell, in torch.nn's order, then rnnlab's layer norm."""
+    return ((Param("weight_ih", ("G*H", "D"), "uniform", "input weights"),
+             Param("weight_hh", hh_shape, hh_init, "recurrent weights", bound=hh_bound),
+             Param("bias_ih", ("G*H",), "uniform", "input bias", "bias"),
+             Param("bias_hh", ("G*H",), "uniform", "recurrent bias", "bias"))
+            + ((Param("weight_hr", ("R", "H"), "uniform", "projection", "proj_size"),) if projection else ())
+            + (Param("ln_weight", ("G*H",), "ones", "layer-norm gain", "layer_norm"),
+               Param("ln_bias", ("G*H",), "zeros", "layer-norm shift", "layer_norm")))
 
 
 @dataclass(frozen=True)
@@ -58,10 +124,12 @@ class CellDef:
     nonlinearities: tuple[str, ...]    # the choices of h's nonlinearity (the first is the default)
     gated_block: str | None            # the block whose recurrent part W_hh h + b_hh a gate multiplies
     layer_norm: bool                   # has a layer-normalised variant
-    fused_layer_norm: bool             # its fused NumPy steps (numpy/fused_steps.py) do that layer norm too
     projection: bool                   # has the LSTM's output projection h_t = W_hr h_t
-    numpy_steps: tuple[str, str]       # its forward and backward step in rnnlab.numpy.cells
-    torch_step_name: str               # its step in rnnlab.torch.cells
+    params: tuple[Param, ...]          # per layer and direction, in the order of a state dict
+    engines: tuple[str, ...] = ENGINES     # the engines that implement it (names of ENGINES)
+    recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
+    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}
+    paper: str = ""                    # where it comes from
 
     @property
     def num_gates(self) -> int:
@@ -77,6 +145,10 @@ class CellDef:
     def letters(self) -> tuple[str, ...]:
         return tuple(g.letter for g in self.gates)
 
+    @property
+    def default_nonlinearity(self) -> str:
+        return self.nonlinearities[0]
+
     def gate_index(self, letter: str) -> int:
         """The position of gate ``letter`` in the fused matrices (LSTM: i 0, f 1, g 2, o 3)."""
         if letter not in self.letters:
@@ -89,42 +161,63 @@ class CellDef:
         k = self.gate_index(letter)
         return slice(k * hidden, (k + 1) * hidden)
 
-    @property
-    def numpy_forward(self) -> Callable:
-        """``forward(sweep, t, prev, cur)``: one step of the NumPy engine's time loop."""
-        return getattr(importlib.import_module("rnnlab.numpy.cells"), self.numpy_steps[0])
+    def param(self, stem: str) -> Param:
+        """The declaration of parameter ``stem`` ("weight_hh")."""
+        for p in self.params:
+            if p.stem == stem:
+                return p
+        raise ValueError(f"parameter: the {self.full_name} has no {stem!r}; it has "
+                         f"{', '.join(repr(p.stem) for p in self.params)}")
 
-    @property
-    def numpy_backward(self) -> Callable:
-        """``backward(sweep, t, prev, cur) -> dL/dU_t``: one step of the NumPy engine's BPTT loop."""
-        return getattr(importlib.import_module("rnnlab.numpy.cells"), self.numpy_steps[1])
+    def params_with(self, bias: bool = True, layer_norm: bool = False, proj_size: int = 0) -> tuple[Param, ...]:
+        """The parameters a layer has with these options."""
+        on = {None: True, "bias": bias, "layer_norm": layer_norm, "proj_size": bool(proj_size)}
+        return tuple(p for p in self.params if on[p.needs])
 
-    @property
-    def torch_step(self) -> Callable:
-        """``step(layer, xw_t, state) -> new state``: one step of an rnnlab.torch layer (imports torch)."""
-        return getattr(importlib.import_module("rnnlab.torch.cells"), self.torch_step_name)
+    def param_shapes(self, input_size: int, hidden_size: int, num_layers: int = 1, num_directions: int = 1,
+                     bias: bool = True, layer_norm: bool = False, proj_size: int = 0) -> dict[str, tuple[int, ...]]:
+        """Every parameter's portable name and shape, layer by layer, forward direction first."""
+        G, H, R = self.num_gates, hidden_size, proj_size or hidden_size
+        shapes = {}
+        for layer in range(num_layers):
+            D = input_size if layer == 0 else R * num_directions
+            for d in range(num_directions):
+                for p in self.params_with(bias, layer_norm, proj_size):
+                    shapes[p.name(layer, d)] = p.shape_for(D, H, G, R)
+        return shapes
+
+    def implemented_by(self, engine: str) -> bool:
+        return engine in self.engines
 
 
 CELLS: dict[str, CellDef] = {
     "rnn": CellDef(
         name="rnn", title="RNN", full_name="vanilla RNN",
-        gates=(Gate("h", "hidden units"),),
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
         states=("h",), memory_gate=None, nonlinearities=("tanh", "relu"),
-        gated_block=None, layer_norm=True, fused_layer_norm=False, projection=False,
-        numpy_steps=("rnn_forward", "rnn_backward"), torch_step_name="rnn_step"),
+        gated_block=None, layer_norm=True, projection=False, params=_dense_params(),
+        paper="Elman 1990"),
     "lstm": CellDef(
         name="lstm", title="LSTM", full_name="LSTM",
-        gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate"),
+        gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate", "tanh"),
                Gate("o", "output gate")),
         states=("h", "c"), memory_gate="f", nonlinearities=("tanh",),
-        gated_block=None, layer_norm=True, fused_layer_norm=True, projection=True,
-        numpy_steps=("lstm_forward", "lstm_backward"), torch_step_name="lstm_step"),
+        gated_block=None, layer_norm=True, projection=True, params=_dense_params(projection=True),
+        paper="Hochreiter & Schmidhuber 1997; Gers et al. 2000 (forget gate)"),
     "gru": CellDef(
         name="gru", title="GRU", full_name="GRU",
-        gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "new state")),
+        gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "new state", "tanh")),
         states=("h",), memory_gate="z", nonlinearities=("tanh",),
-        gated_block="n", layer_norm=True, fused_layer_norm=False, projection=False,
-        numpy_steps=("gru_forward", "gru_backward"), torch_step_name="gru_step"),
+        gated_block="n", layer_norm=True, projection=False, params=_dense_params(),
+        paper="Cho et al. 2014"),
+    "indrnn": CellDef(
+        name="indrnn", title="IndRNN", full_name="IndRNN",
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
+        states=("h",), memory_gate=None, nonlinearities=("relu", "tanh"),
+        gated_block=None, layer_norm=False, projection=False,
+        params=_dense_params(hh_shape=("H",), hh_init="uniform01", hh_bound=U_MAX)[:4],
+        engines=("numpy", "scratch"), recurrent_weight="diagonal",
+        paper="Li et al. 2018, Independently Recurrent Neural Network (IndRNN)"),
 }
 
 

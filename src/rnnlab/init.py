@@ -4,7 +4,9 @@
                ``course`` draws every weight matrix from N(0, 0.1^2) and zeroes every bias, as the
                course's NumPy classes do (normalisation gains and shifts keep their ones and zeros).
     recurrent  ``orthogonal`` makes each gate's block of W_hh an orthogonal matrix (Saxe et al. 2014);
-               ``identity`` makes it the identity (IRNN: Le et al. 2015, for ReLU RNNs).
+               ``identity`` makes it the identity (IRNN: Le et al. 2015, for ReLU RNNs).  A diagonal W_hh
+               (the registry's ``recurrent_weight``; the IndRNN's u) is the diagonal of such a matrix:
+               ``identity`` u = 1, ``orthogonal`` u = +-1 (a diagonal orthogonal matrix), random signs.
     forget_bias  added to the LSTM's forget-gate bias (Jozefowicz et al. 2015), so that the cell
                starts by remembering.
     chrono     T_max > 1 sets the LSTM's gate biases by chrono initialisation (Tallec & Ollivier
@@ -40,7 +42,7 @@ def apply_init(model: Trainable, init: str | InitConfig = "default", seed: int =
     if config.scheme == "course":
         _course(weights, rng)
     if config.recurrent != "default":
-        _recurrent_blocks(weights, config.recurrent, rng)
+        _recurrent_blocks(weights, get_cell(model.spec.cell).recurrent_weight == "diagonal", config.recurrent, rng)
     if config.chrono or config.forget_bias:
         _gate_biases(weights, get_cell(model.spec.cell), config, rng)
     model.load_weights(weights)
@@ -55,10 +57,15 @@ def _course(weights: dict[str, np.ndarray], rng: np.random.Generator) -> None:
                          else (rng.standard_normal(value.shape) * 0.1).astype(value.dtype))
 
 
-def _recurrent_blocks(weights: dict[str, np.ndarray], kind: str, rng: np.random.Generator) -> None:
-    """Each gate's (H, H) block of every W_hh: orthogonal (Q of a Gaussian's QR, signs fixed) or I."""
+def _recurrent_blocks(weights: dict[str, np.ndarray], diagonal: bool, kind: str, rng: np.random.Generator) -> None:
+    """Each gate's (H, H) block of every W_hh: orthogonal (Q of a Gaussian's QR, signs fixed) or I; a diagonal
+    W_hh (H,): random signs or ones."""
     for name, value in weights.items():
         if not name.startswith("weight_hh"):
+            continue
+        if diagonal:
+            signs = np.ones(value.shape) if kind == "identity" else rng.choice([-1.0, 1.0], value.shape)
+            weights[name] = signs.astype(value.dtype)
             continue
         hidden = value.shape[1]
         blocks = []

@@ -40,7 +40,7 @@ class Description:
                                  (f"nonlinearity {s.nonlinearity}", s.nonlinearity != "tanh"),
                                  (f"dropout {s.dropout}", s.dropout), ("no bias", not s.bias),
                                  ("layer norm in the cell", s.layer_norm)) if on]
-        lines = [f"{s.cell.upper()} ({', '.join(opts)}) on engine {self.engine!r}", ""]
+        lines = [f"{get_cell(s.cell).title} ({', '.join(opts)}) on engine {self.engine!r}", ""]
         w = max(len(r.name) for r in self.params)
         lines.append(f"{'name':<{w}}  {'shape':<10} {'count':>6}  meaning")
         for r in self.params:
@@ -64,20 +64,24 @@ def _slices(cell: str, H: int) -> str:
 
 
 def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
-    H = spec.hidden_size
-    if name.startswith("weight_hr"):
-        return f"projection h = W_hr (o * tanh c): {shape[0]} projected features from {shape[1]} hidden"
+    """What a parameter holds, from the registry's declaration of it (its stem is the name before ``_l{k}``)."""
+    H, cell = spec.hidden_size, get_cell(spec.cell)
+    param = cell.param(name.rsplit("_l", 1)[0])
     rows = _slices(spec.cell, H)
-    gates = ", ".join(f"{g.letter} = {g.meaning}" for g in get_cell(spec.cell).gates)
-    if name.startswith("weight_ih"):
+    gates = ", ".join(f"{g.letter} = {g.meaning}" for g in cell.gates)
+    if param.stem == "weight_hr":
+        return f"projection h = W_hr (o * tanh c): {shape[0]} projected features from {shape[1]} hidden"
+    if param.stem == "weight_hh" and len(shape) == 1:
+        bound = f"; |u| <= {param.bound:g}" if param.bound is not None else ""
+        return f"the diagonal recurrent weight u: unit j reads only its own h_j, u_j * h_j{bound}"
+    if param.stem == "weight_ih":
         return f"rows {rows} ({gates}); columns: the layer's {shape[1]} input features"
-    if name.startswith("weight_hh"):
+    if param.stem == "weight_hh":
         return f"rows {rows}; columns: the previous h ({shape[1]})"
-    if name.startswith("ln_"):
-        role = "gain" if name.startswith("ln_weight") else "shift"
+    if param.needs == "layer_norm":
+        role = param.role.removeprefix("layer-norm ")
         return f"layer-norm {role} of each gate block's pre-activation (before its nonlinearity), rows {rows}"
-    side = "input" if name.startswith("bias_ih") else "recurrent"
-    return f"{side} bias, rows {rows}"
+    return f"{param.role}, rows {rows}"
 
 
 def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
@@ -89,21 +93,32 @@ def _params(model, engine: str) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
+def _layer_form(cell, spec: RecurrentSpec, D: int) -> tuple[str, int]:
+    """One layer and direction's count from the registry's declarations: G x (the parameters with a block of
+    rows per gate, each as columns x H; 1-D ones grouped as n x H) + the others (e.g. the projection R x H)."""
+    G, H, R = cell.num_gates, spec.hidden_size, spec.output_size
+    inner, outer, groups, count = [], [], {}, 0
+    for p in cell.params_with(spec.bias, spec.layer_norm, spec.proj_size):
+        shape = p.shape_for(D, H, G, R)
+        count += math.prod(shape)
+        if p.shape[0] != "G*H":
+            outer.append(" x ".join(map(str, shape)))
+        elif len(shape) == 1:
+            groups[p.needs] = groups.get(p.needs, 0) + 1
+        else:
+            inner.append(f"{shape[1]} x {H}")
+    inner += [f"{n} x {H}" + (" layer norm" if needs == "layer_norm" else "") for needs, n in groups.items()]
+    text = f"{G} x ({' + '.join(inner)})" if G > 1 else f"({' + '.join(inner)})"
+    return text + "".join(f" + {term}" for term in outer), count
+
+
 def closed_form(spec: RecurrentSpec) -> tuple[str, int]:
-    """Per layer and direction: ``G x (D_k x H + R x H [+ 2 x H] [+ 2 x H]) [+ P x H]``, G gates,
-    R = size of h; the second 2 x H is layer norm's gain and shift."""
-    G = get_cell(spec.cell).num_gates
-    H, R, nd = spec.hidden_size, spec.output_size, spec.num_directions
+    """Per layer and direction: ``G x (D_k x H + R x H [+ 2 x H] [+ 2 x H layer norm]) [+ P x H]``, G gates,
+    R = size of h; the second 2 x H is layer norm's gain and shift.  The IndRNN: ``(D_k x H + 2 x H) + H``."""
+    cell, R, nd = get_cell(spec.cell), spec.output_size, spec.num_directions
     parts, total = [], 0
     for k in range(spec.num_layers):
-        D = spec.input_size if k == 0 else R * nd
-        inner = (f"{D} x {H} + {R} x {H}" + (f" + 2 x {H}" if spec.bias else "")
-                 + (f" + 2 x {H} layer norm" if spec.layer_norm else ""))
-        count = G * (D * H + R * H + (2 * H if spec.bias else 0) + (2 * H if spec.layer_norm else 0))
-        text = f"{G} x ({inner})" if G > 1 else f"({inner})"
-        if spec.proj_size:
-            text += f" + {R} x {H}"
-            count += R * H
+        text, count = _layer_form(cell, spec, spec.input_size if k == 0 else R * nd)
         per = f"layer {k}: {text} = {count}" + (f", x {nd} directions = {count * nd}" if nd > 1 else "")
         parts.append(per)
         total += count * nd
@@ -198,7 +213,8 @@ def describe(model_or_spec: object, engine: str | None = None, batch: int | None
     """Parameters, closed-form count and (given ``batch`` and ``seq_len``) the shapes of one call."""
     if isinstance(model_or_spec, RecurrentSpec):
         spec = model_or_spec
-        engine = engine or "torch"
+        engines = get_cell(spec.cell).engines
+        engine = engine or ("torch" if "torch" in engines else engines[0])     # torch.nn's layout where it has the cell
         if engine not in ENGINES:
             raise ValueError(f"engine: unknown value {engine!r}; expected one of {', '.join(map(repr, ENGINES))}")
         model = build_recurrent(spec, engine)
@@ -237,7 +253,7 @@ def compare_table(descriptions: list[Description]) -> str:
     names = []
     for d in descriptions:
         names += [r.name for r in d.params if r.name not in names]
-    heads = [d.spec.cell.upper() for d in descriptions]
+    heads = [get_cell(d.spec.cell).title for d in descriptions]
     cols = [{r.name: str(r.shape) for r in d.params} for d in descriptions]
     w = max(len(n) for n in names + ["total"])
     cw = [max(12, len(h)) for h in heads]
@@ -245,5 +261,5 @@ def compare_table(descriptions: list[Description]) -> str:
     for n in names:
         lines.append(f"{n:<{w}}  " + "  ".join(f"{col.get(n, '-'):<{c}}" for col, c in zip(cols, cw)))
     lines.append(f"{'total':<{w}}  " + "  ".join(f"{d.total:<{c}}" for d, c in zip(descriptions, cw)))
-    lines += [""] + [f"{d.spec.cell.upper()}: {d.closed_form}" for d in descriptions]
+    lines += [""] + [f"{get_cell(d.spec.cell).title}: {d.closed_form}" for d in descriptions]
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """Will a run fit in memory?  An estimate made before anything is allocated, so that a size that
 cannot fit is refused with the estimate instead of ending in an allocation error.
 
-    parameters   P = sum over layers and directions of G*H*(D_k + H + 2) (+ the head), 4 bytes each,
-                 four copies (weights, gradients, two Adam moments)
+    parameters   P = the sizes of the parameters the cell registry declares for every layer and direction
+                 (G*H*(D_k + R + 2) for the dense cells: W_ih, W_hh, two biases), plus the head, 4 bytes
+                 each, four copies (weights, gradients, two Adam moments)
     activations  what BPTT keeps per batch: about (G + 3) * H numbers per step, sequence, layer and
                  direction (gate activations, h, c and scratch), three times over for autograd's
                  intermediates on the PyTorch engines
@@ -13,6 +14,7 @@ The estimate errs high; a run is refused only when it exceeds the memory the mac
 """
 from __future__ import annotations
 
+import math
 import os
 
 from .cells import get_cell
@@ -41,11 +43,10 @@ def available_bytes() -> int:
 def estimate(cfg: TrainConfig, task: Task) -> dict[str, int]:
     """Bytes of parameters, activations of one batch and data (see the module docstring)."""
     r, options = cfg.model.recurrent, cfg.data.options
-    G, H, dirs = get_cell(r.cell).num_gates, r.hidden_size, r.num_directions
-    parameters = 0
-    for layer in range(r.num_layers):
-        inputs = task.input_size if layer == 0 else dirs * r.output_size
-        parameters += dirs * G * H * (inputs + r.output_size + 2)
+    cell = get_cell(r.cell)
+    G, H, dirs = cell.num_gates, r.hidden_size, r.num_directions
+    shapes = cell.param_shapes(task.input_size, H, r.num_layers, dirs, r.bias, r.layer_norm, r.proj_size)
+    parameters = sum(math.prod(shape) for shape in shapes.values())
     parameters += dirs * r.output_size * task.output_size + cfg.model.dense_size * dirs * r.output_size
     steps = task.steps(**options)
     batch = max(cfg.optim.batch_size, min(cfg.data.eval_batch_size, cfg.optim.batch_size * 8))

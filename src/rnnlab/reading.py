@@ -5,19 +5,15 @@ For a run of an image task and one prepared 28 x 28 image, :func:`read_image` gi
 - ``row_probabilities`` (rows, classes): the class probabilities after the first r rows were read,
   r = 1 .. 28 — the model's own ``predict`` on the first r rows (pixel views: the first 28 r pixels),
   so the last row is exactly the final prediction;
-- ``hidden`` (steps, units): h_t of the last layer (forward direction), and ``gates``, for the LSTM
-  ``input``, ``forget``, ``cell`` and ``output`` (i, f, g, o) and for the GRU ``reset``, ``update`` and
-  ``new`` (r, z, n), per step and unit of the last layer, computed from the run's portable weights
-  (torch.nn's names and gate order) with the equations of torch.nn:
+- ``hidden`` (steps, units): h_t of the last layer (forward direction), and ``gates``: for a cell with
+  gates, each gate's activation per step and unit of the last layer, named by the first word of its
+  meaning in the cell registry (the LSTM's ``input``, ``forget``, ``cell`` and ``output``, i, f, g, o;
+  the GRU's ``reset``, ``update`` and ``new``, r, z, n).  They are computed from the run's portable
+  weights (torch.nn's names and gate order) by the NumPy engine's own steps (``rnnlab.numpy``), in
+  float64, whatever engine trained the run, so no cell's equations are written here.
 
-      LSTM: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  i, f, o = sigmoid(.), g = tanh(.)
-            c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
-      GRU:  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-            n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1}
-      RNN:  h_t = tanh or relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
-
-  (cells with layer normalisation or an LSTM projection have no such weights: ``hidden`` and ``gates``
-  are then None and ``note`` says why).
+  (an LSTM projection, or a cell the NumPy engine lacks, gives ``hidden`` and ``gates`` None and a ``note``
+  saying why).
 
 :func:`read_picture` does the same for a picture (prepared as ``rnnlab predict`` prepares it), and
 :func:`reading_figure` draws it: the image, the probabilities over the rows, the hidden state and gates.
@@ -30,15 +26,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .cells import get_cell
+
 if TYPE_CHECKING:
     from PIL import Image
 
     from .engines.protocol import Trainable
     from .plots import Figure
     from .spec import ModelSpec
-
-GATES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new"), "rnn": ()}
-
 
 @dataclass
 class Reading:
@@ -62,61 +57,30 @@ class Reading:
                 "gates": {name: rounded(value) for name, value in self.gates.items()}, "note": self.note}
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
-def _layer(cell: str, x: np.ndarray, w: dict, layer: int, nonlinearity: str) -> tuple[np.ndarray, dict]:
-    """One layer's forward direction over x (steps, inputs): h (steps, units) and the gates."""
-    w_ih, w_hh = w[f"weight_ih_l{layer}"].astype(np.float64), w[f"weight_hh_l{layer}"].astype(np.float64)
-    b_ih = w.get(f"bias_ih_l{layer}", np.zeros(len(w_ih))).astype(np.float64)
-    b_hh = w.get(f"bias_hh_l{layer}", np.zeros(len(w_ih))).astype(np.float64)
-    units = w_hh.shape[1]
-    h, c = np.zeros(units), np.zeros(units)
-    hs, gates = [], {name: [] for name in GATES[cell]}
-    inputs = x @ w_ih.T + b_ih
-    for a_x in inputs:
-        a_h = w_hh @ h + b_hh
-        if cell == "lstm":
-            i, f, g, o = np.split(a_x + a_h, 4)
-            i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            values = (i, f, g, o)
-        elif cell == "gru":
-            xr, xz, xn = np.split(a_x, 3)
-            hr, hz, hn = np.split(a_h, 3)
-            r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
-            n = np.tanh(xn + r * hn)
-            h = (1.0 - z) * n + z * h
-            values = (r, z, n)
-        else:
-            pre = a_x + a_h
-            h = np.maximum(pre, 0.0) if nonlinearity == "relu" else np.tanh(pre)
-            values = ()
-        hs.append(h)
-        for name, value in zip(GATES[cell], values):
-            gates[name].append(value)
-    return np.array(hs), {name: np.array(v) for name, v in gates.items()}
+def gate_names(cell: str) -> tuple[str, ...]:
+    """The names of a cell's gates in a Reading: the first word of each gate's meaning ("forget gate" ->
+    "forget"); none for a cell whose one block is h itself (the RNN, the IndRNN)."""
+    gates = get_cell(cell).gates
+    return tuple(g.meaning.split()[0] for g in gates) if len(gates) > 1 else ()
 
 
 def hidden_and_gates(spec: ModelSpec, weights: dict, x: np.ndarray) -> tuple[np.ndarray | None, dict, str]:
-    """The last layer's hidden states and gates for one sequence x (steps, inputs), forward direction."""
-    rec = spec.recurrent
-    if rec.layer_norm or rec.proj_size:
-        return None, {}, "this cell (layer normalisation or an LSTM projection) has no torch.nn weights to read"
-    seq = x.astype(np.float64)
-    gates: dict = {}
-    for layer in range(rec.num_layers):
-        hs, gates = _layer(spec.cell, seq, weights, layer, rec.nonlinearity)
-        if rec.bidirectional:   # the next layer reads both directions; run the backward one too
-            back, _ = _layer(spec.cell, seq[::-1], {k.replace("_reverse", ""): v for k, v in weights.items()
-                                                   if k.endswith("_reverse")}, layer, rec.nonlinearity)
-            forward_hs = hs
-            hs = np.concatenate([hs, back[::-1]], axis=1)
-        seq = hs
+    """The last layer's hidden states and gates for one sequence x (steps, inputs), forward direction, from
+    the NumPy engine's steps on the run's portable weights."""
+    from .numpy import RecurrentNet
+    rec, cell = spec.recurrent, get_cell(spec.cell)
+    if rec.proj_size or not cell.implemented_by("numpy"):
+        return None, {}, "the NumPy engine, which reads the hidden state and gates, has no such layer (an LSTM " \
+                         "projection)" if rec.proj_size else f"the NumPy engine has no {cell.full_name}"
+    net = RecurrentNet(spec.cell, x.shape[1], rec.hidden_size, rec.num_layers, rec.bidirectional, rec.nonlinearity,
+                       bias=rec.bias, dtype=np.float64, layer_norm=rec.layer_norm)
+    net.load_state_dict({name: weights[name] for name in net.params})
+    net.forward(x[None].astype(np.float64))
+    hs, acts = net.step_values()
+    H = rec.hidden_size
+    gates = {name: acts[:, k * H:(k + 1) * H, 0] for k, name in enumerate(gate_names(spec.cell))}
     note = "the forward direction of a bidirectional layer" if rec.bidirectional else ""
-    return (forward_hs if rec.bidirectional else hs), gates, note
+    return hs[:, :, 0], gates, note
 
 
 def _probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
@@ -177,9 +141,11 @@ def reading_figure(reading: Reading, title: str = "") -> Figure:
     """The image the network receives, the class probabilities after each row, the hidden state and the
     gates over the rows (heat maps: steps down, units across)."""
     from .plots import Figure
+    gates = get_cell(reading.cell).gates          # tanh gates (the LSTM's g, the GRU's n) are signed
+    signed = {name: g.activation != "sigmoid" for name, g in zip(gate_names(reading.cell), gates)}
     maps = ([("hidden state h_t", reading.hidden, "RdBu_r", (-1, 1))] if reading.hidden is not None else []) + \
-        [(f"{name} gate", value, "RdBu_r" if name in ("cell", "new") else "viridis",
-          (-1, 1) if name in ("cell", "new") else (0, 1)) for name, value in reading.gates.items()]
+        [(f"{name} gate", value, "RdBu_r" if signed[name] else "viridis", (-1, 1) if signed[name] else (0, 1))
+         for name, value in reading.gates.items()]
     fig = Figure(figsize=(3.2 * (2 + len(maps)), 3.8))
     axes = fig.subplots(1, 2 + len(maps), squeeze=False)[0]
     axes[0].imshow(reading.image, cmap="gray", vmin=0, vmax=1)

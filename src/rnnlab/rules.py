@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cells import CELLS, CellDef, cells_having
+from .cells import CELLS, ENGINES, CellDef, cells_having
 
-ENGINES = ("numpy", "scratch", "torch")
 ENGINE_NAMES = {"numpy": "the NumPy engine", "scratch": "rnnlab.torch", "torch": "torch.nn"}
 
 
@@ -55,11 +54,22 @@ def _engine_list(engines: tuple[str, ...]) -> str:
     return " or ".join(repr(e) for e in engines)
 
 
+def check_cell_engine(cell: str, engine: str) -> None:
+    """Refuse a cell that ``engine`` does not implement, naming the engines that do (the registry's ``engines``)."""
+    definition = CELLS[cell]
+    if engine not in definition.engines:
+        raise ValueError(f"cell: {ENGINE_NAMES[engine]} (engine {engine!r}) has no {definition.full_name}; "
+                         f"use engine {_engine_list(definition.engines)}")
+
+
 def check_options(cell: str | None, engine: str | None, options: dict) -> None:
-    """Refuse the first option in ``options`` that ``cell`` does not have or ``engine`` does not
-    implement (``None``: not known yet, not checked).  Options absent from ``options`` are not set."""
+    """Refuse a cell that ``engine`` does not implement, then the first option in ``options`` that ``cell``
+    does not have or ``engine`` does not implement (``None``: not known yet, not checked).  Options absent
+    from ``options`` are not set."""
     if engine is not None and engine not in ENGINES:
         raise ValueError(f"engine: unknown value {engine!r}; expected one of {', '.join(map(repr, ENGINES))}")
+    if cell is not None and engine is not None:
+        check_cell_engine(cell, engine)
     for rule in RULES:
         if rule.option not in options or not rule.is_set(options[rule.option]):
             continue

@@ -24,7 +24,7 @@ READOUTS = ("last", "every")
 HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense",
                  "layernorm-dense": "-ln-dense", "batchnorm-dense": "-bn-dense"}
 HEADS = tuple(HEAD_SUFFIXES)
-NONLINEARITIES = ("tanh", "relu")
+NONLINEARITIES = tuple(dict.fromkeys(n for cell in CELLS.values() for n in cell.nonlinearities))   # tanh, relu
 
 
 def check_positive_int(name: str, value: object, allow_zero: bool = False) -> None:
@@ -43,13 +43,14 @@ def check_choice(name: str, value: object, options: tuple) -> None:
 class RecurrentSpec:
     """The recurrent part of a model: the single source of truth every engine builds from.
 
-    ``input_size`` is None while the task is not known yet (inside a training configuration)."""
+    ``input_size`` is None while the task is not known yet (inside a training configuration);
+    ``nonlinearity`` None is the cell's own default (tanh; relu for the IndRNN)."""
     cell: str
     input_size: int | None
     hidden_size: int = 128
     num_layers: int = 1
     bidirectional: bool = False
-    nonlinearity: str = "tanh"
+    nonlinearity: str | None = None
     dropout: float = 0.0
     proj_size: int = 0
     bias: bool = True
@@ -57,7 +58,8 @@ class RecurrentSpec:
     layer_norm: bool = False      # layer norm of each gate's pre-activation inside the cell
 
     def __post_init__(self) -> None:
-        get_cell(self.cell)
+        if self.nonlinearity is None:
+            object.__setattr__(self, "nonlinearity", get_cell(self.cell).default_nonlinearity)
         if self.input_size is not None:
             check_positive_int("input_size", self.input_size)
         check_positive_int("hidden_size", self.hidden_size)
@@ -149,6 +151,8 @@ class ModelSpec:
                    "head": self.head, "dense_size": self.dense_size, "readout": self.readout}
         merged = {**current, **settings}
         cell = merged.pop("cell", self.cell)
+        if "nonlinearity" not in settings and merged["nonlinearity"] == get_cell(self.cell).default_nonlinearity:
+            merged["nonlinearity"] = None          # a new cell brings its own default
         return ModelSpec.build(cell, self.input_size, self.output_size, **merged)
 
     @property
@@ -156,9 +160,9 @@ class ModelSpec:
         """A short name: ``bilstm2-ln`` is a bidirectional two-layer LSTM with a LayerNorm head,
         ``lnlstm`` an LSTM with layer norm inside the cell."""
         r = self.recurrent
-        relu = "-relu" if r.nonlinearity == "relu" else ""
+        other = "" if r.nonlinearity == get_cell(r.cell).default_nonlinearity else f"-{r.nonlinearity}"
         return (f"{'bi' if r.bidirectional else ''}{'ln' if r.layer_norm else ''}{r.cell}"
-                f"{r.num_layers if r.num_layers > 1 else ''}{relu}{HEAD_SUFFIXES[self.head]}")
+                f"{r.num_layers if r.num_layers > 1 else ''}{other}{HEAD_SUFFIXES[self.head]}")
 
     def to_dict(self) -> dict:
         return {"recurrent": self.recurrent.to_dict(), "output_size": self.output_size, "readout": self.readout,
@@ -174,24 +178,26 @@ class ModelSpec:
 
 
 _SUFFIX_PATTERN = "|".join(sorted((s[1:] for s in HEAD_SUFFIXES.values() if s), key=len, reverse=True))
-_SHORT = re.compile(rf"^(?P<bi>bi)?(?P<ln>ln)?(?P<cell>{'|'.join(CELLS)})(?P<layers>[1-9])?(?P<relu>-relu)?"
+_CELL_PATTERN = "|".join(sorted(CELLS, key=len, reverse=True))
+_SHORT = re.compile(rf"^(?P<bi>bi)?(?P<ln>ln)?(?P<cell>{_CELL_PATTERN})(?P<layers>[1-9])?"
+                    rf"(?:-(?P<nonlinearity>{'|'.join(NONLINEARITIES)}))?"
                     rf"(?:-(?P<head>{_SUFFIX_PATTERN}))?$")
 
 
 def parse_model_name(name: str) -> dict:
-    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense`` -> flat model settings.
+    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense``, ``indrnn`` -> flat settings.
 
     An ``ln`` before the cell (``lnlstm``, ``bilnrnn-relu``) is layer normalisation inside the cell;
-    ``-ln`` after it is a LayerNorm head."""
+    ``-ln`` after it is a LayerNorm head; ``-relu`` / ``-tanh`` a nonlinearity other than the cell's default."""
     match = _SHORT.match(name) if isinstance(name, str) else None
     if not match:
-        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu][-ln|-bn][-dense] with CELL one of "
-                         f"{', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm")
+        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu|-tanh][-ln|-bn][-dense] with CELL one "
+                         f"of {', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm, indrnn")
     heads = {suffix: head for head, suffix in HEAD_SUFFIXES.items()}
     settings = {"cell": match["cell"], "bidirectional": bool(match["bi"]),
                 "head": heads[f"-{match['head']}" if match["head"] else ""], "layer_norm": bool(match["ln"])}
     if match["layers"]:
         settings["num_layers"] = int(match["layers"])
-    if match["relu"]:
-        settings["nonlinearity"] = "relu"
+    if match["nonlinearity"]:
+        settings["nonlinearity"] = match["nonlinearity"]
     return settings

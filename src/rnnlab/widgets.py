@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, _check_explore, explore, gradient_flow, scaled_copy
+from .cells import get_cell
 
 _INSTALL = ("the gradient visualiser needs ipywidgets, which is not installed: pip install ipywidgets (in a clone "
             "of rnnlab: pip install -e '.[notebooks]'), then restart the kernel")
@@ -81,15 +82,20 @@ def _controls(w, settings: dict, own_model: bool, own_data: bool) -> dict:
                            description="loss on").add_class("t-loss"),
     }
     if not own_model:
-        controls["cell"] = w.Dropdown(options=[(c.upper(), c) for c in CELLS], value=settings["cell"],
+        controls["cell"] = w.Dropdown(options=[(get_cell(c).title, c) for c in CELLS], value=settings["cell"],
                                       description="cell").add_class("t-cell")
         controls["nonlinearity"] = w.Dropdown(options=list(NONLINEARITIES), value=settings["nonlinearity"],
                                               description="nonlinearity",
-                                              disabled=settings["cell"] != "rnn").add_class("t-nonlinearity")
+                                              disabled=_fixed(settings["cell"])).add_class("t-nonlinearity")
         controls["hidden_size"] = _int_slider(w, "hidden_size", settings["hidden_size"], "t-hidden-size")
     if not own_data:
         controls["length"] = _int_slider(w, "length", settings["length"], "t-length")
     return controls
+
+
+def _fixed(cell: str) -> bool:
+    """Whether the cell has no choice of nonlinearity (the LSTM's and GRU's gates are fixed): its control is off."""
+    return len(get_cell(cell).nonlinearities) == 1
 
 
 def _figure():
@@ -186,7 +192,7 @@ class _Visualizer:
         """Recompute for the controls' values, redraw, and keep the numbers in ``last`` (and ``box.last``)."""
         values = self.read()
         if "nonlinearity" in self.controls:
-            self.controls["nonlinearity"].disabled = values["cell"] != "rnn"
+            self.controls["nonlinearity"].disabled = _fixed(values["cell"])
         try:
             result = self.compute(values)
         except (ValueError, RuntimeError) as err:       # shown on the page; the last good picture stays

@@ -23,6 +23,7 @@ Everything the page needs comes from the package, so it works without internet.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -35,6 +36,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from ..analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, explore
+from ..cells import get_cell
 from .draw import MAX_BODY, BadRequest, Reader, run_rows
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
@@ -44,6 +46,13 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/draw.js": ("draw.js", "text/javascript; charset=utf-8")}
 INTEGERS, NUMBERS = ("hidden_size", "length"), ("weight_scale", "bias_scale")
 CHOICES = {"cell": CELLS, "nonlinearity": NONLINEARITIES, "loss": LOSSES}
+CELL_OPTIONS_MARK = b"<!-- CELL OPTIONS: the server writes one option per cell of the registry -->"
+
+
+def cell_options() -> str:
+    """The page's choice of cell, one ``<option>`` per cell the explorer builds (from the cell registry)."""
+    return "".join(f'<option value="{name}">{html.escape(get_cell(name).title)}</option>' for name in CELLS)
+
 PARAMETERS = ("cell", "nonlinearity", "hidden_size", "length", "weight_scale", "bias_scale", "loss")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -141,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
         if url.path in STATIC:
             name, content_type = STATIC[url.path]
             body = resources.files(__package__).joinpath("static", name).read_bytes()
+            if name == "index.html":
+                body = body.replace(CELL_OPTIONS_MARK, cell_options().encode())
             self._send(HTTPStatus.OK, body, content_type)
         elif url.path == "/api/flow":
             self._flow(url.query)

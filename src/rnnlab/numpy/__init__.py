@@ -1,4 +1,4 @@
-"""rnnlab's NumPy engine: RNN, LSTM and GRU with hand-written backpropagation through time."""
+"""rnnlab's NumPy engine: RNN, LSTM, GRU and IndRNN with hand-written backpropagation through time."""
 from .cells import (
                     gru_step_backward,
                     gru_step_forward,

@@ -23,11 +23,16 @@ Each cell has two layers of functions here.  The ``*_step_forward`` / ``*_step_b
 functions are the mathematics of one step on plain arrays (the per-sample classes of
 ``rnnlab.classic`` call them directly).  The ``*_forward`` / ``*_backward`` functions below them
 are the same step in the engine's uniform form, ``(sweep, t, prev, cur)``, with every array in a
-:class:`~rnnlab.numpy.workspace.Sweep`: the cell registry (``rnnlab/cells.py``) names them, and
-the engine binds them once before its time loop, so the loop never asks which cell it runs.
-These are the readable reference: where numba is installed the engine runs ``fused_steps.py``,
-the same uniform steps with each step's elementwise work compiled into one loop (``fused.py``
-chooses; ``RNNLAB_FUSED=0`` keeps these).
+:class:`~rnnlab.numpy.workspace.Sweep`.  The engine's table of implementations,
+:data:`IMPLEMENTATIONS` at the end, maps each cell of the registry (``rnnlab/cells.py``) to its
+pair; the engine binds the pair once before its time loop, so the loop never asks which cell it
+runs.  These are the readable reference: where numba is installed the engine runs a cell's
+compiled pair (``fused_steps.py``) if the table names one, the same uniform steps with each step's
+elementwise work compiled into one loop (``fused.py`` chooses; ``RNNLAB_FUSED=0`` keeps these).
+
+The recurrent product U_t = W_hh h_{t-1} and dL/dh_{t-1} = W_hh^T dU_t are the engine's
+(``recurrence.py``, by the registry's ``recurrent_weight``): a full matrix, or the IndRNN's
+diagonal u, for which both are elementwise products.  A step's backward calls ``sweep.hh_T``.
 
 Layer normalisation in the cell (``sweep.gain`` not None): each gate's pre-activation is
 normalised over its H units before its nonlinearity (``layer_norm.py``); x_hat and 1/std are
@@ -35,6 +40,7 @@ kept per step for the backward pass, which passes the gradient back through the 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +48,8 @@ import numpy as np
 from .layer_norm import layer_norm_backward, layer_norm_forward
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .workspace import Sweep
 
 
@@ -266,14 +274,16 @@ def gru_step_backward(dh: np.ndarray, gates: np.ndarray, hw_n: np.ndarray, h_pre
 
 
 # ---------------------------------------------------------------------------------------
-# The engine's uniform steps, named by the cell registry and bound once before the time loop.
+# The engine's uniform steps, named by its table (IMPLEMENTATIONS, below) and bound once before the
+# time loop.
 #
 #   forward(sweep, t, prev, cur):   sweep.u holds U_t = W_hh h_{t-1} (+ b_hh where it is kept
 #       apart); sweep.gates[t] holds the input part A_t = W_ih x_t + b.  Writes the state ``cur``
 #       from the state ``prev`` and leaves in gates[t] what the backward step needs.
 #   backward(sweep, t, prev, cur) -> dL/dU_t:   sweep.dh holds dL/dh_t (sweep.dc dL/dc_t).
-#       Leaves dL/dA_t in gates[t], dL/dh_{t-1} in sweep.dh (dL/dc_{t-1} in sweep.dc) and
-#       returns dL/dU_t, the gradient of the recurrent part, for dW_hh += dL/dU_t h_{t-1}^T.
+#       Leaves dL/dA_t in gates[t], dL/dh_{t-1} = W_hh^T dL/dU_t (sweep.hh_T) in sweep.dh
+#       (dL/dc_{t-1} in sweep.dc) and returns dL/dU_t, the gradient of the recurrent part, for
+#       dW_hh += dL/dU_t h_{t-1}^T (the engine's, by the recurrence: ``recurrence.py``).
 # ---------------------------------------------------------------------------------------
 
 def rnn_forward(sw: Sweep, t: int, prev: int, cur: int) -> None:
@@ -291,7 +301,7 @@ def rnn_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
     rnn_step_backward(sw.dh, sw.hs[cur], sw.nonlinearity, a)
     if sw.gain is not None:
         layer_norm_backward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
-    np.matmul(sw.W_hh_T, a, out=sw.dh)
+    sw.hh_T(a, out=sw.dh)
     return a
 
 
@@ -310,7 +320,7 @@ def lstm_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
     lstm_step_backward(sw.dh, sw.dc, a, sw.cs[prev], sw.cs[cur], sw.t1, sw.t2)
     if sw.gain is not None:
         layer_norm_backward(a, sw.ln_xhat[t], sw.ln_rstd[t], sw.gain, sw.d_gain, sw.d_shift)
-    np.matmul(sw.W_hh_T, a, out=sw.dh)
+    sw.hh_T(a, out=sw.dh)
     return a
 
 
@@ -329,6 +339,36 @@ def gru_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
     H = du_n.shape[0]
     dU[: 2 * H] = a[: 2 * H]          # x_r + u_r and x_z + u_z are sums: the same gradient
     dU[2 * H:] = du_n
-    np.matmul(sw.W_hh_T, dU, out=sw.dh)
+    sw.hh_T(dU, out=sw.dh)
     sw.dh += sw.t2                    # the direct path dh * z
     return dU
+
+
+# ---------------------------------------------------------------------------------------
+# IndRNN (Li et al. 2018): the vanilla RNN's step on a diagonal recurrence
+#
+#   a_t = W_ih x_t + b_ih + u * h_{t-1} + b_hh        u: (H,), each unit reads only its own past
+#   h_t = relu(a_t)  (or tanh(a_t))
+#   backward:  dL/da_t = dL/dh_t * [h_t > 0]  (or * (1 - h_t^2));  dL/dh_{t-1} = u * dL/da_t;
+#              dL/du = sum_t sum_n dL/da_t * h_{t-1}
+#
+# U_t = u * h_{t-1}, u * dL/da_t and dL/du are the diagonal recurrence's (``recurrence.py``); the
+# step itself is ``rnn_forward`` / ``rnn_backward`` above, and its compiled twin the RNN's.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """How the NumPy engine computes one cell: its reference step pair and, optionally, the name of its
+    compiled pair in ``fused_steps.COMPILED`` (None: the reference runs even where numba is there)."""
+    forward: Callable
+    backward: Callable
+    compiled: str | None = None
+
+
+IMPLEMENTATIONS: dict[str, Implementation] = {
+    "rnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+    "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
+    "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
+    "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+}

@@ -1,4 +1,4 @@
-"""Which step functions the NumPy engine runs: the fused ones (``fused_steps.py``) or the reference ones.
+"""Which step functions the NumPy engine runs: a cell's compiled ones (``fused_steps.py``) or its reference ones.
 
 The reference steps in ``cells.py`` make about 25 NumPy calls per LSTM step, each one pass over
 (H, N) arrays; at batch 64 and hidden 128 those passes cost as much as the step's matrix products.
@@ -6,24 +6,24 @@ The reference steps in ``cells.py`` make about 25 NumPy calls per LSTM step, eac
 equations; ``cells.py`` stays the readable reference, and the tests check the two against each
 other, against numerical gradients and against torch.nn.
 
-The fused steps are chosen automatically when numba is importable; ``RNNLAB_FUSED=0`` in the
-environment (or ``RecurrentNet(..., fused=False)``) keeps the reference steps.  Layer norm in the
-cell is fused for the LSTM (two more kernels around its step, in ``fused_steps.py``); the RNN and GRU
-with layer norm run the reference steps.  numba is imported only when fused steps are first used.
+The engine's table (``cells.IMPLEMENTATIONS``) gives each cell its reference pair and, optionally, the
+name of its compiled pair (``fused_steps.COMPILED``).  The compiled pair is chosen when numba is
+importable and ``RNNLAB_FUSED`` is not 0 (the switch of :mod:`rnnlab.kernels`; ``RecurrentNet(...,
+fused=False)`` keeps the reference), the cell has one, and, with layer norm in the cell, the compiled
+pair does layer norm too (the LSTM's); otherwise the reference pair runs.  numba is imported only when
+compiled steps are first used.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Callable
 
-AVAILABLE = importlib.util.find_spec("numba") is not None
-ENV = "RNNLAB_FUSED"
+from ..kernels.switch import AVAILABLE, ENV, compiled_default, resolve_compiled  # noqa: F401  (re-exported)
+from .cells import IMPLEMENTATIONS
 
 
 def fused_default() -> bool:
     """Whether a new RecurrentNet uses the fused steps: numba is importable and RNNLAB_FUSED is not 0."""
-    return AVAILABLE and os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return AVAILABLE and compiled_default()
 
 
 def resolve_fused(fused: bool | None) -> bool:
@@ -36,10 +36,13 @@ def resolve_fused(fused: bool | None) -> bool:
     return bool(fused)
 
 
-def step_function(name: str, fused: bool) -> Callable:
-    """The uniform step ``name`` (a name from the cell registry): fused, or the reference in ``cells.py``."""
-    if fused:
-        from . import fused_steps
-        return fused_steps.STEPS[name]
-    from . import cells
-    return getattr(cells, name)
+def step_pair(cell: str, fused: bool, layer_norm: bool = False) -> tuple[Callable, Callable, bool]:
+    """(forward, backward, compiled) of ``cell`` (a name in the engine's table): its compiled pair where
+    ``fused`` asks for it and it has one that fits (layer norm included), else its reference pair."""
+    implementation = IMPLEMENTATIONS[cell]
+    if fused and implementation.compiled is not None:
+        from .fused_steps import COMPILED
+        compiled = COMPILED[implementation.compiled]
+        if compiled.layer_norm or not layer_norm:
+            return compiled.forward, compiled.backward, True
+    return implementation.forward, implementation.backward, False

@@ -1,24 +1,27 @@
-"""Multi-layer, optionally bidirectional RNN / LSTM / GRU in NumPy with backpropagation through time.
+"""Multi-layer, optionally bidirectional recurrent nets (RNN, LSTM, GRU, IndRNN) in NumPy with backpropagation
+through time.
 
-Parameters carry torch.nn's names, shapes and gate order, so a ``state_dict`` moves between
-this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
+Parameters carry torch.nn's names, shapes and gate order, as the cell registry declares them, so a
+``state_dict`` moves between this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
 
-    weight_ih_l{k}[_reverse]  (G*H, D_k)     G = 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n)
-    weight_hh_l{k}[_reverse]  (G*H, H)
+    weight_ih_l{k}[_reverse]  (G*H, D_k)     G = 1 (RNN, IndRNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n)
+    weight_hh_l{k}[_reverse]  (G*H, H)       the IndRNN's is the vector u (H,)
     bias_ih_l{k}[_reverse]    (G*H,)
     bias_hh_l{k}[_reverse]    (G*H,)
     ln_weight_l{k}[_reverse]  (G*H,)         with layer_norm=True only (no torch.nn counterpart)
     ln_bias_l{k}[_reverse]    (G*H,)
 
-What differs between the cells (gates, states, bias convention, the step itself) is read from
-the cell registry, ``rnnlab/cells.py``; this module never asks which cell it runs.
+What differs between the cells (gates, states, bias convention, parameter shapes and initialisation,
+the recurrent product) is read from the cell registry, ``rnnlab/cells.py``, and the step itself from the
+engine's table (``cells.IMPLEMENTATIONS``); this module never asks which cell it runs.
 
 How one layer and direction runs (``T`` steps, batch ``N``):
 
 1. the input part of every step in one product: A_t = W_ih x_t + b_ih (+ b_hh) for all t;
-2. a Python loop over the steps: one fused product U_t = W_hh h_{t-1} for all gates, then the
-   cell's step function, looked up once: its elementwise part compiled into one loop (``fused.py``,
-   when numba is there and ``fused`` is not False) or the reference NumPy step (``cells.py``);
+2. a Python loop over the steps: one fused product U_t = W_hh h_{t-1} for all gates (or u * h_{t-1}
+   where W_hh is diagonal: ``recurrence.py``), then the cell's step function, looked up once: its
+   elementwise part compiled into one loop (``fused.py``, when numba is there, ``fused`` is not False
+   and the cell has one) or the reference NumPy step (``cells.py``);
 3. backward: the same loop in reverse, each step leaving dL/dA_t in place of its activations
    and adding its share of dW_hh and dW_ih while those values are still in cache;
    then dX = W_ih^T dA for all steps in one product.
@@ -27,13 +30,9 @@ Inside, arrays are time-major and feature-major, ``(T, features, N)``: one colum
 as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
 outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
 
-Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of
-the pre-activation is normalised over its H units, per sequence, then scaled and shifted by its
-own gain and shift, LN_k(a) = gamma[k] (a - mean a) / sqrt(var a + eps) + beta[k] (``layer_norm.py``),
-before the gate's nonlinearity::
-
-    RNN, LSTM:  a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,   a_t[k] <- LN_k(a_t[k]) per block k
-    GRU:        r = sigma(LN_r(x_r + u_r))   z = sigma(LN_z(x_z + u_z))   n = tanh(LN_n(x_n + r * u_n))
+Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the
+pre-activation is normalised over its H units, per sequence, before the gate's nonlinearity, with its
+own gain and shift (``layer_norm.py``; the equations per cell are in ``rnnlab/cells.py``).
 
 Variable lengths: steps at or past a sequence's length neither change its state nor receive
 gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
@@ -50,7 +49,9 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..cells import cells_having, get_cell
 from ..rules import check_options
 from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
-from .fused import resolve_fused, step_function
+from .fused import resolve_fused, step_pair
+from .parameters import clip_to_bounds, declared, initial_values
+from .recurrence import RECURRENCES
 from .workspace import Sweep, Workspace, new_workspace, step_order
 
 _MAX_WORKSPACES = 4
@@ -58,7 +59,7 @@ States = np.ndarray | tuple[np.ndarray, np.ndarray]   # h_n, or (h_n, c_n) for t
 
 
 class RecurrentNet:
-    """A stack of recurrent layers of ``cell``, a name in the cell registry: "rnn", "lstm" or "gru".
+    """A stack of recurrent layers of ``cell``, a name in the cell registry ("rnn", "lstm", "gru", "indrnn").
 
     forward(x, h0=None, c0=None, lengths=None, train=False)
         x: (N, T, D) when ``batch_first`` (default) else (T, N, D).
@@ -72,10 +73,11 @@ class RecurrentNet:
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = False, nonlinearity: str = "tanh", bias: bool = True,
+                 bidirectional: bool = False, nonlinearity: str | None = None, bias: bool = True,
                  dropout: float = 0.0, batch_first: bool = True, dtype: DTypeLike = np.float32,
                  seed: int | None = 0, layer_norm: bool = False, fused: bool | None = None) -> None:
         self.cell_def = get_cell(cell)
+        nonlinearity = self.cell_def.default_nonlinearity if nonlinearity is None else nonlinearity
         check_options(cell, "numpy", {"nonlinearity": nonlinearity, "layer_norm": layer_norm})
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
@@ -94,13 +96,14 @@ class RecurrentNet:
         self.dropout = float(dropout)
         self.batch_first = bool(batch_first)
         self.layer_norm = bool(layer_norm)
-        # layer norm in the cell: fused where the cell's fused steps do it (the LSTM), else the reference steps
-        self.fused = resolve_fused(fused) and (not self.layer_norm or self.cell_def.fused_layer_norm)
-        self._steps = tuple(step_function(name, self.fused) for name in self.cell_def.numpy_steps)
+        # the cell's compiled steps where it has them (with layer norm: where they do it), else the reference
+        *self._steps, self.fused = step_pair(cell, resolve_fused(fused), self.layer_norm)
+        self._recurrence = RECURRENCES[self.cell_def.recurrent_weight]
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
-        self.params: dict[str, np.ndarray] = {}
-        self._init_params()
+        self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,
+                               self.num_directions, self.bias, self.layer_norm)
+        self.params = initial_values(self._decls, self.hidden_size, self.rng, self.dtype)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._workspaces: dict[tuple[int, int], Workspace] = {}
         self._last: dict | None = None
@@ -113,29 +116,21 @@ class RecurrentNet:
         return f"{kind}_l{layer}" + ("_reverse" if direction == 1 else "")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        G, H = self.cell_def.num_gates, self.hidden_size
-        shapes = {}
-        for layer in range(self.num_layers):
-            for d in range(self.num_directions):
-                shapes[self.param_name("weight_ih", layer, d)] = (G * H, self._layer_input_size(layer))
-                shapes[self.param_name("weight_hh", layer, d)] = (G * H, H)
-                if self.bias:
-                    shapes[self.param_name("bias_ih", layer, d)] = (G * H,)
-                    shapes[self.param_name("bias_hh", layer, d)] = (G * H,)
-                if self.layer_norm:
-                    shapes[self.param_name("ln_weight", layer, d)] = (G * H,)
-                    shapes[self.param_name("ln_bias", layer, d)] = (G * H,)
-        return shapes
+        """Every parameter's name and shape, as the registry declares them for these sizes and options."""
+        return {name: shape for name, shape, _ in self._decls}
 
-    def _init_params(self) -> None:
-        """torch.nn's initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)); layer-norm gains
-        one and shifts zero."""
-        k = 1.0 / np.sqrt(self.hidden_size)
-        for name, shape in self.param_shapes().items():
-            if name.startswith("ln_"):
-                self.params[name] = (np.ones if name.startswith("ln_weight") else np.zeros)(shape, self.dtype)
-            else:
-                self.params[name] = self.rng.uniform(-k, k, size=shape).astype(self.dtype)
+    def apply_bounds(self) -> None:
+        """Clip every parameter the registry bounds (the IndRNN's |u| <= 1) to its bound, in place; call it
+        after every optimizer update."""
+        clip_to_bounds(self.params, self._decls)
+
+    def step_values(self, layer: int = -1, direction: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """After a forward call, one layer and direction's h_t (T, H, N), in step order, and what its steps
+        left in the gate buffer (T, G*H, N): the gate activations (LSTM [i; f; g; o], GRU [r; z; n])."""
+        if self._last is None:
+            raise RuntimeError("step_values() called before forward(): run forward on a batch first")
+        sw = self._workspace(self._last["T"], self._last["N"]).sweeps[layer][direction]
+        return (sw.hs[1:] if direction == 0 else sw.hs[:-1]).copy(), sw.gates.copy()
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: p.copy() for name, p in self.params.items()}
@@ -154,7 +149,7 @@ class RecurrentNet:
     def _bind(self, sw: Sweep, layer: int, d: int) -> None:
         """Hand the sweep the parameters its step functions read and the gradients they add to."""
         sw.nonlinearity = self.nonlinearity
-        sw.W_hh_T = self._param("weight_hh", layer, d).T
+        sw.hh_T = self._recurrence.transposed(self._param("weight_hh", layer, d))
         if self.layer_norm:
             sw.gain = self._param("ln_weight", layer, d)[:, None]
             sw.shift = self._param("ln_bias", layer, d)[:, None]
@@ -277,8 +272,9 @@ class RecurrentNet:
             u_bias = b_hh[:, None] if apart else None
         self._bind(sw, layer, d)
         step = self._steps[0]                        # bound once: no per-step choice of cell
+        recurrent = self._recurrence.product(W_hh, u)
         for t, prev, cur in step_order(gates.shape[0], d):
-            np.matmul(W_hh, hs[prev], out=u)         # U_t = W_hh h_{t-1}, all gates in one product
+            recurrent(hs[prev])                      # U_t = W_hh h_{t-1}, all gates in one product
             if u_bias is not None:
                 u += u_bias
             step(sw, t, prev, cur)
@@ -344,6 +340,7 @@ class RecurrentNet:
         tmp_ih, tmp_hh = ws.dW_tmp[layer]
         self._bind(sw, layer, d)
         step = self._steps[1]                        # bound once: no per-step choice of cell
+        add_dW_hh = self._recurrence.weight_grad(dW_hh, tmp_hh)
         for t, prev, cur in step_order(ws.T, d, backward=True):
             if d_out is not None:
                 dh += d_out[t]
@@ -362,8 +359,7 @@ class RecurrentNet:
                 if sw.cs is not None:
                     dc += keep_c
             # dW_hh += dU_t h_{t-1}^T ;  dW_ih += dA_t x_t^T   (while they are in cache)
-            np.matmul(dU, hs[prev].T, out=tmp_hh)
-            dW_hh += tmp_hh
+            add_dW_hh(dU, hs[prev])
             np.matmul(sw.gates[t], X[t].T, out=tmp_ih)
             dW_ih += tmp_ih
         self._bias_grads(layer, d, sw)

@@ -9,11 +9,13 @@ Layouts are time-major and feature-major, ``(T, features, N)``: one column per s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..cells import CellDef
+from .recurrence import RECURRENCES
 
 
 def step_order(T: int, d: int, backward: bool = False) -> list[tuple[int, int, int]]:
@@ -45,7 +47,7 @@ class Sweep:
     t2: np.ndarray                     # (H, N) scratch
     # bound by the engine before each loop
     nonlinearity: str = "tanh"
-    W_hh_T: np.ndarray | None = None   # W_hh^T, for dL/dh_{t-1} = W_hh^T dL/dU_t
+    hh_T: Callable | None = None       # hh_T(dU, out=dh): dL/dh_{t-1} = W_hh^T dL/dU_t (``recurrence.py``)
     gain: np.ndarray | None = None     # (G*H, 1) layer-norm gains, None without layer norm
     shift: np.ndarray | None = None    # (G*H, 1) layer-norm shifts
     d_gain: np.ndarray | None = None   # (G*H,) their gradients, accumulated by the backward steps
@@ -58,7 +60,7 @@ class Workspace:
     N: int
     sweeps: list[list[Sweep]]                                # [layer][direction]
     dX: list[np.ndarray]                                     # [layer] (T, D_layer, N): dL/d(layer input)
-    dW_tmp: list[tuple[np.ndarray, np.ndarray]]              # [layer] (G*H, D_layer), (G*H, H) scratch
+    dW_tmp: list[tuple[np.ndarray, np.ndarray]]              # [layer] (G*H, D_layer), W_hh's gradient scratch
     keep_h: np.ndarray                                       # (H, N) gradients passed through padded steps
     keep_c: np.ndarray
     inputs: list[np.ndarray] = field(default_factory=list)  # [layer] (T, D_layer, N): what the layer read
@@ -86,6 +88,7 @@ def new_workspace(cell: CellDef, T: int, N: int, hidden: int, input_sizes: list[
     """Every buffer of a forward and backward pass over T steps of N sequences."""
     G, H = cell.num_gates, hidden
     e = lambda *shape: np.empty(shape, dtype)
+    hh_scratch = RECURRENCES[cell.recurrent_weight].scratch(cell.param("weight_hh").shape_for(0, H, G), N)
     shared = {"u": e(G * H, N), "dh": e(H, N), "dc": e(H, N), "t1": e(H, N), "t2": e(H, N)}
 
     def sweep() -> Sweep:
@@ -96,5 +99,5 @@ def new_workspace(cell: CellDef, T: int, N: int, hidden: int, input_sizes: list[
                      ln_rstd=e(T, G, 1, N) if layer_norm else None, **shared)
     return Workspace(T=T, N=N, sweeps=[[sweep() for _ in range(num_directions)] for _ in input_sizes],
                      dX=[e(T, D, N) for D in input_sizes],
-                     dW_tmp=[(e(G * H, D), e(G * H, H)) for D in input_sizes],
+                     dW_tmp=[(e(G * H, D), e(*hh_scratch)) for D in input_sizes],
                      keep_h=e(H, N), keep_c=e(H, N))

@@ -1,10 +1,11 @@
 """Weights between our PyTorch modules, torch.nn.RNN/LSTM/GRU and the NumPy engine.
 
 All three speak torch.nn's names (``weight_ih_l{k}[_reverse]``, ``bias_hh_l{k}``,
-``weight_hr_l{k}`` for the LSTM projection).  Our RNN and LSTM layers have one bias per gate,
-b = b_ih + b_hh, which is exact because the two are only ever added; exporting writes
-b_ih = b and b_hh = 0.  The GRU keeps both biases (r multiplies W_hn h + b_hn): the cell
-registry's ``separate_hh_bias``.
+``weight_hr_l{k}`` for the LSTM projection), and every parameter's name and shape is the cell
+registry's declaration (``CellDef.params``: IndRNN's ``weight_hh_l{k}`` is the vector u, (H,)).
+Our layers keep one bias per gate, b = b_ih + b_hh, where the two are only ever added (exact);
+exporting writes b_ih = b and b_hh = 0.  The GRU keeps both biases (r multiplies W_hn h + b_hn):
+the cell registry's ``separate_hh_bias``.
 """
 from __future__ import annotations
 
@@ -12,31 +13,45 @@ import torch
 from torch import nn
 
 from ..cells import get_cell
-from ..numpy.checks import check_state_names
-from .stacks import GRU, LSTM, RNN, _Stack
+from .checks import check_state_names
+from .stacks import STACKS, _Stack
+from .table import refuse_unimplemented
 
-_TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-_OURS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+class _Modules(dict):
+    """cell -> module class of one engine; a cell the engine lacks is refused with its name and the engines
+    that implement it."""
+
+    def __init__(self, engine: str, what: str, classes: dict) -> None:
+        super().__init__(classes)
+        self.engine, self.what = engine, what
+
+    def __missing__(self, cell: str):
+        raise refuse_unimplemented(cell, self.engine, self.what)
+
+
+_TORCH = _Modules("torch", "torch.nn", {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU})
+_OURS = _Modules("scratch", "rnnlab.torch", STACKS)
 MODULES = {"scratch": _OURS, "torch": _TORCH}   # engine -> cell -> module class
 
 
+def _declared(module: _Stack, layer: nn.Module):
+    """The registry's parameters of ``layer`` with ``module``'s options."""
+    return module.cell_def.params_with(module.bias, getattr(layer, "layer_norm", False), getattr(layer, "proj_size", 0))
+
+
 def to_torch_state_dict(module: _Stack) -> dict[str, torch.Tensor]:
-    """Our stack's weights under torch.nn's names (tensors detached and cloned)."""
+    """Our stack's weights under torch.nn's names (tensors detached and cloned), in the registry's order."""
     state = {}
+    G = module.cell_def.num_gates
     for k, d, layer in module.all_layers():
-        sfx = f"_l{k}" + ("_reverse" if d else "")
-        state["weight_ih" + sfx] = layer.ih.weight.detach().clone()
-        state["weight_hh" + sfx] = layer.hh.weight.detach().clone()
-        if module.bias:
-            state["bias_ih" + sfx] = layer.ih.bias.detach().clone()
-            hh_bias = layer.hh.bias     # None where b_hh merged into b_ih
-            state["bias_hh" + sfx] = (hh_bias.detach().clone() if hh_bias is not None
-                                      else torch.zeros_like(layer.ih.bias.detach()))
-        if getattr(layer, "proj", None) is not None:
-            state["weight_hr" + sfx] = layer.proj.weight.detach().clone()
-        if getattr(layer, "layer_norm", False):
-            state["ln_weight" + sfx] = layer.ln_weight.detach().clone()
-            state["ln_bias" + sfx] = layer.ln_bias.detach().clone()
+        tensors = layer.portable_parameters()
+        for param in _declared(module, layer):
+            value = tensors[param.stem]
+            if value is None:       # b_hh merged into b_ih: exported as zeros
+                shape = param.shape_for(layer.input_size, layer.hidden_size, G, layer.output_size)
+                value = torch.zeros(shape, dtype=layer.ih.weight.dtype, device=layer.ih.weight.device)
+            state[param.name(k, d)] = value.detach().clone()
     return state
 
 
@@ -52,20 +67,15 @@ def load_torch_state_dict(module: _Stack, state: dict) -> None:
         tensors[name] = value
     with torch.no_grad():
         for k, d, layer in module.all_layers():
-            sfx = f"_l{k}" + ("_reverse" if d else "")
-            layer.ih.weight.copy_(tensors["weight_ih" + sfx])
-            layer.hh.weight.copy_(tensors["weight_hh" + sfx])
-            if module.bias:
-                if module.cell_def.separate_hh_bias:
-                    layer.ih.bias.copy_(tensors["bias_ih" + sfx])
-                    layer.hh.bias.copy_(tensors["bias_hh" + sfx])
-                else:
-                    layer.ih.bias.copy_(tensors["bias_ih" + sfx] + tensors["bias_hh" + sfx])
-            if getattr(layer, "proj", None) is not None:
-                layer.proj.weight.copy_(tensors["weight_hr" + sfx])
-            if getattr(layer, "layer_norm", False):
-                layer.ln_weight.copy_(tensors["ln_weight" + sfx])
-                layer.ln_bias.copy_(tensors["ln_bias" + sfx])
+            ours = layer.portable_parameters()
+            for param in _declared(module, layer):
+                target = ours[param.stem]
+                if target is None:          # a merged b_hh: added to b_ih below
+                    continue
+                value = tensors[param.name(k, d)]
+                if param.stem == "bias_ih" and ours["bias_hh"] is None:
+                    value = value + tensors[module.cell_def.param("bias_hh").name(k, d)]
+                target.copy_(value)
 
 
 def module_options(cell: str, source: object) -> dict:

@@ -20,10 +20,11 @@ gate activations (a separate input product would be copied into that buffer at e
 
 On float32 and float64 CPU tensors, each step's elementwise part (all but the recurrent product) is one
 compiled loop (``kernels.py``: ten ATen passes in the forward, six in the backward, each below the size
-ATen splits over threads); the ATen steps below are the path of every other dtype and device.  They
-compute tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps), so that one sigmoid covers all four
-gates: this CPU build of ATen computes tanh about five times slower than sigmoid (22 us against 4 us
-for 64 x 128 floats on the AMD EPYC we measured), and the extra cheap operations cost less.  Steps
+ATen splits over threads); every other dtype and device (and ``RNNLAB_FUSED=0``) runs the torch step's
+own elementwise part, :func:`rnnlab.torch.cells.lstm_update`, in place on the walk's buffers.  It is
+given tanh(x) as 2 sigmoid(2x) - 1 (within a few float32 ulps, :func:`sigmoid_tanh`): this CPU build of
+ATen computes tanh about five times slower than sigmoid (22 us against 4 us for 64 x 128 floats on the
+AMD EPYC we measured), and the extra cheap operations cost less.  Steps
 whose output gradient is zero (a classifier reads only the last step) skip adding it.
 
 Padded steps (``mask`` False) carry h and c unchanged and pass their gradients straight through.
@@ -44,8 +45,8 @@ import torch
 from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
-from ..numpy.fused import fused_default
-from .cells import lstm_cell
+from ..kernels import compiled_default
+from .cells import lstm_cell, lstm_update
 
 
 def lstm_sequence(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None, h0: torch.Tensor,
@@ -70,10 +71,10 @@ def lstm_sequence(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None
 
 def compiled_kernels(*tensors: torch.Tensor) -> ModuleType | None:
     """The compiled step kernels (``kernels.py``) where they run on these tensors: CPU, float32 or float64,
-    and the NumPy engine's fused steps on (numba importable, ``RNNLAB_FUSED`` not 0); else None (ATen steps).
-    numba is imported on first use."""
+    and compiled kernels on (:func:`rnnlab.kernels.compiled_default`: numba importable, ``RNNLAB_FUSED`` not 0);
+    else None (ATen steps).  numba is imported on first use."""
     if not all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors) or \
-            not fused_default():
+            not compiled_default():
         return None
     from . import kernels
     return kernels
@@ -112,6 +113,12 @@ def live_steps(d_out: torch.Tensor | None, T: int) -> list[bool]:
     return d_out.abs().amax(dim=(1, 2)).ne(0).tolist()
 
 
+def sigmoid_tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """tanh(x) = 2 sigmoid(2x) - 1 (within a few float32 ulps): this CPU build of ATen's sigmoid is about five
+    times faster than its tanh (see the module docstring)."""
+    return torch.mul(x, 2, out=out).sigmoid_().mul_(2).sub_(1)
+
+
 def _steps(T: int, reverse: bool) -> range:
     return range(T - 1, -1, -1) if reverse else range(T)
 
@@ -145,22 +152,15 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     W_hh_t = W_hh.t()
     kernels = compiled_kernels(gates)
     compiled = None if kernels is None else \
-        partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)),
-                *kernels.gate_coefficients(H, gates.dtype))
-    gate_steps, h_steps = gates.unbind(0), hs.unbind(0)      # the steps' views, made once
+        partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)))
+    gate_steps, h_steps, c_steps, tanh_steps = gates.unbind(0), hs.unbind(0), cs.unbind(0), tanhs.unbind(0)
     for t in _steps(T, reverse):
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
         a = gate_steps[t].addmm_(h_steps[prev], W_hh_t)
         if compiled is not None:
             compiled(t, prev, cur)
-        else:
-            i, f, g, o = a.chunk(4, dim=1)
-            g.mul_(2)                                   # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1, and i, f, o =
-            a.sigmoid_()                                # sigmoid(a): one sigmoid over all four gates
-            g.mul_(2).sub_(1)
-            c = torch.mul(f, cs[prev], out=cs[cur]).addcmul_(i, g)
-            tanh_c = torch.mul(c, 2, out=tanhs[t]).sigmoid_().mul_(2).sub_(1)     # tanh(c), likewise
-            torch.mul(o, tanh_c, out=hs[cur])
+        else:       # the torch step's elementwise part, in place: a becomes [i, f, g, o]
+            lstm_update(a, c_steps[prev], (a, c_steps[cur], tanh_steps[t], h_steps[cur]), sigmoid_tanh)
         if mask is not None:
             pad = ~mask[t].unsqueeze(1)
             hs[cur] = torch.where(pad, hs[prev], hs[cur])

@@ -7,8 +7,11 @@ all-zero output gradients (``fused.live_steps``).  The RNN's forward step applie
 compiled loop on float32 and float64 CPU tensors (``kernels.rnn_forward_step``); elsewhere it computes tanh
 as 2 sigmoid(2x) - 1, as the LSTM's node does (ATen's tanh is about five times slower than its sigmoid
 on this CPU build).
-The forward loop runs without recording; the backward pass computes the factors that do not depend
-on the recurrence for all steps at once, then walks back through time:
+The GRU's forward step is one compiled loop on float32 and float64 CPU tensors (``kernels.gru_forward_step``),
+elsewhere the torch step's own elementwise part (:func:`rnnlab.torch.cells.gru_update`), in place on a
+contiguous copy of xw that becomes r, z, n (a strided xw, batch-first input seen time-major, would keep the
+compiled loop from vectorising).  The forward loop runs without recording; the backward pass computes
+the factors that do not depend on the recurrence for all steps at once, then walks back through time:
 
     RNN (sigma = tanh or relu):     h_t = sigma(xw_t + W_hh h_{t-1})
         D_t = 1 - h_t^2 (tanh) or [h_t > 0] (relu)
@@ -30,7 +33,7 @@ import torch
 from torch.autograd.function import FunctionCtx
 from torch.nn import functional as F
 
-from .cells import gru_cell, rnn_cell
+from .cells import gru_cell, gru_update, rnn_cell
 from .fused import (
     autograd_backward,
     compiled_kernels,
@@ -38,6 +41,7 @@ from .fused import (
     input_gradients,
     input_product,
     live_steps,
+    sigmoid_tanh,
     transposed_product,
 )
 
@@ -94,7 +98,7 @@ class RNNSequence(torch.autograd.Function):
             if compiled is not None:
                 compiled(cur, relu)
             else:
-                a.relu_() if relu else a.mul_(2).sigmoid_().mul_(2).sub_(1)   # tanh(a) = 2 sigmoid(2a) - 1
+                a.relu_() if relu else sigmoid_tanh(a, out=a)       # tanh(a) = 2 sigmoid(2a) - 1
         ctx.save_for_backward(hs, W_hh, x, W_ih, bias, h0)
         ctx.relu, ctx.reverse = relu, reverse
         outs = hs[:T] if reverse else hs[1:]
@@ -132,17 +136,22 @@ class GRUSequence(torch.autograd.Function):
         H = G // 3
         hs = torch.empty(T + 1, B, H, dtype=xw.dtype, device=xw.device)
         us = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)     # W_hh h_{t-1} + b_hh
-        acts = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device)   # r, z, n
+        acts = torch.empty(T, B, G, dtype=xw.dtype, device=xw.device).copy_(xw)   # xw in, r, z, n out
         start = T if reverse else 0
         hs[start] = h0
         W_hh_t = W_hh.t()
+        h_steps, act_steps = hs.unbind(0), acts.unbind(0)
+        kernels = compiled_kernels(xw, hs)
+        compiled = None if kernels is None else \
+            partial(kernels.gru_forward_step, acts.numpy(), us.numpy(), hs.numpy())
         for t in _order(T, reverse):
             prev, cur = (t + 1, t) if reverse else (t, t + 1)
-            u = torch.mm(hs[prev], W_hh_t, out=us[t]) if b_hh is None else torch.addmm(b_hh, hs[prev], W_hh_t,
-                                                                                       out=us[t])
-            rz = torch.add(xw[t, :, :2 * H], u[:, :2 * H], out=acts[t, :, :2 * H]).sigmoid_()
-            n = torch.addcmul(xw[t, :, 2 * H:], rz[:, :H], u[:, 2 * H:], out=acts[t, :, 2 * H:]).tanh_()
-            torch.addcmul(n, rz[:, H:], hs[prev] - n, out=hs[cur])
+            u = torch.mm(h_steps[prev], W_hh_t, out=us[t]) if b_hh is None else \
+                torch.addmm(b_hh, h_steps[prev], W_hh_t, out=us[t])
+            if compiled is not None:
+                compiled(t, prev, cur)
+            else:           # the torch step's elementwise part, in place
+                gru_update(act_steps[t], u, h_steps[prev], out=(act_steps[t], h_steps[cur]))
         ctx.save_for_backward(hs, us, acts, W_hh, xw, h0, b_hh)
         ctx.reverse = reverse
         outs = hs[:T] if reverse else hs[1:]

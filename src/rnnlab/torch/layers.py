@@ -18,9 +18,9 @@ from torch import nn
 
 from ..cells import get_cell
 from ..rules import check_options
-from .cells import gate_layer_norm
+from .cells import STEPS, gate_layer_norm
 from .checks import check_flag, check_mask, check_proj_size, check_sequence, check_size, check_state, split_states
-from .fused import LSTMSequence
+from .table import NodeWeights, implementation, recurrent_module
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -48,21 +48,22 @@ def resolve_nonlinearity(nonlinearity: str | Activation) -> Activation:
 
 
 class _RecurrentLayer(nn.Module):
-    """The time loop shared by the three layers, and their weights, read from the cell registry:
+    """The time loop shared by the layers, and their weights, shaped as the cell registry declares them:
 
         ih: nn.Linear(input_size, G*H)   W_ih and one bias per gate (b = b_ih + b_hh where the two
                                          only add; the cells that keep b_hh apart have it in hh)
-        hh: nn.Linear(R, G*H)            W_hh (R = size of h), with b_hh only where it stays apart
+        hh: nn.Linear(R, G*H)            W_hh (R = size of h), with b_hh only where it stays apart;
+                                         for a diagonal recurrence (IndRNN) ``Diagonal(H)``: u (H,)
         proj: nn.Linear(H, P)            the projection h = W_hr h, for cells that have one
         ln_weight, ln_bias: (G*H,)       layer norm in the cell: gains (ones) and shifts (zeros)
 
-    Subclasses name their ``cell``; the cell's step (``rnnlab.torch.cells``) is looked up once.
+    Subclasses name their ``cell``; its step and its whole-sequence node (``table.py``) are looked up once.
     """
 
     cell = ""   # the registry's name of the cell
 
-    # keep per-step states in h_list (the gradient-flow notebook's gradient analysis); layers that have a fused
-    # whole-sequence path use it when this is False
+    # keep per-step states in h_list (the gradient-flow notebook's gradient analysis); layers whose cell has a
+    # whole-sequence node use it when this is False
     record_states = True
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, layer_norm: bool = False,
@@ -74,17 +75,23 @@ class _RecurrentLayer(nn.Module):
         self.hidden_size = check_size("hidden_size", hidden_size)
         proj_size = check_proj_size(proj_size, hidden_size)
         check_options(self.cell, "scratch", {"proj_size": proj_size, "layer_norm": layer_norm})
+        impl = implementation(self.cell)
         self.proj_size = proj_size
-        G, H = spec.num_gates, hidden_size
-        self.ih = nn.Linear(input_size, G * H, bias=bias)
-        self.hh = nn.Linear(self.output_size, G * H, bias=bias and spec.separate_hh_bias)
-        self.proj = nn.Linear(H, proj_size, bias=False) if proj_size else None
+        G, H, R = spec.num_gates, hidden_size, self.output_size
+
+        def shape(stem: str) -> tuple[int, ...]:
+            return spec.param(stem).shape_for(input_size, H, G, R)
+        rows, cols = shape("weight_ih")
+        self.ih = nn.Linear(cols, rows, bias=bias)
+        self.hh = recurrent_module(spec, shape("weight_hh"), bias and spec.separate_hh_bias)
+        self.proj = nn.Linear(H, shape("weight_hr")[0], bias=False) if proj_size else None
         if layer_norm:
-            self.ln_weight = nn.Parameter(torch.ones(G * H))
-            self.ln_bias = nn.Parameter(torch.zeros(G * H))
-        self._step = spec.torch_step
+            self.ln_weight = nn.Parameter(torch.ones(shape("ln_weight")))
+            self.ln_bias = nn.Parameter(torch.zeros(shape("ln_bias")))
+        self._step, self._sequence = impl.step, impl.sequence
         self._num_states = len(spec.states)
-        self._state_names, self._title = ("h0", "c0")[:len(spec.states)], spec.full_name
+        self._state_names, self._title = tuple(f"{name}0" for name in spec.states), spec.full_name
+        self._default_nonlinearity = spec.default_nonlinearity
         self.h_list: list[torch.Tensor] = []
 
     @property
@@ -120,8 +127,11 @@ class _RecurrentLayer(nn.Module):
         Returns all_h (batch, seq_len, H) and last_h (batch, H), the state after the walk.
         """
         self._check_input(x, mask)
-        T = x.shape[1]
         state = self._initial_state(x, state)
+        node = self._whole_sequence(mask)
+        if node is not None:
+            return self._forward_node(node, x, state, mask, reverse)
+        T = x.shape[1]
         xw = self.ih(x).unbind(1)
         step = self._step
         per_step: list[tuple[torch.Tensor, ...]] = [()] * T
@@ -140,6 +150,49 @@ class _RecurrentLayer(nn.Module):
         if mask is not None:
             all_h = all_h * mask.unsqueeze(2).to(all_h.dtype)
         return all_h, state[0]
+
+    def portable_parameters(self) -> dict[str, torch.Tensor | None]:
+        """This layer's parameters under the registry's stems (``weight_ih``, ``weight_hh``, ``bias_ih``,
+        ``bias_hh``, ``weight_hr``, ``ln_weight``, ``ln_bias``), the tensors themselves; None where absent
+        (``bias_hh`` where it is merged into ``bias_ih``)."""
+        return {"weight_ih": self.ih.weight, "weight_hh": self.hh.weight, "bias_ih": self.ih.bias,
+                "bias_hh": self.hh.bias, "weight_hr": None if self.proj is None else self.proj.weight,
+                "ln_weight": getattr(self, "ln_weight", None), "ln_bias": getattr(self, "ln_bias", None)}
+
+    @torch.no_grad()
+    def clip_to_bounds_(self) -> None:
+        """Clip every parameter the registry bounds (IndRNN's |u| <= 1) to [-bound, bound], in place."""
+        tensors = self.portable_parameters()
+        for param in get_cell(self.cell).params:
+            if param.bound is not None and tensors.get(param.stem) is not None:
+                tensors[param.stem].clamp_(-param.bound, param.bound)
+
+    def nonlinearity_name(self) -> str | None:
+        """The name of h's nonlinearity ('tanh', 'relu', 'identity'; None for a callable of the user's own)."""
+        act = getattr(self, "nonlinearity", None)
+        if act is None:
+            return self._default_nonlinearity
+        return next((name for name, f in NONLINEARITIES.items() if f is act), None)
+
+    def _whole_sequence(self, mask: torch.Tensor | None):
+        """The cell's whole-sequence node where it computes this layer's walk: states not recorded, no
+        projection, no layer norm, padding only where the node handles it, a nonlinearity it has; else None."""
+        node = self._sequence
+        if node is None or self.record_states or self.proj is not None or self.layer_norm or \
+                (mask is not None and not node.masks) or self.nonlinearity_name() not in node.nonlinearities:
+            return None
+        return node
+
+    def _forward_node(self, node, x: torch.Tensor, state: tuple[torch.Tensor, ...], mask: torch.Tensor | None,
+                      reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The walk as one autograd node (``table.py``), time-major inside; no per-step states are kept."""
+        weights = NodeWeights(self.ih.weight, self.ih.bias, self.hh.weight, self.hh.bias)
+        inp = x.transpose(0, 1) if node.on_input else self.ih(x).transpose(0, 1)
+        all_h, self.final_state = node.run(inp, weights, state, None if mask is None else mask.t(), reverse,
+                                           self.nonlinearity_name())
+        self.h_list = []
+        self._store_other_states([])
+        return all_h.transpose(0, 1), self.final_state[0]
 
     def store_hidden_states_for_grad(self, hidden_states: list[torch.Tensor]) -> None:
         """Keep [h_1, ..., h_T] and let autograd retain their gradients (the gradient-flow notebook)."""
@@ -201,17 +254,7 @@ class LSTMLayer(_RecurrentLayer):
 
     def forward(self, x: torch.Tensor, state: StateArg = None, mask: torch.Tensor | None = None,
                 reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.record_states or self.proj is not None or self.layer_norm:
-            all_h, last_h = super().forward(x, state, mask, reverse)
-        else:
-            # the fused path: one autograd node for the whole sequence (see fused.py)
-            self._check_input(x, mask)
-            h0, c0 = self._initial_state(x, state)
-            all_h, last_h, last_c = LSTMSequence.apply(x.transpose(0, 1), self.ih.weight, self.ih.bias, h0, c0,
-                                                       self.hh.weight, None if mask is None else mask.t(), reverse)
-            all_h = all_h.transpose(0, 1)
-            self.final_state = (last_h, last_c)
-            self.h_list, self.c_list = [], []
+        all_h, last_h = super().forward(x, state, mask, reverse)
         self.last_c = self.final_state[1]
         return all_h, last_h
 
@@ -222,3 +265,51 @@ class GRULayer(_RecurrentLayer):
     ``layer_norm=True`` normalises each gate's pre-activation, n's being x_n + r * (W_hn h + b_hn).
     """
     cell = "gru"
+
+
+class _RegistryLayer(_RecurrentLayer):
+    """The layer of a cell that has no hand-written class here, made from the cell registry by
+    :func:`layer_class`: the cell's step (``cells.STEPS``), parameters as declared, and h's nonlinearity one
+    of the registry's choices (``None``: the cell's default)."""
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: Activation | str | None = None,
+                 bias: bool = True, layer_norm: bool = False, proj_size: int = 0) -> None:
+        super().__init__(input_size, hidden_size, bias, layer_norm, proj_size)
+        spec = get_cell(self.cell)
+        name = spec.default_nonlinearity if nonlinearity is None else nonlinearity
+        if isinstance(name, str) and name not in spec.nonlinearities:
+            raise ValueError(f"nonlinearity: unknown value {name!r} for the {spec.full_name}; expected one of "
+                             f"{', '.join(map(repr, spec.nonlinearities))}")
+        self.nonlinearity = resolve_nonlinearity(name)
+
+
+def layer_class(cell: str) -> type[_RecurrentLayer]:
+    """A layer class for ``cell`` made from the registry, named ``{title}Layer`` (``IndRNNLayer``)."""
+    spec = get_cell(cell)
+    doc = (f"{spec.full_name} layer ({spec.paper or 'see rnnlab/cells.py'}); its step is "
+           f"rnnlab.torch.cells.STEPS[{cell!r}], its parameters the registry's declarations.\n\n"
+           f"    {spec.title}Layer(input_size, hidden_size, nonlinearity={spec.default_nonlinearity!r}, bias=True)")
+    return type(f"{spec.title}Layer", (_RegistryLayer,), {"cell": cell, "__doc__": doc, "__module__": __name__})
+
+
+def clip_to_bounds_(model: nn.Module) -> None:
+    """Clip, in place, every parameter that the cell registry bounds (``Param.bound``: IndRNN's |u| <= 1) in
+    every rnnlab.torch layer inside ``model``; a trainer calls this after each optimizer step.  Cells without
+    bounded parameters are left as they are (nothing is done)."""
+    for module in model.modules():
+        if isinstance(module, _RecurrentLayer):
+            module.clip_to_bounds_()
+
+
+# cell name -> its layer class: the hand-written ones, and one made from the registry for every other cell
+# that rnnlab.torch implements (``cells.STEPS``): IndRNNLayer
+_WRITTEN = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer)}
+LAYERS: dict[str, type[_RecurrentLayer]] = {name: _WRITTEN.get(name) or layer_class(name) for name in STEPS}
+_MADE = {cls.__name__: cls for name, cls in LAYERS.items() if name not in _WRITTEN}
+
+
+def __getattr__(name: str) -> type[_RecurrentLayer]:
+    """The layer classes made from the registry, by name (``IndRNNLayer``; pickling finds them here)."""
+    if name in _MADE:
+        return _MADE[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..cells import CellDef, get_cell
+from .cells import STEPS
 from .checks import (
     check_dropout,
     check_flag,
@@ -39,7 +40,7 @@ from .checks import (
     check_state,
     split_states,
 )
-from .layers import GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
+from .layers import LAYERS, GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
 
 
 class _Stack(nn.Module):
@@ -83,7 +84,7 @@ class _Stack(nn.Module):
     def _check_state(self, hx, batch: int) -> tuple[torch.Tensor, ...] | None:
         if hx is None:
             return None
-        names = ("h0", "c0")[:len(self.cell_def.states)]
+        names = tuple(f"{name}0" for name in self.cell_def.states)
         states = split_states(hx, names, self.cell_def.full_name)
         weight = self.layers[0].ih.weight
         for name, s, shape in zip(names, states, self._state_shapes(batch)):
@@ -160,6 +161,23 @@ class _Stack(nn.Module):
                 yield k, d, layer
 
 
+    @torch.no_grad()
+    def clip_to_bounds_(self) -> _Stack:
+        """Clip every parameter the cell registry bounds (IndRNN's |u| <= 1) to its bound, in place; a trainer
+        calls this after each optimizer step.  Nothing to do for cells without bounded parameters."""
+        for _, _, layer in self.all_layers():
+            layer.clip_to_bounds_()
+        return self
+
+
+def _nonlinearity(cell: CellDef, value: object) -> str:
+    """One of the cell's nonlinearities (the registry's ``nonlinearities``)."""
+    if not isinstance(value, str) or value not in cell.nonlinearities:
+        raise ValueError(f"nonlinearity: unknown value {value!r}; expected one of "
+                         f"{', '.join(map(repr, cell.nonlinearities))}")
+    return value
+
+
 class RNN(_Stack):
     """Stack of :class:`RNNLayer` (tanh or relu)."""
     cell = "rnn"
@@ -167,11 +185,7 @@ class RNN(_Stack):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
                  bidirectional: bool = False, layer_norm: bool = False) -> None:
-        choices = get_cell("rnn").nonlinearities
-        if not isinstance(nonlinearity, str) or nonlinearity not in choices:
-            raise ValueError(f"nonlinearity: unknown value {nonlinearity!r}; expected one of "
-                             f"{', '.join(map(repr, choices))}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = _nonlinearity(self.cell_def, nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
 
@@ -208,3 +222,50 @@ class GRU(_Stack):
 
     def _make_layer(self, input_size: int) -> GRULayer:
         return GRULayer(input_size, self.hidden_size, bias=self.bias, layer_norm=self.layer_norm)
+
+
+class _RegistryStack(_Stack):
+    """The stack of a cell that has no hand-written class here, made from the cell registry by
+    :func:`stack_class`: layers of ``layers.LAYERS[cell]``, h's nonlinearity one of the registry's choices
+    (``None``: the cell's default), a projection where the registry gives the cell one."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str | None = None,
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 layer_norm: bool = False, proj_size: int = 0) -> None:
+        spec = self.cell_def
+        self.nonlinearity = _nonlinearity(spec, spec.default_nonlinearity if nonlinearity is None else nonlinearity)
+        self.proj_size = check_proj_size(proj_size, check_size("hidden_size", hidden_size))
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         layer_norm)
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _make_layer(self, input_size: int) -> nn.Module:
+        return LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
+                                 layer_norm=self.layer_norm, proj_size=self.proj_size)
+
+
+def stack_class(cell: str) -> type[_Stack]:
+    """A stack class for ``cell`` made from the registry, named by the cell's title (``IndRNN``)."""
+    spec = get_cell(cell)
+    doc = (f"Stack of :class:`{LAYERS[cell].__name__}`: the {spec.full_name} ({spec.paper or 'see rnnlab/cells.py'}), "
+           f"with torch.nn's options; weights under torch.nn-style names as the registry declares them.\n\n"
+           f"    {spec.title}(input_size, hidden_size, num_layers=1, nonlinearity={spec.default_nonlinearity!r}, "
+           f"bias=True, batch_first=True, dropout=0.0, bidirectional=False)")
+    return type(spec.title, (_RegistryStack,), {"cell": cell, "__doc__": doc, "__module__": __name__})
+
+
+# cell name -> its stack class: the hand-written ones, and one made from the registry for every other cell
+# rnnlab.torch implements (``cells.STEPS``): IndRNN
+_WRITTEN = {stack.cell: stack for stack in (RNN, LSTM, GRU)}
+STACKS: dict[str, type[_Stack]] = {name: _WRITTEN.get(name) or stack_class(name) for name in STEPS}
+_MADE = {cls.__name__: cls for name, cls in STACKS.items() if name not in _WRITTEN}
+
+
+def __getattr__(name: str) -> type[_Stack]:
+    """The stack classes made from the registry, by name (``IndRNN``; pickling finds them here)."""
+    if name in _MADE:
+        return _MADE[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,8 @@ order and with its names, so that a torch.nn state dict loads as is::
     weight_hr_l{k}  (P, H)           LSTM with proj_size P > 0 (then R = P, else R = H)
     ln_weight_l{k}, ln_bias_l{k}  (G*H,)   only with layer_norm=True (torch.nn has no such option)
 
-G is the cell's number of gates (rnnlab/cells.py).  Every weight starts uniform in
+G is the cell's number of gates; every name and shape is the cell registry's declaration
+(``CellDef.params``, rnnlab/cells.py).  Every weight starts uniform in
 [-1/sqrt(H), 1/sqrt(H)] as torch.nn's; the layer-norm gains start at 1 and shifts at 0.
 The checks and their messages are torch.nn's (torch 2.13), so code and tests written against
 torch.nn see the same exception types and texts.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import warnings
 import weakref
 
@@ -25,7 +27,9 @@ from torch.nn import Parameter, init
 
 from ...cells import get_cell
 
-MODES = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "LSTM": "lstm", "GRU": "gru"}
+_STEM = re.compile(r"^(.*)_l\d+(_reverse)?$")       # weight_hh_l1_reverse -> weight_hh
+# torch.nn's mode -> (the cell registry's cell, h's nonlinearity)
+MODES = {"RNN_TANH": ("rnn", "tanh"), "RNN_RELU": ("rnn", "relu"), "LSTM": ("lstm", "tanh"), "GRU": ("gru", "tanh")}
 
 
 def _check_options(dropout: object, bias: object, batch_first: object, input_size: object,
@@ -72,7 +76,7 @@ class RNNBase(nn.Module):
         self.bidirectional, self.proj_size, self.layer_norm = bidirectional, proj_size, layer_norm
         self._flat_weight_refs: list = []
         factory = {"device": device, "dtype": dtype}
-        gate_size = get_cell(MODES[mode]).num_gates * hidden_size
+        cell = get_cell(MODES[mode][0])
         real_hidden = proj_size if proj_size > 0 else hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
@@ -80,18 +84,15 @@ class RNNBase(nn.Module):
         for layer in range(num_layers):
             for direction in range(directions):
                 layer_input = input_size if layer == 0 else real_hidden * directions
-                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, real_hidden)}
-                if bias:
-                    shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
-                if proj_size > 0:
-                    shapes["weight_hr"] = (proj_size, hidden_size)
-                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                names = [name + suffix for name in shapes]
-                for name, shape in zip(names, shapes.values()):
-                    setattr(self, name, Parameter(torch.empty(shape, **factory)))
-                if layer_norm:
-                    self.register_parameter("ln_weight" + suffix, Parameter(torch.empty(gate_size, **factory)))
-                    self.register_parameter("ln_bias" + suffix, Parameter(torch.empty(gate_size, **factory)))
+                names = []
+                for param in cell.params_with(bias, layer_norm, proj_size):     # the registry's declarations
+                    name = param.name(layer, direction)
+                    shape = param.shape_for(layer_input, hidden_size, cell.num_gates, real_hidden)
+                    if param.needs == "layer_norm":         # rnnlab's own: not among torch.nn's flat weights
+                        self.register_parameter(name, Parameter(torch.empty(shape, **factory)))
+                    else:
+                        setattr(self, name, Parameter(torch.empty(shape, **factory)))
+                        names.append(name)
                 self._flat_weights_names.extend(names)
                 self._all_weights.append(names)
         self._init_flat_weights()
@@ -100,7 +101,12 @@ class RNNBase(nn.Module):
     @property
     def cell(self) -> str:
         """The cell registry's name of this module's cell: 'rnn', 'lstm' or 'gru'."""
-        return MODES[self.mode]
+        return MODES[self.mode][0]
+
+    @property
+    def nonlinearity_name(self) -> str:
+        """h's nonlinearity, by torch.nn's mode: 'relu' for RNN_RELU, else 'tanh'."""
+        return MODES[self.mode][1]
 
     @property
     def num_directions(self) -> int:
@@ -126,13 +132,19 @@ class RNNBase(nn.Module):
         return result
 
     def reset_parameters(self) -> None:
-        """Every weight and bias uniform in [-1/sqrt(H), 1/sqrt(H)]; layer-norm gains 1, shifts 0."""
+        """Each parameter as the cell registry declares it (``Param.init``): torch.nn's uniform in
+        [-1/sqrt(H), 1/sqrt(H)] for every weight and bias, layer-norm gains 1 and shifts 0 (a parameter the
+        registry does not declare, as a subclass may add: uniform)."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        declared = {param.stem: param for param in get_cell(self.cell).params}
         for name, weight in self.named_parameters():
-            if name.startswith("ln_"):
-                init.constant_(weight, 1.0 if name.startswith("ln_weight") else 0.0)
+            stem = _STEM.match(name)
+            param = declared.get(stem.group(1)) if stem else None
+            if param is not None and param.fill is not None:
+                init.constant_(weight, param.fill)
             else:
-                init.uniform_(weight, -stdv, stdv)
+                low, high = param.uniform_range(self.hidden_size) if param is not None else (-stdv, stdv)
+                init.uniform_(weight, low, high)
 
     def _weights_have_changed(self) -> bool:
         """Whether a weight was replaced since the last forward (torch.func.functional_call does that)."""
@@ -162,11 +174,10 @@ class RNNBase(nn.Module):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def layer_weights(self, layer: int, direction: int) -> dict[str, Tensor | None]:
-        """weight_ih, weight_hh, bias_ih, bias_hh, weight_hr, ln_weight, ln_bias of one layer and direction
-        (None where absent), read through getattr so that torch.func.functional_call's weights are used."""
-        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "ln_weight", "ln_bias")
-        return {name: getattr(self, name + suffix, None) for name in names}
+        """The cell's declared parameters of one layer and direction by stem (weight_ih, weight_hh, bias_ih, bias_hh,
+        and weight_hr, ln_weight, ln_bias where the cell has them; None where absent), read through getattr so
+        that torch.func.functional_call's weights are used."""
+        return {param.stem: getattr(self, param.name(layer, direction), None) for param in get_cell(self.cell).params}
 
     def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
         """dtype equal to the weights', 2 dimensions if packed else 3, and input_size features."""

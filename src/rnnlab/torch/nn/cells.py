@@ -1,7 +1,8 @@
 """``RNNCell``, ``LSTMCell`` and ``GRUCell``: one step, as torch.nn's cells, computed by rnnlab's cell steps.
 
 Parameters ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih``, ``bias_hh`` (G*H,) with torch.nn's
-names and initialisation; input (B, I) or unbatched (I,); the state None (zeros), (B, H) or (H,)::
+names and initialisation (G: the cell registry's number of gates); input (B, I) or unbatched (I,); the
+state None (zeros), (B, H) or (H,)::
 
     RNNCell:   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)   (or relu)
     LSTMCell:  (h', c') with [i; f; g; o] = W_ih x + b_ih + W_hh h + b_hh,  c' = f c + i g,  h' = o tanh(c')
@@ -17,6 +18,7 @@ from torch import Tensor, nn
 from torch.nn import Parameter, init
 from torch.nn import functional as F
 
+from ...cells import get_cell
 from ..cells import gru_cell, lstm_cell, rnn_cell
 
 
@@ -94,7 +96,8 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=get_cell("rnn").num_gates,
+                         device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -111,7 +114,8 @@ class LSTMCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=get_cell("lstm").num_gates,
+                         device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         x, (h, c), batched = self._prepare(input, None if hx is None else tuple(hx), 2)
@@ -124,7 +128,8 @@ class GRUCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=get_cell("gru").num_gates,
+                         device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, None if hx is None else (hx,), 1)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
+from ...cells import get_cell
 from .base import RNNBase
 from .walk import walk_layers
 
@@ -37,17 +38,24 @@ def repack(output: Tensor, batch_sizes: Tensor) -> Tensor:
 
 
 class _Recurrent(RNNBase):
-    """The forward pass common to the three modules (torch.nn's handling of every input kind)."""
+    """The forward pass common to the three modules (torch.nn's handling of every input kind).  The states a
+    module carries (h, or h and c) are the cell registry's ``states``."""
+
+    _dims_noun = ""     # torch.nn.RNN's message on a wrong number of dimensions says "3D tensor", the others "3D"
+
+    @property
+    def _num_states(self) -> int:
+        return len(get_cell(self.cell).states)
 
     def _zeros(self, batch: int, like: Tensor) -> tuple[Tensor, ...]:
-        sizes = [self.proj_size or self.hidden_size] + [self.hidden_size] * (self.cell == "lstm")
+        sizes = [self.proj_size or self.hidden_size] + [self.hidden_size] * (self._num_states - 1)
         S = self.num_layers * self.num_directions
         return tuple(torch.zeros(S, batch, size, dtype=like.dtype, device=like.device) for size in sizes)
 
     def _check_states(self, input: Tensor, states: tuple[Tensor, ...], batch_sizes: Tensor | None) -> None:
         self.check_input(input, batch_sizes)
         expected = self.get_expected_hidden_size(input, batch_sizes)
-        if self.cell != "lstm":
+        if self._num_states == 1:
             self.check_hidden_size(states[0], expected)
             return
         self.check_hidden_size(states[0], expected, "Expected hidden[0] size {}, got {}")
@@ -57,7 +65,7 @@ class _Recurrent(RNNBase):
         """hx as a tuple of 3-D states (torch.nn's dimension checks and messages)."""
         if hx is None:
             return None
-        if self.cell == "lstm":
+        if self._num_states > 1:
             want = 3 if batched else 2
             if hx[0].dim() != want or hx[1].dim() != want:
                 kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -71,7 +79,7 @@ class _Recurrent(RNNBase):
         return (hx,) if batched else (hx.unsqueeze(1),)
 
     def _result(self, states: tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
-        return states if self.cell == "lstm" else states[0]
+        return states if self._num_states > 1 else states[0]
 
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, Tensor] | None = None) -> tuple:
         """input: (T, B, I) ((B, T, I) with batch_first), (T, I) unbatched, or a PackedSequence;
@@ -80,10 +88,9 @@ class _Recurrent(RNNBase):
         self._update_flat_weights()
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
-        name = {"lstm": "LSTM", "gru": "GRU"}.get(self.cell, "RNN")
         if input.dim() not in (2, 3):
-            tensor = " tensor" if self.cell == "rnn" else ""
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{tensor} instead")
+            raise ValueError(f"{get_cell(self.cell).title}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D{self._dims_noun} instead")
         batched = input.dim() == 3
         batch_dim = 0 if self.batch_first else 1
         x = input if batched else input.unsqueeze(batch_dim)
@@ -106,7 +113,7 @@ class _Recurrent(RNNBase):
         if hx is None:
             states = self._zeros(int(batch_sizes[0]), data)
         else:
-            states = tuple(self.permute_hidden(s, sorted_indices) for s in ((hx,) if self.cell != "lstm" else hx))
+            states = tuple(self.permute_hidden(s, sorted_indices) for s in (hx if self._num_states > 1 else (hx,)))
         self._check_states(data, states, batch_sizes)
         x, mask = unpack(data, batch_sizes)
         output, finals = walk_layers(self, x, states, mask)
@@ -120,6 +127,8 @@ class RNN(_Recurrent):
     RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False,
         dropout=0.0, bidirectional=False, device=None, dtype=None, layer_norm=False)
     """
+
+    _dims_noun = " tensor"
 
     def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:

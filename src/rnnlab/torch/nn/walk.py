@@ -4,28 +4,32 @@ Time-major throughout: x (T, B, I), mask (T, B) (False at the padded steps of pa
 state is carried unchanged and whose output is zero), states (layers * directions, B, size).
 Per layer and direction, with the cells of ``rnnlab.torch.cells``::
 
-    xw_t = W_ih x_t + b_ih (+ b_hh where it only adds: RNN, LSTM)     all steps in one product
+    xw_t = W_ih x_t + b_ih (+ b_hh where it only adds: the registry's separate_hh_bias is False)
     RNN:   h_t = sigma(xw_t + W_hh h_{t-1})
     LSTM:  [i; f; g; o] = xw_t + W_hh h_{t-1} ...  c_t = f c_{t-1} + i g,  h_t = o tanh(c_t)  (W_hr h_t)
     GRU:   u = W_hh h_{t-1} + b_hh ...  h_t = (1 - z) n + z h_{t-1}
 
 Between layers, dropout(p) on the outputs of all but the last layer when training (torch.nn's rule).
-Without projection or layer norm, each layer and direction runs as one whole-sequence autograd node
-(``fused.py``, ``fused_cells.py``; padded packed input: the LSTM only) unless a torch.func transform is
-active; their backward falls back to recomputing with autograd for higher-order graphs.
+The step and the whole-sequence node of each cell come from rnnlab.torch's implementation table
+(``table.py``); nothing here compares cell names.  Without projection or layer norm, each layer and
+direction runs as the cell's whole-sequence autograd node (``fused.py``, ``fused_cells.py``; padded packed
+input: where the node handles padding, the LSTM's) unless a torch.func transform is active; their backward
+falls back to recomputing with autograd for higher-order graphs.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from ..cells import gate_layer_norm, gru_cell, lstm_cell, rnn_cell
-from ..fused import LSTMSequence
-from ..fused_cells import GRUSequence, RNNSequence
+from ...cells import CellDef, get_cell
+from ..cells import gate_layer_norm
+from ..layers import NONLINEARITIES
+from ..table import NodeWeights, SequenceNode, implementation, recurrent_part
 from .base import RNNBase
 
 State = tuple[Tensor, ...]
@@ -41,83 +45,63 @@ def functorch_active() -> bool:
 
 def _norm_of(w: dict, hidden: int) -> Callable[..., Tensor] | None:
     """Layer norm of the gate blocks ``first, first + 1, ...`` held by ``a`` (batch, k*H), or None."""
-    if w["ln_weight"] is None:
+    if w.get("ln_weight") is None:
         return None
 
     def norm(a: Tensor, first: int = 0) -> Tensor:
         rows = slice(first * hidden, first * hidden + a.shape[1])
-        return gate_layer_norm(a, a.shape[1] // hidden, w["ln_weight"][rows], w["ln_bias"][rows])
+        return gate_layer_norm(a, a.shape[1] // hidden, w.get("ln_weight")[rows], w.get("ln_bias")[rows])
     return norm
 
 
-def _step_of(module: RNNBase, w: dict) -> Callable[[Tensor, State], State]:
-    """One step (xw_t, state) -> new state of this layer and direction, from the shared cells."""
-    norm = _norm_of(w, module.hidden_size)
-    if module.cell == "gru":
-        hh = partial(F.linear, weight=w["weight_hh"], bias=w["bias_hh"])
-        return lambda xw, s: (gru_cell(xw, s[0], hh, norm),)
-    hh = partial(F.linear, weight=w["weight_hh"])
-    if module.cell == "lstm":
-        proj = None if w["weight_hr"] is None else partial(F.linear, weight=w["weight_hr"])
-        return lambda xw, s: lstm_cell(xw, s[0], s[1], hh, proj, norm)
-    act = torch.relu if module.mode == "RNN_RELU" else torch.tanh
-    return lambda xw, s: (rnn_cell(xw, s[0], hh, act, norm),)
+def node_weights(cell: CellDef, w: dict) -> NodeWeights:
+    """The layer's weights as the nodes and steps take them: b_ih + b_hh on the input side where the two only
+    add, b_hh on the recurrent side where it stays apart (the registry's ``separate_hh_bias``: the GRU)."""
+    bias, bias_hh = w["bias_ih"], w["bias_hh"]
+    if bias is not None and not cell.separate_hh_bias:
+        bias, bias_hh = bias + bias_hh, None
+    return NodeWeights(w["weight_ih"], bias, w["weight_hh"], bias_hh)
 
 
-def input_part(module: RNNBase, w: dict, x: Tensor) -> Tensor:
-    """W_ih x_t + b_ih for all steps at once, plus b_hh where the cell only adds it (not the GRU)."""
-    bias = w["bias_ih"]
-    if bias is not None and module.cell != "gru":
-        bias = bias + w["bias_hh"]
-    return F.linear(x, w["weight_ih"], bias)
+def _step_parts(module: RNNBase, cell: CellDef, w: dict, weights: NodeWeights) -> SimpleNamespace:
+    """What the cell's torch step reads (``rnnlab.torch.cells.StepParts``), from this layer's weights."""
+    return SimpleNamespace(hh=recurrent_part(cell, weights.weight_hh, weights.bias_hh),
+                           proj=None if w.get("weight_hr") is None else partial(F.linear, weight=w.get("weight_hr")),
+                           nonlinearity=NONLINEARITIES[module.nonlinearity_name],
+                           cell_norm=_norm_of(w, module.hidden_size))
 
 
-def _fused_ok(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None) -> bool:
-    """The whole-sequence nodes: no projection, no layer norm, no padding (but the LSTM's), first-order
-    autograd on and no torch.func transform (those take the step-by-step graph)."""
-    if not FUSED or w["weight_hr"] is not None or w["ln_weight"] is not None or \
-            (mask is not None and module.cell != "lstm"):
-        return False
+def _whole_sequence(module: RNNBase, node: SequenceNode | None, w: dict, x: Tensor, state: State,
+                    mask: Tensor | None) -> SequenceNode | None:
+    """The cell's whole-sequence node where it computes this walk: no projection, no layer norm, padding only
+    where the node handles it, a nonlinearity it has, first-order autograd on and no torch.func transform
+    (those take the step-by-step graph); else None."""
+    if not FUSED or node is None or w.get("weight_hr") is not None or w.get("ln_weight") is not None or \
+            (mask is not None and not node.masks) or module.nonlinearity_name not in node.nonlinearities:
+        return None
     if not torch.is_grad_enabled() or functorch_active():
-        return False
+        return None
     weights = (w["weight_ih"], w["bias_ih"], w["weight_hh"], w["bias_hh"])
-    return any(t.requires_grad for t in (x, *weights, *state) if t is not None)
-
-
-def _fused_on_input(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None,
-                    reverse: bool) -> tuple[Tensor, State]:
-    """The LSTM's and the RNN's nodes take x itself: the input product is written into the walk's buffer."""
-    bias = w["bias_ih"]
-    if bias is not None:
-        bias = bias + w["bias_hh"]
-    if module.cell == "lstm":
-        all_h, h_n, c_n = LSTMSequence.apply(x, w["weight_ih"], bias, state[0], state[1], w["weight_hh"], mask,
-                                             reverse)
-        return all_h, (h_n, c_n)
-    all_h, h_n = RNNSequence.apply(x, w["weight_ih"], bias, state[0], w["weight_hh"], module.mode == "RNN_RELU",
-                                   reverse)
-    return all_h, (h_n,)
-
-
-def _walk_fused(module: RNNBase, w: dict, xw: Tensor, state: State, mask: Tensor | None,
-                reverse: bool) -> tuple[Tensor, State]:
-    all_h, h_n = GRUSequence.apply(xw, state[0], w["weight_hh"], w["bias_hh"], reverse)
-    return all_h, (h_n,)
+    return node if any(t.requires_grad for t in (x, *weights, *state) if t is not None) else None
 
 
 def walk_direction(module: RNNBase, w: dict, x: Tensor, state: State, mask: Tensor | None,
                    reverse: bool, batch_first: bool = False) -> tuple[Tensor, State]:
     """One layer and direction over x (T, B, I) ((B, T, I) with batch_first): its outputs (T, B, R) and its
     state after the walk.  The input product runs on x as given (its gradient keeps x's layout)."""
-    fused = _fused_ok(module, w, x, state, mask)
-    if fused and module.cell != "gru":
-        return _fused_on_input(module, w, x.transpose(0, 1) if batch_first else x, state, mask, reverse)
-    xw = input_part(module, w, x)
+    cell = get_cell(module.cell)
+    impl = implementation(module.cell)
+    weights = node_weights(cell, w)
+    node = _whole_sequence(module, impl.sequence, w, x, state, mask)
+    if node is not None and node.on_input:
+        return node.run(x.transpose(0, 1) if batch_first else x, weights, state, mask, reverse,
+                        module.nonlinearity_name)
+    xw = F.linear(x, weights.weight_ih, weights.bias)      # W_ih x_t + b of all steps at once
     if batch_first:
         xw = xw.transpose(0, 1)
-    if fused:
-        return _walk_fused(module, w, xw, state, mask, reverse)
-    step = _step_of(module, w)
+    if node is not None:
+        return node.run(xw, weights, state, mask, reverse, module.nonlinearity_name)
+    step = partial(impl.step, _step_parts(module, cell, w, weights))
     T = xw.shape[0]
     outs: list[Tensor] = [xw] * T
     for t, xw_t in (reversed(list(enumerate(xw.unbind(0)))) if reverse else enumerate(xw.unbind(0))):
