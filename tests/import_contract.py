@@ -79,6 +79,8 @@ LAYER_OF = {
     "rnnlab.data": "data",
     # utilities
     "rnnlab.files": "utilities",
+    "rnnlab.version": "utilities",     # the version string (from _version.py, which setuptools-scm writes)
+    "rnnlab._version": "utilities",
     "rnnlab.machine": "utilities",
     "rnnlab.denormals": "utilities",
     "rnnlab.distributed": "utilities",

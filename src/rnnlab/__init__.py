@@ -1,8 +1,5 @@
 """rnnlab: a recurrent-network laboratory (RNN, LSTM and GRU from scratch)."""
-try:    # written by setuptools-scm when rnnlab is built or installed (pip install ., pip install -e .)
-    from ._version import version as __version__
-except ImportError:     # a source tree that was never installed (PYTHONPATH=src)
-    __version__ = "0+unknown"
+from .version import version as __version__  # noqa: F401  (rnnlab.__version__)
 
 
 def check(submission: "str | None" = None, assignment: "str | None" = None, json_path: "str | None" = None,

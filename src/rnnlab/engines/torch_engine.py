@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ..cells import get_cell
 from ..config import LOSS_NAMES, OptimConfig
 from ..spec import ModelSpec
+from .recurrent import build_recurrent
 
 HEAD_PARTS = ("head", "norm", "dense")
 
@@ -66,7 +67,6 @@ class TorchTrainable:
 
     def __init__(self, spec: ModelSpec, engine: str, optim: OptimConfig, seed: int, device: str = "cpu") -> None:
         from ..torch.models import TaskModel
-        from . import build_recurrent
         if device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' asked for, but PyTorch sees no CUDA device here; use --device cpu")
         self.engine, self.spec, self.device = engine, spec, torch.device(device)

@@ -7,27 +7,27 @@ order) and, if it is handed out, a notebook in ``rnnlab/exercises/notebooks``.
 """
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Assignment:
     """``names``: defined by a submission of it (any one recognises it; earlier entries win); ``items``: (id,
-    points) in report order; ``checks``: 'module:function' in ``rnnlab.grading``; ``modules``: the packages the
-    sandbox shows its code besides the standard library; ``notebook``: its exercise notebook's file stem."""
+    points) in report order; ``checks``: a function that imports and returns the checks of the items it is given;
+    ``modules``: the packages the sandbox shows its code besides the standard library; ``notebook``: its exercise
+    notebook's file stem."""
     name: str
     title: str
     names: tuple[str, ...]
     items: tuple[tuple[str, float], ...]
-    checks: str
+    checks: Callable[[tuple[tuple[str, float], ...]], list]
     modules: tuple[str, ...]
     notebook: str
 
     def load_checks(self) -> list:
         """The assignment's checks (imports NumPy, and torch where it needs it)."""
-        module, function = self.checks.split(":")
-        return getattr(importlib.import_module(f"rnnlab.grading.{module}"), function)()
+        return self.checks(self.items)
 
     def selected(self, only: tuple[str, ...] = ()) -> list[tuple[str, float]]:
         """The items ``only`` names (item ids or class names; all when empty)."""
@@ -42,10 +42,22 @@ _FLOW_ITEMS = tuple((name, 2) for name in (
     "loss_fn", "GradientVisualizer.scale_weights", "GradientVisualizer.recurrent_matrix", "RNN.__init__",
     "RNN.forward")) + (("RNN.training", 0),)
 
+
+
+def _flow_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_flow import flow_checks  # imports torch: only when this assignment is graded
+    return flow_checks(items)
+
+
+def _assignment_2_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_backprop import assignment_checks
+    return assignment_checks(items)
+
+
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("gradient-flow", "the gradient-flow notebook (PyTorch RNNLayer, RNN, regression model)",
                ("RNNLayer", "RecurrentRegressionModel", "loss_fn", "GradientVisualizer"), _FLOW_ITEMS,
-               "checks_flow:flow_checks", ("numpy", "torch", "matplotlib"), "gradient-flow-in-rnns-and-lstms"),
+               _flow_checks, ("numpy", "torch", "matplotlib"), "gradient-flow-in-rnns-and-lstms"),
     Assignment("assignment-2", "Assignment 2: RNN and LSTM on MNIST (NumPy)", ("RNN", "LSTM"), _A2_ITEMS,
-               "checks_backprop:assignment_checks", ("numpy", "matplotlib"), "assignment-2-rnn-and-lstm-on-mnist"),
+               _assignment_2_checks, ("numpy", "matplotlib"), "assignment-2-rnn-and-lstm-on-mnist"),
 )}

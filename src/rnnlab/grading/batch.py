@@ -104,9 +104,9 @@ def grade_class(paths: list[str | Path], out: str | Path, jobs: int = 1, limits:
 
 def _settings(limits: Limits, assignment: str | None, sandboxed: bool) -> dict:
     """What a feedback JSON records of how it was graded; a file graded otherwise is graded again."""
-    from .. import __version__
+    from ..version import version
     return {"requested_assignment": assignment, "sandboxed": sandboxed, "limits": asdict(limits),
-            "grader": __version__}
+            "grader": version}
 
 
 def _row(name: str, path: Path, out: Path, settings: dict) -> Row:

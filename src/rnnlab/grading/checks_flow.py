@@ -221,11 +221,10 @@ def check_stack_training(namespace: dict) -> str:
     return f"trained on the running average: loss {losses[0]:.3g} -> {final:.3g} (bar 0.05; no points, a sanity run)"
 
 
-def flow_checks() -> list[Check]:
-    """The gradient-flow notebook's checks, in the items and points of ``assignments`` (the one place they are
-    defined).  Phases: the layer and the loss first (nothing lent yet), then what is checked on the grader's
+def flow_checks(items: tuple[tuple[str, float], ...]) -> list[Check]:
+    """The gradient-flow notebook's checks for ``items`` ((id, points), from ``assignments``, the one place they
+    are defined).  Phases: the layer and the loss first (nothing lent yet), then what is checked on the grader's
     layer, then the visualiser (which is lent the model and the loss), then the training run."""
-    from .assignments import ASSIGNMENTS
     run = {"RNNLayer.__init__": (check_layer_init, 0), "RNNLayer.forward": (check_layer_forward, 0),
            "RecurrentRegressionModel.__init__": (check_model_init, 1),
            "RecurrentRegressionModel.forward": (check_model_forward, 1), "loss_fn": (check_loss, 0),
@@ -233,4 +232,4 @@ def flow_checks() -> list[Check]:
            "GradientVisualizer.recurrent_matrix": (check_recurrent_matrix, 2),
            "RNN.__init__": (check_stack_init, 1), "RNN.forward": (check_stack_forward, 1),
            "RNN.training": (check_stack_training, 3)}
-    return [Check(item, points, *run[item]) for item, points in ASSIGNMENTS["gradient-flow"].items]
+    return [Check(item, points, *run[item]) for item, points in items]
