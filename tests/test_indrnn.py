@@ -124,3 +124,25 @@ def test_it_trains_from_rnnlab_lab_and_the_command_line(tmp_path):
                  "--runs-dir", str(tmp_path), "--name", "ind", "--quiet"]) == 0
     assert (tmp_path / "ind" / "metrics.csv").is_file()
     assert main(["train", "--cell", "indrnn", "--engine", "torch", "--runs-dir", str(tmp_path), "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("engine", ["numpy", "scratch"])
+def test_training_keeps_u_within_its_bound_on_both_engines(engine):
+    """The engines' adapters clip the registry-bounded u after every optimizer step: a u pushed past the bound
+    by a large step comes back to |u| <= U_MAX, on the NumPy engine and on rnnlab.torch alike."""
+    from rnnlab.config import TrainConfig
+    from rnnlab.engines import build_trainable
+    from rnnlab.tasks import get_task
+    task = get_task("adding")
+    settings = {"task": "adding", "cell": "indrnn", "hidden_size": 8, "engine": engine}
+    spec = TrainConfig.from_flat(settings).model.for_task(task)
+    model = build_trainable(spec, engine, lr=10.0, seed=1)
+    weights = model.weights()
+    weights["weight_hh_l0"] = np.full_like(weights["weight_hh_l0"], 0.999)
+    model.load_weights(weights)
+    data = task.load(seed=0, n_train=32, n_val=8, n_test=8, length=6)
+    for _ in range(3):
+        model.train_batch(data.train.x[:16], data.train.y[:16], data.train.mask, "mse", lr=10.0)
+    u = model.weights()["weight_hh_l0"]
+    assert np.abs(u).max() <= U_MAX
+    assert np.isclose(np.abs(u), U_MAX).any()     # the step did push some u past the bound, and it was clipped

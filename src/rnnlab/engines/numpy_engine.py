@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 
+from ..cells import get_cell
 from ..config import OptimConfig
 from ..spec import ModelSpec
 
@@ -29,6 +30,7 @@ class NumpyTrainable:
         self.optimizer = (Adam(self.model.params, lr=optim.lr) if optim.optimizer == "adam"
                           else SGD(self.model.params, lr=optim.lr, momentum=optim.momentum))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
+        self.bounded = any(param.bound is not None for param in get_cell(r.cell).params)
 
     def num_parameters(self) -> int:
         return self.model.num_parameters()
@@ -55,6 +57,8 @@ class NumpyTrainable:
             clip_by_global_norm(self.model.grads, self.clip_norm)
         self.optimizer.lr = lr
         self.optimizer.step(self.model.grads)
+        if self.bounded:   # parameters the cell registry bounds (the IndRNN's |u| <= 1), clipped after each update
+            self.model.rnn.apply_bounds()
 
     def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
         out = self.model.forward(x, train=False, state=state)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ..cells import get_cell
 from ..config import LOSS_NAMES, OptimConfig
 from ..spec import ModelSpec
+from ..torch import clip_to_bounds_
 from .recurrent import build_recurrent
 
 HEAD_PARTS = ("head", "norm", "dense")
@@ -78,6 +79,7 @@ class TorchTrainable:
         self.optimizer = (torch.optim.Adam(params, lr=optim.lr) if optim.optimizer == "adam"
                           else torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
+        self.bounded = any(param.bound is not None for param in get_cell(spec.recurrent.cell).params)
         self.state_names = get_cell(spec.recurrent.cell).states    # the states carried between windows
 
     def num_parameters(self) -> int:
@@ -140,6 +142,8 @@ class TorchTrainable:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
+        if self.bounded:   # parameters the cell registry bounds (the IndRNN's |u| <= 1), clipped after each update
+            clip_to_bounds_(self.model)
         return result, out.detach().cpu().numpy()
 
     def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
