@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__, course
+from ..rules import ENGINES
+from ..spec import NONLINEARITIES
 from . import commands
 from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
 from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
 
-ENGINE_NAMES = ("numpy", "scratch", "torch")
+ENGINE_NAMES = ENGINES   # the name tests and tools import
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
@@ -30,19 +32,20 @@ def _demo(p: argparse.ArgumentParser) -> None:
 
 
 def _inspect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("cell", nargs="?", choices=CELL_NAMES, help="rnn, lstm or gru (or use --compare)")
+    p.add_argument("cell", nargs="?", choices=CELL_NAMES, help=f"{', '.join(CELL_NAMES)} (or use --compare)")
     p.add_argument("--compare", nargs="+", choices=CELL_NAMES, metavar="CELL",
-                   help="print several cells side by side (rnn gru lstm)")
+                   help="print several cells side by side (e.g. rnn gru lstm)")
     p.add_argument("--input-size", type=positive_int, default=10)
     p.add_argument("--hidden-size", type=positive_int, default=20)
     p.add_argument("--layers", type=positive_int, default=1)
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--proj-size", type=int, default=0, help="LSTM projection size (0 = none)")
-    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh")
+    p.add_argument("--nonlinearity", choices=NONLINEARITIES, help="h's nonlinearity (default: the cell's own)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--no-bias", action="store_true")
     p.add_argument("--layer-norm", action="store_true", help="layer norm inside the cell")
-    p.add_argument("--engine", choices=ENGINE_NAMES, default="torch")
+    p.add_argument("--engine", choices=ENGINE_NAMES,
+                   help="the engine whose module is built (default: torch.nn where it has the cell)")
     p.add_argument("--batch", type=positive_int)
     p.add_argument("--seq-len", type=positive_int)
     p.add_argument("--lengths", type=lengths, help="comma-separated lengths, one per sequence: 8,5,3")

@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cells import CELLS
 from .options import SETTING_FLAGS, settings_from
 
 
@@ -24,7 +25,7 @@ def inspect(args: argparse.Namespace) -> int:
     from ..inspect import compare_table, describe
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
     if not args.cell and not args.compare:
-        raise UsageError("inspect: name a cell (rnn, lstm, gru) or give --compare CELL ...")
+        raise UsageError(f"inspect: name a cell ({', '.join(CELLS)}) or give --compare CELL ...")
 
     def spec(cell: str) -> RecurrentSpec:
         return RecurrentSpec(cell, args.input_size, args.hidden_size, args.layers, args.bidirectional,

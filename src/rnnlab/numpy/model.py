@@ -20,17 +20,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ..spec import READOUTS
 from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
 from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
 from .recurrent import RecurrentNet
 
-READOUTS = ("last", "every")
-
 
 class SequenceModel:
     def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
-                 num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh",
+                 num_layers: int = 1, bidirectional: bool = False, nonlinearity: str | None = None,
                  readout: str = "last", dropout: float = 0.0, bias: bool = True,
                  dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False,
                  fused: bool | None = None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..spec import HEADS
+
 HEAD_NORMS = (None, "layernorm", "batchnorm")
 
 
@@ -84,7 +86,6 @@ def final_states(net: nn.Module, state: torch.Tensor | tuple[torch.Tensor, ...])
     return torch.cat(list(state[-dirs:]), dim=1)
 
 
-HEADS = ("plain", "layernorm", "batchnorm", "dense", "layernorm-dense", "batchnorm-dense")
 
 
 class TaskModel(nn.Module):
