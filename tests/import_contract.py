@@ -59,6 +59,7 @@ LAYER_OF = {
     "rnnlab.trainer": "run",
     "rnnlab.callbacks": "run",
     "rnnlab.rundir": "run",
+    "rnnlab.modelfile": "run",
     "rnnlab.memory": "run",
     # models: the engines' protocol and adapters, the two from-scratch engines, initialisation of any engine's model
     "rnnlab.engines": "models",
@@ -79,6 +80,7 @@ LAYER_OF = {
     "rnnlab.data": "data",
     # utilities
     "rnnlab.files": "utilities",
+    "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
     "rnnlab.denormals": "utilities",
     "rnnlab.distributed": "utilities",
