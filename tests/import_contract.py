@@ -73,6 +73,7 @@ LAYER_OF = {
     "rnnlab.rules": "facts",
     "rnnlab.spec": "facts",
     "rnnlab.config": "facts",
+    "rnnlab.settings_file": "facts",
     "rnnlab.tasks": "facts",
     "rnnlab.metrics": "facts",
     "rnnlab.streams": "facts",         # the order of batches: a task chooses its stream, so it sits below tasks
