@@ -81,6 +81,7 @@ LAYER_OF = {
     "rnnlab.data": "data",
     # utilities
     "rnnlab.files": "utilities",
+    "rnnlab.argcheck": "utilities",
     "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
     "rnnlab.denormals": "utilities",
