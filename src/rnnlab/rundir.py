@@ -47,6 +47,7 @@ MAX_CSV_FILE = 512 * 2 ** 20       # metrics.csv, iterations.csv (a row per opti
 MAX_MODEL_FILE = 2 ** 30           # model.npz: the bytes its arrays may hold in all
 MAX_PREDICTIONS_FILE = 2 ** 30
 MAX_NAME = 200
+RUN_FILES = ("config.json", "task.json", "metrics.csv", "train.log", "checkpoint.pt", "checkpoint.npz")
 
 
 class RunExists(RuntimeError):
@@ -226,6 +227,11 @@ class RunDir:
         path = self.file("model.npz")
         if not self.path.is_dir():
             raise ValueError(f"{self.path}: no such run directory; `rnnlab runs` lists the runs")
+        if not path.exists() and not any(self.file(name).exists() for name in RUN_FILES):
+            inside = sorted(p.parent.name for p in self.path.glob("*/config.json"))[:3]
+            raise ValueError(f"{self.path}: not a run directory (no config.json, no model.npz)"
+                             + (f"; it holds runs: give one of them, such as {self.path / inside[0]}" if inside
+                                else "; `rnnlab runs` lists the runs"))
         if not path.exists():
             raise ValueError(f"{self.path}: no model.npz (the run did not finish; "
                              f"`rnnlab train --resume {self.path}`)")

@@ -97,8 +97,9 @@ def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str
     except FileNotFoundError:
         raise ValueError(f"{what}: {path} does not exist") from None
     except IsADirectoryError:
-        raise ValueError(f"{what}: {path} is a folder; give the YAML file inside it (such as {path}/config.yaml)") \
-            from None
+        inside = sorted(str(p) for p in path.glob("*.y*ml"))[:3]
+        raise ValueError(f"{what}: {path} is a folder; give the YAML file inside it" + (
+            f" ({', '.join(inside)})" if inside else " (this folder holds no .yaml file)")) from None
     except UnicodeDecodeError:
         raise ValueError(f"{what}: {path} is not a text file; give a YAML file such as one holding "
                          f"'hidden_size: 64'") from None

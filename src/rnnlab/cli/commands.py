@@ -36,7 +36,7 @@ def inspect(args: argparse.Namespace) -> int:
         else:
             print(describe(spec(args.cell), args.engine, args.batch, args.seq_len, args.lengths).table())
     except ValueError as exc:
-        raise UsageError(f"inspect: {exc}") from None
+        raise ValueError(f"{exc}; `rnnlab inspect --help` lists the options") from None
     return 0
 
 
@@ -125,9 +125,35 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+PICTURE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def check_picture(picture: str) -> str:
+    """A picture's file name that can be written: a known extension, in a folder that exists."""
+    suffix = Path(picture).suffix.lower()
+    if suffix not in PICTURE_FORMATS:
+        has = f"has the extension {suffix[:20]!r}" if suffix else "has no extension"
+        raise ValueError(f"--picture: {picture[:80]!r} {has}; give a file name ending in "
+                         f"{', '.join(PICTURE_FORMATS)} (such as predictions.png)")
+    folder = Path(picture).parent
+    if not folder.is_dir():
+        raise ValueError(f"--picture: the folder {str(folder)[:80]!r} does not exist"
+                         f"{' (it is a file)' if folder.exists() else ''}; create it or choose another path")
+    return picture
+
+
+def check_out_folder(flag: str, out: str) -> None:
+    """An output folder that is a file is refused before any work (not after, as 'Not a directory')."""
+    path = Path(out)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise ValueError(f"{flag}: {str(part)[:80]!r} is a file, not a folder (a file is in the way); give a "
+                             f"folder for the output")
+
+
 def predict(args: argparse.Namespace) -> int:
     from ..runs import predict_images, score_labels, score_lines
-    picture = args.picture or str(Path(args.run) / "predictions.png")
+    picture = check_picture(args.picture) if args.picture else str(Path(args.run) / "predictions.png")
     normalise = tuple(part.strip() for part in args.normalise.split(",") if part.strip())
     results = predict_images(args.run, args.images, picture, normalise, args.labels)
     for r in [] if args.labels else results:   # with labels: the summary and the mistakes only
@@ -142,12 +168,19 @@ def predict(args: argparse.Namespace) -> int:
 
 def runs(args: argparse.Namespace) -> int:
     from ..runs import list_runs, runs_table
+    folder = Path(args.runs_dir)
+    if not folder.is_dir():
+        what = "is a file, not a folder of runs" if folder.exists() else "does not exist"
+        print(f"no runs yet: {args.runs_dir!r} {what} (--runs-dir); `rnnlab train` and `rnnlab compare` write "
+              f"runs under runs/")
+        return 0
     print(runs_table(list_runs(args.runs_dir)))
     return 0
 
 
 def gradients(args: argparse.Namespace) -> int:
     from ..gradient_report import gradient_report
+    check_out_folder("--out", args.out)
     gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
     print(f"pictures and summary in {args.out}")
     return 0
@@ -166,6 +199,7 @@ def sweep(args: argparse.Namespace) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     from ..bench import VARIANTS, run_bench
+    check_out_folder("--out", args.out)
     path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir)
     print(path.read_text())
     print(f"results: {path} and {path.with_suffix('.csv')}")
@@ -173,11 +207,21 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def explore(args: argparse.Namespace) -> int:
+    import errno
+    import socket
+
     from ..explore import serve
     try:
         serve(args.host, args.port, runs_dir=args.runs_dir)
     except OSError as exc:
-        raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc}); try --port 0") from None
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            raise ValueError(f"--host: {args.host[:80]!r} is not an address of this machine ({reason}); the "
+                             f"default 127.0.0.1 serves this machine only") from None
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(f"--port: {args.port} is in use on {args.host} ({reason}); choose another port, "
+                             f"or --port 0 picks a free one") from None
+        raise ValueError(f"cannot listen on {args.host}:{args.port} ({reason}); try --port 0") from None
     return 0
 
 
