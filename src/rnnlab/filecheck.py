@@ -89,8 +89,8 @@ def check_zip_sizes(archive: zipfile.ZipFile, path: Path, limit: int, what: str)
         raise ValueError(f"{path}: {len(members)} members, more than a {what} has; it is not one rnnlab wrote")
     total = sum(member.file_size for member in members)
     if total > limit:
-        raise ValueError(f"{path}: would decompress to {total} bytes, more than the {limit} a {what} of this "
-                         f"model can hold (a damaged or hostile file?); train the run again with --force")
+        raise ValueError(f"{path}: would decompress to {total} bytes, more than the {limit} a {what} can hold "
+                         f"(a damaged or hostile file?); train the run again with --force")
 
 
 def _npy_header(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path) -> ArrayHeader:

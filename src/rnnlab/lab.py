@@ -132,6 +132,9 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     _check_model(model)
     _check_common(data, preset, echo)
     check_path("run_dir", run_dir, optional=True)
+    if run_dir is not None and not str(run_dir).isprintable():
+        raise fail_value("run_dir", run_dir, "a path without control characters (a newline would forge a row of "
+                         "`rnnlab runs`)")
     cfg = configure(model, preset, **settings)
     plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
     return _train_plan(plan, data, run_dir, echo)

@@ -130,12 +130,12 @@ def check_archive(data: bytes, path: Path, limit: int, model: Trainable) -> None
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return
     if model.checkpoint_name.endswith(".npz"):
-        headers = npz_headers(io.BytesIO(data), path, limit, f"{model.engine} checkpoint")
+        headers = npz_headers(io.BytesIO(data), path, limit, f"{model.engine} checkpoint of this model")
         expected = {k: np.asarray(v).shape for k, v in model.weights().items()}
         check_weights(path, expected, {k: h for k, h in headers.items() if k.startswith("weights/")}, "weights/")
         return
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            check_zip_sizes(archive, path, limit, f"{model.engine} checkpoint")
+            check_zip_sizes(archive, path, limit, f"{model.engine} checkpoint of this model")
     except zipfile.BadZipFile:
         return

@@ -139,8 +139,9 @@ class RunDir:
         path = self.file(name)
         if not path.exists():
             return []
+        raw = open_regular(path, MAX_CSV_FILE, "CSV file of a run")     # its refusals name the file themselves
         try:
-            with open_regular(path, MAX_CSV_FILE, "CSV file of a run") as raw:
+            with raw:
                 rows = list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
             for row in rows:
                 check(row)
