@@ -98,7 +98,7 @@ def _check_common(data: object, preset: object, echo: object) -> None:
     if data is not None and not isinstance(data, TaskData):
         raise fail_type("data", data, "the TaskData of lab.load_data(...) or None",
                         f"load it with lab.load_data({data!r}), or leave data out to load the task's data"
-                        if isinstance(data, str) else "leave data out to load the task's data")
+                        if isinstance(data, str) and len(data) <= 40 else "leave data out to load the task's data")
     check_text("preset", preset, "a preset's name such as 'quick'", optional=True)
     check_bool("echo", echo)
 
