@@ -265,3 +265,14 @@ def test_a_run_name_is_one_printable_folder_name(tmp_path, capsys, name, reason)
     err = capsys.readouterr().err
     assert reason in err and err.count("\n") == 1 and not any(tmp_path.iterdir())
     assert check_run_name("lstm try 2 (é)") == "lstm try 2 (é)"
+
+
+def test_a_folder_named_with_a_newline_cannot_forge_a_row_of_runs(finished, tmp_path, capsys):
+    import shutil
+    shutil.copytree(finished / "torch", tmp_path / "evil\nforged  xor  lstm  torch")
+    doc = json.loads((tmp_path / "evil\nforged  xor  lstm  torch" / "config.json").read_text())
+    doc["task"] = "xor\x1b[2K\rforged"
+    (tmp_path / "evil\nforged  xor  lstm  torch" / "config.json").write_text(json.dumps(doc))
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 2 and "evil\\nforged" in out and "\\x1b[2K\\rforged" in out

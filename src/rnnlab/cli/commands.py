@@ -174,8 +174,17 @@ def runs(args: argparse.Namespace) -> int:
         print(f"no runs yet: {args.runs_dir!r} {what} (--runs-dir); `rnnlab train` and `rnnlab compare` write "
               f"runs under runs/")
         return 0
-    print(runs_table(list_runs(args.runs_dir)))
+    rows = [{key: _printable(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in list_runs(args.runs_dir)]
+    print(runs_table(rows))
     return 0
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """A name or value read from disk, as one printable line (control characters escaped, long text cut), so
+    a folder named with a newline or a config.json holding escape codes cannot forge a row of the table."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
 
 
 def gradients(args: argparse.Namespace) -> int:
