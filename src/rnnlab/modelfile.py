@@ -52,19 +52,31 @@ def _shape(shape: tuple) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def check_weights(path: Path, expected: dict[str, tuple], headers: dict[str, ArrayHeader], prefix: str = "") -> None:
-    """The arrays ``headers`` names (under ``prefix``) are exactly the weights ``expected`` (name -> shape), each
-    of floating point; ValueError naming the file and the first parameter that differs."""
+def expected_arrays(model: Trainable) -> dict[str, tuple[tuple, str]]:
+    """name -> (shape, kind) of a model's portable weights; kind "f" for floating point, "i" for counters
+    (a batch norm's num_batches_tracked)."""
+    out = {}
+    for name, value in model.weights().items():
+        array = np.asarray(value)
+        out[name] = (tuple(array.shape), "f" if array.dtype.kind == "f" else "i")
+    return out
+
+
+def check_weights(path: Path, expected: dict[str, tuple[tuple, str]], headers: dict[str, ArrayHeader],
+                  prefix: str = "") -> None:
+    """The arrays ``headers`` names (under ``prefix``) are exactly the weights ``expected`` (name -> (shape,
+    kind)), of that kind; ValueError naming the file and the first parameter that differs."""
     found = {name[len(prefix):]: h for name, h in headers.items() if name.startswith(prefix)}
-    for name, shape in expected.items():
+    for name, (shape, kind) in expected.items():
         header = found.get(name)
         if header is None:
             raise ValueError(f"{path}: parameter {name!r} is missing (the model {_shape(shape)} expects it); {AGAIN}")
         if header.shape != tuple(shape):
             raise ValueError(f"{path}: parameter {name!r} has shape {_shape(header.shape)}, the model's is "
                              f"{_shape(shape)} (a file of another model?); {AGAIN}")
-        if header.dtype.kind != "f":
-            raise ValueError(f"{path}: parameter {name!r} holds {header.dtype}, expected floating point; {AGAIN}")
+        if header.dtype.kind != kind and not (kind == "i" and header.dtype.kind in "iu"):
+            wanted = "floating point" if kind == "f" else "whole numbers"
+            raise ValueError(f"{path}: parameter {name!r} holds {header.dtype}, expected {wanted}; {AGAIN}")
     extra = sorted(set(found) - set(expected))
     if extra:
         raise ValueError(f"{path}: parameter {extra[0][:80]!r} is not one of this model's "
@@ -103,7 +115,7 @@ def read_model_file(path: Path, limit: int) -> tuple[ModelSpec, str, dict[str, n
             raise ValueError(f"{path}: its spec describes a model of about {spec_parameters(spec)} parameters but "
                              f"its arrays hold {held} bytes; {AGAIN}")
         try:
-            expected = {k: v.shape for k, v in build_trainable(spec, engine).weights().items()}
+            expected = expected_arrays(build_trainable(spec, engine))
         except ValueError as exc:
             raise ValueError(f"{path}: its spec cannot be built ({str(exc)[:120]}); {AGAIN}") from None
         check_weights(path, expected, headers)
@@ -131,7 +143,7 @@ def check_archive(data: bytes, path: Path, limit: int, model: Trainable) -> None
         return
     if model.checkpoint_name.endswith(".npz"):
         headers = npz_headers(io.BytesIO(data), path, limit, f"{model.engine} checkpoint of this model")
-        expected = {k: np.asarray(v).shape for k, v in model.weights().items()}
+        expected = expected_arrays(model)
         check_weights(path, expected, {k: h for k, h in headers.items() if k.startswith("weights/")}, "weights/")
         return
     try:
