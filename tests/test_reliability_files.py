@@ -32,6 +32,13 @@ def finished(tmp_path_factory):
     return root
 
 
+@pytest.mark.parametrize("flags", [["--head", "batchnorm"], ["--cell", "gru", "--layer-norm", "--engine", "scratch"],
+                                   ["--bidirectional", "--layers", "2", "--proj-size", "2"]])
+def test_every_kind_of_model_file_passes_the_checks(tmp_path, capsys, flags):
+    assert main([*TINY, "--runs-dir", str(tmp_path), "--name", "r", *flags]) == 0
+    assert main(["evaluate", str(tmp_path / "r")]) == 0, capsys.readouterr().err
+
+
 def _copy(finished, tmp_path, name="torch"):
     import shutil
     shutil.copytree(finished / name, tmp_path / name)
