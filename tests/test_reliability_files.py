@@ -247,6 +247,9 @@ def test_a_yaml_alias_in_an_opt_is_not_expanded(tmp_path, capsys):
     ("lr: " + "7" * 5000 + "x\n", "a text of 5001 characters ('77777"),
     ("task_options: {length: [" + ", ".join(["1"] * 20000) + "]}\n", "more than 10000 items"),
     ("[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ("epochs: " + "9" * 5000 + "\n", "is not valid YAML (Exceeds the limit (4300 digits)"),
+    ("a: !!python/object/apply:os.system [ls]\n", "is not valid YAML (could not determine a constructor"),
+    ("base: &b {lr: 1}\n<<: *b\n", "an alias (*b) is not accepted"),
     ("x" * 3 * 2 ** 20 + "\n", "is larger than 1048576 bytes"),
     ("lr: 0.1\n" + "\U0001F600" * 100 + ": 1\n", "has unknown setting(s) '" + "\U0001F600" * 40),
 ])

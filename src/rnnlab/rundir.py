@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
                   "seconds", "lr")
 REQUIRED_COLUMNS = ("epoch", "train_loss", "train_metric", "test_loss", "test_metric")
-MAX_CSV_FILE = 512 * 2 ** 20       # metrics.csv, iterations.csv (a row per optimizer step)
+MAX_CSV_FILE = 128 * 2 ** 20       # metrics.csv, iterations.csv (a row per optimizer step)
 MAX_MODEL_FILE = 2 ** 30           # model.npz: the bytes its arrays may hold in all
 MAX_PREDICTIONS_FILE = 2 ** 30
 MAX_NAME = 200

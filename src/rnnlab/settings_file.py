@@ -87,13 +87,25 @@ def _read_text(path: Path, what: str) -> str:
     return data.decode("utf-8")
 
 
+def _parse(text: str, path: Path, what: str) -> object:
+    """The YAML text of a settings file; every way it can fail is a ValueError naming the file (PyYAML's own
+    errors, nesting deeper than Python recurses, a number of more digits than Python converts)."""
+    import yaml
+    try:
+        return load_yaml(text)
+    except RecursionError:
+        raise ValueError(f"{what}: {path} is nested too deeply to be settings; fix the file") from None
+    except (yaml.YAMLError, ValueError, OverflowError) as err:
+        first = " ".join(str(err).split())[:200]
+        raise ValueError(f"{what}: {path} is not valid YAML ({first}); fix the file") from None
+
+
 def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str) -> dict:
     """A YAML file holding a mapping whose keys are all in ``keys``; errors name the file and the key and
     quote at most a short prefix of a bad value."""
-    import yaml
     path = Path(path)
     try:
-        data = load_yaml(_read_text(path, what)) or {}
+        data = _parse(_read_text(path, what), path, what) or {}
     except FileNotFoundError:
         raise ValueError(f"{what}: {path} does not exist") from None
     except IsADirectoryError:
@@ -105,11 +117,6 @@ def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str
                          f"'hidden_size: 64'") from None
     except OSError as err:
         raise ValueError(f"{what}: {path} cannot be read ({err.strerror}); check its permissions") from None
-    except RecursionError:
-        raise ValueError(f"{what}: {path} is nested too deeply to be settings; fix the file") from None
-    except yaml.YAMLError as err:
-        first = " ".join(str(err).split())[:200]
-        raise ValueError(f"{what}: {path} is not valid YAML ({first}); fix the file") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what}: {path} must hold a mapping of {expected}, got {type(data).__name__}")
     unknown = sorted(map(str, set(data) - set(keys)))
