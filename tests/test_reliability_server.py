@@ -178,6 +178,10 @@ def odd_runs(runs, tmp_path):
         handle.truncate(64 * 2 ** 20)                      # sparse: 64 MiB of nothing
     shutil.copytree(runs / "gru", root / "deep")
     (root / "deep" / "task.json").write_text("[" * 100_000 + "]" * 100_000)
+    shutil.copytree(runs / "gru", root / "damaged")
+    (root / "damaged" / "task.json").write_text('{"view": "rows"}')
+    shutil.copytree(runs / "gru", root / "bomb")
+    (root / "bomb" / "model.npz").write_bytes(b"PK\x05\x06" + bytes(18))
     return root
 
 
@@ -188,7 +192,12 @@ def test_odd_files_never_hang_the_pages(odd_runs):
     try:
         status, body = _request(port, "GET", "/api/runs", timeout=10)
         assert status == 200
-        assert sorted(row["id"] for row in json.loads(body)["runs"]) == ["fifo-summary", "gru", "lstm"]
+        assert sorted(row["id"] for row in json.loads(body)["runs"]) == ["bomb", "damaged", "fifo-summary", "gru",
+                                                                         "lstm"]
+        for run, fragment in (("damaged", "its task.json is damaged"), ("bomb", "model.npz: damaged")):
+            status, body = _request(port, "POST", "/api/read", json.dumps({"run": run, "png": _drawing(2)}).encode(),
+                                    timeout=10)
+            assert status == 400 and fragment in json.loads(body)["error"], body
         for run in ("gru", "fifo-summary"):
             status, body = _request(port, "POST", "/api/read", json.dumps({"run": run, "png": _drawing(2)}).encode(),
                                     timeout=10)

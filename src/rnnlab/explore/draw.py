@@ -171,6 +171,9 @@ class Reader:
                 reading = read_image(runs[run_id][0], image, model)
         except ValueError as err:
             raise BadRequest(f"run: {run_id[:80]!r} cannot be read: {_one_line(err)}") from None
+        except (KeyError, TypeError, IndexError, AttributeError) as err:   # a task.json rnnlab did not write
+            raise BadRequest(f"run: {run_id[:80]!r} cannot be read: its task.json is damaged ({type(err).__name__}"
+                             f" {_one_line(err, 80)}); train the run again") from None
         return {"run": run_id, **reading.to_json()}
 
 
