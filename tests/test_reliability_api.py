@@ -164,6 +164,10 @@ def _main(argv):
     (["explore", "--host", "host.invalid", "--port", "0"], "--host: 'host.invalid' is not an address of this machine"),
     (["inspect", "lstm", "--proj-size", "50"], "`rnnlab inspect --help` lists the options"),
     (["train", *TINY, "--opt", "=5"], "expected KEY=VALUE with KEY an option's name"),
+    (["train", *TINY, "--data-dir", "x.png"], "--data-dir: 'x.png' is a file, not a folder"),
+    (["data", "list", "--data-dir", "x.png/d"], "--data-dir: 'x.png' is a file, not a folder"),
+    (["demo", "--length", "10000000", "--steps", "1"], "--length 10000000 with --hidden 32 needs about"),
+    (["evaluate", "runs/ok", "--data-dir", "x.png"], "give a folder for the data"),
 ])
 def test_messages_that_were_vague(finished, monkeypatch, capsys, argv, fragment):
     monkeypatch.chdir(finished)

@@ -13,6 +13,11 @@ from .options import SETTING_FLAGS, settings_from
 
 def demo(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from ..memory import available_bytes
+    need = 8 * args.length * (1000 * 6 + (1000 + 64) * args.hidden * 12)   # the test set through the model, a batch
+    if need > available_bytes():
+        raise ValueError(f"--length {args.length} with --hidden {args.hidden} needs about {need / 1e9:.1f} GB, more "
+                         f"than this machine has free; use a smaller --length (default 30) or --hidden (default 32)")
     run_demo(cell=args.cell, length=args.length, hidden=args.hidden, steps=args.steps, lr=args.lr, seed=args.seed)
     return 0
 
@@ -41,6 +46,7 @@ def inspect(args: argparse.Namespace) -> int:
 
 
 def data(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..data.mnist import fetch
     from ..tasks import describe_tasks
     if args.data_command == "list":
@@ -53,6 +59,7 @@ def data(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..plan import resolve
     from ..report import write_report
     from ..rundir import check_run_name
@@ -97,6 +104,7 @@ def resume_changes(args: argparse.Namespace) -> dict:
 
 
 def compare(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..metrics import format_metric
     from ..rundir import check_run_name
     from ..runs import compare as compare_models
@@ -115,6 +123,7 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..metrics import format_metric
     from ..runs import evaluate_run
     r = evaluate_run(args.run, args.task, args.engine, args.data_dir, **dict(args.task_options or []))
@@ -142,13 +151,19 @@ def check_picture(picture: str) -> str:
     return picture
 
 
-def check_out_folder(flag: str, out: str) -> None:
+def check_data_dir(args: argparse.Namespace) -> None:
+    """--data-dir, when given, is a folder or not there yet (refused before any work when it is a file)."""
+    if getattr(args, "data_dir", None):
+        check_out_folder("--data-dir", args.data_dir, "for the data (default $RNNLAB_DATA or ~/.cache/rnnlab)")
+
+
+def check_out_folder(flag: str, out: str, purpose: str = "for the output") -> None:
     """An output folder that is a file is refused before any work (not after, as 'Not a directory')."""
     path = Path(out)
     for part in (path, *path.parents):
         if part.exists() and not part.is_dir():
             raise ValueError(f"{flag}: {str(part)[:80]!r} is a file, not a folder (a file is in the way); give a "
-                             f"folder for the output")
+                             f"folder {purpose}")
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -196,6 +211,7 @@ def gradients(args: argparse.Namespace) -> int:
 
 
 def sweep(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..sweep import read_sweep, run_sweep, write_sweep_report
     doc = read_sweep(args.file)
     results = [] if args.report else run_sweep(doc, args.runs_dir, args.backend, args.workers, args.ray_address,
@@ -207,6 +223,7 @@ def sweep(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..bench import VARIANTS, run_bench
     check_out_folder("--out", args.out)
     path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir)
