@@ -170,6 +170,10 @@ def test_checkpoints_are_checked_against_the_model(finished, tmp_path, capsys):
     _write_zip(run / "checkpoint.npz", [_stored_member("meta.npy", arrays["meta"]), _zeros_member("optim/m.npy", 1)])
     assert main(["train", "--resume", str(run), "--quiet", "--epochs", "2"]) == 2
     assert "would decompress to" in capsys.readouterr().err
+    np.save(run / "checkpoint.npz", np.zeros(3))         # a bare .npy under the checkpoint's name
+    (run / "checkpoint.npz").write_bytes((run / "checkpoint.npz.npy").read_bytes())
+    assert main(["train", "--resume", str(run), "--quiet", "--epochs", "2"]) == 2
+    assert "not a zip archive" in capsys.readouterr().err
     torch_run = _copy(finished, tmp_path, "torch")
     _write_zip(torch_run / "checkpoint.pt", [_zeros_member("archive/data/0", 1)])
     assert main(["train", "--resume", str(torch_run), "--quiet", "--epochs", "2"]) == 2

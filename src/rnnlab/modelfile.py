@@ -138,9 +138,11 @@ def checkpoint_limit(model: Trainable) -> int:
 
 def check_archive(data: bytes, path: Path, limit: int, model: Trainable) -> None:
     """A checkpoint's bytes judged from its zip directory (and, for an .npz, its weights' headers) before the
-    engine reads them; a file that is no zip is left to the engine's reader (which names it damaged)."""
+    engine reads them.  rnnlab writes both formats as zip archives; anything else (a bare .npy, torch's legacy
+    format) is refused unread, since its headers could ask for any amount of memory."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        return
+        raise ValueError(f"{path}: cannot be read as a {model.engine} checkpoint of this model (not a zip archive, "
+                         f"as rnnlab writes them); {AGAIN}")
     if model.checkpoint_name.endswith(".npz"):
         headers = npz_headers(io.BytesIO(data), path, limit, f"{model.engine} checkpoint of this model")
         expected = expected_arrays(model)
