@@ -59,6 +59,7 @@ LAYER_OF = {
     "rnnlab.trainer": "run",
     "rnnlab.callbacks": "run",
     "rnnlab.rundir": "run",
+    "rnnlab.modelfile": "run",
     "rnnlab.memory": "run",
     # models: the engines' protocol and adapters, the two from-scratch engines, initialisation of any engine's model
     "rnnlab.engines": "models",
@@ -72,6 +73,7 @@ LAYER_OF = {
     "rnnlab.rules": "facts",
     "rnnlab.spec": "facts",
     "rnnlab.config": "facts",
+    "rnnlab.settings_file": "facts",
     "rnnlab.tasks": "facts",
     "rnnlab.metrics": "facts",
     "rnnlab.streams": "facts",         # the order of batches: a task chooses its stream, so it sits below tasks
@@ -81,6 +83,8 @@ LAYER_OF = {
     "rnnlab.files": "utilities",
     "rnnlab.version": "utilities",     # the version string (from _version.py, which setuptools-scm writes)
     "rnnlab._version": "utilities",
+    "rnnlab.argcheck": "utilities",
+    "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
     "rnnlab.denormals": "utilities",
     "rnnlab.distributed": "utilities",

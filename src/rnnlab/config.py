@@ -17,12 +17,11 @@ table of :mod:`rnnlab.rules`, checked when the configuration is made, before any
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .rules import ENGINES, check_options
+from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
 from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
 
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -153,9 +152,10 @@ class TrainConfig:
     @classmethod
     def from_flat(cls, settings: dict) -> TrainConfig:
         """A configuration from flat settings (``{"cell": "gru", "lr": 0.01, "task_options": {...}}``)."""
-        unknown = sorted(set(settings) - FIELDS)
+        unknown = sorted(map(str, set(settings) - FIELDS))
         if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(FIELDS))}")
+            raise ValueError(f"unknown setting(s) {', '.join(k if len(k) <= 40 else shown(k, 40) for k in unknown)}"
+                             f"; valid: {', '.join(sorted(FIELDS))}")
         groups: dict[str, dict] = {"model": {}, **{section: {} for section in SECTIONS}}
         for name, value in settings.items():
             section, attribute = FLAT[name]
@@ -235,46 +235,6 @@ PRESETS: dict[str, dict] = {
 DEFAULT_MODELS = ("rnn", "lstm", "gru")
 
 
-def load_yaml(text: str) -> object:
-    """YAML as people write it: ``1e-3`` is a number (PyYAML's YAML 1.1 reads it as text)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+0123456789."))
-    return yaml.load(text, Loader=Loader)
-
-
-_EXPONENT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
-
-
-def read_mapping(path: str | Path, what: str, keys: Iterable[str], expected: str) -> dict:
-    """A YAML file holding a mapping whose keys are all in ``keys``; errors name the file and the key."""
-    import yaml
-    path = Path(path)
-    try:
-        data = load_yaml(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ValueError(f"{what}: {path} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"{what}: {path} is a folder; give the YAML file inside it") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{what}: {path} is not a text file; give a YAML file such as one holding "
-                         f"'hidden_size: 64'") from None
-    except OSError as err:
-        raise ValueError(f"{what}: {path} cannot be read ({err.strerror}); check its permissions") from None
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0]
-        raise ValueError(f"{what}: {path} is not valid YAML ({first}); fix the file") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{what}: {path} must hold a mapping of {expected}, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(keys))
-    if unknown:
-        raise ValueError(f"{what}: {path} has unknown {expected}(s) {', '.join(unknown)}; "
-                         f"valid: {', '.join(sorted(keys))}")
-    return data
-
-
 @dataclass(frozen=True)
 class Settings:
     """Flat settings merged from every layer, and the models that `compare` trains."""
@@ -282,42 +242,78 @@ class Settings:
     models: tuple[str, ...] = DEFAULT_MODELS
 
     def config(self, model: str | None = None) -> TrainConfig:
-        """The training configuration (of the model of a short name, when given)."""
-        values = {**self.values, **(parse_model_name(model) if model else {})}
-        return TrainConfig.from_flat(values)
+        """The training configuration (of the model of a short name, when given).  A setting the short name
+        fixes (``bilstm``: the cell and two directions) that the settings give otherwise is refused with both."""
+        named = parse_model_name(model) if model is not None else {}
+        for key, value in named.items():
+            if key in self.values and self.values[key] != value:
+                raise ValueError(f"{key}: the settings give {shown(self.values[key])} but the model name "
+                                 f"{model!r} means {value!r}; give one of them (a model name such as "
+                                 f"'bilstm2' or the settings alone)")
+        return TrainConfig.from_flat({**self.values, **named})
 
     def configs(self) -> dict[str, TrainConfig]:
         """One configuration per model of ``models``, all checked before any is used."""
         return {name: self.config(name) for name in self.models}
 
 
-def resolve(preset: str | None = None, config_file: str | Path | None = None, **flags) -> Settings:
-    """Defaults < preset < config file < flags (flags that are None are not given).
+FLAGS_PLACE = "the command line (or the call's settings)"
 
-    Task options merge layer by layer, except that a layer naming another task starts them afresh
-    (a preset's image options mean nothing to the xor task)."""
+
+def _layers(preset: str | None, config_file: str | Path | None, flags: dict) -> list[tuple[str, dict]]:
+    """(where, settings) of each layer, lowest precedence first."""
     layers = []
     if preset is not None:
         check_choice_plain("preset", preset, tuple(PRESETS))
-        layers.append(dict(PRESETS[preset]))
+        layers.append((f"preset {preset}", dict(PRESETS[preset])))
     if config_file is not None:
-        layers.append(read_mapping(config_file, "config", FIELDS | {"models"}, "setting"))
-    layers.append({k: v for k, v in flags.items() if v is not None and v != {}})
+        layers.append((f"config file {config_file}",
+                       read_mapping(config_file, "config", FIELDS | {"models"}, "setting")))
+    layers.append((FLAGS_PLACE, {k: v for k, v in flags.items() if v is not None and v != {}}))
+    for _, layer in layers:
+        for key, value in layer.items():
+            check_value_size(key, value)
+    return layers
+
+
+def _merge_task_options(layers: list[tuple[str, dict]]) -> dict:
+    """Task options merged layer by layer.  An option given by a layer that names its task belongs to that
+    task: when a later layer names another task, a preset's options are dropped (a preset's image options
+    mean nothing to the xor task) and a file's are refused with both places named; an option given without
+    a task (``--opt``, a file without ``task:``) applies to whichever task the settings end with."""
+    task = DataConfig.task
+    options: dict[str, tuple[object, str, str | None]] = {}     # option -> (value, where, its task or None)
+    for where, layer in layers:
+        given = layer.get("task_options") or {}
+        if not isinstance(given, dict):
+            raise ValueError(f"task_options: expected a mapping of option to value, got {shown(given)}")
+        if "task" in layer and layer["task"] != task:
+            for key, (value, place, owner) in list(options.items()):
+                if owner is None or owner == layer["task"]:
+                    continue
+                if place.startswith("preset "):
+                    del options[key]
+                    continue
+                raise ValueError(f"task_options: {key}={shown(value)} is given for task {owner} in {place}, but "
+                                 f"{where} chooses task {shown(layer['task'])}; give the option with the task "
+                                 f"that takes it (--opt {key}=... on the command line), or name one task")
+            task = layer["task"]
+        for key, value in given.items():
+            options[key] = (value, where, layer.get("task"))
+    return {key: value for key, (value, _, _) in options.items()}
+
+
+def resolve(preset: str | None = None, config_file: str | Path | None = None, **flags) -> Settings:
+    """Defaults < preset < config file < flags (flags that are None are not given); task options merge by
+    :func:`_merge_task_options`, so no option is dropped without its reason."""
+    layers = _layers(preset, config_file, flags)
     values: dict = {}
-    task_options: dict = {}
-    for layer in layers:
-        layer = dict(layer)
-        if "task" in layer and layer["task"] != values.get("task", DataConfig.task):
-            task_options = {}
-        options = layer.pop("task_options", None) or {}
-        if not isinstance(options, dict):
-            raise ValueError(f"task_options: expected a mapping of option to value, got {options!r}")
-        task_options.update(options)
-        values.update(layer)
-    values["task_options"] = task_options
+    for _, layer in layers:
+        values.update({k: v for k, v in layer.items() if k != "task_options"})
+    values["task_options"] = _merge_task_options(layers)
     models = values.pop("models", DEFAULT_MODELS)
     if isinstance(models, str) or not isinstance(models, (list, tuple)):
-        raise ValueError(f"models: expected a list of model names such as [rnn, lstm], got {models!r}")
+        raise ValueError(f"models: expected a list of model names such as [rnn, lstm], got {shown(models)}")
     for name in models:
         parse_model_name(name)
     return Settings(values, tuple(models))

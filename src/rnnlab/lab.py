@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plan as run_plan
+from .argcheck import check_bool, check_int, check_names, check_path, check_text, fail_type, fail_value
 from .callbacks import EpochPrinter
 from .config import TrainConfig, resolve
 from .engines import Trainable
@@ -56,8 +57,15 @@ class Result:
         return self.model.num_parameters()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The model's outputs for ``x`` (sequences shaped as the task's)."""
-        return self.model.predict(np.asarray(x, dtype=np.float32))
+        """The model's outputs for ``x`` (sequences shaped as the task's: (N, steps, inputs))."""
+        try:
+            array = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise fail_type("x", x, "an array of numbers (N, steps, inputs)") from None
+        inputs = self.task.input_size
+        if array.ndim != 3 or array.shape[-1] != inputs or 0 in array.shape:
+            raise fail_value("x", x, f"an array shaped (N, steps, {inputs}), not {array.shape}")
+        return self.model.predict(array)
 
     def predicted_classes(self) -> np.ndarray:
         return self.test_outputs.argmax(-1)
@@ -73,7 +81,26 @@ class Result:
 def load_data(task: str = "mnist-rows", seed: int = 0, data_dir: str | Path | None = None,
               **options: object) -> TaskData:
     """A task's train / validation / test sets (``options``: the task's options, as ``--opt``)."""
+    check_text("task", task, "a task's name such as 'mnist-rows' (`rnnlab data list`)")
+    check_int("seed", seed, 0)
+    check_path("data_dir", data_dir, optional=True)
     return get_task(task).load(seed=seed, data_dir=data_dir, **options)
+
+
+def _check_model(model: object) -> None:
+    """``model`` is a short model name or a TrainConfig (None is refused: it would mean a default model)."""
+    if not isinstance(model, (str, TrainConfig)):
+        raise fail_type("model", model, "a model's short name such as 'lstm' or 'bilstm2-ln', or a TrainConfig")
+
+
+def _check_common(data: object, preset: object, echo: object) -> None:
+    """The arguments train and compare share, checked before anything is resolved or loaded."""
+    if data is not None and not isinstance(data, TaskData):
+        raise fail_type("data", data, "the TaskData of lab.load_data(...) or None",
+                        f"load it with lab.load_data({data!r}), or leave data out to load the task's data"
+                        if isinstance(data, str) and len(data) <= 40 else "leave data out to load the task's data")
+    check_text("preset", preset, "a preset's name such as 'quick'", optional=True)
+    check_bool("echo", echo)
 
 
 def configure(model: str | TrainConfig = "lstm", preset: str | None = None, **settings: object) -> TrainConfig:
@@ -82,6 +109,8 @@ def configure(model: str | TrainConfig = "lstm", preset: str | None = None, **se
 
     A setting given as None means none of it where that is a value it can take (``clip_norm=None``:
     no clipping by norm; ``loss=None``: the task's loss), not "the default"."""
+    _check_model(model)
+    check_text("preset", preset, "a preset's name such as 'quick'", optional=True)
     if isinstance(model, TrainConfig):
         if preset is not None:
             raise ValueError(f"preset {preset!r}: a ready TrainConfig was given; change its settings by name "
@@ -98,7 +127,14 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     ``run_dir``: also a run directory on disk).
 
     The run is resolved and checked by :func:`rnnlab.plan.resolve` before any data loads, as every
-    entry point's is.  ``echo`` prints one line per epoch, as `rnnlab train` does."""
+    entry point's is.  ``echo`` prints one line per epoch, as `rnnlab train` does.  Wrong arguments are a
+    TypeError or ValueError naming the argument before anything starts."""
+    _check_model(model)
+    _check_common(data, preset, echo)
+    check_path("run_dir", run_dir, optional=True)
+    if run_dir is not None and not str(run_dir).isprintable():
+        raise fail_value("run_dir", run_dir, "a path without control characters (a newline would forge a row of "
+                         "`rnnlab runs`)")
     cfg = configure(model, preset, **settings)
     plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
     return _train_plan(plan, data, run_dir, echo)
@@ -148,6 +184,8 @@ def compare(models: list[str], data: TaskData | None = None, preset: str | None 
             **settings: object) -> dict[str, Result]:
     """Train several models on the same data (loaded once); every run is resolved and checked by
     :func:`rnnlab.plan.resolve_all` before the data loads or the first model trains."""
+    check_names("models", models)
+    _check_common(data, preset, echo)
     plans = run_plan.resolve_all({name: configure(name, preset, **settings) for name in models}, shared_data=True)
     if data is None and plans:
         data = next(iter(plans.values())).load()
@@ -157,11 +195,14 @@ def compare(models: list[str], data: TaskData | None = None, preset: str | None 
 def add_binary(result: Result, a: int, b: int) -> int:
     """Add two whole numbers with a model trained on binary addition (``binary-add``): the bits of
     ``a`` and ``b``, least significant first, one pair per step, and a last step for the carry."""
+    _check_result(result)
     if result.task.name != "binary-add":
         raise ValueError(f"add_binary: the model was trained on {result.task.name}, not on binary-add")
     for name, value in (("a", a), ("b", b)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name}: expected a whole number >= 0, got {value!r}")
+        if value.bit_length() > 4096:
+            raise ValueError(f"{name}: a number of {value.bit_length()} bits; expected at most 4096 bits")
     bits = max(a.bit_length(), b.bit_length(), 1) + 1
     x = np.array([[[(a >> k) & 1, (b >> k) & 1] for k in range(bits)]], dtype=np.float32)
     probabilities = 1.0 / (1.0 + np.exp(-result.predict(x)[0, :, 0]))
@@ -170,5 +211,14 @@ def add_binary(result: Result, a: int, b: int) -> int:
 
 def binary_probabilities(result: Result, split: Split | None = None, count: int = 3) -> np.ndarray:
     """The model's probability of a 1 at every bit of the first ``count`` sums of ``split`` (test set)."""
+    _check_result(result)
+    if split is not None and not isinstance(split, Split):
+        raise fail_type("split", split, "a Split such as result.data.test, or None (the test set)")
+    check_int("count", count, 1)
     split = split or result.data.test
     return 1.0 / (1.0 + np.exp(-result.predict(split.x[:count])[..., 0]))
+
+
+def _check_result(result: object) -> None:
+    if not isinstance(result, Result):
+        raise fail_type("result", result, "the Result of lab.train(...)")

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure as _Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from .argcheck import check_int, check_text, fail_type, fail_value
 from .metrics import METRICS, analyze_confusion, confusion_matrix
 from .trainer import History
 
@@ -52,6 +53,8 @@ def _metric_axis(ax, metric: str) -> None:
 def curves(items: object, title: str | None = None) -> Figure:
     """The course's 2 x 2 figure: training and test loss, training and test metric per epoch (the
     validation numbers dashed beside the test ones when there are any), one line per model."""
+    _check_histories(items)
+    check_text("title", title, "text", optional=True)
     histories = _histories(items)
     metric = next(iter(histories.values())).metric
     fig = Figure(figsize=(11, 7.5))
@@ -78,6 +81,8 @@ def curves(items: object, title: str | None = None) -> Figure:
 def iteration_loss(items: object, smooth: int = 1) -> Figure:
     """The training loss of every optimizer step (averaged over ``smooth`` steps) and the validation
     loss at the end of each epoch, against the step."""
+    _check_histories(items)
+    check_int("smooth", smooth, 1)
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
     for name, history in _histories(items).items():
@@ -100,6 +105,7 @@ def iteration_loss(items: object, smooth: int = 1) -> Figure:
 def confusion(items: object) -> Figure:
     """One confusion matrix per model (counts in the cells); a Result, a list or a mapping of them,
     or a mapping name -> (labels, outputs)."""
+    _check_pairs(items)
     pairs = _prediction_pairs(items)
     fig = Figure(figsize=(4.4 * len(pairs), 4.4))
     axes = fig.subplots(1, len(pairs), squeeze=False)
@@ -135,6 +141,7 @@ def _prediction_pairs(items: object) -> dict[str, tuple[np.ndarray, np.ndarray]]
 def gallery(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str] | None = None, columns: int = 8,
             colors: Sequence[str] | None = None) -> Figure:
     """Pictures in a grid with a title under each (digits: 28 x 28 arrays, or sequences of 28 rows)."""
+    _check_gallery(images, titles, columns, colors)
     images = [np.asarray(i).reshape(28, -1) if np.asarray(i).size == 784 else np.asarray(i) for i in images]
     if not images:
         fig = Figure(figsize=(4, 0.8))
@@ -156,12 +163,17 @@ def gallery(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str] | N
 
 def predictions(result: object, count: int = 16, start: int = 0) -> Figure:
     """Test pictures with the predicted and the true class (mistakes in red)."""
+    _check_picture_result(result)
+    check_int("count", count, 1)
+    check_int("start", start, 0)
     index = np.arange(start, min(start + count, len(result.data.test.y)))
     return _labelled(result, index)
 
 
 def mistakes(result: object, count: int = 16) -> Figure:
     """The first ``count`` test pictures the model got wrong, with what it read and what they are."""
+    _check_picture_result(result)
+    check_int("count", count, 1)
     wrong = np.flatnonzero(result.predicted_classes() != result.data.test.y)[:count]
     return _labelled(result, wrong)
 
@@ -187,6 +199,8 @@ def _pictures(result: object, index: np.ndarray) -> np.ndarray:
 def samples(items: object, count: int = 3) -> Figure:
     """Regression and memory tasks: target and output of a few test sequences (every-step tasks),
     or outputs against targets (last-step tasks)."""
+    _check_pairs(items)
+    check_int("count", count, 1)
     pairs = _prediction_pairs(items)
     fig = Figure(figsize=(4.6 * len(pairs), 3.6))
     axes = fig.subplots(1, len(pairs), squeeze=False)
@@ -212,6 +226,7 @@ def samples(items: object, count: int = 3) -> Figure:
 def lengths(items: object, trained_bits: int | None = None) -> Figure:
     """Binary addition: bit accuracy (and whole sums right, dashed) against the length of the numbers;
     a Result, a list or mapping of them, or a mapping name -> {"bits=k": accuracy}."""
+    _check_lengths(items, trained_bits)
     named = items if isinstance(items, Mapping) else _prediction_names(items)
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
@@ -273,3 +288,73 @@ def labelled_summary(results: Sequence[Mapping], score: Mapping, count: int = 40
         cell.axis("off")
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------ argument checks
+# Each public function above checks its arguments first, so a wrong one is a TypeError or ValueError naming it
+# (what was given, what is expected) before anything is drawn, never an AttributeError from inside matplotlib.
+RESULTS = "a lab Result or History, a list of them, or a mapping name -> one of them"
+PAIRS = "a lab Result, a list of them, or a mapping name -> Result or (labels, outputs)"
+
+
+def _is_result(item: object) -> bool:
+    """A lab Result, by what the figures read from it (views do not import the notebook API)."""
+    return all(hasattr(item, name) for name in ("history", "data", "test_outputs", "name"))
+
+
+def _listed(items: object, expected: str) -> list:
+    """The things ``items`` holds (a mapping's values, a list's items, or itself), at least one."""
+    listed = list(items.values()) if isinstance(items, Mapping) else \
+        list(items) if isinstance(items, (list, tuple)) else [items]
+    if not listed:
+        raise fail_value("items", items, expected + " (at least one)")
+    return listed
+
+
+def _check_histories(items: object) -> None:
+    for item in _listed(items, RESULTS):
+        if not isinstance(getattr(item, "history", item), History):
+            raise fail_type("items", items, RESULTS, f"{given_name(item)} holds no training history")
+
+
+def _check_pairs(items: object) -> None:
+    for item in _listed(items, PAIRS):
+        if isinstance(items, Mapping) and isinstance(item, tuple) and len(item) == 2:
+            labels, outputs = np.asarray(item[0]), np.asarray(item[1])
+            if outputs.ndim < 2 or len(labels) != len(outputs):
+                raise fail_value("items", items, "labels (N,) and outputs (N, classes) of the same N")
+        elif not _is_result(item):
+            raise fail_type("items", items, PAIRS, f"{given_name(item)} is neither")
+
+
+def _check_lengths(items: object, trained_bits: object) -> None:
+    expected = "a binary-add Result, a list or mapping of them, or a mapping name -> {'bits=k': accuracy}"
+    for item in _listed(items, expected):
+        if not isinstance(item, Mapping) and not (_is_result(item) and hasattr(item, "extra_tests")):
+            raise fail_type("items", items, expected, f"{given_name(item)} is neither")
+    if trained_bits is not None:
+        check_int("trained_bits", trained_bits, 1)
+
+
+def _check_gallery(images: object, titles: object, columns: object, colors: object) -> None:
+    if isinstance(images, (str, bytes)) or not isinstance(images, (np.ndarray, Sequence)):
+        raise fail_type("images", images, "a list (or array) of pictures, each a 2-D array such as 28 x 28")
+    check_int("columns", columns, 1)
+    for name, labels in (("titles", titles), ("colors", colors)):
+        if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)
+                                   or len(labels) < len(images)):
+            raise fail_value(name, labels, f"a list of {len(images)} texts, one per picture, or None")
+
+
+def _check_picture_result(result: object) -> None:
+    """``result`` is a lab Result of an image task (its test sequences are 784 numbers each)."""
+    if not _is_result(result):
+        raise fail_type("result", result, "the Result of lab.train(...) on an image task")
+    if np.asarray(result.data.test.x[:1]).size != 784:
+        raise fail_value("result", result, "a Result of an image task (28 x 28 pictures)",
+                         f"its task {getattr(result.task, 'name', '?')} has no pictures")
+
+
+def given_name(item: object) -> str:
+    """An item of a list or mapping, named for a message: its type and the start of its repr()."""
+    return f"{type(item).__name__} {repr(item)[:40]!s}"

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .argcheck import check_path, check_text, fail_type, fail_value
 from .cells import get_cell
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def image_sequence(image: np.ndarray, info: dict) -> np.ndarray:
 
 def load_model(run_dir: str | Path) -> Trainable:
     """The trained model of a run on the engine it was trained on."""
+    check_path("run_dir", run_dir)
     from .engines import build_trainable
     from .rundir import RunDir
     spec, trained_on, weights = RunDir(run_dir).load_model()
@@ -112,6 +114,8 @@ def load_model(run_dir: str | Path) -> Trainable:
 
 def read_image(run_dir: str | Path, image: np.ndarray, model: Trainable | None = None) -> Reading:
     """The :class:`Reading` of a prepared image (28, 28) in [0, 1] by the run's model."""
+    _check_run_and_model(run_dir, model)
+    image = _check_image(image)
     from .rundir import RunDir
     run = RunDir(run_dir)
     doc = run.read_config()
@@ -133,6 +137,12 @@ def read_image(run_dir: str | Path, image: np.ndarray, model: Trainable | None =
 def read_picture(run_dir: str | Path, picture: Image.Image, normalise: tuple[str, ...] = (),
                  model: Trainable | None = None) -> Reading:
     """A PIL picture of one digit, prepared as ``rnnlab predict`` prepares it, then :func:`read_image`."""
+    from PIL import Image as PILImage
+    _check_run_and_model(run_dir, model)
+    if not isinstance(picture, PILImage.Image):
+        raise fail_type("picture", picture, "a PIL.Image.Image (PIL.Image.open('digit.png'))")
+    if isinstance(normalise, str) or not isinstance(normalise, (tuple, list)):
+        raise fail_type("normalise", normalise, "a tuple of parts such as ('deskew', 'stroke'), or ()")
     from .data.images import prepare_digit
     return read_image(run_dir, prepare_digit(picture, "<drawing>", normalise), model)
 
@@ -140,6 +150,10 @@ def read_picture(run_dir: str | Path, picture: Image.Image, normalise: tuple[str
 def reading_figure(reading: Reading, title: str = "") -> Figure:
     """The image the network receives, the class probabilities after each row, the hidden state and the
     gates over the rows (heat maps: steps down, units across)."""
+    if not isinstance(reading, Reading):
+        raise fail_type("reading", reading, "the Reading of read_image(...) or read_picture(...)")
+    if title:
+        check_text("title", title, "text")
     from .plots import Figure
     gates = get_cell(reading.cell).gates          # tanh gates (the LSTM's g, the GRU's n) are signed
     signed = {name: g.activation != "sigmoid" for name, g in zip(gate_names(reading.cell), gates)}
@@ -162,3 +176,23 @@ def reading_figure(reading: Reading, title: str = "") -> Figure:
         fig.colorbar(im, ax=ax, fraction=0.05)
     fig.tight_layout()
     return fig
+
+
+def _check_run_and_model(run_dir: object, model: object) -> None:
+    """The arguments every reading takes: a run folder, and a model of that run or None."""
+    check_path("run_dir", run_dir)
+    if model is not None and not (hasattr(model, "predict") and hasattr(model, "spec")):
+        raise fail_type("model", model, "a model of load_model(run_dir), or None (loaded from the run)")
+
+
+def _check_image(image: object) -> np.ndarray:
+    """A prepared image: 28 x 28 numbers in [0, 1]."""
+    try:
+        array = np.asarray(image, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise fail_type("image", image, "a 28 x 28 array of numbers in [0, 1]") from None
+    if array.shape != (28, 28):
+        raise fail_value("image", image, f"a 28 x 28 array (prepare a picture with read_picture), not {array.shape}")
+    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+        raise fail_value("image", image, "numbers in [0, 1] (a picture's pixels divided by 255)")
+    return array

@@ -24,13 +24,16 @@ import csv
 import io
 import json
 import shutil
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .filecheck import MAX_JSON_FILE, npz_headers, open_regular, read_regular
 from .files import write_atomic
+from .modelfile import check_archive, checkpoint_limit, read_model_file
 from .spec import ModelSpec
 from .trainer import EpochRecord, History
 
@@ -40,18 +43,36 @@ if TYPE_CHECKING:
 METRIC_COLUMNS = ("epoch", "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
                   "seconds", "lr")
 REQUIRED_COLUMNS = ("epoch", "train_loss", "train_metric", "test_loss", "test_metric")
+MAX_CSV_FILE = 128 * 2 ** 20       # metrics.csv, iterations.csv (a row per optimizer step)
+MAX_MODEL_FILE = 2 ** 30           # model.npz: the bytes its arrays may hold in all
+MAX_PREDICTIONS_FILE = 2 ** 30
+MAX_NAME = 200
+RUN_FILES = ("config.json", "task.json", "metrics.csv", "train.log", "checkpoint.pt", "checkpoint.npz")
 
 
 class RunExists(RuntimeError):
     """A run directory is in the way (pass --force, --resume or another --name)."""
 
 
-def check_run_name(name: str) -> str:
-    """A run's name is one folder name: not empty, not ``.`` or ``..``, no path separator."""
-    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise ValueError(f"--name: {name!r} is not a folder name; a run name is a single folder name such as "
-                         f"'lstm-try2' (no '/', not '.' or '..')")
-    return name
+def check_run_name(name: object) -> str:
+    """A run's name is one printable folder name: not empty, not ``.`` or ``..``, no path separator, no
+    control character (a newline would forge a row of `rnnlab runs`), at most MAX_NAME characters."""
+    shown = repr(name) if not isinstance(name, str) or len(name) <= 60 else repr(name[:60]) + "..."
+    if not isinstance(name, str):
+        reason = f"expected text, got {type(name).__name__}"
+    elif name in ("", ".", ".."):
+        reason = "empty, '.' or '..' is not a run's own folder"
+    elif "/" in name or "\\" in name:
+        reason = "it holds a path separator ('/' or '\\\\')"
+    elif any(unicodedata.category(c)[0] in "CZ" and c != " " for c in name):
+        bad = next(c for c in name if unicodedata.category(c)[0] in "CZ" and c != " ")
+        reason = f"it holds the control or invisible character {bad!r}"
+    elif len(name) > MAX_NAME:
+        reason = f"{len(name)} characters, more than {MAX_NAME}"
+    else:
+        return name
+    raise ValueError(f"--name: {shown} is not a folder name ({reason}); a run name is a single printable folder "
+                     f"name such as 'lstm-try2'")
 
 
 class RunDir:
@@ -92,12 +113,13 @@ class RunDir:
     def read_json(self, name: str, hint: str = "") -> dict:
         path = self.file(name)
         try:
-            doc = json.loads(path.read_text())
+            doc = json.loads(read_regular(path, MAX_JSON_FILE, "JSON file of a run").decode("utf-8"))
         except FileNotFoundError:
             raise ValueError(f"{path}: missing; {hint or 'is this a run directory (rnnlab runs lists them)?'}") \
                 from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: damaged ({exc}); {hint or 'train the run again with --force'}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
+            raise ValueError(f"{path}: damaged ({reason}); {hint or 'train the run again with --force'}") from None
         if not isinstance(doc, dict):
             raise ValueError(f"{path}: expected a JSON object, got {type(doc).__name__}; train the run again")
         return doc
@@ -117,9 +139,10 @@ class RunDir:
         path = self.file(name)
         if not path.exists():
             return []
+        raw = open_regular(path, MAX_CSV_FILE, "CSV file of a run")     # its refusals name the file themselves
         try:
-            with path.open() as handle:
-                rows = list(csv.DictReader(handle))
+            with raw:
+                rows = list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
             for row in rows:
                 check(row)
         except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
@@ -182,8 +205,12 @@ class RunDir:
                 raise ValueError(f"{self.file(others[0])}: not a {model.engine} checkpoint ({model.checkpoint_name} "
                                  f"expected; written by an older rnnlab?); train the run again with --force")
             return None
+        limit = checkpoint_limit(model)
+        with open_regular(path, limit, f"{model.engine} checkpoint") as handle:
+            data = handle.read(limit + 1)
+        check_archive(data, path, limit, model)
         try:
-            return model.load_state_bytes(path.read_bytes())["position"]
+            return model.load_state_bytes(data)["position"]
         except Exception as exc:   # any damage: the formats' own errors are long and name internals
             raise ValueError(f"{path}: cannot be read as a {model.engine} checkpoint of this model "
                              f"({type(exc).__name__}); train the run again with --force") from None
@@ -196,32 +223,37 @@ class RunDir:
         write_atomic(self.file("model.npz"), buffer.getvalue())
 
     def load_model(self) -> tuple[ModelSpec, str, dict[str, np.ndarray]]:
+        """The spec, the engine and the weights of model.npz, every array checked from its header against the
+        model the spec describes (names, shapes, dtypes, sizes) before any is decompressed or allocated."""
         path = self.file("model.npz")
         if not self.path.is_dir():
             raise ValueError(f"{self.path}: no such run directory; `rnnlab runs` lists the runs")
+        if not path.exists() and not any(self.file(name).exists() for name in RUN_FILES):
+            inside = sorted(p.parent.name for p in self.path.glob("*/config.json"))[:3]
+            raise ValueError(f"{self.path}: not a run directory (no config.json, no model.npz)"
+                             + (f"; it holds runs: give one of them, such as {self.path / inside[0]}" if inside
+                                else "; `rnnlab runs` lists the runs"))
         if not path.exists():
             raise ValueError(f"{self.path}: no model.npz (the run did not finish; "
                              f"`rnnlab train --resume {self.path}`)")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["__spec__"]))
-                weights = {k: data[k] for k in data.files if k != "__spec__"}
-            return ModelSpec.from_dict(meta["spec"]), meta["engine"], weights
-        except Exception as exc:
-            raise ValueError(f"{path}: damaged, not a model file of rnnlab ({type(exc).__name__}); train the run "
-                             f"again with --force") from None
+        return read_model_file(path, MAX_MODEL_FILE)
 
     def read_predictions(self) -> dict[str, np.ndarray] | None:
-        """predictions.npz (None when absent)."""
+        """predictions.npz (None when absent), its arrays checked from their headers first."""
         path = self.file("predictions.npz")
         if not path.exists():
             return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except Exception as exc:
-            raise ValueError(f"{path}: damaged, not a predictions file of rnnlab ({type(exc).__name__}); train "
-                             f"the run again with --force") from None
+        with open_regular(path, MAX_PREDICTIONS_FILE, "predictions file") as handle:
+            headers = npz_headers(handle, path, MAX_PREDICTIONS_FILE, "predictions file")
+            if any(h.dtype.kind == "U" for h in headers.values()):
+                raise ValueError(f"{path}: holds text, not numbers; train the run again with --force")
+            try:
+                handle.seek(0)
+                with np.load(handle, allow_pickle=False) as data:
+                    return {k: data[k] for k in data.files}
+            except Exception as exc:
+                raise ValueError(f"{path}: damaged, not a predictions file of rnnlab ({type(exc).__name__}); "
+                                 f"train the run again with --force") from None
 
     def save_predictions(self, **arrays: np.ndarray) -> None:
         buffer = io.BytesIO()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, _check_explore, explore, gradient_flow, scaled_copy
+from .argcheck import fail_type, fail_value
 from .cells import get_cell
 
 _INSTALL = ("the gradient visualiser needs ipywidgets, which is not installed: pip install ipywidgets (in a clone "
@@ -108,6 +109,10 @@ def _figure():
 def draw_flow(axes: Sequence[Any], h_norms: Sequence[float], grad_norms: Sequence[float]) -> None:
     """Draw ||h_t|| (left, linear axis -1..5) and ||dL/dh_t|| (right, log axis 1e-6..1e5, time running
     backwards from T on the left: the direction the gradient travels) on two matplotlib axes."""
+    if isinstance(axes, str) or not isinstance(axes, (Sequence, np.ndarray)) or len(axes) != 2:
+        raise fail_type("axes", axes, "two matplotlib axes (fig.subplots(1, 2))")
+    if len(h_norms) != len(grad_norms) or not len(h_norms):
+        raise fail_value("grad_norms", grad_norms, f"as many numbers as h_norms ({len(h_norms)}), at least one")
     from matplotlib.ticker import MaxNLocator
     ax_h, ax_g = axes
     T = len(h_norms)
@@ -243,6 +248,7 @@ def gradient_visualizer(model: Any = None, x: Any = None, y: Any = None, *, cell
     t-bias, t-loss, t-cell, t-nonlinearity, t-hidden-size, t-length); the printed numbers are in
     t-eigenvalue, t-h-norms, t-grad-norms and the picture in t-plot.
     """
+    _check_own_model(model, x, y)
     w = _ipywidgets()
     if (x is None) != (y is None):
         raise ValueError("x and y: pass both (inputs and every-step targets) or neither")
@@ -261,3 +267,23 @@ def gradient_visualizer(model: Any = None, x: Any = None, y: Any = None, *, cell
     if "error" in visualizer.last:
         raise ValueError(f"gradient_visualizer: {visualizer.last['error']}")
     return box
+
+
+def _check_own_model(model: Any, x: Any, y: Any) -> None:
+    """A model of one's own is a torch module (a state_dict); x and y arrays of numbers (N, T, features) with the
+    same N and T.  Checked before ipywidgets is imported or anything is computed."""
+    if (x is None) != (y is None):
+        raise ValueError("x and y: pass both (inputs and every-step targets) or neither")
+    if model is not None and not (hasattr(model, "state_dict") and callable(model)):
+        raise fail_type("model", model, "a RecurrentRegressionModel over an rnnlab.torch layer, or None")
+    for name, value in (("x", x), ("y", y)):
+        if value is None:
+            continue
+        try:
+            array = _as_array(value).astype(np.float64)
+        except (TypeError, ValueError):
+            raise fail_type(name, value, "an array of numbers (N, T, features)") from None
+        if array.ndim != 3 or 0 in array.shape:
+            raise fail_value(name, value, f"an array shaped (N, T, features), not {array.shape}")
+    if x is not None and y is not None and _as_array(x).shape[:2] != _as_array(y).shape[:2]:
+        raise fail_value("y", y, f"every-step targets with the N and T of x {_as_array(x).shape[:2]}")

@@ -14,6 +14,11 @@ from .options import SETTING_FLAGS, settings_from
 
 def demo(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from ..memory import available_bytes
+    need = 8 * args.length * (1000 * 6 + (1000 + 64) * args.hidden * 12)   # the test set through the model, a batch
+    if need > available_bytes():
+        raise ValueError(f"--length {args.length} with --hidden {args.hidden} needs about {need / 1e9:.1f} GB, more "
+                         f"than this machine has free; use a smaller --length (default 30) or --hidden (default 32)")
     run_demo(cell=args.cell, length=args.length, hidden=args.hidden, steps=args.steps, lr=args.lr, seed=args.seed)
     return 0
 
@@ -37,11 +42,12 @@ def inspect(args: argparse.Namespace) -> int:
         else:
             print(describe(spec(args.cell), args.engine, args.batch, args.seq_len, args.lengths).table())
     except ValueError as exc:
-        raise UsageError(f"inspect: {exc}") from None
+        raise ValueError(f"{exc}; `rnnlab inspect --help` lists the options") from None
     return 0
 
 
 def data(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..data.mnist import fetch
     from ..tasks import describe_tasks
     if args.data_command == "list":
@@ -54,6 +60,7 @@ def data(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..plan import resolve
     from ..report import write_report
     from ..rundir import check_run_name
@@ -98,6 +105,7 @@ def resume_changes(args: argparse.Namespace) -> dict:
 
 
 def compare(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..metrics import format_metric
     from ..rundir import check_run_name
     from ..runs import compare as compare_models
@@ -116,6 +124,7 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..metrics import format_metric
     from ..runs import evaluate_run
     r = evaluate_run(args.run, args.task, args.engine, args.data_dir, **dict(args.task_options or []))
@@ -126,9 +135,41 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+PICTURE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def check_picture(picture: str) -> str:
+    """A picture's file name that can be written: a known extension, in a folder that exists."""
+    suffix = Path(picture).suffix.lower()
+    if suffix not in PICTURE_FORMATS:
+        has = f"has the extension {suffix[:20]!r}" if suffix else "has no extension"
+        raise ValueError(f"--picture: {picture[:80]!r} {has}; give a file name ending in "
+                         f"{', '.join(PICTURE_FORMATS)} (such as predictions.png)")
+    folder = Path(picture).parent
+    if not folder.is_dir():
+        raise ValueError(f"--picture: the folder {str(folder)[:80]!r} does not exist"
+                         f"{' (it is a file)' if folder.exists() else ''}; create it or choose another path")
+    return picture
+
+
+def check_data_dir(args: argparse.Namespace) -> None:
+    """--data-dir, when given, is a folder or not there yet (refused before any work when it is a file)."""
+    if getattr(args, "data_dir", None):
+        check_out_folder("--data-dir", args.data_dir, "for the data (default $RNNLAB_DATA or ~/.cache/rnnlab)")
+
+
+def check_out_folder(flag: str, out: str, purpose: str = "for the output") -> None:
+    """An output folder that is a file is refused before any work (not after, as 'Not a directory')."""
+    path = Path(out)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise ValueError(f"{flag}: {str(part)[:80]!r} is a file, not a folder (a file is in the way); give a "
+                             f"folder {purpose}")
+
+
 def predict(args: argparse.Namespace) -> int:
     from ..runs import predict_images, score_labels, score_lines
-    picture = args.picture or str(Path(args.run) / "predictions.png")
+    picture = check_picture(args.picture) if args.picture else str(Path(args.run) / "predictions.png")
     normalise = tuple(part.strip() for part in args.normalise.split(",") if part.strip())
     results = predict_images(args.run, args.images, picture, normalise, args.labels)
     for r in [] if args.labels else results:   # with labels: the summary and the mistakes only
@@ -143,18 +184,35 @@ def predict(args: argparse.Namespace) -> int:
 
 def runs(args: argparse.Namespace) -> int:
     from ..runs import list_runs, runs_table
-    print(runs_table(list_runs(args.runs_dir)))
+    folder = Path(args.runs_dir)
+    if not folder.is_dir():
+        what = "is a file, not a folder of runs" if folder.exists() else "does not exist"
+        print(f"no runs yet: {args.runs_dir!r} {what} (--runs-dir); `rnnlab train` and `rnnlab compare` write "
+              f"runs under runs/")
+        return 0
+    rows = [{key: _printable(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in list_runs(args.runs_dir)]
+    print(runs_table(rows))
     return 0
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """A name or value read from disk, as one printable line (control characters escaped, long text cut), so
+    a folder named with a newline or a config.json holding escape codes cannot forge a row of the table."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
 
 
 def gradients(args: argparse.Namespace) -> int:
     from ..gradient_report import gradient_report
+    check_out_folder("--out", args.out)
     gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
     print(f"pictures and summary in {args.out}")
     return 0
 
 
 def sweep(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..sweep import read_sweep, run_sweep, write_sweep_report
     doc = read_sweep(args.file)
     results = [] if args.report else run_sweep(doc, args.runs_dir, args.backend, args.workers, args.ray_address,
@@ -166,7 +224,9 @@ def sweep(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    check_data_dir(args)
     from ..bench import VARIANTS, run_bench
+    check_out_folder("--out", args.out)
     path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir)
     print(path.read_text())
     print(f"results: {path} and {path.with_suffix('.csv')}")
@@ -174,11 +234,21 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def explore(args: argparse.Namespace) -> int:
+    import errno
+    import socket
+
     from ..explore import serve
     try:
         serve(args.host, args.port, runs_dir=args.runs_dir)
     except OSError as exc:
-        raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc}); try --port 0") from None
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            raise ValueError(f"--host: {args.host[:80]!r} is not an address of this machine ({reason}); the "
+                             f"default 127.0.0.1 serves this machine only") from None
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(f"--port: {args.port} is in use on {args.host} ({reason}); choose another port, "
+                             f"or --port 0 picks a free one") from None
+        raise ValueError(f"cannot listen on {args.host}:{args.port} ({reason}); try --port 0") from None
     return 0
 
 

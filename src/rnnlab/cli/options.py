@@ -33,19 +33,28 @@ def positive_float(text: str) -> float:
 
 
 def task_option(text: str) -> tuple[str, object]:
-    """KEY=VALUE for a task option; the value is read as int, float, or YAML (true, none, [50, 100], text)."""
+    """KEY=VALUE for a task option; the value is read as int, float, or YAML (true, none, [50, 100], text)
+    through the settings files' loader (no aliases, bounded: rnnlab.settings_file)."""
     import yaml
+
+    from ..settings_file import MAX_VALUE_TEXT, load_yaml, shown
     if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as length=20, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as length=20, got {shown(text)}")
     key, raw = text.split("=", 1)
+    if not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY an option's name such as length, "
+                                         f"got {shown(text)}")
+    if len(raw) > MAX_VALUE_TEXT:
+        raise argparse.ArgumentTypeError(f"{key}: a value of {len(raw)} characters ({shown(raw)}); no option "
+                                         f"is that long")
     for convert in (int, float):
         try:
             return key, convert(raw)
         except ValueError:
             pass
     try:
-        return key, yaml.safe_load(raw)
-    except yaml.YAMLError:
+        return key, load_yaml(raw)
+    except (yaml.YAMLError, RecursionError):
         return key, raw
 
 

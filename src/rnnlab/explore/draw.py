@@ -17,17 +17,22 @@ import base64
 import binascii
 import io
 import json
+import os
+import stat
 import threading
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
 from ..data.images import ImageError, prepare_digit
+from ..filecheck import MAX_JSON_FILE, read_regular
 from ..reading import load_model, read_image
 
 MAX_BODY = 2_000_000      # bytes of a request body
 MAX_SIDE = 1024           # pixels of a drawing's side
 MAX_MODELS = 8
+MAX_SCAN_FOLDERS = 20_000  # folders looked at under the runs folder per listing
+MAX_SCAN_DEPTH = 6
 _PNG_PREFIX = "data:image/png;base64,"
 
 
@@ -35,37 +40,63 @@ class BadRequest(ValueError):
     """A request the page should not have sent: answered with HTTP 400 and the message."""
 
 
-def image_runs(root: str | Path) -> dict[str, Path]:
-    """id -> run folder of every finished run of an image task under ``root`` (id: the folder relative to root)."""
+def _json_file(path: Path) -> object:
+    """A run's small JSON file, read only if it is a regular file of bounded size (never blocks on a FIFO)."""
+    return json.loads(read_regular(path, MAX_JSON_FILE, "JSON file of a run").decode("utf-8"))
+
+
+def _model_files(root: Path) -> list[Path]:
+    """The regular model.npz files under ``root`` (symbolic links to folders not followed), at most
+    MAX_SCAN_FOLDERS folders looked at and MAX_SCAN_DEPTH levels down, so a huge or looping tree stays cheap."""
+    found = []
+    for seen, (folder, subfolders, files) in enumerate(os.walk(root, followlinks=False), 1):
+        if seen > MAX_SCAN_FOLDERS:
+            break
+        if len(Path(folder).relative_to(root).parts) >= MAX_SCAN_DEPTH:
+            subfolders.clear()
+        subfolders.sort()
+        if "model.npz" in files:
+            path = Path(folder) / "model.npz"
+            try:
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    found.append(path)
+            except OSError:
+                pass
+    return sorted(found)
+
+
+def image_runs(root: str | Path) -> dict[str, tuple[Path, dict]]:
+    """id -> (run folder, config.json) of every finished run of an image task under ``root`` (id: the folder
+    relative to root).  Folders whose files are missing, odd (a FIFO, a device), too large or damaged are
+    left out."""
     root = Path(root)
     runs = {}
-    for model_file in sorted(root.glob("**/model.npz")):
+    for model_file in _model_files(root):
         folder = model_file.parent
         try:
-            info = json.loads((folder / "task.json").read_text())
-            json.loads((folder / "config.json").read_text())
-        except (OSError, ValueError):
+            info = _json_file(folder / "task.json")
+            config = _json_file(folder / "config.json")
+        except (OSError, ValueError, RecursionError):
             continue
-        if isinstance(info, dict) and "view" in info:
-            runs[folder.relative_to(root).as_posix()] = folder
+        if isinstance(info, dict) and "view" in info and isinstance(config, dict):
+            runs[folder.relative_to(root).as_posix()] = (folder, config)
     return runs
 
 
 def run_rows(root: str | Path) -> list[dict]:
     """The runs the page may choose from, newest first, with what a person needs to choose."""
     rows = []
-    for run_id, folder in image_runs(root).items():
-        config = json.loads((folder / "config.json").read_text())
-        summary_file = folder / "summary.json"
+    for run_id, (folder, config) in image_runs(root).items():
         best = None
-        if summary_file.exists():
-            try:
-                best = json.loads(summary_file.read_text()).get("final_test_metric")
-            except ValueError:
-                best = None
-        rows.append({"id": run_id, "task": config.get("task", "?"), "model": config.get("label", "?"),
-                     "engine": config.get("engine", "?"), "test_accuracy": best,
-                     "modified": folder.stat().st_mtime})
+        try:
+            summary = _json_file(folder / "summary.json")
+            best = summary.get("final_test_metric") if isinstance(summary, dict) else None
+            modified = folder.stat().st_mtime
+        except (OSError, ValueError, RecursionError):
+            modified = 0.0
+        rows.append({"id": run_id, "task": str(config.get("task", "?")), "model": str(config.get("label", "?")),
+                     "engine": str(config.get("engine", "?")),
+                     "test_accuracy": best if isinstance(best, (int, float)) else None, "modified": modified})
     return sorted(rows, key=lambda row: -row["modified"])
 
 
@@ -93,19 +124,25 @@ def decode_png(text: object) -> Image.Image:
 
 
 class Reader:
-    """Reads drawings with the runs under ``root``; models are loaded on first use and kept."""
+    """Reads drawings with the runs under ``root``; models are loaded on first use and kept (MAX_MODELS).
+
+    A model is not safe to share between threads (the NumPy engine reuses its work buffers), so each kept
+    model has its own lock, held while it reads: every answer equals the same request sent alone."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self._models: dict[str, object] = {}
+        self._models: dict[str, tuple[object, threading.Lock]] = {}
         self._lock = threading.Lock()
 
-    def _model(self, run_id: str, folder: Path):
+    def _model(self, run_id: str, folder: Path) -> tuple[object, threading.Lock]:
         with self._lock:
             if run_id not in self._models:
                 if len(self._models) >= MAX_MODELS:
                     self._models.pop(next(iter(self._models)))
-                self._models[run_id] = load_model(folder)
+                try:
+                    self._models[run_id] = (load_model(folder), threading.Lock())
+                except ValueError as err:
+                    raise BadRequest(f"run: {run_id[:80]!r} cannot be read: {_one_line(err)}") from None
             return self._models[run_id]
 
     def read(self, body: bytes) -> dict:
@@ -114,11 +151,11 @@ class Reader:
             raise BadRequest(f"the request body is {len(body)} bytes, more than {MAX_BODY}; send a smaller drawing")
         try:
             doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise BadRequest('expected a JSON body {"run": "<id>", "png": "data:image/png;base64,..."}') from None
         if not isinstance(doc, dict) or set(doc) != {"run", "png"}:
-            keys = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
-            raise BadRequest(f"expected exactly the keys run and png, got {keys}")
+            keys = sorted(doc)[:8] if isinstance(doc, dict) else type(doc).__name__
+            raise BadRequest(_one_line(f"expected exactly the keys run and png, got {keys}"))
         runs = image_runs(self.root)
         run_id = doc["run"]
         if not isinstance(run_id, str) or run_id not in runs:
@@ -127,6 +164,20 @@ class Reader:
         try:
             image = prepare_digit(picture, "the drawing")
         except ImageError as err:
-            raise BadRequest(str(err)) from None
-        reading = read_image(runs[run_id], image, self._model(run_id, runs[run_id]))
+            raise BadRequest(_one_line(err)) from None
+        model, lock = self._model(run_id, runs[run_id][0])
+        try:
+            with lock:
+                reading = read_image(runs[run_id][0], image, model)
+        except ValueError as err:
+            raise BadRequest(f"run: {run_id[:80]!r} cannot be read: {_one_line(err)}") from None
+        except (KeyError, TypeError, IndexError, AttributeError) as err:   # a task.json rnnlab did not write
+            raise BadRequest(f"run: {run_id[:80]!r} cannot be read: its task.json is damaged ({type(err).__name__}"
+                             f" {_one_line(err, 80)}); train the run again") from None
         return {"run": run_id, **reading.to_json()}
+
+
+def _one_line(message: object, limit: int = 300) -> str:
+    """A message as one line of at most ``limit`` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit] + "..."

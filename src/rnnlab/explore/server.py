@@ -4,6 +4,9 @@
     GET /explore.js   its script (static/explore.js): sliders -> /api/flow -> two canvas plots
     GET /draw, /draw.js   the draw page: draw a digit, watch a trained run read it row by row
     GET /api/runs, POST /api/read   its answers (rnnlab.explore.draw); bad input gets HTTP 400
+    any request   refused with 403 unless its Host is a loopback name or address of this server (localhost,
+                  127.0.0.1, [::1] with the port: no DNS rebinding), and a POST unless it comes from the page
+                  itself (Origin, Sec-Fetch-Site); see rnnlab.explore.guard.  Other methods: 405
     GET /api/flow?cell=rnn&nonlinearity=tanh&hidden_size=16&length=10&weight_scale=1&bias_scale=1&loss=last
                       rnnlab.analysis.explore() as JSON; a bad value gets HTTP 400 with a one-line message
                       {"error": "<parameter>: expected <what>, got '<value>'"}; another path gets 404
@@ -38,6 +41,7 @@ from urllib.parse import parse_qs, urlparse
 from ..analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, explore
 from ..cells import get_cell
 from .draw import MAX_BODY, BadRequest, Reader, run_rows
+from .guard import allowed_hosts, host_problem, json_depth_problem, origin_problem
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -115,7 +119,37 @@ def _strict(value: object) -> object:
 
 
 class Handler(BaseHTTPRequestHandler):
+    """One request: the Host (and, for a POST, the origin) checked first (rnnlab.explore.guard), then the page
+    or the answer.  Every refusal is a 4xx whose JSON body holds one line, ``{"error": ...}``; a client that
+    stops sending is dropped after ``timeout`` seconds."""
     server_version = "rnnlab-explore"
+    timeout = 30
+
+    def _refused(self, post: bool) -> bool:
+        """Answer 403 and return True when the request does not name this server or (a POST) comes from
+        another origin."""
+        allowed = self.server.allowed_hosts
+        problem = host_problem(self.headers.get("Host"), allowed)
+        if problem is None and post:
+            problem = origin_problem(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), allowed)
+        if problem is None:
+            return False
+        self.close_connection = True
+        self._json(HTTPStatus.FORBIDDEN, {"error": problem})
+        return True
+
+    def _not_allowed(self) -> None:
+        """Any method but GET and POST: 405 (not the 501 the standard library sends)."""
+        self.close_connection = True
+        body = json.dumps({"error": f"method {self.command}: not allowed; GET a page or POST to /api/read"})
+        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
+        self.send_header("Allow", "GET, POST")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_TRACE = do_CONNECT = _not_allowed
 
     def log_message(self, format: str, *args: object) -> None:   # quiet: the terminal shows the address only
         pass
@@ -146,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, result)
 
     def do_GET(self) -> None:
+        if self._refused(post=False):
+            return
         url = urlparse(self.path)
         if url.path in STATIC:
             name, content_type = STATIC[url.path]
@@ -162,7 +198,10 @@ class Handler(BaseHTTPRequestHandler):
                                                        f"explorer), /draw (draw a digit) or /api/flow"})
 
     def do_POST(self) -> None:
-        """/api/read: a drawing read by a listed run (rnnlab.explore.draw); the body is bounded by MAX_BODY."""
+        """/api/read: a drawing read by a listed run (rnnlab.explore.draw); the body is bounded by MAX_BODY
+        and its JSON nesting by guard.MAX_JSON_DEPTH."""
+        if self._refused(post=True):
+            return
         if urlparse(self.path).path != "/api/read":
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(self.path)}; POST to /api/read"})
             return
@@ -173,7 +212,17 @@ class Handler(BaseHTTPRequestHandler):
                                                          f"{MAX_BODY}, got {_shown(length)}"})
             return
         try:
-            result = self.server.reader.read(self.rfile.read(int(length)))
+            body = self.rfile.read(int(length))
+        except TimeoutError:
+            self.close_connection = True
+            self._json(HTTPStatus.REQUEST_TIMEOUT, {"error": f"the body did not arrive within {self.timeout} s"})
+            return
+        problem = json_depth_problem(body)
+        if problem is not None:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": problem})
+            return
+        try:
+            result = self.server.reader.read(body)
         except BadRequest as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             return
@@ -191,6 +240,7 @@ class ExploreServer(ThreadingHTTPServer):
     ``reader`` reads the draw page's drawings with the runs under its folder."""
 
     reader: Reader = Reader("runs")
+    allowed_hosts: frozenset[str] = frozenset()
 
     def handle_error(self, request: object, client_address: tuple) -> None:
         exc = sys.exc_info()[1]
@@ -213,6 +263,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | Path 
     ValueError for a port outside 0..65535 (before binding); OSError when the address cannot be bound."""
     server = ExploreServer((host, check_port(port)), Handler)
     server.reader = Reader(runs_dir)
+    server.allowed_hosts = allowed_hosts(host, server.server_address[1])
     return server
 
 
