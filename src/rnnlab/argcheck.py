@@ -1,4 +1,5 @@
-"""Argument checks for the Python API (``rnnlab.lab``, ``rnnlab.plots``, ``rnnlab.widgets``, ``rnnlab.reading``).
+"""Argument checks for the Python API (``rnnlab.lab``, ``rnnlab.plots``, ``rnnlab.widgets``, ``rnnlab.reading``), and
+the state-dictionary check both engines share (:func:`check_state_names`).
 
 A public function checks its arguments first, before any work starts, so that a wrong one is a
 ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong value) naming the argument, what
@@ -13,7 +14,7 @@ Values are quoted by a short prefix (:func:`given`), so a huge argument never ma
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 SHOWN = 60
 
@@ -97,3 +98,12 @@ def check_mapping(name: str, value: object, expected: str) -> Mapping:
     if not isinstance(value, Mapping):
         raise fail_type(name, value, expected)
     return value
+
+
+def check_state_names(what: str, expected: Collection[str], given: Collection[str], model: str = "the model") -> None:
+    """Refuse a state dictionary whose names are not exactly ``expected``, listing both differences."""
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    if missing or unexpected:
+        raise ValueError(f"{what}: names do not match {model}; missing {missing}, unexpected {unexpected}; "
+                         f"expected exactly {list(expected)}")

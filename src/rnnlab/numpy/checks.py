@@ -2,10 +2,12 @@
 what was expected, and never broadcast silently."""
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
+
+from ..argcheck import check_state_names
 
 
 def as_float_array(name: str, value: ArrayLike, dtype: DTypeLike, ndim: int, expected: str) -> np.ndarray:
@@ -59,15 +61,6 @@ def check_positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
     return int(value)
-
-
-def check_state_names(what: str, expected: Collection[str], given: Collection[str], model: str = "the model") -> None:
-    """Refuse a state dictionary whose names are not exactly ``expected``, listing both differences."""
-    missing = [k for k in expected if k not in given]
-    unexpected = [k for k in given if k not in expected]
-    if missing or unexpected:
-        raise ValueError(f"{what}: names do not match {model}; missing {missing}, unexpected {unexpected}; "
-                         f"expected exactly {list(expected)}")
 
 
 def load_into(params: dict, state: dict, what: str) -> None:

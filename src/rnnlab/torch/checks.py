@@ -19,7 +19,6 @@ Where torch.nn raises something else (AttributeError for a list given as ``x``) 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection
 
 import numpy as np
 import torch
@@ -192,12 +191,3 @@ def check_mask(mask: object, batch: int, steps: int) -> None:
                         "build it with a comparison such as steps < lengths[:, None]")
     if tuple(mask.shape) != (batch, steps):
         raise ValueError(f"mask: expected shape ({batch}, {steps}) (batch, seq_len), got {tuple(mask.shape)}")
-
-
-def check_state_names(what: str, expected: Collection[str], given: Collection[str], model: str = "the model") -> None:
-    """Refuse a state dictionary whose names are not exactly ``expected``, listing both differences."""
-    missing = [k for k in expected if k not in given]
-    unexpected = [k for k in given if k not in expected]
-    if missing or unexpected:
-        raise ValueError(f"{what}: names do not match {model}; missing {missing}, unexpected {unexpected}; "
-                         f"expected exactly {list(expected)}")

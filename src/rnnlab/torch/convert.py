@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..argcheck import check_state_names
 from ..cells import get_cell
-from .checks import check_state_names
 from .stacks import STACKS, _Stack
 from .table import refuse_unimplemented
 
