@@ -43,6 +43,17 @@ def test_sweep_expands_every_point_and_seed(tmp_path):
     assert all(Path(r.run_dir).parent == tmp_path / "runs" / "tiny" for r in runs)
 
 
+@pytest.mark.parametrize("doc,fragment", [
+    ({"name": "a\nb"}, "sweep: name: 'a\\nb' is not a folder name"),
+    ({"grid": {"init": ["course", "de\x1bfault"]}}, "sweep: the run of point 'init=de\\x1bfault'"),
+])
+def test_a_sweep_whose_run_names_are_not_folder_names_is_refused_before_anything_runs(tmp_path, doc, fragment):
+    base = {"name": "ok", "task": "xor", "fixed": {"hidden_size": 4}, "seeds": [0]}
+    with pytest.raises(ValueError) as info:
+        expand({**base, **doc}, tmp_path / "runs")
+    assert str(info.value).startswith(fragment) and not (tmp_path / "runs").exists()
+
+
 def test_local_sweep_end_to_end_and_report(tmp_path, capsys):
     path = _write(tmp_path)
     assert main(["sweep", str(path), "--runs-dir", str(tmp_path / "runs"), "--workers", "2"]) == 0

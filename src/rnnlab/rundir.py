@@ -54,9 +54,10 @@ class RunExists(RuntimeError):
     """A run directory is in the way (pass --force, --resume or another --name)."""
 
 
-def check_run_name(name: object) -> str:
+def check_run_name(name: object, what: str = "--name") -> str:
     """A run's name is one printable folder name: not empty, not ``.`` or ``..``, no path separator, no
-    control character (a newline would forge a row of `rnnlab runs`), at most MAX_NAME characters."""
+    control character (a newline would forge a row of `rnnlab runs`), at most MAX_NAME characters.  ``what``
+    says where the name came from, for the message."""
     shown = repr(name) if not isinstance(name, str) or len(name) <= 60 else repr(name[:60]) + "..."
     if not isinstance(name, str):
         reason = f"expected text, got {type(name).__name__}"
@@ -71,7 +72,7 @@ def check_run_name(name: object) -> str:
         reason = f"{len(name)} characters, more than {MAX_NAME}"
     else:
         return name
-    raise ValueError(f"--name: {shown} is not a folder name ({reason}); a run name is a single printable folder "
+    raise ValueError(f"{what}: {shown} is not a folder name ({reason}); a run name is a single printable folder "
                      f"name such as 'lstm-try2'")
 
 

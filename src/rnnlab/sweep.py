@@ -34,6 +34,7 @@ import numpy as np
 
 from .config import FIELDS, TrainConfig, read_mapping, resolve
 from .plan import resolve as resolve_plan
+from .rundir import check_run_name
 
 SWEEP_KEYS = {"name", "task", "fixed", "grid", "random", "seeds", "resources"}
 
@@ -104,10 +105,11 @@ def expand(doc: dict, root: str | Path, check: bool = True) -> list[SweepRun]:
         rng = np.random.default_rng(random.get("seed", 0))
         points += [_sample(random.get("space") or {}, rng) for _ in range(int(random.get("samples", 0)))]
     runs = []
-    folder = Path(root) / doc["name"]
+    folder = Path(root) / check_run_name(doc["name"], "sweep: name")
     for values in points:
         name = _point_name(values)
         for seed in seeds:
+            check_run_name(f"{name}-seed{seed}", f"sweep: the run of point {name!r}")
             settings = {**fixed, **values, "seed": int(seed)}
             settings["task_options"] = settings.pop("task_options", {})
             run = SweepRun(name, int(seed), settings, str(folder / f"{name}-seed{seed}"))
