@@ -184,3 +184,12 @@ def test_runs_in_a_folder_that_is_not_one(finished, monkeypatch, capsys, runs_di
     (finished / "x.png").write_bytes(b"x")
     assert main(["runs", "--runs-dir", runs_dir]) == 0
     assert fragment in capsys.readouterr().out
+
+
+def test_a_bad_task_option_is_quoted_by_a_short_prefix():
+    from rnnlab.tasks import get_task
+    with pytest.raises(ValueError) as info:
+        get_task("xor").options(length="x" * 5000)
+    message = str(info.value)
+    assert message.startswith("task xor: option length: expected a positive whole number, got 'xxx")
+    assert len(message) < 200 and "..." in message

@@ -19,15 +19,20 @@ from collections.abc import Collection, Mapping, Sequence
 SHOWN = 60
 
 
-def given(value: object) -> str:
-    """What was given, for a message: its type and a short prefix of its repr()."""
+def shown(value: object) -> str:
+    """A value for a message: its repr() on one line, cut to a short prefix (a huge value never makes a huge
+    message)."""
     try:
         text = repr(value)
     except Exception:   # a repr() that fails says nothing more than the type
         text = "?"
     text = " ".join(text.split())
-    text = text if len(text) <= SHOWN else text[:SHOWN] + "..."
-    return f"{type(value).__name__} {text}"
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def given(value: object) -> str:
+    """What was given, for a message: its type and a short prefix of its repr()."""
+    return f"{type(value).__name__} {shown(value)}"
 
 
 def fail_type(name: str, value: object, expected: str, advice: str = "") -> TypeError:

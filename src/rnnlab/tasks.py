@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .argcheck import shown
 from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
@@ -146,7 +147,7 @@ def _checked_option(task: str, name: str, value: object) -> object:
         expected = "a list of positive whole numbers such as [50, 100]"
     else:
         return value
-    raise ValueError(f"task {task}: option {name}: expected {expected}, got {value!r}; "
+    raise ValueError(f"task {task}: option {name}: expected {expected}, got {shown(value)}; "
                      f"e.g. --opt {name}={_example(name, kind)}")
 
 
