@@ -208,3 +208,28 @@ def test_odd_files_never_hang_the_pages(odd_runs):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_requests_beyond_the_servers_limit_are_answered_503_at_once(runs):
+    """Many slow clients cannot make the server start a thread each: past ``max_requests`` at once, a request is
+    answered 503 without a thread, and once the slow ones leave, requests are served again."""
+    import socket
+    import time
+    httpd = make_server("127.0.0.1", 0, runs_dir=runs)
+    httpd.slots = threading.BoundedSemaphore(2)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    try:
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]   # connected, sending nothing
+        time.sleep(0.3)
+        status, body = _request(port, "GET", "/")
+        assert status == 503 and body.startswith(b"busy: too many requests at once")
+        for connection in slow:
+            connection.close()
+        deadline = time.monotonic() + 10
+        while (status := _request(port, "GET", "/")[0]) == 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == 200
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -26,11 +26,14 @@ Everything the page needs comes from the package, so it works without internet.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
 import re
+import socket
 import sys
+import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -241,6 +244,29 @@ class ExploreServer(ThreadingHTTPServer):
 
     reader: Reader = Reader("runs")
     allowed_hosts: frozenset[str] = frozenset()
+    max_requests = 32     # requests served at once; one more is answered 503 at once (no thread is started for it)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(self.max_requests)
+
+    def process_request(self, request: socket.socket, client_address: tuple) -> None:
+        """A thread for the request while fewer than ``max_requests`` are being served; else a one-line 503."""
+        if not self.slots.acquire(blocking=False):
+            body = b"busy: too many requests at once; try again in a moment\n"
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" % len(body)
+                                + body)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: socket.socket, client_address: tuple) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: object, client_address: tuple) -> None:
         exc = sys.exc_info()[1]
