@@ -193,3 +193,12 @@ def test_a_bad_task_option_is_quoted_by_a_short_prefix():
     message = str(info.value)
     assert message.startswith("task xor: option length: expected a positive whole number, got 'xxx")
     assert len(message) < 200 and "..." in message
+
+
+def test_tensorboard_in_memory_is_refused_not_dropped(monkeypatch):
+    from rnnlab import lab, tasks
+    monkeypatch.setattr(tasks.Task, "load", lambda *a, **k: pytest.fail("the data loaded before the refusal"))
+    for call in (lambda: lab.train("rnn", task="xor", tensorboard=True, echo=False),
+                 lambda: lab.compare(["rnn", "gru"], task="xor", tensorboard=True, echo=False)):
+        with pytest.raises(ValueError, match=r"^tensorboard: TensorBoard's logs are written into a run directory"):
+            call()

@@ -137,7 +137,15 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
                          "`rnnlab runs`)")
     cfg = configure(model, preset, **settings)
     plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
+    _check_in_memory(plan, run_dir)
     return _train_plan(plan, data, run_dir, echo)
+
+
+def _check_in_memory(plan: RunPlan, run_dir: str | Path | None) -> None:
+    """A setting that writes files needs somewhere to write them: refused in memory, never dropped."""
+    if plan.config.run.tensorboard and run_dir is None:
+        raise ValueError("tensorboard: TensorBoard's logs are written into a run directory; give run_dir=... "
+                         "(e.g. run_dir='runs/my-lstm'), or leave tensorboard out to train in memory")
 
 
 def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None, echo: bool) -> Result:
@@ -187,6 +195,8 @@ def compare(models: list[str], data: TaskData | None = None, preset: str | None 
     check_names("models", models)
     _check_common(data, preset, echo)
     plans = run_plan.resolve_all({name: configure(name, preset, **settings) for name in models}, shared_data=True)
+    for plan in plans.values():
+        _check_in_memory(plan, None)
     if data is None and plans:
         data = next(iter(plans.values())).load()
     return {name: _train_plan(plan, data, None, echo) for name, plan in plans.items()}
