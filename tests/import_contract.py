@@ -81,8 +81,8 @@ LAYER_OF = {
     "rnnlab.data": "data",
     # utilities
     "rnnlab.files": "utilities",
-    "rnnlab.version": "utilities",     # the version string (from _version.py, which setuptools-scm writes)
-    "rnnlab._version": "utilities",
+    "rnnlab.version": "utilities",     # the version string (the installed distribution's)
+    "rnnlab._version": "utilities",    # a file setuptools-scm wrote in checkouts installed before version.py
     "rnnlab.argcheck": "utilities",
     "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",

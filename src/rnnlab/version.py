@@ -1,6 +1,9 @@
-"""rnnlab's version: from the git tag it was built at (setuptools-scm writes ``_version.py`` when rnnlab is built or
-installed: pip install ., pip install -e .), or ``0+unknown`` in a source tree that was never installed."""
+"""rnnlab's version: the installed distribution's, which setuptools-scm takes from the git tag when rnnlab is built
+or installed (pip install ., pip install -e .); ``0+unknown`` in a source tree that was never installed."""
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _installed_version
+
 try:
-    from ._version import version
-except ImportError:     # a source tree that was never installed (PYTHONPATH=src)
+    version = _installed_version("rnnlab")
+except PackageNotFoundError:     # a source tree that was never installed (PYTHONPATH=src)
     version = "0+unknown"
