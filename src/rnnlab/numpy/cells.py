@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .layer_norm import layer_norm_backward, layer_norm_forward
+from .linear import mingru_direction_backward, mingru_direction_forward
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -360,10 +361,13 @@ def gru_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Implementation:
     """How the NumPy engine computes one cell: its reference step pair and, optionally, the name of its
-    compiled pair in ``fused_steps.COMPILED`` (None: the reference runs even where numba is there)."""
+    compiled pair in ``fused_steps.COMPILED`` (None: the reference runs even where numba is there).
+    ``whole_sequence``: the pair computes a whole layer and direction, ``(net, layer, d, ...)``, as the
+    linear recurrences do (``linear.py``: a scan, vectorised where ``fused``, else the step-by-step loop)."""
     forward: Callable
     backward: Callable
     compiled: str | None = None
+    whole_sequence: bool = False
 
 
 IMPLEMENTATIONS: dict[str, Implementation] = {
@@ -371,4 +375,5 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
     "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
     "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+    "mingru": Implementation(mingru_direction_forward, mingru_direction_backward, whole_sequence=True),
 }

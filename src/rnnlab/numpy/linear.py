@@ -1,0 +1,140 @@
+"""Linear recurrences on the NumPy engine: h_t = a_t * h_{t-1} + b_t, all steps by a scan.
+
+A cell whose registry entry says ``recurrence="linear"`` computes a_t and b_t from x_t alone, so the
+whole sequence needs no step-by-step matrix product: the engine forms a_t and b_t for every step in
+one product, then runs a *scan* of the affine maps h -> a_t * h + b_t.  Two scans, the same numbers:
+
+- :func:`scan_loop`, the sequential reference: one elementwise step per t (``fused=False`` or
+  ``RNNLAB_FUSED=0`` runs it);
+- :func:`scan_doubling`, the vectorised one (the default): the Hillis-Steele parallel prefix scan.
+  Composing two steps is again a step, (a2, b2) o (a1, b1) = (a2 a1, a2 b1 + b2), so after pass k
+  every position holds the composition of the 2^k steps ending there; ceil(log2 T) passes, each one
+  vectorised over all T*H*N values.  It is used instead of cumulative products in log space because
+  b_t may take either sign (the log-space form needs b_t > 0, or divides by prod a, which underflows
+  at hundreds of steps when a_t is small); the doubling scan only multiplies numbers in (0, 1] and adds.
+
+The backward pass is the same scan run backwards in time::
+
+    dh_t = dL/dh_t + a_{t+1} dh_{t+1}        (dh_{T-1} also gets dL/dh_n)
+    dL/da_t = dh_t * h_{t-1}    dL/db_t = dh_t    dL/dh0 = a_0 * dh_0
+
+Variable lengths: at a padded step a_t = 1 and b_t = 0, so the state passes through unchanged and
+(backwards) its gradient does too; the gradients of a_t and b_t there are zero.  A reverse direction
+runs the same scans on time-reversed views.
+
+minGRU (Feng et al. 2024, "Were RNNs All We Needed?"), gates [z ; h~] from ``weight_ih`` (2H, D)::
+
+    z_t = sigma(W_z x_t + b_z)    h~_t = W_h x_t + b_h    a_t = 1 - z_t    b_t = z_t * h~_t
+    backward:  dz = -dL/da_t + dL/db_t * h~_t    dh~ = dL/db_t * z_t    dL/d(W_z x + b_z) = dz * z (1 - z)
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .recurrent import RecurrentNet
+    from .workspace import Sweep, Workspace
+
+
+def scan_loop(a: np.ndarray, b: np.ndarray, h0: np.ndarray, out: np.ndarray) -> None:
+    """out[t] = a[t] * out[t-1] + b[t] (out[-1] = h0), one step at a time.  a, b, out: (T, ...)."""
+    h = h0
+    for t in range(a.shape[0]):
+        np.multiply(a[t], h, out=out[t])
+        out[t] += b[t]
+        h = out[t]
+
+
+def scan_doubling(a: np.ndarray, b: np.ndarray, h0: np.ndarray, out: np.ndarray) -> None:
+    """The same as :func:`scan_loop` by recursive doubling (see the module docstring); a is not changed."""
+    A = a.copy()
+    np.copyto(out, b)
+    out[0] += a[0] * h0
+    k, T = 1, a.shape[0]
+    while k < T:
+        out[k:] += A[k:] * out[:-k]      # the right side is computed before the add: the old values
+        A[k:] *= A[:-k].copy()
+        k *= 2
+
+
+def _views(sw: Sweep, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """(gates, states) in the order the direction visits them: states[0] = h0, states[t+1] = h after step t."""
+    return (sw.gates, sw.hs) if d == 0 else (sw.gates[::-1], sw.hs[::-1])
+
+
+def mingru_direction_forward(net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
+    """One layer and direction of minGRU: [z ; h~] for all steps in one product, then the scan."""
+    H = net.hidden_size
+    W = net.params[net.param_name("weight_ih", layer, d)]
+    np.matmul(W, X, out=sw.gates)
+    if net.bias:
+        sw.gates += net.params[net.param_name("bias_ih", layer, d)][:, None]
+    z = sw.gates[:, :H]                                  # z = sigma(.) = (1 + tanh(./2)) / 2, in place
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5                                             # gates keep [z ; h~] for backward and reading
+    z, h_tilde = sw.gates[:, :H], sw.gates[:, H:]
+    a, b = 1.0 - z, z * h_tilde
+    if pad is not None:                                  # padded steps: h_t = h_{t-1}
+        np.copyto(a, 1.0, where=pad)
+        np.copyto(b, 0.0, where=pad)
+    sw.u_n = a                                           # kept for backward: the scan's a_t
+    gates, states = _views(sw, d)
+    scan = scan_doubling if net.fused else scan_loop
+    a_d, b_d = (a, b) if d == 0 else (a[::-1], b[::-1])
+    scan(a_d, b_d, states[0], states[1:])
+
+
+def mingru_direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_out) -> None:
+    """The reverse scan for dh_t, then dL/da_t, dL/db_t, through a_t, b_t to [z ; h~], W_ih, b_ih and x."""
+    sw, X, H = ws.sweeps[layer][d], ws.inputs[layer], net.hidden_size
+    valid = net._last["valid"]
+    a = sw.u_n
+    g = np.zeros_like(a) if d_out is None else np.array(d_out)      # dL/dh_t from the outputs
+    _, states = _views(sw, d)
+    a_d, g_d = (a, g) if d == 0 else (a[::-1], g[::-1])
+    g_d[-1] += sw.dh                                                 # dL/dh_n
+    # dh_t = g_t + a_{t+1} dh_{t+1}: a forward scan over reversed time with coefficients a_{t+1}
+    coeff = np.ones_like(a_d)                                        # coeff[k] = a_{k+1}
+    coeff[:-1] = a_d[1:]
+    dh_rev = np.empty_like(a_d)
+    scan = scan_doubling if net.fused else scan_loop
+    scan(coeff[::-1], g_d[::-1], np.zeros_like(sw.dh), dh_rev)
+    dh_d = dh_rev[::-1]                                              # in the direction's order
+    sw.dh[...] = a_d[0] * dh_d[0]                                    # dL/dh0
+    if net.recorded_dh is not None:                                  # gradient-flow analysis
+        rec = net.recorded_dh.setdefault((layer, d), {})
+        for k in range(a.shape[0]):
+            rec[k if d == 0 else a.shape[0] - 1 - k] = dh_d[k].copy()
+    dh = dh_d if d == 0 else dh_d[::-1]                              # back in time order
+    da = dh * (sw.hs[:-1] if d == 0 else sw.hs[1:])                  # dL/da_t = dh_t * h_{t-1}
+    db = dh
+    if valid is not None:
+        da *= valid
+        db = db * valid
+    z, h_tilde = sw.gates[:, :H], sw.gates[:, H:]
+    dz = db * h_tilde - da
+    np.multiply(db, z, out=h_tilde)                                  # dL/dh~
+    dz *= z
+    dz *= 1.0 - z
+    z[...] = dz                                                      # gates now hold dL/dA_t
+    _parameter_grads(net, layer, d, ws, sw, X)
+
+
+def _parameter_grads(net: RecurrentNet, layer: int, d: int, ws: Workspace, sw: Sweep, X: np.ndarray) -> None:
+    """dW_ih = sum_t dA_t x_t^T, db_ih = sum_t dA_t, and dX = W_ih^T dA (the second direction adds)."""
+    T, G, N = sw.gates.shape
+    D = X.shape[1]
+    dA = sw.gates
+    net.grads[net.param_name("weight_ih", layer, d)][...] = (dA.transpose(1, 0, 2).reshape(G, T * N)
+                                                             @ X.transpose(1, 0, 2).reshape(D, T * N).T)
+    if net.bias:
+        dA.sum(axis=0).sum(axis=1, out=net.grads[net.param_name("bias_ih", layer, d)])
+    W = net.params[net.param_name("weight_ih", layer, d)]
+    if d == 0:
+        np.matmul(W.T, dA, out=ws.dX[layer])
+    else:
+        ws.dX[layer] += np.matmul(W.T, dA)
