@@ -229,7 +229,7 @@ CELLS: dict[str, CellDef] = {
         gated_block=None, layer_norm=False, projection=False,
         params=(Param("weight_ih", ("G*H", "D"), "uniform", "input weights"),
                 Param("bias_ih", ("G*H",), "uniform", "input bias", "bias")),
-        engines=("numpy",), recurrence="linear", recurrent_weight="none",
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
 }
 
