@@ -1,4 +1,4 @@
-"""minGRU (Feng et al. 2024) on the NumPy engine: the registry's facts, the equations, the scan against the
+"""minGRU and minLSTM (Feng et al. 2024) on the NumPy engine: the registry's facts, the equations, the scan against the
 sequential loop, hand-written backward (the reverse scan) against numerical gradients in float64, the refusals."""
 import itertools
 
@@ -23,8 +23,10 @@ def test_the_registry_says_what_a_mingru_is():
 
 
 def test_torch_nn_refuses_it_with_the_engines_that_have_it():
-    with pytest.raises(ValueError, match=r"cell: torch.nn \(engine 'torch'\) has no minGRU; use engine 'numpy'"):
-        check_options("mingru", "torch", {})
+    for cell, title in (("mingru", "minGRU"), ("minlstm", "minLSTM")):
+        with pytest.raises(ValueError, match=rf"cell: torch.nn \(engine 'torch'\) has no {title}; use engine "
+                                             r"'numpy' or 'scratch'"):
+            check_options(cell, "torch", {})
     with pytest.raises(ValueError, match="layer_norm: the layer-normalised cell exists for the vanilla RNN"):
         check_options("mingru", "numpy", {"layer_norm": True})
     with pytest.raises(ValueError, match="nonlinearity"):
@@ -74,10 +76,11 @@ def test_forward_is_the_papers_equation():
     assert gates.shape == (T, 2 * H, N) and np.all((gates[:, :H] > 0) & (gates[:, :H] < 1))
 
 
-def test_scan_and_loop_paths_agree_with_lengths_and_state():
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_scan_and_loop_paths_agree_with_lengths_and_state(cell):
     rng = np.random.default_rng(3)
     N, T, D, H = 5, 40, 3, 6
-    nets = [RecurrentNet("mingru", D, H, 2, True, dtype=np.float64, seed=2, fused=f) for f in (True, False)]
+    nets = [RecurrentNet(cell, D, H, 2, True, dtype=np.float64, seed=2, fused=f) for f in (True, False)]
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((4, N, H))
     lengths = np.array([40, 3, 25, 1, 39])
     d_out = rng.standard_normal((N, T, 2 * H))
@@ -90,9 +93,10 @@ def test_scan_and_loop_paths_agree_with_lengths_and_state():
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
 
 
-def test_padded_steps_keep_the_state_and_give_zero_outputs():
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_padded_steps_keep_the_state_and_give_zero_outputs(cell):
     rng = np.random.default_rng(4)
-    net = RecurrentNet("mingru", 3, 4, 1, True, dtype=np.float64)
+    net = RecurrentNet(cell, 3, 4, 1, True, dtype=np.float64)
     x = rng.standard_normal((2, 7, 3))
     out, h_n = net.forward(x, lengths=np.array([7, 4]))
     short, h_short = net.forward(x[1:, :4])
@@ -101,14 +105,14 @@ def test_padded_steps_keep_the_state_and_give_zero_outputs():
     np.testing.assert_allclose(h_n[:, 1], h_short[:, 0], atol=1e-13)
 
 
-GRID = list(itertools.product(("scan", "loop"), (1, 2), (False, True), ("equal", "ragged")))
+GRID = list(itertools.product(("mingru", "minlstm"), ("scan", "loop"), (1, 2), (False, True), ("equal", "ragged")))
 
 
-@pytest.mark.parametrize("path,layers,bidirectional,lengths", GRID, ids=["-".join(map(str, g)) for g in GRID])
-def test_every_gradient_matches_numerical(path, layers, bidirectional, lengths):
+@pytest.mark.parametrize("cell,path,layers,bidirectional,lengths", GRID, ids=["-".join(map(str, g)) for g in GRID])
+def test_every_gradient_matches_numerical(cell, path, layers, bidirectional, lengths):
     rng = np.random.default_rng(7)
     N, T, D, H, O = 3, 5, 3, 4, 2
-    model = SequenceModel("mingru", D, H, O, num_layers=layers, bidirectional=bidirectional, readout="every",
+    model = SequenceModel(cell, D, H, O, num_layers=layers, bidirectional=bidirectional, readout="every",
                           dtype=np.float64, seed=3, fused=path == "scan")
     x = rng.standard_normal((N, T, D))
     lens = np.array([5, 2, 4]) if lengths == "ragged" else None
@@ -118,10 +122,11 @@ def test_every_gradient_matches_numerical(path, layers, bidirectional, lengths):
     assert errors[worst] < 1e-6, f"{worst}: relative error {errors[worst]:.2e}"
 
 
-def test_h0_and_h_n_gradients_carry_state():
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_h0_and_h_n_gradients_carry_state(cell):
     """dL/dh0 and the gradient arriving at h_n, against central differences (carried state)."""
     rng = np.random.default_rng(5)
-    net = RecurrentNet("mingru", 3, 4, 2, True, dtype=np.float64, seed=0)
+    net = RecurrentNet(cell, 3, 4, 2, True, dtype=np.float64, seed=0)
     x, h0 = rng.standard_normal((2, 6, 3)), rng.standard_normal((4, 2, 4))
     w_out, w_h = rng.standard_normal((2, 6, 8)), rng.standard_normal((4, 2, 4))
 
@@ -138,16 +143,35 @@ def test_h0_and_h_n_gradients_carry_state():
     np.testing.assert_allclose(dh0, numeric, rtol=1e-6, atol=1e-8)
 
 
-def test_it_trains_from_rnnlab_lab_and_the_command_line(tmp_path):
+def test_minlstm_forward_is_the_papers_equation():
+    """f = sigma(W_f x + b_f), i = sigma(W_i x + b_i), h~ = W_h x + b_h, h_t = f' h_{t-1} + i' h~ with the gates
+    normalised, f' = f / (f + i), i' = i / (f + i); a plain loop."""
+    rng = np.random.default_rng(1)
+    N, T, D, H = 3, 6, 4, 5
+    net = RecurrentNet("minlstm", D, H, 1, dtype=np.float64, seed=1)
+    x, h = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    out, h_n = net.forward(x, h[None])
+    p, sig = net.params, lambda v: 1 / (1 + np.exp(-v))
+    for t in range(T):
+        a = x[:, t] @ p["weight_ih_l0"].T + p["bias_ih_l0"]
+        f, i, h_tilde = sig(a[:, :H]), sig(a[:, H:2 * H]), a[:, 2 * H:]
+        h = f / (f + i) * h + i / (f + i) * h_tilde
+        np.testing.assert_allclose(out[:, t], h, atol=1e-13)
+    np.testing.assert_allclose(h_n[0], h, atol=1e-13)
+    assert get_cell("minlstm").param_shapes(4, 5) == {"weight_ih_l0": (15, 4), "bias_ih_l0": (15,)}
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_it_trains_from_rnnlab_lab_and_the_command_line(cell, tmp_path):
     from rnnlab import lab
     from rnnlab.cli import main
     settings = {"task": "adding", "task_options": {"n_train": 512, "n_val": 64, "n_test": 64, "length": 8},
                 "hidden_size": 16, "epochs": 3, "batch_size": 32, "lr": 0.01}
-    result = lab.train("mingru", engine="numpy", echo=False, **settings)
+    result = lab.train(cell, engine="numpy", echo=False, **settings)
     losses = result.history.iteration_loss
     assert np.isfinite(losses).all() and np.mean(losses[-5:]) < np.mean(losses[:5])
-    assert main(["train", "--cell", "mingru", "--engine", "numpy", "--task", "adding", "--epochs", "1",
+    assert main(["train", "--cell", cell, "--engine", "numpy", "--task", "adding", "--epochs", "1",
                  "--opt", "n_train=256", "--opt", "n_val=32", "--opt", "n_test=32", "--opt", "length=6",
                  "--runs-dir", str(tmp_path), "--name", "mg", "--quiet"]) == 0
     assert (tmp_path / "mg" / "metrics.csv").is_file()
-    assert main(["train", "--cell", "mingru", "--engine", "torch", "--runs-dir", str(tmp_path), "--quiet"]) == 2
+    assert main(["train", "--cell", cell, "--engine", "torch", "--runs-dir", str(tmp_path), "--quiet"]) == 2

@@ -1,5 +1,5 @@
-"""minGRU in rnnlab.torch (the ``scratch`` engine): the NumPy engine's numbers (its scan and its reverse-scan
-backward) in float64, gradient-checked, weights portable both ways, refused by torch.nn."""
+"""minGRU and minLSTM in rnnlab.torch (the ``scratch`` engine): the NumPy engine's numbers (its scan and its
+reverse-scan backward) in float64, gradient-checked, weights portable both ways, refused by torch.nn."""
 import numpy as np
 import pytest
 
@@ -10,15 +10,17 @@ from rnnlab.numpy import RecurrentNet  # noqa: E402
 from rnnlab.torch import LAYERS, STACKS, implementation  # noqa: E402
 from rnnlab.torch.convert import MODULES, load_torch_state_dict, to_torch_state_dict  # noqa: E402
 
-CASES = [(1, False, False, True), (2, True, True, True), (2, False, True, False), (1, True, False, False)]
+CASES = [(c, *g) for c in ("mingru", "minlstm")
+         for g in [(1, False, False, True), (2, True, True, True), (2, False, True, False), (1, True, False, False)]]
+CELLS = ["mingru", "minlstm"]
 
 
-@pytest.mark.parametrize("layers,bidirectional,ragged,scan", CASES, ids=["-".join(map(str, c)) for c in CASES])
-def test_mingru_equals_the_numpy_engine_in_float64(layers, bidirectional, ragged, scan):
+@pytest.mark.parametrize("cell,layers,bidirectional,ragged,scan", CASES, ids=["-".join(map(str, c)) for c in CASES])
+def test_linear_cells_equal_the_numpy_engine_in_float64(cell, layers, bidirectional, ragged, scan):
     rng = np.random.default_rng(7)
     N, T, D, H = 4, 9, 3, 5
-    net = RecurrentNet("mingru", D, H, layers, bidirectional, dtype=np.float64, seed=3, fused=scan)
-    ours = STACKS["mingru"](D, H, layers, bidirectional=bidirectional).double()
+    net = RecurrentNet(cell, D, H, layers, bidirectional, dtype=np.float64, seed=3, fused=scan)
+    ours = STACKS[cell](D, H, layers, bidirectional=bidirectional).double()
     load_torch_state_dict(ours, net.state_dict())
     S = layers * (2 if bidirectional else 1)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((S, N, H))
@@ -41,10 +43,11 @@ def test_mingru_equals_the_numpy_engine_in_float64(layers, bidirectional, ragged
         np.testing.assert_allclose(layer.ih.bias.grad.numpy(), net.grads["bias_ih" + sfx], atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("reverse", [False, True])
-def test_mingru_layer_passes_gradcheck(reverse):
+def test_linear_cell_layer_passes_gradcheck(cell, reverse):
     torch.manual_seed(0)
-    layer = LAYERS["mingru"](3, 4).double()
+    layer = LAYERS[cell](3, 4).double()
     x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
@@ -56,30 +59,33 @@ def test_mingru_layer_passes_gradcheck(reverse):
     assert torch.autograd.gradcheck(run, (x, h0, *params.values()))
 
 
-def test_mingru_weights_are_declared_by_the_registry_and_round_trip():
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cell_weights_are_declared_by_the_registry_and_round_trip(cell):
     torch.manual_seed(1)
-    ours = STACKS["mingru"](3, 5, num_layers=2, bidirectional=True).double()
+    ours = STACKS[cell](3, 5, num_layers=2, bidirectional=True).double()
     state = to_torch_state_dict(ours)
-    assert {k: tuple(v.shape) for k, v in state.items()} == get_cell("mingru").param_shapes(3, 5, 2, 2)
-    net = RecurrentNet("mingru", 3, 5, 2, True, dtype=np.float64)
+    assert {k: tuple(v.shape) for k, v in state.items()} == get_cell(cell).param_shapes(3, 5, 2, 2)
+    net = RecurrentNet(cell, 3, 5, 2, True, dtype=np.float64)
     net.load_state_dict({k: v.numpy() for k, v in state.items()})
-    back = STACKS["mingru"](3, 5, num_layers=2, bidirectional=True).double()
+    back = STACKS[cell](3, 5, num_layers=2, bidirectional=True).double()
     load_torch_state_dict(back, net.state_dict())
     for k, v in to_torch_state_dict(back).items():
         torch.testing.assert_close(v, state[k], rtol=0, atol=0)
 
 
-def test_mingru_is_refused_by_torch_nn_and_has_no_whole_sequence_node_yet():
-    assert implementation("mingru").sequence is None        # the step path, autograd's backward
-    with pytest.raises(ValueError, match=r"torch\.nn has no minGRU.*'numpy' or 'scratch'"):
-        MODULES["torch"]["mingru"]
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cells_are_refused_by_torch_nn_and_have_no_whole_sequence_node_yet(cell):
+    assert implementation(cell).sequence is None        # the step path, autograd's backward
+    with pytest.raises(ValueError, match=rf"torch\.nn has no {get_cell(cell).title}.*'numpy' or 'scratch'"):
+        MODULES["torch"][cell]
     with pytest.raises(ValueError, match="layer_norm"):
-        STACKS["mingru"](2, 3, layer_norm=True)
+        STACKS[cell](2, 3, layer_norm=True)
 
 
-def test_mingru_trains_on_the_scratch_engine():
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cells_train_on_the_scratch_engine(cell):
     from rnnlab import lab
     settings = {"task": "adding", "task_options": {"n_train": 256, "n_val": 32, "n_test": 32, "length": 8},
                 "hidden_size": 8, "epochs": 1, "batch_size": 32}
-    result = lab.train("mingru", engine="scratch", echo=False, **settings)
+    result = lab.train(cell, engine="scratch", echo=False, **settings)
     assert np.isfinite(result.history.iteration_loss).all()

@@ -37,6 +37,8 @@ no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh
 
     minGRU:  [a_z; h~] = W_ih x_t + b_ih    z = sigma(a_z)    h_t = (1 - z) * h_{t-1} + z * h~
              (Feng et al. 2024: a_t = 1 - z, b_t = z * h~)
+    minLSTM: [a_f; a_i; h~] = W_ih x_t + b_ih    f = sigma(a_f)    i = sigma(a_i)
+             h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~      (the normalised gates)
 
 Bias convention: in the RNN, LSTM and IndRNN, b_ih and b_hh are only ever added, so an engine may
 keep one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
@@ -114,6 +116,12 @@ def _dense_params(hh_shape: tuple[str, ...] = ("G*H", "R"), hh_init: str = "unif
             + ((Param("weight_hr", ("R", "H"), "uniform", "projection", "proj_size"),) if projection else ())
             + (Param("ln_weight", ("G*H",), "ones", "layer-norm gain", "layer_norm"),
                Param("ln_bias", ("G*H",), "zeros", "layer-norm shift", "layer_norm")))
+
+
+def _linear_params() -> tuple[Param, ...]:
+    """The parameters of a linear-recurrence cell: its gates from x_t alone (no recurrent weight)."""
+    return (Param("weight_ih", ("G*H", "D"), "uniform", "input weights"),
+            Param("bias_ih", ("G*H",), "uniform", "input bias", "bias"))
 
 
 @dataclass(frozen=True)
@@ -227,10 +235,16 @@ CELLS: dict[str, CellDef] = {
         gates=(Gate("z", "update gate"), Gate("h", "candidate state", "identity")),
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False,
-        params=(Param("weight_ih", ("G*H", "D"), "uniform", "input weights"),
-                Param("bias_ih", ("G*H",), "uniform", "input bias", "bias")),
+        params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
+    "minlstm": CellDef(
+        name="minlstm", title="minLSTM", full_name="minLSTM",
+        gates=(Gate("f", "forget gate"), Gate("i", "input gate"), Gate("h", "candidate state", "identity")),
+        states=("h",), memory_gate=None, nonlinearities=("tanh",),
+        gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
 }
 
 

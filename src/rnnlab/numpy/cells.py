@@ -41,12 +41,13 @@ kept per step for the backward pass, which passes the gradient back through the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import linear
 from .layer_norm import layer_norm_backward, layer_norm_forward
-from .linear import mingru_direction_backward, mingru_direction_forward
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -375,5 +376,10 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
     "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
     "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
-    "mingru": Implementation(mingru_direction_forward, mingru_direction_backward, whole_sequence=True),
+    # the linear recurrences (``linear.py``): each a whole-sequence pair, the scan bound to the cell's a_t, b_t
+    "mingru": Implementation(partial(linear.direction_forward, linear.mingru_coefficients),
+                             partial(linear.direction_backward, linear.mingru_coefficient_grads), whole_sequence=True),
+    "minlstm": Implementation(partial(linear.direction_forward, linear.minlstm_coefficients),
+                              partial(linear.direction_backward, linear.minlstm_coefficient_grads),
+                              whole_sequence=True),
 }

@@ -36,10 +36,14 @@ Variable lengths: at a padded step a_t = 1 and b_t = 0, so the state passes thro
 (backwards) its gradient does too; the gradients of a_t and b_t there are zero.  A reverse direction
 runs the same scans on time-reversed views.
 
-minGRU (Feng et al. 2024, "Were RNNs All We Needed?"), gates [z ; h~] from ``weight_ih`` (2H, D)::
+The cells (Feng et al. 2024, "Were RNNs All We Needed?"), their gates from ``weight_ih`` alone::
 
-    z_t = sigma(W_z x_t + b_z)    h~_t = W_h x_t + b_h    a_t = 1 - z_t    b_t = z_t * h~_t
-    backward:  dz = -dL/da_t + dL/db_t * h~_t    dh~ = dL/db_t * z_t    dL/d(W_z x + b_z) = dz * z (1 - z)
+    minGRU   [z ; h~] (2H, D):      z = sigma(W_z x + b_z)   h~ = W_h x + b_h    a_t = 1 - z   b_t = z * h~
+    minLSTM  [f ; i ; h~] (3H, D):  f = sigma(W_f x + b_f)   i = sigma(W_i x + b_i)   h~ = W_h x + b_h
+                                    a_t = f / (f + i)   b_t = i / (f + i) * h~      (the normalised gates)
+
+Each cell is a pair here, (a_t, b_t) from its gates and their backward; :func:`direction_forward` and
+:func:`direction_backward` do the rest for every linear cell (the engine's table binds the pair).
 """
 from __future__ import annotations
 
@@ -86,45 +90,84 @@ def _views(sw: Sweep, d: int) -> tuple[np.ndarray, np.ndarray]:
     return (sw.gates, sw.hs) if d == 0 else (sw.gates[::-1], sw.hs[::-1])
 
 
-def mingru_direction_forward(net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
-    """One layer and direction of minGRU: [z ; h~] for all steps in one product, then the scan."""
-    H = net.hidden_size
+def _sigmoid_(a: np.ndarray) -> None:
+    """In place: a <- sigma(a) = (1 + tanh(a / 2)) / 2 (never overflows)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def mingru_coefficients(gates: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """minGRU: gates [a_z ; h~] (T, 2H, N) become [z ; h~] in place; returns a_t = 1 - z, b_t = z * h~."""
+    _sigmoid_(gates[:, :H])
+    z, h_tilde = gates[:, :H], gates[:, H:]
+    return 1.0 - z, z * h_tilde
+
+
+def mingru_coefficient_grads(gates: np.ndarray, da: np.ndarray, db: np.ndarray, H: int) -> None:
+    """[z ; h~] -> dL/d[a_z ; h~]:  dz = -da + db * h~,  dh~ = db * z,  da_z = dz * z (1 - z)."""
+    z, h_tilde = gates[:, :H], gates[:, H:]
+    dz = db * h_tilde - da
+    np.multiply(db, z, out=h_tilde)
+    dz *= z
+    dz *= 1.0 - z
+    z[...] = dz
+
+
+def minlstm_coefficients(gates: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """minLSTM: gates [a_f ; a_i ; h~] (T, 3H, N) become [f ; i ; h~] in place; returns the normalised gates
+    a_t = f / (f + i) and b_t = i / (f + i) * h~."""
+    _sigmoid_(gates[:, :2 * H])
+    f, i, h_tilde = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+    s = f + i
+    return f / s, i / s * h_tilde
+
+
+def minlstm_coefficient_grads(gates: np.ndarray, da: np.ndarray, db: np.ndarray, H: int) -> None:
+    """[f ; i ; h~] -> dL/d[a_f ; a_i ; h~].  With s = f + i, f' = f / s, i' = i / s:
+    di' = db * h~,  dh~ = db * i',  df = i (da - di') / s^2,  di = -f (da - di') / s^2, then * sigma'."""
+    f, i, h_tilde = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+    s = f + i
+    g = (da - db * h_tilde) / (s * s)                     # (da - di') / s^2
+    np.multiply(db, i / s, out=h_tilde)
+    df, di = g * i * f * (1.0 - f), -g * f * i * (1.0 - i)
+    f[...] = df
+    i[...] = di
+
+
+def direction_forward(coefficients, net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
+    """One layer and direction: the gates for all steps in one product, a_t and b_t (``coefficients``), the
+    scan.  ``sw.gates`` keeps the gate activations (for backward and for reading), ``sw.u_n`` the a_t."""
     W = net.params[net.param_name("weight_ih", layer, d)]
     np.matmul(W, X, out=sw.gates)
     if net.bias:
         sw.gates += net.params[net.param_name("bias_ih", layer, d)][:, None]
-    z = sw.gates[:, :H]                                  # z = sigma(.) = (1 + tanh(./2)) / 2, in place
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5                                             # gates keep [z ; h~] for backward and reading
-    z, h_tilde = sw.gates[:, :H], sw.gates[:, H:]
-    a, b = 1.0 - z, z * h_tilde
+    a, b = coefficients(sw.gates, net.hidden_size)
     if pad is not None:                                  # padded steps: h_t = h_{t-1}
         np.copyto(a, 1.0, where=pad)
         np.copyto(b, 0.0, where=pad)
-    sw.u_n = a                                           # kept for backward: the scan's a_t
-    gates, states = _views(sw, d)
+    sw.u_n = a
+    _, states = _views(sw, d)
     scan = choose_scan(net.fused, a[0].size)
     a_d, b_d = (a, b) if d == 0 else (a[::-1], b[::-1])
     scan(a_d, b_d, states[0], states[1:])
 
 
-def mingru_direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_out) -> None:
-    """The reverse scan for dh_t, then dL/da_t, dL/db_t, through a_t, b_t to [z ; h~], W_ih, b_ih and x."""
-    sw, X, H = ws.sweeps[layer][d], ws.inputs[layer], net.hidden_size
+def direction_backward(coefficient_grads, net: RecurrentNet, layer: int, d: int, ws: Workspace, d_out) -> None:
+    """The reverse scan for dh_t, then dL/da_t, dL/db_t, through a_t, b_t (``coefficient_grads``) to the
+    gates, W_ih, b_ih and x."""
+    sw, X = ws.sweeps[layer][d], ws.inputs[layer]
     valid = net._last["valid"]
     a = sw.u_n
     g = np.zeros_like(a) if d_out is None else np.array(d_out)      # dL/dh_t from the outputs
-    _, states = _views(sw, d)
     a_d, g_d = (a, g) if d == 0 else (a[::-1], g[::-1])
     g_d[-1] += sw.dh                                                 # dL/dh_n
     # dh_t = g_t + a_{t+1} dh_{t+1}: a forward scan over reversed time with coefficients a_{t+1}
     coeff = np.ones_like(a_d)                                        # coeff[k] = a_{k+1}
     coeff[:-1] = a_d[1:]
     dh_rev = np.empty_like(a_d)
-    scan = choose_scan(net.fused, a[0].size)
-    scan(coeff[::-1], g_d[::-1], np.zeros_like(sw.dh), dh_rev)
+    choose_scan(net.fused, a[0].size)(coeff[::-1], g_d[::-1], np.zeros_like(sw.dh), dh_rev)
     dh_d = dh_rev[::-1]                                              # in the direction's order
     sw.dh[...] = a_d[0] * dh_d[0]                                    # dL/dh0
     if net.recorded_dh is not None:                                  # gradient-flow analysis
@@ -137,12 +180,7 @@ def mingru_direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspa
     if valid is not None:
         da *= valid
         db = db * valid
-    z, h_tilde = sw.gates[:, :H], sw.gates[:, H:]
-    dz = db * h_tilde - da
-    np.multiply(db, z, out=h_tilde)                                  # dL/dh~
-    dz *= z
-    dz *= 1.0 - z
-    z[...] = dz                                                      # gates now hold dL/dA_t
+    coefficient_grads(sw.gates, da, db, net.hidden_size)            # gates now hold dL/dA_t
     _parameter_grads(net, layer, d, ws, sw, X)
 
 

@@ -195,8 +195,17 @@ def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
     return (linear_recurrence(1 - z, z * h_tilde, state[0]),)
 
 
+def minlstm_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih,  f = sigma(a_f),  i = sigma(a_i),
+    h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~  (the normalised gates; no W_hh)."""
+    a_f, a_i, h_tilde = xw.chunk(3, dim=1)
+    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
+    s = f + i
+    return (linear_recurrence(f / s, i / s * h_tilde, state[0]),)
+
+
 # rnnlab.torch's steps: cell -> its uniform step.  A new cell of the registry that names "scratch" among its
 # engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
 # shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
 STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step,
-                                         "mingru": mingru_step}
+                                         "mingru": mingru_step, "minlstm": minlstm_step}
