@@ -31,6 +31,9 @@ def test_torch_nn_refuses_it_with_the_engines_that_have_it():
         check_options("mingru", "numpy", {"layer_norm": True})
     with pytest.raises(ValueError, match="nonlinearity"):
         check_options("mingru", "numpy", {"nonlinearity": "relu"})
+    with pytest.raises(ValueError, match="recurrent_init: .* not the minLSTM \\(a linear recurrence: no W_hh\\)"):
+        check_options("minlstm", None, {"recurrent_init": "orthogonal"})
+    check_options("gru", None, {"recurrent_init": "orthogonal"})
 
 
 @pytest.mark.parametrize("T", [1, 2, 7, 64, 300])
