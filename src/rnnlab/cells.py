@@ -31,8 +31,14 @@ gamma = 1 keeps it from exploding at any length.  u starts in [0, 1] (``init="un
 parameter declares ``bound=U_MAX``, which the engines keep by clipping |u| to it after every update
 (the NumPy engine: ``RecurrentNet.apply_bounds``; rnnlab.torch: ``clip_to_bounds_``).
 
-A linear recurrence (``recurrence="linear"``; no cell yet) is h_t = a_t * h_{t-1} + b_t with a_t
-and b_t computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.
+A linear recurrence (``recurrence="linear"``) is h_t = a_t * h_{t-1} + b_t with a_t and b_t
+computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.  It has
+no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh``)::
+
+    minGRU:  [a_z; h~] = W_ih x_t + b_ih    z = sigma(a_z)    h_t = (1 - z) * h_{t-1} + z * h~
+             (Feng et al. 2024: a_t = 1 - z, b_t = z * h~)
+    minLSTM: [a_f; a_i; h~] = W_ih x_t + b_ih    f = sigma(a_f)    i = sigma(a_i)
+             h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~      (the normalised gates)
 
 Bias convention: in the RNN, LSTM and IndRNN, b_ih and b_hh are only ever added, so an engine may
 keep one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
@@ -112,6 +118,12 @@ def _dense_params(hh_shape: tuple[str, ...] = ("G*H", "R"), hh_init: str = "unif
                Param("ln_bias", ("G*H",), "zeros", "layer-norm shift", "layer_norm")))
 
 
+def _linear_params() -> tuple[Param, ...]:
+    """The parameters of a linear-recurrence cell: its gates from x_t alone (no recurrent weight)."""
+    return (Param("weight_ih", ("G*H", "D"), "uniform", "input weights"),
+            Param("bias_ih", ("G*H",), "uniform", "input bias", "bias"))
+
+
 @dataclass(frozen=True)
 class CellDef:
     """Everything rnnlab needs to know about one recurrent cell (see the module docstring)."""
@@ -128,7 +140,7 @@ class CellDef:
     params: tuple[Param, ...]          # per layer and direction, in the order of a state dict
     engines: tuple[str, ...] = ENGINES     # the engines that implement it (names of ENGINES)
     recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
-    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}
+    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none"
     paper: str = ""                    # where it comes from
 
     @property
@@ -218,6 +230,21 @@ CELLS: dict[str, CellDef] = {
         params=_dense_params(hh_shape=("H",), hh_init="uniform01", hh_bound=U_MAX)[:4],
         engines=("numpy", "scratch"), recurrent_weight="diagonal",
         paper="Li et al. 2018, Independently Recurrent Neural Network (IndRNN)"),
+    "mingru": CellDef(
+        name="mingru", title="minGRU", full_name="minGRU",
+        gates=(Gate("z", "update gate"), Gate("h", "candidate state", "identity")),
+        states=("h",), memory_gate=None, nonlinearities=("tanh",),
+        gated_block=None, layer_norm=False, projection=False,
+        params=_linear_params(),
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
+    "minlstm": CellDef(
+        name="minlstm", title="minLSTM", full_name="minLSTM",
+        gates=(Gate("f", "forget gate"), Gate("i", "input gate"), Gate("h", "candidate state", "identity")),
+        states=("h",), memory_gate=None, nonlinearities=("tanh",),
+        gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
 }
 
 

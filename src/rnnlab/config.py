@@ -147,7 +147,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_options(self.model.cell, self.run.engine, {
             **self.model.recurrent.options(), "head": self.model.head, "forget_bias": self.init.forget_bias,
-            "chrono": self.init.chrono, "device": self.run.device, "ddp": self.run.ddp})
+            "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "device": self.run.device,
+            "ddp": self.run.ddp})
 
     @classmethod
     def from_flat(cls, settings: dict) -> TrainConfig:

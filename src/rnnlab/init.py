@@ -34,7 +34,8 @@ def apply_init(model: Trainable, init: str | InitConfig = "default", seed: int =
                forget_bias: float = 0.0, chrono: int = 0) -> None:
     """Re-initialise ``model`` as ``init`` says (an InitConfig, or its scheme and the keywords)."""
     config = init if isinstance(init, InitConfig) else InitConfig(init, recurrent_init, forget_bias, chrono)
-    check_options(model.spec.cell, None, {"forget_bias": config.forget_bias, "chrono": config.chrono})
+    check_options(model.spec.cell, None, {"forget_bias": config.forget_bias, "chrono": config.chrono,
+                                          "recurrent_init": config.recurrent})
     if config.is_default:
         return
     rng = np.random.default_rng(seed)

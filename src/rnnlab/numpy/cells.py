@@ -41,10 +41,12 @@ kept per step for the backward pass, which passes the gradient back through the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import linear
 from .layer_norm import layer_norm_backward, layer_norm_forward
 
 if TYPE_CHECKING:
@@ -360,10 +362,13 @@ def gru_backward(sw: Sweep, t: int, prev: int, cur: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Implementation:
     """How the NumPy engine computes one cell: its reference step pair and, optionally, the name of its
-    compiled pair in ``fused_steps.COMPILED`` (None: the reference runs even where numba is there)."""
+    compiled pair in ``fused_steps.COMPILED`` (None: the reference runs even where numba is there).
+    ``whole_sequence``: the pair computes a whole layer and direction, ``(net, layer, d, ...)``, as the
+    linear recurrences do (``linear.py``: a scan, vectorised where ``fused``, else the step-by-step loop)."""
     forward: Callable
     backward: Callable
     compiled: str | None = None
+    whole_sequence: bool = False
 
 
 IMPLEMENTATIONS: dict[str, Implementation] = {
@@ -371,4 +376,10 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
     "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
     "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+    # the linear recurrences (``linear.py``): each a whole-sequence pair, the scan bound to the cell's a_t, b_t
+    "mingru": Implementation(partial(linear.direction_forward, linear.mingru_coefficients),
+                             partial(linear.direction_backward, linear.mingru_coefficient_grads), whole_sequence=True),
+    "minlstm": Implementation(partial(linear.direction_forward, linear.minlstm_coefficients),
+                              partial(linear.direction_backward, linear.minlstm_coefficient_grads),
+                              whole_sequence=True),
 }

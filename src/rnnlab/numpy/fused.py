@@ -40,6 +40,8 @@ def step_pair(cell: str, fused: bool, layer_norm: bool = False) -> tuple[Callabl
     """(forward, backward, compiled) of ``cell`` (a name in the engine's table): its compiled pair where
     ``fused`` asks for it and it has one that fits (layer norm included), else its reference pair."""
     implementation = IMPLEMENTATIONS[cell]
+    if implementation.whole_sequence:          # a whole-sequence pair (a scan): ``fused`` picks its scan
+        return implementation.forward, implementation.backward, fused
     if fused and implementation.compiled is not None:
         from .fused_steps import COMPILED
         compiled = COMPILED[implementation.compiled]

@@ -43,6 +43,8 @@ so a training step allocates almost nothing (see ``../shared/PERF-NOTES.md``).
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
@@ -98,7 +100,9 @@ class RecurrentNet:
         self.layer_norm = bool(layer_norm)
         # the cell's compiled steps where it has them (with layer norm: where they do it), else the reference
         *self._steps, self.fused = step_pair(cell, resolve_fused(fused), self.layer_norm)
-        self._recurrence = RECURRENCES[self.cell_def.recurrent_weight]
+        self._recurrence = RECURRENCES.get(self.cell_def.recurrent_weight)     # None: no recurrent weight
+        if self.cell_def.recurrence == "linear":     # a scan over the whole layer and direction (``linear.py``)
+            self._forward_direction, self._backward_direction = (partial(f, self) for f in self._steps)
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,

@@ -88,7 +88,8 @@ def new_workspace(cell: CellDef, T: int, N: int, hidden: int, input_sizes: list[
     """Every buffer of a forward and backward pass over T steps of N sequences."""
     G, H = cell.num_gates, hidden
     e = lambda *shape: np.empty(shape, dtype)
-    hh_scratch = RECURRENCES[cell.recurrent_weight].scratch(cell.param("weight_hh").shape_for(0, H, G), N)
+    hh_scratch = ((0,) if cell.recurrent_weight not in RECURRENCES     # a linear recurrence: no W_hh
+                  else RECURRENCES[cell.recurrent_weight].scratch(cell.param("weight_hh").shape_for(0, H, G), N))
     shared = {"u": e(G * H, N), "dh": e(H, N), "dc": e(H, N), "t1": e(H, N), "t2": e(H, N)}
 
     def sweep() -> Sweep:

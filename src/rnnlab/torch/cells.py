@@ -61,6 +61,16 @@ def diagonal(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     return h * weight if bias is None else torch.addcmul(bias, h, weight)
 
 
+class NoRecurrence(nn.Module):
+    """The recurrent part of a linear recurrence (minGRU): none.  Its a_t and b_t come from x_t alone; the
+    layer's ``portable_parameters`` find no ``weight_hh`` or ``bias_hh`` here (both None)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+
 def gate_layer_norm(a: torch.Tensor, gates: int, weight: torch.Tensor, bias: torch.Tensor,
                     eps: float = 1e-5) -> torch.Tensor:
     """Layer norm of each gate's block of the pre-activations (Ba et al. 2016), a: (batch, G*H):
@@ -172,7 +182,30 @@ def indrnn_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
     return rnn_step(layer, xw, state)
 
 
+def linear_recurrence(a: torch.Tensor, b: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """One step of a linear recurrence: h_t = a_t * h_{t-1} + b_t."""
+    return torch.addcmul(b, a, h)
+
+
+def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """minGRU (Feng et al. 2024): [a_z ; h~] = W_ih x_t + b_ih,  z = sigma(a_z),
+    h_t = (1 - z) * h_{t-1} + z * h~  (the linear recurrence with a_t = 1 - z, b_t = z * h~; no W_hh)."""
+    a_z, h_tilde = xw.chunk(2, dim=1)
+    z = torch.sigmoid(a_z)
+    return (linear_recurrence(1 - z, z * h_tilde, state[0]),)
+
+
+def minlstm_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih,  f = sigma(a_f),  i = sigma(a_i),
+    h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~  (the normalised gates; no W_hh)."""
+    a_f, a_i, h_tilde = xw.chunk(3, dim=1)
+    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
+    s = f + i
+    return (linear_recurrence(f / s, i / s * h_tilde, state[0]),)
+
+
 # rnnlab.torch's steps: cell -> its uniform step.  A new cell of the registry that names "scratch" among its
 # engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
 # shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
-STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step}
+STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step,
+                                         "mingru": mingru_step, "minlstm": minlstm_step}

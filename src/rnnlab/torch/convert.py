@@ -73,7 +73,8 @@ def load_torch_state_dict(module: _Stack, state: dict) -> None:
                 if target is None:          # a merged b_hh: added to b_ih below
                     continue
                 value = tensors[param.name(k, d)]
-                if param.stem == "bias_ih" and ours["bias_hh"] is None:
+                # (a linear recurrence, recurrent_weight "none", has no b_hh at all)
+                if param.stem == "bias_ih" and ours["bias_hh"] is None and module.cell_def.recurrent_weight != "none":
                     value = value + tensors[module.cell_def.param("bias_hh").name(k, d)]
                 target.copy_(value)
 

@@ -83,7 +83,7 @@ class _RecurrentLayer(nn.Module):
             return spec.param(stem).shape_for(input_size, H, G, R)
         rows, cols = shape("weight_ih")
         self.ih = nn.Linear(cols, rows, bias=bias)
-        self.hh = recurrent_module(spec, shape("weight_hh"), bias and spec.separate_hh_bias)
+        self.hh = recurrent_module(spec, shape, bias and spec.separate_hh_bias)
         self.proj = nn.Linear(H, shape("weight_hr")[0], bias=False) if proj_size else None
         if layer_norm:
             self.ln_weight = nn.Parameter(torch.ones(shape("ln_weight")))

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from ..cells import CELLS, CellDef, get_cell
 from ..rules import ENGINE_NAMES
-from .cells import STEPS, Diagonal, State, diagonal
+from .cells import STEPS, Diagonal, NoRecurrence, State, diagonal
 from .fused import LSTMSequence
 from .fused_cells import GRUSequence, RNNSequence
 
@@ -118,9 +118,13 @@ def recurrent_part(cell: CellDef, weight: torch.Tensor, bias: torch.Tensor | Non
     return partial(_RECURRENT_PRODUCT[cell.recurrent_weight], weight=weight, bias=bias)
 
 
-def recurrent_module(cell: CellDef, shape: tuple[int, ...], bias: bool) -> nn.Module:
-    """The module of a layer's recurrent part for W_hh of the declared ``shape``: nn.Linear(R, G*H) for a
-    full matrix, :class:`Diagonal` (H) for a diagonal one."""
+def recurrent_module(cell: CellDef, shape: Callable[[str], tuple[int, ...]], bias: bool) -> nn.Module:
+    """The module of a layer's recurrent part for W_hh of the declared shape (``shape("weight_hh")``):
+    nn.Linear(R, G*H) for a full matrix, :class:`Diagonal` (H) for a diagonal one, :class:`NoRecurrence`
+    for a linear recurrence (no W_hh)."""
+    if cell.recurrent_weight == "none":
+        return NoRecurrence()
+    shape = shape("weight_hh")
     if cell.recurrent_weight == "diagonal":
         return Diagonal(shape[0], bias=bias)
     rows, cols = shape

@@ -1,0 +1,91 @@
+"""minGRU and minLSTM in rnnlab.torch (the ``scratch`` engine): the NumPy engine's numbers (its scan and its
+reverse-scan backward) in float64, gradient-checked, weights portable both ways, refused by torch.nn."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rnnlab.cells import get_cell  # noqa: E402
+from rnnlab.numpy import RecurrentNet  # noqa: E402
+from rnnlab.torch import LAYERS, STACKS, implementation  # noqa: E402
+from rnnlab.torch.convert import MODULES, load_torch_state_dict, to_torch_state_dict  # noqa: E402
+
+CASES = [(c, *g) for c in ("mingru", "minlstm")
+         for g in [(1, False, False, True), (2, True, True, True), (2, False, True, False), (1, True, False, False)]]
+CELLS = ["mingru", "minlstm"]
+
+
+@pytest.mark.parametrize("cell,layers,bidirectional,ragged,scan", CASES, ids=["-".join(map(str, c)) for c in CASES])
+def test_linear_cells_equal_the_numpy_engine_in_float64(cell, layers, bidirectional, ragged, scan):
+    rng = np.random.default_rng(7)
+    N, T, D, H = 4, 9, 3, 5
+    net = RecurrentNet(cell, D, H, layers, bidirectional, dtype=np.float64, seed=3, fused=scan)
+    ours = STACKS[cell](D, H, layers, bidirectional=bidirectional).double()
+    load_torch_state_dict(ours, net.state_dict())
+    S = layers * (2 if bidirectional else 1)
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((S, N, H))
+    lengths = np.array([9, 2, 5, 1]) if ragged else None
+    out, h_n = net.forward(x, h0=h0, lengths=lengths)
+
+    xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    o, h_nt = ours(xt, h0t, lengths=None if lengths is None else torch.tensor(lengths))
+    np.testing.assert_allclose(o.detach().numpy(), out, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(h_nt.detach().numpy(), h_n, atol=1e-12, rtol=0)
+
+    g_out, g_h = rng.standard_normal(out.shape), rng.standard_normal(h_n.shape)
+    dx, dh0 = net.backward(g_out, g_h)
+    ((o * torch.tensor(g_out)).sum() + (h_nt * torch.tensor(g_h)).sum()).backward()
+    np.testing.assert_allclose(xt.grad.numpy(), dx, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(h0t.grad.numpy(), dh0, atol=1e-12, rtol=0)
+    for k, d, layer in ours.all_layers():
+        sfx = f"_l{k}" + ("_reverse" if d else "")
+        np.testing.assert_allclose(layer.ih.weight.grad.numpy(), net.grads["weight_ih" + sfx], atol=1e-12, rtol=0)
+        np.testing.assert_allclose(layer.ih.bias.grad.numpy(), net.grads["bias_ih" + sfx], atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_linear_cell_layer_passes_gradcheck(cell, reverse):
+    torch.manual_seed(0)
+    layer = LAYERS[cell](3, 4).double()
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    params = dict(layer.named_parameters())
+    assert set(params) == {"ih.weight", "ih.bias"}
+
+    def run(x, h0, *weights):
+        return torch.func.functional_call(layer, dict(zip(params, weights)), (x, h0, mask, reverse))
+    assert torch.autograd.gradcheck(run, (x, h0, *params.values()))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cell_weights_are_declared_by_the_registry_and_round_trip(cell):
+    torch.manual_seed(1)
+    ours = STACKS[cell](3, 5, num_layers=2, bidirectional=True).double()
+    state = to_torch_state_dict(ours)
+    assert {k: tuple(v.shape) for k, v in state.items()} == get_cell(cell).param_shapes(3, 5, 2, 2)
+    net = RecurrentNet(cell, 3, 5, 2, True, dtype=np.float64)
+    net.load_state_dict({k: v.numpy() for k, v in state.items()})
+    back = STACKS[cell](3, 5, num_layers=2, bidirectional=True).double()
+    load_torch_state_dict(back, net.state_dict())
+    for k, v in to_torch_state_dict(back).items():
+        torch.testing.assert_close(v, state[k], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cells_are_refused_by_torch_nn_and_have_no_whole_sequence_node_yet(cell):
+    assert implementation(cell).sequence is None        # the step path, autograd's backward
+    with pytest.raises(ValueError, match=rf"torch\.nn has no {get_cell(cell).title}.*'numpy' or 'scratch'"):
+        MODULES["torch"][cell]
+    with pytest.raises(ValueError, match="layer_norm"):
+        STACKS[cell](2, 3, layer_norm=True)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_linear_cells_train_on_the_scratch_engine(cell):
+    from rnnlab import lab
+    settings = {"task": "adding", "task_options": {"n_train": 256, "n_val": 32, "n_test": 32, "length": 8},
+                "hidden_size": 8, "epochs": 1, "batch_size": 32}
+    result = lab.train(cell, engine="scratch", echo=False, **settings)
+    assert np.isfinite(result.history.iteration_loss).all()
