@@ -44,7 +44,8 @@ from .layers import LAYERS, GRULayer, LSTMLayer, RNNLayer, resolve_nonlinearity
 
 
 class _Stack(nn.Module):
-    cell = ""   # the registry's name of the cell
+    cell = ""       # the registry's name of the cell
+    proj_size = 0   # the size h is projected to (0: none); set by the stacks whose cell has a projection
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
@@ -74,7 +75,7 @@ class _Stack(nn.Module):
     @property
     def output_size(self) -> int:
         """Size of each direction's output: hidden_size (proj_size for a projected LSTM)."""
-        return self.hidden_size
+        return self.proj_size or self.hidden_size
 
     def _state_shapes(self, batch: int) -> list[tuple[int, ...]]:
         """h has output_size features, any further state (the LSTM's c) hidden_size."""
@@ -205,10 +206,6 @@ class LSTM(_Stack):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
 
-    @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
-
     def _make_layer(self, input_size: int) -> LSTMLayer:
         layer = LSTMLayer(input_size, self.hidden_size, bias=self.bias, proj_size=self.proj_size,
                           layer_norm=self.layer_norm)
@@ -237,10 +234,6 @@ class _RegistryStack(_Stack):
         self.proj_size = check_proj_size(proj_size, check_size("hidden_size", hidden_size))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          layer_norm)
-
-    @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
 
     def _make_layer(self, input_size: int) -> nn.Module:
         return LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
