@@ -27,6 +27,27 @@
 # still shows every effect.  The `assert` lines check the numbers each step must produce; a wrong one stops the
 # notebook.
 
+# %%
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file $RNNLAB_WHEEL names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {"rnnlab": os.environ.get("RNNLAB_WHEEL", "git+https://github.com/rnnlab/rnnlab"), "ipywidgets": "ipywidgets>=8"}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+
+import contextlib
+
+with contextlib.suppress(ImportError):    # Colab shows ipywidgets through its custom widget manager
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 FULL = True
 

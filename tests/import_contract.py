@@ -50,6 +50,7 @@ LAYER_OF = {
     "rnnlab.inspect": "views",
     "rnnlab.analysis": "views",
     "rnnlab.reading": "views",
+    "rnnlab.diagrams": "views",
     "rnnlab.classic": "views",
     "rnnlab.gradcheck": "views",
     "rnnlab.demo": "views",

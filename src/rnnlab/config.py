@@ -26,7 +26,7 @@ from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_in
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 OPTIMIZERS = ("adam", "sgd")
-LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot")
+LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot", "mse_sigmoid")
 INITS = ("default", "course")
 RECURRENT_INITS = ("default", "orthogonal", "identity")
 DEVICES = ("cpu", "cuda")
@@ -128,7 +128,7 @@ class RunConfig:
 
 
 SECTIONS = {"optim": OptimConfig, "init": InitConfig, "data": DataConfig, "run": RunConfig}
-MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size")
+MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size", "bidirectional_read")
 # flat setting name -> (section, field)
 FLAT: dict[str, tuple[str, str]] = {
     **{name: ("model", name) for name in MODEL_SETTINGS},
@@ -146,7 +146,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_options(self.model.cell, self.run.engine, {
-            **self.model.recurrent.options(), "head": self.model.head, "forget_bias": self.init.forget_bias,
+            **self.model.recurrent.options(), "head": self.model.head,
+            "bidirectional_read": self.model.bidirectional_read, "forget_bias": self.init.forget_bias,
             "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "device": self.run.device,
             "ddp": self.run.ddp})
 

@@ -27,6 +27,7 @@ from .config import TrainConfig, resolve
 from .engines import Trainable
 from .metrics import analyze_confusion, confusion_matrix, get_metric
 from .plan import RunPlan
+from .reading import Reading
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
 from .train import build_model, make_trainer, train_run
@@ -200,6 +201,18 @@ def compare(models: list[str], data: TaskData | None = None, preset: str | None 
     if data is None and plans:
         data = next(iter(plans.values())).load()
     return {name: _train_plan(plan, data, None, echo) for name, plan in plans.items()}
+
+
+def read_digit(result: Result, image: np.ndarray) -> Reading:
+    """How a model trained on an image task reads one prepared digit (28, 28) in [0, 1], row by row: the class
+    probabilities after each row, the hidden state and the gates (:class:`rnnlab.reading.Reading`; draw it with
+    ``rnnlab.reading.reading_figure``)."""
+    _check_result(result)
+    if "view" not in result.data.info:
+        raise ValueError(f"read_digit: the model was trained on {result.task.name}, not on images; train it on an "
+                         f"image task such as mnist-rows")
+    from .reading import read_with
+    return read_with(result.model, image, result.data.info, result.loss)
 
 
 def add_binary(result: Result, a: int, b: int) -> int:

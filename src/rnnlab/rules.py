@@ -47,6 +47,8 @@ RULES: tuple[Rule, ...] = (
     Rule("recurrent_init", lambda v: v != "default", lambda c, v: c.recurrent_weight != "none",
          "{cells} have a recurrent weight to initialise, not the {cell} (a linear recurrence: no W_hh)"),
     Rule("head", lambda v: v != "plain", engines=("scratch", "torch"), feature="a plain linear head only"),
+    Rule("bidirectional_read", lambda v: v != "final-states", engines=("scratch", "torch"),
+         feature="each direction's final state only (no last-output read)"),
     Rule("device", lambda v: v != "cpu", engines=("scratch", "torch"), feature="no GPU: it runs on the CPU only"),
     Rule("ddp", _on, engines=("scratch", "torch"), feature="no data-parallel training (it needs a PyTorch engine)"),
 )
