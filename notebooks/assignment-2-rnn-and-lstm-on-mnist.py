@@ -55,6 +55,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from IPython.display import display
 
 from rnnlab import diagrams, lab, plots
@@ -73,6 +74,8 @@ BATCH_SIZE = 64                                  # only groups samples for progr
 RNN_BAR, LSTM_BAR = 0.80, 0.90                   # the assignment's pass marks (test accuracy)
 print(f"{'full' if FULL else 'quick'} size: {N_TRAIN} training / {N_TEST} test images, "
       f"{EPOCHS} epoch(s), hidden size {HIDDEN}")
+np.random.seed(SEED)
+print("Device available now:", "cuda" if torch.cuda.is_available() else "cpu", "(the NumPy classes run on the CPU)")
 
 # %% [markdown]
 # ## 1. The simple RNN

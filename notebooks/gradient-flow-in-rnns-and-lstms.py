@@ -60,6 +60,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import display
+from tqdm.auto import tqdm
 
 from rnnlab import diagrams
 from rnnlab.analysis import explore, gradient_flow, scaled_copy
@@ -417,19 +418,23 @@ assert max_error(all_h, expected_top) < 1e-4 and max_error(last_h, expected_last
 # %%
 def train(model: torch.nn.Module, last_step_only: bool, num_batches: int = NUM_BATCHES,
           lr: float = LEARNING_RATE, seed: int = 0) -> list[float]:
-    """Adam on fresh running-mean batches; returns the loss of every batch."""
+    """Adam on fresh running-mean batches; returns the loss of every batch (the notebook's progress bar shows
+    the mean of the last 10 every 100 batches)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     seeds = np.random.default_rng(seed).integers(2**31, size=num_batches)
     model.train()
     losses = []
-    for batch_seed in seeds:
+    t = tqdm(seeds)
+    for i, batch_seed in enumerate(t):
         xb, yb = (torch.from_numpy(a) for a in cumulative_average(BATCH_SIZE, SEQ_LEN, seed=int(batch_seed)))
         pred, _ = model(xb)
         loss = loss_fn(pred, yb, last_step_only)
+        losses.append(loss.item())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        if i % 100 == 0:
+            t.set_description(f"Batch: {i} Loss: {np.mean(losses[-10:])}")
     return losses
 
 

@@ -80,8 +80,10 @@ from rnnlab.data.foreign import foreign_pictures, read_foreign
 from rnnlab.data.images import load_digit_images, prepare_digit
 from rnnlab.reading import reading_figure
 
+device = "cuda" if torch.cuda.is_available() else "cpu"     # rnnlab's torch engine trains on either
+print(device)
 SIZES = {} if FULL else {"n_train": 1000, "n_val": 200, "n_test": 200}    # {}: the preset's 50,000 / 10,000 / 10,000
-TRAIN = {"hidden_size": 128} if FULL else {"hidden_size": 16, "epochs": 1}
+TRAIN = {"hidden_size": 128, "device": device} if FULL else {"hidden_size": 16, "epochs": 1, "device": device}
 H = TRAIN["hidden_size"]
 if not FULL:
     torch.set_num_threads(1)     # tiny batches gain nothing from a second thread, and lose a lot on a busy machine

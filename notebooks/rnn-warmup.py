@@ -585,9 +585,10 @@ display(fig)
 display(plots.samples({f"{m}, recipe": r for m, r in adding[(longest, "rnnlab")].items()}))
 
 # %% [markdown]
-# With the warmup's protocol the RNN and the LSTM stay near the chance level, and the longer the
-# sequence the less any cell learns in 500 updates: each has to keep two values, marked tens or
-# hundreds of steps apart, through steps of unmarked noise. The warmup expected the LSTM to do
+# With the warmup's protocol (50 epochs of 10 batches: 500 updates) every cell stays near the
+# chance level of 0.167, at every length: each has to keep two values, marked tens or hundreds of
+# steps apart, through steps of unmarked noise, and 500 updates from a default start are not
+# enough to find that. (The warmup printed no numbers for this task.) It expected the LSTM to do
 # best here; with default initialisation its half-open forget gates wash the marked values out.
 #
 # With the recipe every cell solves it at every length, with a test MSE of a few thousandths or
@@ -630,34 +631,35 @@ print(f"{len(results)} runs; notebook ran in {time.time() - start:.0f} s")
 
 # %% [markdown]
 # At the full size the next cell checks the findings above. With the warmup's protocol the RNN
-# and LSTM stay at the copy-memory plateau and the GRU gets below it (as the warmup printed),
-# and every cell learns XOR. With rnnlab's recipe the LSTM and GRU copy with an MSE below 0.005,
-# every cell reaches 100 % on XOR, and every cell gets below 0.01 on adding over 200 steps
-# (the goals of the results suite).
+# and LSTM stay at the copy-memory plateau and the GRU gets below them (as the warmup printed),
+# every cell learns XOR, and the LSTM stays near chance on adding over 200 steps. With rnnlab's
+# recipe the LSTM and GRU copy with an MSE below 0.005, every cell reaches 100 % on XOR, and every
+# cell gets below 0.01 on adding over 200 steps (the goals of the results suite).
 
 # %%
 if FULL:
     metric = {key: r.test_metric for key, r in results.items()}
     copy50, adding200 = "copy-seed 50", "adding 200"
-    assert metric[("notebook", copy50, "rnn")] > 0.075 and metric[("notebook", copy50, "lstm")] > 0.075
-    assert metric[("notebook", copy50, "gru")] < 0.06
+    assert metric[("warmup", copy50, "rnn")] > 0.075 and metric[("warmup", copy50, "lstm")] > 0.075
+    assert metric[("warmup", copy50, "gru")] < min(metric[("warmup", copy50, m)] for m in ("rnn", "lstm")) - 0.005
     assert all(metric[(v, "xor 20", m)] >= 0.99 for v in VARIANTS for m in MODELS)
     assert metric[("rnnlab", copy50, "lstm")] < 0.005 and metric[("rnnlab", copy50, "gru")] < 0.005
     assert all(metric[("rnnlab", "xor 20", m)] == 1.0 for m in MODELS)
     assert all(metric[("rnnlab", adding200, m)] < 0.01 for m in MODELS)
-    assert metric[("notebook", adding200, "lstm")] > 0.1 and metric[("notebook", "adding 50", "gru")] < 0.05
+    assert metric[("warmup", adding200, "lstm")] > 0.1
 
 # %% [markdown]
 # ## Observed performance and choosing a cell
 #
-# - **Copy memory**: with plain Adam and default initialisation only the GRU learns it. The RNN
-#   and the LSTM sit at chance, as in the warmup's own printout. With a better start (chrono
+# - **Copy memory**: with plain Adam and default initialisation only the GRU starts to learn it.
+#   The RNN and the LSTM sit at chance, as in the warmup's own printout. With a better start (chrono
 #   initialisation for the LSTM, identity for the ReLU RNN) and a one-cycle schedule, all three
 #   do.
 # - **Sequential XOR**: one step of memory, learned by every cell. The gated cells learn it
 #   faster.
-# - **Adding problem**: the GRU is the most robust with default settings. The LSTM needs its gate
-#   biases set for long memories, and then it is among the best at 200 steps. The RNN works only
+# - **Adding problem**: in the warmup's 500 updates no cell gets far below chance with default
+#   settings. The LSTM needs its gate biases set for long memories, and then it is among the best
+#   at 200 steps. The RNN works only
 #   as an IRNN, and its training is the least stable: its loss explodes and recovers here, and
 #   with other seeds it does not always recover (docs/results.md).
 #
