@@ -49,7 +49,7 @@ MY_DIGITS = None    # a folder of pictures of your own digits, e.g. "my-digits" 
 
 # %% [markdown]
 # `FULL = True` runs the assignment's protocol: 50,000 / 10,000 / 10,000 pictures, 10 epochs,
-# 128 hidden units. This takes about 40 minutes on two CPU cores (twelve models). `FULL = False`
+# 128 hidden units. This takes 35 to 40 minutes on two CPU cores (twelve models). `FULL = False`
 # is a quick check that runs every cell in about a minute: 1,000 training pictures, one epoch and
 # 16 hidden units. At that size the accuracies mean nothing, so the accuracy bars are checked only
 # when `FULL` is true. The quick size uses one torch thread. On a machine whose cores are busy with

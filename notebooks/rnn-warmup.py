@@ -47,9 +47,10 @@ FULL = True
 
 # %% [markdown]
 # `FULL = True` trains the memory tasks at the warmup's sizes: copy memory over 50 steps,
-# sequential XOR over 20, the adding problem over 50, 100 and 200 steps, 64 hidden units and 10
-# epochs of 10,000 sequences. This takes 10 to 20 minutes on two CPU cores. `FULL = False` is a
-# quick check with short sequences, 16 units and one epoch. The parameter counts and shapes are
+# sequential XOR over 20, the adding problem over 50, 100 and 200 steps, with the warmup's
+# protocol (100, 100 and 50 epochs of fresh batches; 64 hidden units, 32 for XOR) and with
+# rnnlab's recipe (10 epochs of 10,000 sequences). This takes 20 to 30 minutes on two CPU cores.
+# `FULL = False` is a quick check with short sequences, 16 units and a few batches. The parameter counts and shapes are
 # checked at both sizes, since they do not depend on any training. The memory-task results are
 # checked only at the full size. The quick size uses one torch thread. On a machine whose cores
 # are busy with other work, start Jupyter with `OMP_NUM_THREADS=1` for the full size as well: the
