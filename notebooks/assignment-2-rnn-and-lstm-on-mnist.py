@@ -635,6 +635,12 @@ print(f"RNN, learning rate 0.01, hidden size {HIDDEN // 2}: test accuracy {100 *
 assert trial.config.optim.lr == 0.01 and trial.config.model.recurrent.hidden_size == HIDDEN // 2
 
 # %% [markdown]
+# With one update per sample, a twice larger step moves the weights twice as far at every image,
+# and the RNN's accuracy, already jumping by several points between epochs, can fall far behind
+# (at the full size it does: docs/notebooks.md gives the number). Other tries: more epochs, a
+# smaller learning rate, more training images (`N_TRAIN`).
+
+# %% [markdown]
 # Trained one sample at a time with plain SGD and a mean-squared-error loss, the vanilla RNN
 # reaches the 80 % mark on 5,000 digits and the LSTM passes 90 %, whether trained by the
 # assignment's own loop or by rnnlab's engine. The LSTM starts slower but ends higher and far
