@@ -92,8 +92,19 @@ FLOW = [
         last_layer_h, last_step_h = inputs, torch.stack(lasts)""",
 ]
 
+LAB = [
+    """self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)""",
+    """output, _ = self.rnn(x)
+        out = self.fc(output[:, -1, :])""",
+    """self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)""",
+    """_, (hn, _) = self.lstm(x)
+        out = self.fc(hn[-1])""",
+]
 
-ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW}
+ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW,
+           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB}
 _BLOCK = re.compile(r"(# >>> your answer\n)(\s*)pass\n")
 
 
