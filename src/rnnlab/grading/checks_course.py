@@ -14,6 +14,7 @@ from .checks import Check, Fail, call, need
 from .checks_models import forward_check, init_check, inputs
 
 TYPES = ("rnn", "gru", "lstm")
+SCORES = "(batch, 10) class scores"
 
 
 def _pair(value, what: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,13 +87,13 @@ def lab_checks(items: tuple[tuple[str, float], ...]) -> list[Check]:
     mnist = inputs((4, 28, 28))
     run = {
         "RNN_Model.__init__": (init_check("RNN_Model"), 0),
-        "RNN_Model.forward": (forward_check("RNN_Model", ((), {}, mnist), returns="(batch, 10) class scores", mistakes={
+        "RNN_Model.forward": (forward_check("RNN_Model", ((), {}, mnist), returns=SCORES, mistakes={
             "forward reads the first row's output: the class comes from the last time step, out[:, -1, :]":
                 lambda r, x: r.fc(r.rnn(x)[0][:, 0]),
             "the RNN reads the batch as time: create it with nn.RNN(..., batch_first=True)":
                 lambda r, x: r.fc(r.rnn(x.transpose(0, 1))[0].transpose(0, 1)[:, -1])}), 1),
         "LSTM_Model.__init__": (init_check("LSTM_Model"), 0),
-        "LSTM_Model.forward": (forward_check("LSTM_Model", ((), {}, mnist), returns="(batch, 10) class scores", mistakes={
+        "LSTM_Model.forward": (forward_check("LSTM_Model", ((), {}, mnist), returns=SCORES, mistakes={
             "forward reads hn[0], the first layer's final state: the sheet reads the last layer's, hn[-1]":
                 lambda r, x: r.fc(r.lstm(x)[1][0][0])}), 1),
     }

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .lend_models import digit_pictures
 from .checks import Check, Fail, call, need
 from .checks_models import forward_check, init_check, inputs
+from .lend_models import digit_pictures
 
 BITS = 5
 
@@ -66,7 +66,8 @@ def check_bin_generator(namespace) -> str:
             raise Fail("bin_generator must return the pair (inputs, sum)")
         X, y = (np.asarray(v.detach().numpy() if isinstance(v, torch.Tensor) else v, float) for v in out)
         if X.ndim != 2 or X.shape[1] != 2 or y.shape != (X.shape[0],):
-            raise Fail(f"bin_generator({BITS}) returned shapes {X.shape} and {y.shape}; expected (steps, 2) and (steps,)")
+            raise Fail(f"bin_generator({BITS}) returned shapes {X.shape} and {y.shape}; expected (steps, 2) and "
+                       f"(steps,)")
         if not (np.isin(X, (0, 1)).all() and np.isin(y, (0, 1)).all()):
             raise Fail("every entry must be a bit, 0 or 1")
         a, b, total = _bits(X[:, 0]), _bits(X[:, 1]), _bits(y)

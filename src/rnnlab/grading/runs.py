@@ -60,7 +60,8 @@ def _verdict(bar: Bar, value: float, full: bool) -> str:
     if not full:
         return (f"{bar.what} {bar.show(value)} at the quick size ({SIZE_VARIABLE}=quick); the bar ("
                 f"{bar.sentence()}) is for the full size")
-    return f"{bar.what} {bar.show(value)} (full size); the bar: {bar.sentence()}: {'passed' if bar.met(value) else 'not yet'}"
+    verdict = "passed" if bar.met(value) else "not yet"
+    return f"{bar.what} {bar.show(value)} (full size); the bar: {bar.sentence()}: {verdict}"
 
 
 def tags_in_text(text: str) -> dict[tuple[str, str], tuple[float, bool]]:

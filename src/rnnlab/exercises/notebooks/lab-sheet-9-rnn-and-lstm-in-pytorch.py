@@ -55,7 +55,6 @@ if importlib.util.find_spec("rnnlab") is None:
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.optim as optim
