@@ -103,8 +103,43 @@ LAB = [
         out = self.fc(hn[-1])""",
 ]
 
+_START = """if hidden is None:
+            h0 = torch.zeros(self.num_layers, x.size(0), self.hidden_size, device=x.device)
+            hidden = (h0, torch.zeros_like(h0)) if self.rnn_type == "lstm" else h0
+        rnn_output, final_hidden = self.rnn(x, hidden)"""
+WARMUP = [
+    """layers = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+        if rnn_type not in layers:
+            raise ValueError(f"Unknown RNN type: {rnn_type}")
+        self.rnn = layers[rnn_type](input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, output_size)""",
+    _START + """
+        output = self.fc(rnn_output[:, -1, :])""",
+    """X = torch.zeros(batch_size, seq_length, feature_dim, device=device)
+    y = torch.rand(batch_size, feature_dim, device=device)
+    X[:, 0, :] = y
+    X[:, 1:, :] = torch.rand(batch_size, seq_length - 1, feature_dim, device=device) * 0.1""",
+    """X = torch.randint(0, 2, (batch_size, seq_length, 1), dtype=torch.float, device=device)
+    y = torch.zeros(batch_size, seq_length, 1, device=device)
+    y[:, 1:, 0] = torch.logical_xor(X[:, 1:, 0].int(), X[:, :-1, 0].int()).float()""",
+    _START + """
+        output = self.sigmoid(self.fc(rnn_output))""",
+    """values = torch.rand(batch_size, seq_length, device=device)
+    half = seq_length // 2
+    first = torch.randint(0, half, (batch_size,), device=device)
+    second = torch.randint(half, seq_length, (batch_size,), device=device)
+    rows = torch.arange(batch_size, device=device)
+    mask = torch.zeros(batch_size, seq_length, device=device)
+    mask[rows, first] = 1
+    mask[rows, second] = 1
+    X = torch.stack([values, mask], dim=2)
+    y = (values[rows, first] + values[rows, second]).unsqueeze(1)""",
+    _START + """
+        output = self.fc(rnn_output[:, -1, :])""",
+]
+
 ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW,
-           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB}
+           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB, "rnn-warmup": WARMUP}
 _BLOCK = re.compile(r"(# >>> your answer\n)(\s*)pass\n")
 
 

@@ -99,6 +99,8 @@ def tensors(value) -> list:
         return [value]
     if isinstance(value, (tuple, list)):
         return [t for v in value for t in tensors(v)]
+    if value is None:
+        raise Fail("forward returned None: is the TODO written yet?")
     raise Fail(f"forward returned a {type(value).__name__}, expected tensors")
 
 
