@@ -138,8 +138,45 @@ WARMUP = [
         output = self.fc(rnn_output[:, -1, :])""",
 ]
 
+PA4 = [
+    """self.rnn = nn.RNN(input_size=input_size, hidden_size=hidden_size, nonlinearity=activation)
+        self.layer2 = nn.Linear(hidden_size, output_size)""",
+    """X = X.permute(1, 0, 2).to(self.device)
+        hiddenlayer = torch.zeros(1, X.size(1), self.hidden_size, device=self.device)
+        _, hiddenlayer = self.rnn(X, hiddenlayer)
+        out = self.layer2(hiddenlayer).reshape(-1, 10)""",
+    """self.lstm = nn.LSTM(input_size=input_size, hidden_size=hidden_size)
+        self.layer2 = nn.Linear(hidden_size, output_size)""",
+    """hiddenstate = torch.zeros(1, X.size(0), self.hidden_size, device=self.device)
+        cellstate = torch.zeros(1, X.size(0), self.hidden_size, device=self.device)
+        lstm_out, _ = self.lstm(X.permute(1, 0, 2).to(self.device), (hiddenstate, cellstate))
+        out = self.layer2(lstm_out[27]).reshape(-1, 10)""",
+    """self.rnn = nn.RNN(input_size, hidden_size, num_layers, bidirectional=True)
+        self.layer2 = nn.Linear(hidden_size * 2, output_size)""",
+    """X = X.permute(1, 0, 2).to(self.device)
+        hiddenlayer = torch.zeros(2, X.size(1), self.hidden_size, device=self.device)
+        _, hiddenlayer = self.rnn(X, hiddenlayer)
+        out = self.layer2(torch.cat((hiddenlayer[0], hiddenlayer[1]), dim=-1))""",
+    """pictures = []
+    for i in range(10):
+        picture = Image.open(os.path.join(folder_path, f"my{i}.png")).convert("L").resize((28, 28))
+        pictures.append(1.0 - np.asarray(picture, dtype=np.float32) / 255.0)
+    images_tensor = torch.tensor(np.stack(pictures)).unsqueeze(1)""",
+    """N1, N2 = np.random.randint(0, 2 ** L), np.random.randint(0, 2 ** L)
+    X = np.array([[(N1 >> i) & 1, (N2 >> i) & 1] for i in range(L + 1)], dtype=float)
+    S_bits = np.array([((N1 + N2) >> i) & 1 for i in range(L + 1)], dtype=float)""",
+    """self.lstm = nn.LSTM(2, hidsize)
+        self.layer2 = nn.Sequential(nn.Linear(hidsize, 1), nn.Sigmoid())""",
+    """X = X.to(self.device).permute(1, 0, 2)
+        hiddenstate = torch.zeros(1, X.size(1), self.hidsize, device=self.device)
+        cellstate = torch.zeros(1, X.size(1), self.hidsize, device=self.device)
+        lstm_out, _ = self.lstm(X, (hiddenstate, cellstate))
+        out = self.layer2(lstm_out).reshape(X.size(0))""",
+]
+
 ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW,
-           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB, "rnn-warmup": WARMUP}
+           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB, "rnn-warmup": WARMUP,
+           "programming-assignment-4-recurrent-networks": PA4}
 _BLOCK = re.compile(r"(# >>> your answer\n)(\s*)pass\n")
 
 

@@ -30,6 +30,8 @@ def check_custom_images(namespace) -> str:
     fn = need(namespace, "load_custom_images", "function")
     folder = call("preparing the pictures", namespace.session.request("lent", "models.custom_folder"))
     images = call("load_custom_images(folder)", fn, folder)
+    if images is None:
+        raise Fail("load_custom_images returned None: is the TODO written yet?")
     array = images.detach().double().numpy() if isinstance(images, torch.Tensor) else np.asarray(images, float)
     if array.shape not in ((10, 1, 28, 28), (10, 28, 28)):
         raise Fail(f"load_custom_images returned shape {array.shape}; expected (10, 1, 28, 28) or (10, 28, 28): "
@@ -62,6 +64,8 @@ def check_bin_generator(namespace) -> str:
     seen = set()
     for _ in range(40):
         out = call(f"bin_generator({BITS})", fn, BITS)
+        if out == (None, None):
+            raise Fail("bin_generator returned (None, None): is the TODO written yet?")
         if not (isinstance(out, tuple) and len(out) == 2):
             raise Fail("bin_generator must return the pair (inputs, sum)")
         X, y = (np.asarray(v.detach().numpy() if isinstance(v, torch.Tensor) else v, float) for v in out)
