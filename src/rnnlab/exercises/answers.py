@@ -64,6 +64,7 @@ A2 = [
                 grads["b" + g] += d
             dh = sum(getattr(self, "U" + g).T @ d for g, d in da.items())
             dc = dc * f_t""",
+    "epochs = 10",
 ]
 
 FLOW = [
