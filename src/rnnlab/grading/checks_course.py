@@ -19,7 +19,8 @@ SCORES = "(batch, 10) class scores"
 
 def _pair(value, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value)):
-        got = "(None, None): is the TODO written yet?" if value == (None, None) else f"a {type(value).__name__}"
+        unwritten = isinstance(value, tuple) and all(v is None for v in value)
+        got = "(None, None): is the TODO written yet?" if unwritten else f"a {type(value).__name__}"
         raise Fail(f"{what} must return the pair (X, y) of tensors, got {got}")
     return value
 

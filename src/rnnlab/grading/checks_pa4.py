@@ -64,7 +64,7 @@ def check_bin_generator(namespace) -> str:
     seen = set()
     for _ in range(40):
         out = call(f"bin_generator({BITS})", fn, BITS)
-        if out == (None, None):
+        if isinstance(out, tuple) and all(v is None for v in out):
             raise Fail("bin_generator returned (None, None): is the TODO written yet?")
         if not (isinstance(out, tuple) and len(out) == 2):
             raise Fail("bin_generator must return the pair (inputs, sum)")

@@ -385,8 +385,7 @@ def train_all(hidden_size, lr, num_batches, last_timestep_only):
 
 
 # %%
-HIDDEN_SIZE = 32
-LEARNING_RATE, NUM_BATCHES = (1e-4, 5000) if full_size() else (1e-2, 40)     # quick: a few large steps
+HIDDEN_SIZE, LEARNING_RATE, NUM_BATCHES = (32, 1e-4, 5000) if full_size() else (8, 1e-2, 20)   # quick: a few big steps
 if ready and all_pass(stack_report):
     torch.manual_seed(0)
     for last_timestep_only, item in ((False, "train_all.every_step"), (True, "train_all.last_step")):

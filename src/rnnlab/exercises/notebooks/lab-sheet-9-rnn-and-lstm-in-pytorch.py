@@ -74,7 +74,7 @@ def all_pass(report):
 
 
 # %%
-mnist = lab.load_data("mnist-rows", seed=0, split="official", **({} if FULL else {"n_train": 600, "n_test": 200}))
+mnist = lab.load_data("mnist-rows", seed=0, split="official", **({} if FULL else {"n_train": 256, "n_test": 128}))
 
 
 def loader(split, shuffle):
@@ -202,7 +202,7 @@ def evaluate(model, testloader):
     return correct / total
 
 
-EPOCHS, HIDDEN = (5, 128) if full_size() else (1, 16)
+EPOCHS, HIDDEN = (5, 128) if full_size() else (1, 8)
 criterion = nn.CrossEntropyLoss()
 histories = {}
 

@@ -92,7 +92,7 @@ def all_pass(report):
 
 # %%
 mnist = lab.load_data("mnist-rows", seed=0, split="validation",
-                      **({"n_val": 10000} if FULL else {"n_train": 600, "n_val": 200, "n_test": 200}))
+                      **({"n_val": 10000} if FULL else {"n_train": 256, "n_val": 128, "n_test": 128}))
 
 
 def make_loader(split, shuffle):
@@ -179,7 +179,7 @@ def compare(losses, title):
     plt.show()
 
 
-EPOCHS, HIDDEN = (10, 128) if full_size() else (1, 16)
+EPOCHS, HIDDEN = (10, 128) if full_size() else (1, 8)
 results = {}
 
 
@@ -503,9 +503,9 @@ def bin_generator(L):
 
 def generate_datasets(L=5):
     """250 training and 100 validation pairs of L-bit numbers; 100 test pairs of random lengths 1 to 20."""
-    train = [bin_generator(L) for _ in range(250 if full_size() else 60)]
-    val = [bin_generator(L) for _ in range(100 if full_size() else 30)]
-    test = [bin_generator(np.random.randint(1, 21)) for _ in range(100 if full_size() else 30)]
+    train = [bin_generator(L) for _ in range(250 if full_size() else 30)]
+    val = [bin_generator(L) for _ in range(100 if full_size() else 20)]
+    test = [bin_generator(np.random.randint(1, 21)) for _ in range(100 if full_size() else 20)]
     return ([x for x, _ in train], [y for _, y in train], [x for x, _ in val], [y for _, y in val],
             [x for x, _ in test], [y for _, y in test])
 
@@ -593,7 +593,7 @@ if all_pass(bits_report) and all_pass(binary_report):
     model_bin = LSTM_Binary(5).to(device)
     optimizer_bin = torch.optim.Adam(model_bin.parameters(), lr=0.01)
     curves = train_binary(model_bin, train_X, train_Y, val_X, val_Y, nn.MSELoss(), optimizer_bin,
-                          8 if full_size() else 2)
+                          8 if full_size() else 1)
     plotter(*curves, "LSTM adding binary strings (hidden state size 5)")
     accuracy = bit_accuracy(model_bin, test_X, test_Y)
     print(f"Accuracy for number of hidden states = 5: {100 * accuracy:.2f}% (test sums of 1 to 20 bits)")
