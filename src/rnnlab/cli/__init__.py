@@ -193,8 +193,9 @@ COMMANDS: tuple[Command, ...] = (
             "size, length, loss) on 127.0.0.1, and the draw page (/draw: draw a digit and watch a trained "
             "run read it row by row).", _explore, commands.explore),
     Command("exercises", "write the course's exercise notebooks (empty answers, checks, a grading cell)",
-            "Write the exercise notebooks of Assignment 2 and the gradient-flow notebook into DIR: the course's "
-            "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
+            "Write the exercise notebooks of the five course documents into DIR: the course's classes and "
+            "methods with empty answer blocks, checks to run as you go, runs checked against bars and a last "
+            "cell that grades "
             "the notebook (--answers: the teacher's answer keys). Refuses to overwrite a notebook already in DIR.",
             grading_cli.exercises_arguments,
             grading_cli.exercises),
