@@ -90,6 +90,7 @@ def executed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.setenv("RNNLAB_EXERCISE_SIZE", "quick")
+        patch.setenv("OMP_NUM_THREADS", "1")        # the kernels' torch: one thread each, no oversubscription
         patch.setenv("RNNLAB_DATA", str(folder / "data"))
         patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         assert main(["exercises", str(folder / "keys"), "--answers"]) == 0

@@ -83,39 +83,57 @@ _MNIST = "test accuracy"
 _RATIO = "final loss / the loss of predicting zero"
 
 
-def _checks(module: str, function: str) -> Callable[[tuple[tuple[str, float], ...]], list]:
-    """The checks of ``module`` (imported only when the assignment is graded: most need torch)."""
-    def load(items: tuple[tuple[str, float], ...]) -> list:
-        import importlib
-        return getattr(importlib.import_module(f"{__package__}.{module}"), function)(items)
-    return load
+# each assignment's checks, imported only when it is graded (most need torch)
+def _flow_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_flow import flow_checks
+    return flow_checks(items)
+
+
+def _assignment_2_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_backprop import assignment_checks
+    return assignment_checks(items)
+
+
+def _lab_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_course import lab_checks
+    return lab_checks(items)
+
+
+def _warmup_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_course import warmup_checks
+    return warmup_checks(items)
+
+
+def _pa4_checks(items: tuple[tuple[str, float], ...]) -> list:
+    from .checks_pa4 import pa4_checks
+    return pa4_checks(items)
 
 
 TORCH = ("numpy", "torch", "matplotlib")
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("gradient-flow", "the gradient-flow notebook (PyTorch RNNLayer, RNN, regression model)",
                ("RNNLayer", "RecurrentRegressionModel", "loss_fn", "GradientVisualizer"), _FLOW_ITEMS,
-               _checks("checks_flow", "flow_checks"), TORCH, "gradient-flow-in-rnns-and-lstms",
+               _flow_checks, TORCH, "gradient-flow-in-rnns-and-lstms",
                (Bar("train_all.every_step", _RATIO, 0.2, above=False, percent=False),
                 Bar("train_all.last_step", _RATIO, 0.2, above=False, percent=False))),
     Assignment("programming-assignment-4", "Programming Assignment 4: recurrent networks (PyTorch)",
                ("myRNN", "Bi_RNN", "LSTM_Binary", "bin_generator", "load_custom_images"), _PA4_ITEMS,
-               _checks("checks_pa4", "pa4_checks"), (*TORCH, "PIL"), "programming-assignment-4-recurrent-networks",
+               _pa4_checks, (*TORCH, "PIL"), "programming-assignment-4-recurrent-networks",
                (Bar("myRNN.run", _MNIST, 0.90), Bar("LSTM.run", _MNIST, 0.95), Bar("Bi_RNN.run", _MNIST, 0.93),
                 Bar("LSTM_Binary.run", "bit accuracy on sums of 1 to 20 bits", 0.95))),
     Assignment("lab-sheet-9", "Lab sheet 9: RNN and LSTM in PyTorch on MNIST", ("RNN_Model", "LSTM_Model"),
-               _LAB_ITEMS, _checks("checks_course", "lab_checks"), TORCH, "lab-sheet-9-rnn-and-lstm-in-pytorch",
+               _LAB_ITEMS, _lab_checks, TORCH, "lab-sheet-9-rnn-and-lstm-in-pytorch",
                (Bar("RNN_Model.run", _MNIST, 0.90), Bar("LSTM_Model.run", _MNIST, 0.97))),
     Assignment("rnn-warmup", "RNN Warmup: recurrent layers and memory tasks (PyTorch)",
                ("RecurrentModel", "SequentialXORModel", "AddingModel", "generate_copy_memory_data",
                 "generate_sequential_xor_data", "generate_adding_problem_data"), _WARMUP_ITEMS,
-               _checks("checks_course", "warmup_checks"), TORCH, "rnn-warmup",
+               _warmup_checks, TORCH, "rnn-warmup",
                (Bar("copy_memory.run", "the best final training loss of the three (no memory: 0.083)", 0.075,
                     above=False, percent=False),
                 Bar("xor.run", "the best test accuracy of the three", 0.95),
                 Bar("adding.run", "the best test MSE of the three at 50 steps (chance: 0.167)", 0.05, above=False,
                     percent=False))),
     Assignment("assignment-2", "Assignment 2: RNN and LSTM on MNIST (NumPy)", ("RNN", "LSTM"), _A2_ITEMS,
-               _checks("checks_backprop", "assignment_checks"), ("numpy", "matplotlib"),
+               _assignment_2_checks, ("numpy", "matplotlib"),
                "assignment-2-rnn-and-lstm-on-mnist", (Bar("RNN.run", _MNIST, 0.80), Bar("LSTM.run", _MNIST, 0.90))),
 )}

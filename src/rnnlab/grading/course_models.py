@@ -66,7 +66,7 @@ class LSTM_Binary(nn.Module):
 
 def _initial(model, x):
     h0 = _zeros(model.num_layers, x.size(0), model.hidden_size)
-    return (h0, _zeros(model.num_layers, x.size(0), model.hidden_size)) if model.rnn_type == "lstm" else h0
+    return (h0, _zeros(model.num_layers, x.size(0), model.hidden_size)) if isinstance(model.rnn, nn.LSTM) else h0
 
 
 class RecurrentModel(nn.Module):
