@@ -43,8 +43,8 @@ import copy
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: F401  (F.relu: a nonlinearity to try in 1.D)
 import torch.optim as optim
-from IPython.display import display
 from torch import nn
 
 import rnnlab
@@ -244,6 +244,7 @@ class GradientVisualizer:
     def create_visualization(self):
         """The document's sliders, from -5 to 5, both starting at 0; the picture is drawn again below them at
         each move."""
+        from IPython.display import display
         from ipywidgets import FloatSlider, Layout, interactive
         self.plot_visuals()
         plt.close(self.fig)
@@ -272,6 +273,7 @@ hidden_size = 16
 nonlinearity = lambda x: x  # options: lambda x: x, F.relu, torch.tanh
 last_target_only = True
 if ready:
+    from IPython.display import display
     rnn = RNNLayer(1, hidden_size, nonlinearity=nonlinearity)
     gv = GradientVisualizer(rnn, last_target_only)
     display(gv.create_visualization())
