@@ -61,7 +61,9 @@ def test_exercises_are_written_once_and_never_overwritten(tmp_path, capsys):
     folder = tmp_path / "hand-out"
     assert main(["exercises", str(folder)]) == 0
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["assignment-2-rnn-and-lstm-on-mnist.ipynb", "gradient-flow-in-rnns-and-lstms.ipynb"]
+    assert names == ["assignment-2-rnn-and-lstm-on-mnist.ipynb", "gradient-flow-in-rnns-and-lstms.ipynb",
+                     "lab-sheet-9-rnn-and-lstm-in-pytorch.ipynb", "programming-assignment-4-recurrent-networks.ipynb",
+                     "rnn-warmup.ipynb"]
     (folder / names[0]).write_text("a student's answers")
     assert main(["exercises", str(folder)]) == 2
     err = capsys.readouterr().err

@@ -136,17 +136,22 @@ def from_source(text: str | list[str], name: str = "submission", separator: str 
 
 
 def definitions(tree: ast.Module) -> list[ast.stmt]:
-    """The top-level statements of ``tree`` that define something (the ones the grader runs).  An import of
-    rnnlab (``import rnnlab``, ``from rnnlab.grading import record_run``: the exercise notebooks' own lines,
-    for ``rnnlab.check`` and the runs) is left out without a note: the sandbox has no rnnlab, and that concerns
-    no student."""
+    """The top-level statements of ``tree`` that define something (the ones the grader runs).  The exercise
+    notebooks' own imports of rnnlab (``import rnnlab`` for ``rnnlab.check``, ``NOTEBOOK_IMPORTS``) are left out
+    without a note: the sandbox has no rnnlab, and that concerns no student."""
     return [node for node in tree.body if _is_definition(node) and not _imports_rnnlab(node)]
+
+
+# what the exercise notebooks themselves import from rnnlab (the data, and the runs' record), left out silently;
+# any other import of rnnlab (``from rnnlab.classic import RNN``) runs, fails in the sandbox and says so in a note
+NOTEBOOK_IMPORTS = {"rnnlab": {"lab"}, "rnnlab.grading": {"record_run"}, "rnnlab.grading.runs": {"full_size"}}
 
 
 def _imports_rnnlab(node: ast.stmt) -> bool:
     if isinstance(node, ast.ImportFrom):
-        return node.level == 0 and (node.module == "rnnlab" or (node.module or "").startswith("rnnlab."))
-    return isinstance(node, ast.Import) and all(a.name == "rnnlab" or a.name.startswith("rnnlab.") for a in node.names)
+        names = {a.name for a in node.names}
+        return node.level == 0 and names <= NOTEBOOK_IMPORTS.get(node.module or "", set())
+    return isinstance(node, ast.Import) and all(a.name == "rnnlab" for a in node.names)
 
 
 def _has_call(node: ast.AST) -> bool:
