@@ -185,10 +185,11 @@ def use_threads(threads: int) -> Iterator[int]:
 
 def prepare_process(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
     """Before torch is imported, in a process rnnlab starts: OpenMP threads that sleep when they wait
-    (``OMP_WAIT_POLICY=PASSIVE``, ``KMP_BLOCKTIME=0``) unless the user set either.  Returns what it set."""
+    (``OMP_WAIT_POLICY=PASSIVE``, ``KMP_BLOCKTIME=0``) unless the user set either (or ``GOMP_SPINCOUNT``).
+    Returns what it set."""
     import sys
     environ = os.environ if environ is None else environ
-    if "torch" in sys.modules or any(name in environ for name in WAITING):
+    if "torch" in sys.modules or any(name in environ for name in (*WAITING, "GOMP_SPINCOUNT")):
         return {}
     for name, value in WAITING.items():
         environ[name] = value
