@@ -25,6 +25,7 @@ that go into docs/engines.md; the processor and the load average (before and aft
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -80,14 +81,23 @@ def stop(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
-def one_epoch(setting: str, runs: Path, data_dir: str | None) -> tuple[float, int]:
+def one_epoch(setting: str, runs: Path, data_dir: str | None, cap: float) -> tuple[float, int]:
+    """The epoch's seconds and the threads the run used; inf when the run took more than ``cap`` seconds."""
     flags, extra = SETTINGS[setting]
     command, env = rnnlab([*MAIN, *flags, "--name", "main"], runs, data_dir, extra)
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    try:
+        out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=cap)
+    except subprocess.TimeoutExpired:
+        return math.inf, int(flags[1]) if flags else 0
     found = EPOCH.search(out.stdout)
     if out.returncode != 0 or not found:
         raise SystemExit(f"the run failed:\n{out.stdout}\n{out.stderr}")
     return float(found.group(1)), int(THREADS.search(out.stdout).group(1))
+
+
+def times_as(ratio: float, digits: int) -> str:
+    """``2.4x``, or - where a run took longer than the cap (an unknown ratio)."""
+    return f"{ratio:.{digits}f}x" if math.isfinite(ratio) and ratio > 0 else "-"
 
 
 def load() -> str:
@@ -100,6 +110,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--cap", type=float, default=180.0,
+                        help="seconds a run may take (start, data and epoch); slower runs show as > cap")
     args = parser.parse_args()
     sys.path.insert(0, SRC)
     from rnnlab.machine import machine_description
@@ -116,8 +128,9 @@ def main() -> None:
             try:
                 for _ in range(args.rounds):
                     for setting in SETTINGS:
-                        seconds, threads = one_epoch(setting, runs, args.data_dir)
-                        print(f"#   {condition}, {setting}: {seconds:.1f} s ({threads} threads)", flush=True)
+                        seconds, threads = one_epoch(setting, runs, args.data_dir, args.cap)
+                        print(f"#   {condition}, {setting}: {seconds:.1f} s ({threads} threads); load average "
+                              f"{load()}", flush=True)
                         times.setdefault((setting, condition), []).append(seconds)
                         if setting == "policy":
                             chosen.setdefault(condition, set()).add(threads)
@@ -132,10 +145,11 @@ def main() -> None:
           + " | ".join(f"/ 1 thread, {c}" for c in conditions) + " |")
     print("|---|" + "---:|" * (2 * len(conditions) + 1))
     for setting in SETTINGS:
-        cells = [f"{med[(setting, c)]:.2f}" for c in conditions]
-        ratio = (f"{med[(setting, 'beside 2 busy')] / med[(setting, 'alone')]:.1f}x"
+        cells = [f"{med[(setting, c)]:.2f}" if math.isfinite(med[(setting, c)]) else f"> {args.cap:.0f}"
+                 for c in conditions]
+        ratio = (times_as(med[(setting, "beside 2 busy")] / med[(setting, "alone")], 1)
                  if {"alone", "beside 2 busy"} <= set(conditions) else "")
-        versus = [f"{med[(setting, c)] / med[('1 thread', c)]:.2f}x" for c in conditions]
+        versus = [times_as(med[(setting, c)] / med[("1 thread", c)], 2) for c in conditions]
         print(f"| {setting} | " + " | ".join(cells) + f" | {ratio} | " + " | ".join(versus) + " |")
     print("\nevery run:", {f"{s} / {c}": v for (s, c), v in times.items()})
 
