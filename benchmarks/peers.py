@@ -21,7 +21,7 @@ each one's ratio to the fastest peer.  JAX, Flax and Keras are optional (``pip i
 peer whose packages are missing is skipped with a message.  They may live in another environment: ``--python``
 names the interpreter for those peers (it needs numpy and the peer's packages, not rnnlab).
 
-    python benchmarks/peers.py [--rounds 5] [--repeat 5] [--cells rnn,lstm,gru] [--quick]
+    python benchmarks/peers.py [--rounds 5] [--repeat 5] [--cells rnn,lstm,gru] [--quick | --long]
                                [--peers numpy,scratch,dropin,torch,flax,keras] [--python /path/to/python]
                                [--threads N] [--clock wall|cpu]
 
@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--quick", action="store_true", help="28 steps only")
+    parser.add_argument("--long", action="store_true", help="784 steps only")
     parser.add_argument("--python", help="the interpreter for the JAX peers (flax, keras)")
     parser.add_argument("--threads", type=int, default=0, help="threads for every peer (0: each one's default)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
@@ -240,7 +241,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.threads, args.clock)
-    shapes = {k: v for k, v in SHAPES.items() if not args.quick or k == "28 x 28"}
+    shapes = {k: v for k, v in SHAPES.items() if not (args.quick and v[0] > 100 or args.long and v[0] < 100)}
     cells, peers = args.cells.split(","), args.peers.split(",")
     print(f"# training step, float32, batch {BATCH}, hidden {HIDDEN}; medians of {args.rounds} rounds of "
           f"{args.repeat} steps, peers alternating, each in its own process; threads: "
