@@ -115,3 +115,12 @@ def test_a_new_process_gets_passive_openmp_waiting_unless_the_user_chose(monkeyp
     assert _prepared(env).strip() == "{'OMP_WAIT_POLICY': 'PASSIVE', 'KMP_BLOCKTIME': '0'} PASSIVE"
     assert _prepared({**env, "OMP_WAIT_POLICY": "ACTIVE"}).strip() == "{} ACTIVE"
     assert threads.prepare_process({}) == {}          # here torch is loaded already: too late, nothing set
+
+
+def test_the_notebook_api_takes_threads_and_refuses_a_bad_count(capsys):
+    from rnnlab import lab
+    data = lab.load_data("xor", **OPTIONS)
+    lab.train("lstm", data=data, task="xor", task_options=OPTIONS, hidden_size=4, epochs=1, batch_size=32, threads=1)
+    assert capsys.readouterr().out.splitlines()[0] == "threads: 1 for training (set by --threads / threads=)"
+    with pytest.raises(ValueError, match="threads: expected a positive whole number"):
+        lab.train("lstm", data=data, task="xor", task_options=OPTIONS, hidden_size=4, epochs=1, threads=0)
