@@ -141,7 +141,7 @@ class ThreadChoice:
             return f"threads: {self.threads} for {purpose} (set by {self.why})"
         load = self.load
         return (f"threads: {self.threads} thread{plural} for {purpose} ({load.cores} cores, {load.others:.1f} "
-                f"other busy processes, load {load.load1:.2f}; {self.work / 1e6:.1f} M multiply-adds per step); "
+                f"other busy processes, load {load.load1:.2f}; {self.work / 1e6:.3g} M multiply-adds per step); "
                 f"--threads N or {ENV}=N to choose")
 
 
