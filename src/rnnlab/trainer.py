@@ -239,7 +239,7 @@ def evaluate_as_trained(model: Trainable, split: Split, loss: str, metric: str, 
     ``batch_size`` rows (a training batch's) with its state carried; any other in batches of ``eval_batch_size``."""
     if stream.carries_state:
         return evaluate_split(model, split, loss, metric, batch_size, flush_denormals, stream, threads)
-    return evaluate_split(model, split, loss, metric, eval_batch_size, flush_denormals, threads=threads)
+    return evaluate_split(model, split, loss, metric, eval_batch_size, flush_denormals, None, threads)
 
 
 class StopFlag:
