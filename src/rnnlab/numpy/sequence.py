@@ -1,10 +1,10 @@
 """A whole sequence's time loop in one compiled call: the recurrent products inside it (BLAS), forward and backward.
 
 The step-by-step loop of ``recurrent.py`` calls, per step, a matrix product and a compiled step from Python
-(and, backward, three products); at 28 steps of batch 64 those calls cost a fifth to a third of a training
-step.  Here the same loop is compiled whole (numba): each step's products call BLAS's gemm directly
-(:mod:`rnnlab.kernels.blas`) and its elementwise part is the fused steps' per-unit code
-(:mod:`rnnlab.kernels.units`), so the mathematics is exactly that of ``fused_steps.py`` and ``cells.py``:
+(and, backward, three products); at 28 steps of batch 64 those calls cost 7-11 % of a training step
+(``docs/engines.md``, Peers).  Here the same loop is compiled whole (numba): each step's products call
+BLAS's gemm directly (:mod:`rnnlab.kernels.blas`) and its elementwise part is the fused steps' per-unit
+code (:mod:`rnnlab.kernels.units`), so the mathematics is exactly that of ``fused_steps.py`` and ``cells.py``:
 
     forward, for each step t in the direction's order (prev, cur as in ``workspace.step_order``):
         U_t = W_hh h_prev (+ b_hh where a gate multiplies it: the GRU)
