@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import __version__, course
 from ..rules import ENGINES
 from ..spec import NONLINEARITIES
+from ..threads import prepare_process
 from . import commands
 from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
@@ -257,6 +258,7 @@ def os_message(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_process()        # OpenMP threads that sleep while they wait, if torch is not loaded yet (rnnlab.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
