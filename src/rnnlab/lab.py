@@ -159,17 +159,16 @@ def train(model: str | TrainConfig = "lstm", data: TaskData | None = None, prese
     TypeError or ValueError naming the argument before anything starts."""
     _check_model(model)
     _check_common(data, preset, echo)
-    if run_dir is not None:
-        _check_run_path("run_dir", run_dir)
+    _check_run_path("run_dir", run_dir, optional=True)
     cfg = configure(model, preset, **settings)
     plan = run_plan.resolve(cfg, model if isinstance(model, str) else cfg.label)
     _check_in_memory(plan, run_dir)
     return _train_plan(plan, data, run_dir, echo)
 
 
-def _check_run_path(name: str, path: object) -> None:
-    check_path(name, path)
-    if not str(path).isprintable():
+def _check_run_path(name: str, path: object, optional: bool = False) -> None:
+    check_path(name, path, optional=optional)
+    if path is not None and not str(path).isprintable():
         raise fail_value(name, path, "a path without control characters (a newline would forge a row of "
                          "`rnnlab runs`)")
 
