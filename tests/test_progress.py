@@ -3,9 +3,11 @@ warnings, the data download's bar and messages included; plain epoch lines, with
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import rnnlab
 from rnnlab import progress
 
 nbformat = pytest.importorskip("nbformat", reason="pip install nbclient (in the test extra)")
@@ -45,10 +47,13 @@ def _run_notebook(tmp_path, cells):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     dirs = {name: tmp_path / name.lower() for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
                                                        "IPYTHONDIR", "MPLCONFIGDIR")}
-    saved = {name: os.environ.get(name) for name in dirs}
+    saved = {name: os.environ.get(name) for name in [*dirs, "PYTHONPATH"]}
     for name, path in dirs.items():
         path.mkdir()
         os.environ[name] = str(path)
+    # the kernel imports the rnnlab this test imported (a relative PYTHONPATH would not reach it from tmp_path)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(rnnlab.__file__).resolve().parents[1]),
+                                                *filter(None, [saved["PYTHONPATH"]])])
     try:
         nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
                                 resources={"metadata": {"path": str(tmp_path)}}).execute()
