@@ -166,14 +166,14 @@ def _settings_html(runs: list[dict]) -> str:
 
 def _made_html(runs: list[dict]) -> str:
     """When the runs finished, the rnnlab, Python and processor they ran on, and this report's own date."""
-    def values(source: str, key: str) -> str:
-        found = sorted({str((run[source] or {}).get(key)) for run in runs if (run[source] or {}).get(key)})
-        return ", ".join(found) or "not recorded"
+    def values(key: str, missing: str) -> str:
+        found = sorted({str(run["config"].get(key)) for run in runs if run["config"].get(key)})
+        return html.escape(", ".join(found)) if found else missing
     dates = sorted(str(run["summary"]["finished"]) for run in runs if run["summary"] and "finished" in run["summary"])
     when = "not finished" if not dates else dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-    return (f"<p class=\"made\">Made with rnnlab {html.escape(values('config', 'rnnlab'))}, Python "
-            f"{html.escape(values('config', 'python'))}; processor: {html.escape(values('config', 'processor'))}; "
-            f"finished {html.escape(when)}. Report written {time.strftime('%Y-%m-%d %H:%M')} by rnnlab "
+    return (f"<p class=\"made\">Trained with rnnlab {values('rnnlab', '(its version not recorded)')} and Python "
+            f"{values('python', '(not recorded)')} on {values('processor', 'a processor not recorded')}; finished "
+            f"{html.escape(when)}. Report written {time.strftime('%Y-%m-%d %H:%M')} by rnnlab "
             f"{html.escape(version)}.</p>")
 
 
