@@ -86,6 +86,7 @@ LAYER_OF = {
     "rnnlab.argcheck": "utilities",
     "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
+    "rnnlab.progress": "utilities",    # progress: a widget in a notebook, a bar on a terminal, lines in a log
     "rnnlab.denormals": "utilities",
     "rnnlab.threads": "utilities",   # how many threads training uses (the thread policy)
     "rnnlab.distributed": "utilities",

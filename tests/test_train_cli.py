@@ -72,7 +72,8 @@ def test_same_seed_same_numbers(tmp_path):
 def test_compare_report_and_runs_listing(tmp_path, capsys):
     assert main(["compare", "rnn", "bilstm", *TINY_XOR, "--runs-dir", str(tmp_path), "--name", "cmp"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"rnn: test bit_accuracy [\d.]+ %", out) and "bilstm" in out
+    assert "| model | parameters | test bit_accuracy | training time |" in out      # the table of compare.json
+    assert re.search(r"^\| rnn \| [\d,]+ \| [\d.]+ % \| [\d.]+ s \|$", out, re.M) and "| bilstm |" in out
     cmp = tmp_path / "cmp"
     page = (cmp / "report.html").read_text()
     for model in ("rnn", "bilstm"):

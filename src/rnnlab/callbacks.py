@@ -6,23 +6,29 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from . import progress
 from .metrics import format_metric, metric_of_sums
 from .rundir import RunDir
 from .trainer import Callback, EpochRecord, History, LoopState, Trainer
 
 
-def epoch_line(trainer: Trainer, record: EpochRecord) -> str:
+def epoch_text(label: str, metric: str, epochs: int, record: EpochRecord) -> str:
     """``lstm epoch 2/4: train loss 0.1375 accuracy 96.09 % | val 97.75 % | test loss 0.0768 ... | 6.0 s``."""
-    metric = trainer.metric
     val = f" | val {format_metric(metric, record.val_metric)}" if record.val_metric is not None else ""
-    return (f"{trainer.label} epoch {record.epoch}/{trainer.optim.epochs}: train loss {record.train_loss:.4f} "
+    return (f"{label} epoch {record.epoch}/{epochs}: train loss {record.train_loss:.4f} "
             f"{metric} {format_metric(metric, record.train_metric)}{val} | test loss {record.test_loss:.4f} "
             f"{metric} {format_metric(metric, record.test_metric)} | {record.seconds:.1f} s")
 
 
+def epoch_line(trainer: Trainer, record: EpochRecord) -> str:
+    """The epoch's line (:func:`epoch_text`) of a trainer's run."""
+    return epoch_text(trainer.label, trainer.metric, trainer.optim.epochs, record)
+
+
 class ProgressBar(Callback):
-    """A tqdm bar per epoch with the running loss and metric, on standard error; only on a terminal
-    (a piped or logged run prints its epoch lines, not thousands of carriage-return updates)."""
+    """A bar per epoch with the running loss and metric, closed when the epoch ends: a widget in a Jupyter
+    notebook (``tqdm.auto``), a tqdm bar on a terminal's standard error; none in a log or a pipe, which
+    keeps its plain epoch lines, not thousands of carriage-return updates (:mod:`rnnlab.progress`)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -30,14 +36,13 @@ class ProgressBar(Callback):
 
     @staticmethod
     def wanted(stream: object = None) -> bool:
-        stream = stream or sys.stderr
-        return hasattr(stream, "isatty") and stream.isatty()
+        """A notebook with ipywidgets, or ``stream`` (standard error) is a terminal."""
+        return progress.bar_shown(stream)
 
     def on_epoch_start(self, trainer: Trainer, state: LoopState, epoch: int) -> None:
-        from tqdm import tqdm
         self.close()
-        self.bar = tqdm(total=trainer.batches_per_epoch, initial=state.batch, leave=False, file=self.stream,
-                        desc=f"{trainer.label} {epoch + 1}/{trainer.optim.epochs}", unit="batch")
+        self.bar = progress.bar(total=trainer.batches_per_epoch, initial=state.batch, stream=self.stream,
+                                desc=f"{trainer.label} {epoch + 1}/{trainer.optim.epochs}", unit="batch")
 
     def on_batch(self, trainer: Trainer, state: LoopState, loss: float) -> None:
         if state.batch % 10 == 1 or state.batch == trainer.batches_per_epoch:

@@ -103,27 +103,34 @@ def iteration_loss(items: object, smooth: int = 1) -> Figure:
 
 
 def confusion(items: object) -> Figure:
-    """One confusion matrix per model (counts in the cells); a Result, a list or a mapping of them,
-    or a mapping name -> (labels, outputs)."""
+    """One confusion matrix per model, its counts written in the cells (zeros left blank) in a size that
+    reads at the figure's own size; a Result, a list or a mapping of them, or a mapping name -> (labels, outputs).
+
+    The colour is each count's share of its true class on a square-root scale, so a confusion of a few
+    per cent stands out beside a diagonal of thousands."""
+    from matplotlib.colors import PowerNorm
     _check_pairs(items)
     pairs = _prediction_pairs(items)
-    fig = Figure(figsize=(4.4 * len(pairs), 4.4))
+    fig = Figure(figsize=(4.8 * len(pairs), 5.0))
     axes = fig.subplots(1, len(pairs), squeeze=False)
     for ax, (name, (labels, outputs)) in zip(axes[0], pairs.items()):
         classes = outputs.shape[-1]
         counts = confusion_matrix(labels, outputs.argmax(-1), classes)
-        ax.imshow(counts, cmap="Blues")
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(share, cmap="Blues", norm=PowerNorm(0.5, vmin=0.0, vmax=1.0))
+        size = 10 if classes <= 10 else 7 if classes <= 20 else 5
         for i in range(classes):
             for j in range(classes):
                 if counts[i, j]:
-                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if counts[i, j] > counts.max() / 2 else "black")
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=size,
+                            color="white" if share[i, j] > 0.45 else "black")
         best = analyze_confusion(counts)
-        ax.set_title(f"{name}\nbest {best['best']}, worst {best['worst']}")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        ax.set_title(f"{name}\nbest class {best['best']}, worst {best['worst']}", fontsize=11)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
         ax.set_xticks(range(classes))
         ax.set_yticks(range(classes))
+        ax.tick_params(length=0)
     fig.tight_layout()
     return fig
 

@@ -43,9 +43,28 @@ def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None
             histories.append(train_run(plan, run.path, data=data, resume=resume and run.path.exists(), force=force,
                                        echo=echo, progress=progress))
         run_dirs.append(run.path)
+    out.write_json("compare.json", compare_record(settings, histories))
     report = write_report(out.path, run_dirs, title=f"{first.task.name}: {', '.join(plans)}")
-    out.write_json("compare.json", {"settings": settings.values, "models": list(settings.models)})
     return report, histories
+
+
+def compare_record(settings: Settings, histories: list[History]) -> dict:
+    """What ``compare.json`` keeps of a comparison: its settings, each model's summary, and when, with which
+    rnnlab and on which machine it ran (the README's main-job table is :func:`results_table` of it)."""
+    from .machine import machine_description
+    from .version import version
+    return {"settings": settings.values, "models": list(settings.models),
+            "results": [h.summary for h in histories], "date": time.strftime("%Y-%m-%d %H:%M"),
+            "rnnlab": version, "machine": machine_description()}
+
+
+def results_table(record: dict) -> str:
+    """A comparison's results as a Markdown table (model, parameters, final test metric, training time)."""
+    results = record["results"]
+    metric = results[0]["metric"]
+    rows = [f"| {s['label']} | {s['parameters']:,} | {format_metric(metric, s['final_test_metric'])} | "
+            f"{s['seconds']:.1f} s |" for s in results]
+    return "\n".join([f"| model | parameters | test {metric} | training time |", "|---|---:|---:|---:|", *rows])
 
 
 def load_history(run_dir: str | Path) -> History:

@@ -106,19 +106,15 @@ def resume_changes(args: argparse.Namespace) -> dict:
 
 def compare(args: argparse.Namespace) -> int:
     check_data_dir(args)
-    from ..metrics import format_metric
-    from ..rundir import check_run_name
+    from ..rundir import RunDir, check_run_name
     from ..runs import compare as compare_models
+    from ..runs import results_table
     settings = settings_from(args)
     task = settings.values.get("task", "mnist-rows")
     run_dir = Path(args.runs_dir) / (check_run_name(args.name) if args.name is not None else f"compare-{task}")
-    report, histories = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force,
-                                       resume=args.resume, progress=not args.quiet)
-    for h in histories:
-        s = h.summary
-        print(f"{s['label']:>14}: test {s['metric']} {format_metric(s['metric'], s['final_test_metric'])} "
-              f"(best {format_metric(s['metric'], s['best_test_metric'])}), {s['parameters']:,} parameters, "
-              f"{s['seconds']:.1f} s")
+    report, _ = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force, resume=args.resume,
+                               progress=not args.quiet)
+    print(results_table(RunDir(run_dir).read_json("compare.json")))   # the table the README's main job shows
     print(f"report: {report}")
     return 0
 
