@@ -8,7 +8,7 @@ import pytest
 from rnnlab.cells import get_cell
 from rnnlab.gradcheck import check_model_gradients
 from rnnlab.numpy import RecurrentNet, SequenceModel
-from rnnlab.numpy.linear import DOUBLING_MAX_SIZE, choose_scan, scan_doubling, scan_loop
+from rnnlab.numpy.linear import scan_doubling, scan_loop
 from rnnlab.rules import check_options
 
 
@@ -50,11 +50,6 @@ def test_the_doubling_scan_is_the_sequential_loop(T):
     scan32 = np.empty_like(a32)
     scan_doubling(a32, b32, h32, scan32)
     np.testing.assert_allclose(scan32, loop, rtol=0, atol=1e-5)
-
-
-def test_the_engine_runs_the_doubling_scan_only_where_it_is_faster():
-    assert choose_scan(True, DOUBLING_MAX_SIZE) is scan_doubling
-    assert choose_scan(True, DOUBLING_MAX_SIZE + 1) is scan_loop and choose_scan(False, 4) is scan_loop
 
 
 def test_forward_is_the_papers_equation():
