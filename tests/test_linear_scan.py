@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from rnnlab.numpy.linear import scan, scan_grads  # noqa: E402
+from rnnlab.numpy.linear import scan, scan_grads
 
 
 def _case(rng, T, shape, dtype, shared=False):
