@@ -187,21 +187,37 @@ def linear_recurrence(a: torch.Tensor, b: torch.Tensor, h: torch.Tensor) -> torc
     return torch.addcmul(b, a, h)
 
 
-def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
-    """minGRU (Feng et al. 2024): [a_z ; h~] = W_ih x_t + b_ih,  z = sigma(a_z),
-    h_t = (1 - z) * h_{t-1} + z * h~  (the linear recurrence with a_t = 1 - z, b_t = z * h~; no W_hh)."""
-    a_z, h_tilde = xw.chunk(2, dim=1)
+def mingru_coefficients(xw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """minGRU (Feng et al. 2024): [a_z ; h~] = W_ih x_t + b_ih (..., 2H),  z = sigma(a_z);
+    returns a_t = 1 - z and b_t = z * h~ of h_t = a_t * h_{t-1} + b_t."""
+    a_z, h_tilde = xw.chunk(2, dim=-1)
     z = torch.sigmoid(a_z)
-    return (linear_recurrence(1 - z, z * h_tilde, state[0]),)
+    return 1 - z, z * h_tilde
+
+
+def minlstm_coefficients(xw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih (..., 3H),  f = sigma(a_f),  i = sigma(a_i);
+    returns the normalised gates a_t = f / (f + i) and b_t = i / (f + i) * h~."""
+    a_f, a_i, h_tilde = xw.chunk(3, dim=-1)
+    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
+    s = f + i
+    return f / s, i / s * h_tilde
+
+
+def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """minGRU: h_t = (1 - z) * h_{t-1} + z * h~ (:func:`mingru_coefficients`; no W_hh)."""
+    return (linear_recurrence(*mingru_coefficients(xw), state[0]),)
 
 
 def minlstm_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
-    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih,  f = sigma(a_f),  i = sigma(a_i),
-    h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~  (the normalised gates; no W_hh)."""
-    a_f, a_i, h_tilde = xw.chunk(3, dim=1)
-    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
-    s = f + i
-    return (linear_recurrence(f / s, i / s * h_tilde, state[0]),)
+    """minLSTM: h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~ (:func:`minlstm_coefficients`; no W_hh)."""
+    return (linear_recurrence(*minlstm_coefficients(xw), state[0]),)
+
+
+# the linear recurrences' coefficients: cell -> xw (..., G*H) -> (a_t, b_t); their whole-sequence node is the
+# scan of ``linear.py`` (``table.py``)
+COEFFICIENTS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]] = {
+    "mingru": mingru_coefficients, "minlstm": minlstm_coefficients}
 
 
 # rnnlab.torch's steps: cell -> its uniform step.  A new cell of the registry that names "scratch" among its

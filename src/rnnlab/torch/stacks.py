@@ -236,8 +236,10 @@ class _RegistryStack(_Stack):
                          layer_norm)
 
     def _make_layer(self, input_size: int) -> nn.Module:
-        return LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
-                                 layer_norm=self.layer_norm, proj_size=self.proj_size)
+        layer = LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
+                                  layer_norm=self.layer_norm, proj_size=self.proj_size)
+        layer.record_states = layer._sequence is None    # a whole-sequence node where the cell has one
+        return layer
 
 
 def stack_class(cell: str) -> type[_Stack]:
