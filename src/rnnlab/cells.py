@@ -40,6 +40,16 @@ no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh
     minLSTM: [a_f; a_i; h~] = W_ih x_t + b_ih    f = sigma(a_f)    i = sigma(a_i)
              h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~      (the normalised gates)
 
+How layers stack (``block``): a dense cell's layer k+1 reads layer k's outputs as they are
+(``"plain"``).  The linear recurrences stack as their papers do (``"residual"``: Feng et al. 2024,
+Orvieto et al. 2023), with a nonlinearity after each layer, a normalisation before the next and a skip
+around it; o_k is what layer k passes on, r_k its recurrence's outputs, phi the GELU, LN a layer norm
+over the features without gain or shift::
+
+    o_0 = phi(r_0), r_0 = L_0(x);    o_k = o_{k-1} + phi(r_k), r_k = L_k(LN(o_{k-1}));    output o_{L-1}
+
+(``rnnlab/numpy/block.py`` has the details and the backward pass.)
+
 Bias convention: in the RNN, LSTM and IndRNN, b_ih and b_hh are only ever added, so an engine may
 keep one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
 cannot merge with b_in: the GRU keeps b_hh apart (``separate_hh_bias``).
@@ -141,6 +151,7 @@ class CellDef:
     engines: tuple[str, ...] = ENGINES     # the engines that implement it (names of ENGINES)
     recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
     recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none"
+    block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
     paper: str = ""                    # where it comes from
 
     @property
@@ -236,14 +247,14 @@ CELLS: dict[str, CellDef] = {
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False,
         params=_linear_params(),
-        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
     "minlstm": CellDef(
         name="minlstm", title="minLSTM", full_name="minLSTM",
         gates=(Gate("f", "forget gate"), Gate("i", "input gate"), Gate("h", "candidate state", "identity")),
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
-        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
 }
 
