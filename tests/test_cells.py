@@ -18,7 +18,7 @@ THREE = [CELLS[name] for name in ("rnn", "lstm", "gru")]
 
 
 def test_the_three_cells_and_their_facts():
-    assert list(CELLS) == ["rnn", "lstm", "gru", "indrnn", "mingru", "minlstm"]
+    assert list(CELLS) == ["rnn", "lstm", "gru", "indrnn", "mingru", "minlstm", "lru"]
     lstm, gru, rnn = get_cell("lstm"), get_cell("gru"), get_cell("rnn")
     assert [(g.letter, g.meaning) for g in lstm.gates] == [
         ("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")]

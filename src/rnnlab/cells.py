@@ -40,6 +40,21 @@ no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh
     minLSTM: [a_f; a_i; h~] = W_ih x_t + b_ih    f = sigma(a_f)    i = sigma(a_i)
              h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~      (the normalised gates)
 
+The LRU (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences") is a linear
+recurrence with a *complex* diagonal state of H units and a real read-out; a = lambda is the same at every
+step::
+
+    LRU:     lambda = exp(-exp(nu_log) + i exp(theta_log))     |lambda| = exp(-exp(nu_log)) < 1 always
+             u_t = B x_t + b     (B = B_re + i B_im: weight_ih = [B_re; B_im] (2H, D), bias_ih = [b_re; b_im])
+             h_t = lambda * h_{t-1} + gamma * u_t     gamma = exp(gamma_log), first sqrt(1 - |lambda|^2)
+             y_t = Re(C h_t) + D x_t = C_re Re(h_t) - C_im Im(h_t) + D x_t
+                                   (weight_c = [C_re, C_im] (H, 2H), weight_d = D (H, D))
+
+nu_log, theta_log and gamma_log start on the ring r_min <= |lambda| <= r_max (``rnnlab/draws.py``).  The
+paper's D is diagonal (its layers keep one width); here it is a full (H, D) matrix, so that a first layer
+may read D != H inputs.  The state h is complex and internal (``takes_state=False``): the LRU takes no h0,
+and its h_n is the read-out y at each sequence's last step.
+
 How layers stack (``block``): a dense cell's layer k+1 reads layer k's outputs as they are
 (``"plain"``).  The linear recurrences stack as their papers do (``"residual"``: Feng et al. 2024,
 Orvieto et al. 2023), with a nonlinearity after each layer, a normalisation before the next and a skip
@@ -72,7 +87,8 @@ from dataclasses import dataclass
 ENGINES = ("numpy", "scratch", "torch")      # the NumPy engine, rnnlab.torch, torch.nn
 U_MAX = 1.0                                   # the IndRNN's bound on |u| (see the module docstring)
 INITS = {"uniform": "U(-1/sqrt(H), 1/sqrt(H)) (torch.nn's)", "uniform01": "U(0, 1)", "ones": "ones",
-         "zeros": "zeros"}
+         "zeros": "zeros", "normal_in": "N(0, 1/(2D))", "normal_state": "N(0, 1/H)", "normal_skip": "N(0, 1/D)",
+         "ring_nu": "ring", "ring_theta": "ring", "ring_gamma": "sqrt(1 - |lambda|^2)"}   # see rnnlab/draws.py
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,17 @@ def _linear_params() -> tuple[Param, ...]:
             Param("bias_ih", ("G*H",), "uniform", "input bias", "bias"))
 
 
+def _lru_params() -> tuple[Param, ...]:
+    """The LRU's parameters (Orvieto et al. 2023): B and C complex, kept as real blocks, lambda by nu and theta."""
+    return (Param("weight_ih", ("G*H", "D"), "normal_in", "input weights B: [B_re; B_im]"),
+            Param("bias_ih", ("G*H",), "zeros", "input bias [Re; Im]", "bias"),
+            Param("nu_log", ("H",), "ring_nu", "|lambda| = exp(-exp(nu_log))"),
+            Param("theta_log", ("H",), "ring_theta", "arg lambda = exp(theta_log)"),
+            Param("gamma_log", ("H",), "ring_gamma", "input normalisation gamma = exp(gamma_log)"),
+            Param("weight_c", ("H", "G*H"), "normal_state", "read-out C: [C_re, C_im]"),
+            Param("weight_d", ("H", "D"), "normal_skip", "skip D"))
+
+
 @dataclass(frozen=True)
 class CellDef:
     """Everything rnnlab needs to know about one recurrent cell (see the module docstring)."""
@@ -152,6 +179,7 @@ class CellDef:
     recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
     recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none"
     block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
+    takes_state: bool = True           # h0 may be given and h_n is the state (the LRU: False, see above)
     paper: str = ""                    # where it comes from
 
     @property
@@ -256,6 +284,14 @@ CELLS: dict[str, CellDef] = {
         gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
+    "lru": CellDef(
+        name="lru", title="LRU", full_name="LRU",
+        gates=(Gate("r", "real part of B x", "identity"), Gate("i", "imaginary part of B x", "identity")),
+        states=("h",), memory_gate=None, nonlinearities=("tanh",),
+        gated_block=None, layer_norm=False, projection=False, params=_lru_params(),
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
+        takes_state=False,
+        paper="Orvieto et al. 2023, Resurrecting Recurrent Neural Networks for Long Sequences (LRU)"),
 }
 
 

@@ -81,6 +81,8 @@ def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
     if param.needs == "layer_norm":
         role = param.role.removeprefix("layer-norm ")
         return f"layer-norm {role} of each gate block's pre-activation (before its nonlinearity), rows {rows}"
+    if param.shape[0] != "G*H":             # not gate blocks (the LRU's H-sized parameters)
+        return f"{param.role}; {shape[0]} units" + (f" x {shape[1]}" if len(shape) > 1 else "")
     return f"{param.role}, rows {rows}"
 
 

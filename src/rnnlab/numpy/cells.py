@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import linear
+from . import linear, lru
 from .layer_norm import layer_norm_backward, layer_norm_forward
 
 if TYPE_CHECKING:
@@ -382,4 +382,5 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "minlstm": Implementation(partial(linear.direction_forward, linear.minlstm_coefficients),
                               partial(linear.direction_backward, linear.minlstm_coefficient_grads),
                               whole_sequence=True),
+    "lru": Implementation(lru.direction_forward, lru.direction_backward, whole_sequence=True),   # ``lru.py``
 }
