@@ -214,6 +214,19 @@ def minlstm_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
     return (linear_recurrence(*minlstm_coefficients(xw), state[0]),)
 
 
+def lru_update(lam: torch.Tensor, gamma: torch.Tensor, uw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """The LRU's step on its complex state: h_t = lambda * h_{t-1} + gamma * (u_re + i u_im), uw = [u_re; u_im]."""
+    u_re, u_im = uw.chunk(2, dim=-1)
+    return lam * h + gamma * torch.complex(u_re, u_im)
+
+
+def lru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """LRU (Orvieto et al. 2023): :func:`lru_update` with the layer's lambda and gamma (``layer.recurrence()``).
+    Its layer (``layers.LRULayer``) walks whole sequences itself (``lru.py``) and reads y = Re(C h) + D x."""
+    lam, gamma = layer.recurrence()
+    return (lru_update(lam, gamma, xw, state[0]),)
+
+
 # the linear recurrences' coefficients: cell -> xw (..., G*H) -> (a_t, b_t); their whole-sequence node is the
 # scan of ``linear.py`` (``table.py``)
 COEFFICIENTS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]] = {
@@ -224,4 +237,4 @@ COEFFICIENTS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tenso
 # engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
 # shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
 STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step,
-                                         "mingru": mingru_step, "minlstm": minlstm_step}
+                                         "mingru": mingru_step, "minlstm": minlstm_step, "lru": lru_step}

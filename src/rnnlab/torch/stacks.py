@@ -254,7 +254,8 @@ class _RegistryStack(_Stack):
     def _make_layer(self, input_size: int) -> nn.Module:
         layer = LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
                                   layer_norm=self.layer_norm, proj_size=self.proj_size)
-        layer.record_states = layer._sequence is None    # a whole-sequence node where the cell has one
+        if layer._sequence is not None:      # a whole-sequence node where the cell has one
+            layer.record_states = False
         return layer
 
 

@@ -1,0 +1,60 @@
+"""The LRU (Orvieto et al. 2023) in rnnlab.torch: the NumPy engine's ``numpy/lru.py`` with autograd around the scan.
+
+Time-major inside, x (T, B, D); the parameters as the registry declares them (``rnnlab/cells.py``)::
+
+    [u_re; u_im] = W_ih x_t + b_ih        u_t = u_re + i u_im
+    lambda = exp(-exp(nu_log) + i exp(theta_log)),   gamma = exp(gamma_log)
+    h_t = lambda * h_{t-1} + gamma * u_t              one node: rnnlab.torch.linear.LinearScan (backward by hand)
+    y_t = C_re Re(h_t) - C_im Im(h_t) + D x_t         weight_c = [C_re, C_im], weight_d = D
+
+Autograd differentiates the parts around the scan (complex numbers included: lambda from nu_log and
+theta_log, u from W_ih x, y from h).  ``node=False`` walks :func:`lru_step` instead, step by step, so that
+every complex state h_t is a tensor whose gradient can be kept (the gradient-flow analysis).
+Padded steps (mask False) keep the state; the LRU's state starts at zero and h_n is y at each sequence's
+last step.
+"""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from .cells import lru_update
+from .linear import LinearScan
+
+
+def eigenvalues(nu_log: torch.Tensor, theta_log: torch.Tensor) -> torch.Tensor:
+    """lambda = exp(-exp(nu_log) + i exp(theta_log)): |lambda| < 1 for every nu_log."""
+    return torch.exp(torch.complex(-torch.exp(nu_log), torch.exp(theta_log)))
+
+
+def lru_sequence(x: torch.Tensor, w: dict[str, torch.Tensor | None], mask: torch.Tensor | None, reverse: bool,
+                 node: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """y (T, B, H), h_n (B, H) and, with ``node=False``, the complex states h_t of every step (else [])."""
+    T, B, _ = x.shape
+    uw = F.linear(x, w["weight_ih"], w["bias_ih"])
+    lam, gamma = eigenvalues(w["nu_log"], w["theta_log"]), torch.exp(w["gamma_log"])
+    H = lam.shape[0]
+    keep = None if mask is None else mask.unsqueeze(2)
+    h0 = torch.zeros(B, H, dtype=lam.dtype, device=x.device)
+    steps: list[torch.Tensor] = []
+    if node:
+        u_re, u_im = uw.chunk(2, dim=-1)
+        a, b = lam.expand(1, B, H), gamma * torch.complex(u_re, u_im)
+        if keep is not None:                                   # padded steps: a = 1, b = 0
+            a, b = torch.where(keep, a, torch.ones_like(a)), torch.where(keep, b, torch.zeros_like(b))
+        states, _ = LinearScan.apply(a, b, h0, reverse)
+    else:
+        h, steps, rows = h0, [h0] * T, uw.unbind(0)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            new = lru_update(lam, gamma, rows[t], h)
+            h = steps[t] = new if keep is None else torch.where(keep[t], new, h)
+        states = torch.stack(steps)
+    C, H2 = w["weight_c"], lam.shape[0]
+    y = F.linear(states.real, C[:, :H2]) - F.linear(states.imag, C[:, H2:]) + F.linear(x, w["weight_d"])
+    if reverse:
+        last = y[0]
+    elif mask is None:
+        last = y[-1]
+    else:
+        last = y[mask.sum(0) - 1, torch.arange(B, device=x.device)]
+    return (y if keep is None else y * keep.to(y.dtype)), last, steps
