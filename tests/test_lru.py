@@ -90,3 +90,17 @@ def test_h_n_gradient_and_the_refused_h0():
     np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-8)
     with pytest.raises(ValueError, match="h0: the LRU takes no initial state"):
         net.forward(x, h0=np.ones((2, 2, 4)))
+
+
+def test_the_ring_setting_redraws_the_eigenvalues_and_is_refused_elsewhere(tmp_path):
+    from rnnlab import lab
+    from rnnlab.cli import main
+    settings = {"task": "adding", "task_options": {"n_train": 64, "n_val": 32, "n_test": 32, "length": 5},
+                "hidden_size": 8, "epochs": 1, "batch_size": 32, "lr": 1e-9}
+    result = lab.train("lru", engine="numpy", echo=False, ring="0.5,0.6,0.1", **settings)
+    w = result.model.weights()
+    lam = eigenvalues(w["nu_log_l0"].astype(float), w["theta_log_l0"].astype(float))
+    assert np.all((np.abs(lam) > 0.5 - 1e-4) & (np.abs(lam) < 0.6 + 1e-4) & (np.angle(lam) <= 0.1 + 1e-4))
+    with pytest.raises(ValueError, match="ring: only the LRU has eigenvalues drawn on a ring, not the LSTM"):
+        lab.train("lstm", engine="numpy", echo=False, ring="0.5,0.6", **settings)
+    assert main(["train", "--cell", "lru", "--ring", "0.9,1.5", "--runs-dir", str(tmp_path), "--quiet"]) == 2

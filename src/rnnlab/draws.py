@@ -34,6 +34,21 @@ _NORMAL_STD = {"normal_in": lambda D, H: math.sqrt(1.0 / (2 * D)), "normal_state
                "normal_skip": lambda D, H: math.sqrt(1.0 / D)}
 
 
+def parse_ring(text: str) -> tuple[float, ...]:
+    """"R_MIN,R_MAX" or "R_MIN,R_MAX,MAX_PHASE" (the ``--ring`` setting) -> the numbers, checked; "" -> ()."""
+    if text in ("", None):
+        return ()
+    try:
+        values = tuple(float(v) for v in str(text).split(","))
+    except ValueError:
+        values = ()
+    if len(values) not in (2, 3):
+        raise ValueError(f"ring: expected R_MIN,R_MAX or R_MIN,R_MAX,MAX_PHASE (numbers), got {text!r}; "
+                         f"for example --ring 0.9,0.999")
+    check_ring(*values[:2], values[2] if len(values) == 3 else MAX_PHASE)
+    return values
+
+
 def check_ring(r_min: float, r_max: float, max_phase: float) -> None:
     """0 <= r_min < r_max < 1 and 0 < max_phase <= 2 pi, or a ValueError naming the values."""
     if not (0.0 <= r_min < r_max < 1.0) or not (0.0 < max_phase <= 2 * math.pi + 1e-12):
