@@ -31,6 +31,15 @@ gamma = 1 keeps it from exploding at any length.  u starts in [0, 1] (``init="un
 parameter declares ``bound=U_MAX``, which the engines keep by clipping |u| to it after every update
 (the NumPy engine: ``RecurrentNet.apply_bounds``; rnnlab.torch: ``clip_to_bounds_``).
 
+The orthogonal RNN (Lezcano-Casado & Martinez-Rubio 2019; ``recurrent_weight="cayley"``) is the Elman step
+whose recurrent matrix stays orthogonal while it trains: ``weight_hh`` holds a free M (H, H), and the step
+uses the Cayley transform of the skew-symmetric A = M - M^T (Helfrich et al. 2018, without their scaling)::
+
+    ortho:   W = (I + A)^-1 (I - A),  A = M - M^T     h_t = tanh(W_ih x_t + b + W h_{t-1})   (or relu)
+
+W^T W = I for every M, so every update of M keeps W orthogonal; its eigenvalues lie on the unit circle
+(any but -1), so it neither shrinks nor grows h_{t-1} and a gradient passing back through it keeps its norm.
+
 A linear recurrence (``recurrence="linear"``) is h_t = a_t * h_{t-1} + b_t with a_t and b_t
 computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.  It has
 no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh``)::
@@ -177,7 +186,8 @@ class CellDef:
     params: tuple[Param, ...]          # per layer and direction, in the order of a state dict
     engines: tuple[str, ...] = ENGINES     # the engines that implement it (names of ENGINES)
     recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
-    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none"
+    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none";
+                                       # "cayley": M (H, H), U_t = W h_{t-1}, W = Cayley(M - M^T) orthogonal
     block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
     takes_state: bool = True           # h0 may be given and h_n is the state (the LRU: False, see above)
     paper: str = ""                    # where it comes from
@@ -269,6 +279,14 @@ CELLS: dict[str, CellDef] = {
         params=_dense_params(hh_shape=("H",), hh_init="uniform01", hh_bound=U_MAX)[:4],
         engines=("numpy", "scratch"), recurrent_weight="diagonal",
         paper="Li et al. 2018, Independently Recurrent Neural Network (IndRNN)"),
+    "orthogonal": CellDef(
+        name="orthogonal", title="OrthoRNN", full_name="orthogonal RNN",
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
+        states=("h",), memory_gate=None, nonlinearities=("tanh", "relu"),
+        gated_block=None, layer_norm=False, projection=False,
+        params=_dense_params(hh_shape=("H", "H"))[:4],
+        engines=("numpy", "scratch"), recurrent_weight="cayley",
+        paper="Lezcano-Casado & Martinez-Rubio 2019 (orthogonal RNN); the Cayley transform as in Helfrich et al. 2018"),
     "mingru": CellDef(
         name="mingru", title="minGRU", full_name="minGRU",
         gates=(Gate("z", "update gate"), Gate("h", "candidate state", "identity")),

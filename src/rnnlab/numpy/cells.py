@@ -376,6 +376,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
     "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
     "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+    "orthogonal": Implementation(rnn_forward, rnn_backward, compiled="rnn"),   # the RNN's step, W = Cayley(M)
     # the linear recurrences (``linear.py``): each a whole-sequence pair, the scan bound to the cell's a_t, b_t
     "mingru": Implementation(partial(linear.direction_forward, linear.mingru_coefficients),
                              partial(linear.direction_backward, linear.mingru_coefficient_grads), whole_sequence=True),

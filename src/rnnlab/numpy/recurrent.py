@@ -368,6 +368,7 @@ class RecurrentNet:
             add_dW_hh(dU, hs[prev])
             np.matmul(sw.gates[t], X[t].T, out=tmp_ih)
             dW_ih += tmp_ih
+        self._recurrence.finish(dW_hh, self._param("weight_hh", layer, d))     # the Cayley transform's chain rule
         self._bias_grads(layer, d, sw)
         # dX = W_ih^T dA for all steps in one product (the second direction adds to the first)
         W_ih = self._param("weight_ih", layer, d)

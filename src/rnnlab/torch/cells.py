@@ -61,6 +61,37 @@ def diagonal(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     return h * weight if bias is None else torch.addcmul(bias, h, weight)
 
 
+def cayley(M: torch.Tensor) -> torch.Tensor:
+    """W = (I + A)^-1 (I - A), A = M - M^T: orthogonal for every M (the orthogonal RNN; autograd differentiates
+    the solve, the NumPy engine's ``recurrence.py`` writes the same chain rule by hand)."""
+    A = M - M.t()
+    eye = torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    return torch.linalg.solve(eye + A, eye - A)
+
+
+class Cayley(nn.Module):
+    """The orthogonal RNN's recurrent part: h -> W h with W = :func:`cayley` (M), M (H, H) the parameter
+    ``weight`` (portable name ``weight_hh_l{k}``); :meth:`matrix` is W, what the whole-sequence node reads."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(size, size))
+        self.register_parameter("bias", None)
+        bound = 1.0 / size ** 0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def matrix(self) -> torch.Tensor:
+        return cayley(self.weight)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return cayley_product(h, self.weight)
+
+
+def cayley_product(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """W h (+ b) with W = :func:`cayley` (weight)."""
+    return torch.nn.functional.linear(h, cayley(weight), bias)
+
+
 class NoRecurrence(nn.Module):
     """The recurrent part of a linear recurrence (minGRU): none.  Its a_t and b_t come from x_t alone; the
     layer's ``portable_parameters`` find no ``weight_hh`` or ``bias_hh`` here (both None)."""
@@ -237,4 +268,5 @@ COEFFICIENTS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tenso
 # engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
 # shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
 STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step,
+                                         "orthogonal": rnn_step,
                                          "mingru": mingru_step, "minlstm": minlstm_step, "lru": lru_step}

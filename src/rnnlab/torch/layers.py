@@ -189,7 +189,9 @@ class _RecurrentLayer(nn.Module):
     def _forward_node(self, node, x: torch.Tensor, state: tuple[torch.Tensor, ...], mask: torch.Tensor | None,
                       reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """The walk as one autograd node (``table.py``), time-major inside; no per-step states are kept."""
-        weights = NodeWeights(self.ih.weight, self.ih.bias, self.hh.weight, self.hh.bias)
+        matrix = getattr(self.hh, "matrix", None)          # W = Cayley(M) for the orthogonal RNN, else W_hh itself
+        weights = NodeWeights(self.ih.weight, self.ih.bias, self.hh.weight if matrix is None else matrix(),
+                              self.hh.bias)
         inp = x.transpose(0, 1) if node.on_input else self.ih(x).transpose(0, 1)
         all_h, self.final_state = node.run(inp, weights, state, None if mask is None else mask.t(), reverse,
                                            self.nonlinearity_name())

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from ..cells import CELLS, CellDef, get_cell
 from ..rules import ENGINE_NAMES
-from .cells import COEFFICIENTS, STEPS, Diagonal, NoRecurrence, State, diagonal
+from .cells import COEFFICIENTS, STEPS, Cayley, Diagonal, NoRecurrence, State, cayley_product, diagonal
 from .fused import LSTMSequence
 from .fused_cells import GRUSequence, RNNSequence
 from .linear import LinearScan
@@ -95,6 +95,8 @@ def _linear_node(coefficients, xw, w: NodeWeights, state: State, mask, reverse: 
 NODES: dict[str, SequenceNode] = {
     "rnn": SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
                         kernels=("rnn_forward_step",)),
+    "orthogonal": SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
+                               kernels=("rnn_forward_step",)),
     "lstm": SequenceNode(_lstm_node, on_input=True, masks=True, kernels=("lstm_forward_step", "lstm_backward_step")),
     "gru": SequenceNode(_gru_node, on_input=False, masks=False, kernels=("gru_forward_step",)),
     **{cell: SequenceNode(partial(_linear_node, coefficients), on_input=False, masks=True)
@@ -124,7 +126,7 @@ def refuse_unimplemented(cell: str, engine: str, what: str) -> ValueError:
 
 
 # the recurrent part, by the registry's ``recurrent_weight``: a callable h -> W_hh h (+ b_hh)
-_RECURRENT_PRODUCT = {"full": F.linear, "diagonal": diagonal}
+_RECURRENT_PRODUCT = {"full": F.linear, "diagonal": diagonal, "cayley": cayley_product}
 
 
 def recurrent_part(cell: CellDef, weight: torch.Tensor, bias: torch.Tensor | None) -> Callable:
@@ -141,6 +143,8 @@ def recurrent_module(cell: CellDef, shape: Callable[[str], tuple[int, ...]], bia
     shape = shape("weight_hh")
     if cell.recurrent_weight == "diagonal":
         return Diagonal(shape[0], bias=bias)
+    if cell.recurrent_weight == "cayley":
+        return Cayley(shape[0])
     rows, cols = shape
     return nn.Linear(cols, rows, bias=bias)
 
