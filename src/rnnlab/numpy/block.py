@@ -35,25 +35,47 @@ _C = np.sqrt(2.0 / np.pi)
 _K = 0.044715
 
 
-def gelu(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """phi(v) and phi'(v) (the module docstring)."""
-    t = np.tanh(_C * (v + _K * v ** 3))
-    return 0.5 * v * (1.0 + t), 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * _C * (1.0 + 3 * _K * v * v)
+def gelu(v: np.ndarray, compiled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """phi(v) and phi'(v) (the module docstring): in one compiled pass (``kernels/gelu.py``), or in a few NumPy
+    passes in place (``v ** 3`` would be NumPy's slow power)."""
+    if compiled:
+        from ..kernels.gelu import gelu as fused
+        v = np.ascontiguousarray(v)
+        out, d_phi = np.empty_like(v), np.empty_like(v)
+        fused(v, out, d_phi)
+        return out, d_phi
+    v2 = v * v
+    t = v2 * _K                         # t <- tanh(C (v + K v^3))
+    t += 1.0
+    t *= v
+    t *= _C
+    np.tanh(t, out=t)
+    half = 0.5 * (1.0 + t)              # (1 + t) / 2
+    d_phi = v2                          # phi' = (1 + t)/2 + v/2 (1 - t^2) C (1 + 3K v^2)
+    d_phi *= 3 * _K
+    d_phi += 1.0
+    d_phi *= _C * 0.5
+    d_phi *= v
+    t *= t
+    np.subtract(1.0, t, out=t)
+    d_phi *= t
+    d_phi += half
+    return v * half, d_phi
 
 
 class ResidualBlock:
     """The block between a stack's layers: :meth:`forward` after each layer's recurrence, :meth:`backward`
     before each layer's backward pass, top layer first.  Feature axis 1 of (T, F, N) arrays."""
 
-    def __init__(self, num_layers: int) -> None:
-        self.num_layers = num_layers
+    def __init__(self, num_layers: int, compiled: bool = False) -> None:
+        self.num_layers, self.compiled = num_layers, compiled      # compiled: the GELU in one numba pass
         self._cache: list = [None] * num_layers
         self._o: np.ndarray | None = None           # o_{k-1} during the forward pass
         self._carry: np.ndarray | None = None       # dL/do_k from the skip during the backward pass
 
     def forward(self, k: int, r: np.ndarray) -> np.ndarray:
         """The recurrence's outputs r_k -> the next layer's input LN(o_k), or the output o_{L-1} after the last."""
-        out, d_phi = gelu(r)
+        out, d_phi = gelu(r, self.compiled)
         o = out if k == 0 else self._o + out
         self._o = o
         if k == self.num_layers - 1:

@@ -100,7 +100,7 @@ class RecurrentNet:
         if self.cell_def.recurrence == "linear":     # a scan over the whole layer and direction (``linear.py``)
             self._forward_direction, self._backward_direction = (partial(f, self) for f in self._steps)
         # between layers: the registry's block (``block.py``: phi, LN and a skip), or output into input
-        self._block = ResidualBlock(self.num_layers) if self.cell_def.block == "residual" else None
+        self._block = ResidualBlock(self.num_layers, self.fused) if self.cell_def.block == "residual" else None
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,
