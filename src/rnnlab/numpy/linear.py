@@ -129,11 +129,24 @@ def minlstm_coefficient_grads(gates: np.ndarray, da: np.ndarray, db: np.ndarray,
     i[...] = di
 
 
+def product(W: np.ndarray, V: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """W (P, Q) times every step of V (T, Q, N): (T, P, N), as one 2-D matrix product over all T*N columns (a
+    batch of T small products, or strided operands, run several times slower); Q = 1: an outer product."""
+    T, Q, N = V.shape
+    if Q == 1:
+        return np.multiply(V, W, out=out)
+    flat = np.ascontiguousarray(W) @ V.transpose(1, 0, 2).reshape(Q, T * N)
+    result = flat.reshape(W.shape[0], T, N).transpose(1, 0, 2)
+    if out is None:
+        return np.ascontiguousarray(result)
+    np.copyto(out, result)
+    return out
+
+
 def direction_forward(coefficients, net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
     """One layer and direction: the gates for all steps in one product, a_t and b_t (``coefficients``), the
     scan.  ``sw.gates`` keeps the gate activations (for backward and for reading), ``sw.u_n`` the a_t."""
-    W = net.params[net.param_name("weight_ih", layer, d)]
-    np.matmul(W, X, out=sw.gates)
+    product(net.params[net.param_name("weight_ih", layer, d)], X, out=sw.gates)
     if net.bias:
         sw.gates += net.params[net.param_name("bias_ih", layer, d)][:, None]
     a, b = coefficients(sw.gates, net.hidden_size)
@@ -213,6 +226,6 @@ def _parameter_grads(net: RecurrentNet, layer: int, d: int, ws: Workspace, sw: S
         dA.sum(axis=0).sum(axis=1, out=net.grads[net.param_name("bias_ih", layer, d)])
     W = net.params[net.param_name("weight_ih", layer, d)]
     if d == 0:
-        np.matmul(W.T, dA, out=ws.dX[layer])
+        product(W.T, dA, out=ws.dX[layer])
     else:
-        ws.dX[layer] += np.matmul(W.T, dA)
+        ws.dX[layer] += product(W.T, dA)

@@ -6,6 +6,7 @@ One layer and direction, T steps of N sequences, H complex units, feature-major 
     lambda = exp(-exp(nu_log) + i exp(theta_log))     gamma = exp(gamma_log)               (H,)
     h_t = lambda * h_{t-1} + gamma * u_t              the scan of ``linear.py`` with a = lambda, b = gamma u
     y_t = C_re Re(h_t) - C_im Im(h_t) + D x_t         weight_c = [C_re, C_im], weight_d = D
+                                                      (each product over all steps at once: ``linear.product``)
 
 The backward pass, g_t = dL/dy_t, complex gradients in PyTorch's convention dL/dz = dL/dRe z + i dL/dIm z::
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .linear import _parameter_grads, scan, scan_grads
+from .linear import _parameter_grads, product, scan, scan_grads
 
 if TYPE_CHECKING:
     from .recurrent import RecurrentNet
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 def eigenvalues(nu_log: np.ndarray, theta_log: np.ndarray) -> np.ndarray:
     """lambda = exp(-exp(nu_log) + i exp(theta_log)): |lambda| < 1 for every nu_log."""
     return np.exp(-np.exp(nu_log) + 1j * np.exp(theta_log))
+
+
+def _halves(C: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """weight_c = [C_re, C_im] (H, 2H) -> C_re, C_im, contiguous."""
+    return np.ascontiguousarray(C[:, :H]), np.ascontiguousarray(C[:, H:])
 
 
 def _last_steps(valid: np.ndarray | None, T: int, N: int) -> np.ndarray:
@@ -52,7 +58,7 @@ def direction_forward(net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: 
     start = T if d == 1 else 0
     if np.any(sw.hs[start]):
         raise ValueError("h0: the LRU takes no initial state (its state is complex and internal); pass no h0")
-    np.matmul(p("weight_ih"), X, out=sw.gates)
+    product(p("weight_ih"), X, out=sw.gates)
     if net.bias:
         sw.gates += p("bias_ih")[:, None]
     cdtype = np.result_type(sw.gates.dtype, np.complex64)
@@ -67,10 +73,11 @@ def direction_forward(net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: 
     S = np.zeros((T + 1, H, N), cdtype)
     scan(net.fused, a, b, S, d == 1)
     states, y = (S[:T], sw.hs[:T]) if d == 1 else (S[1:], sw.hs[1:])
-    C, D = p("weight_c"), p("weight_d")
-    np.matmul(C[:, :H], states.real, out=y)                     # y_t = C_re Re(h_t) - C_im Im(h_t) + D x_t
-    y -= np.matmul(C[:, H:], states.imag)
-    y += np.matmul(D, X)
+    C_re, C_im = _halves(p("weight_c"), H)
+    # y_t = C_re Re(h_t) - C_im Im(h_t) + D x_t (contiguous operands: a strided one takes NumPy's slow loop)
+    product(C_re, states.real, out=y)
+    y -= product(C_im, states.imag)
+    y += product(p("weight_d"), X)
     if d == 0 and pad is not None:                               # h_n: y at each sequence's own last step
         n = np.arange(N)
         sw.hs[T][:, n] = y[_last_steps(~pad, T, N), :, n].T
@@ -96,7 +103,7 @@ def direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_o
         g[0] += sw.dh
     sw.dh[...] = 0.0                                             # no h0
     states = S[:T] if d == 1 else S[1:]
-    C, D = p("weight_c"), p("weight_d")
+    (C_re, C_im), D = _halves(p("weight_c"), H), p("weight_d")
     rows = g.transpose(1, 0, 2).reshape(H, T * N)
 
     def flat(v: np.ndarray) -> np.ndarray:
@@ -104,7 +111,7 @@ def direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_o
     grad("weight_c")[:, :H] = rows @ flat(states.real).T
     grad("weight_c")[:, H:] = -(rows @ flat(states.imag).T)
     grad("weight_d")[...] = rows @ flat(X).T
-    dh = np.matmul(C[:, :H].T, g) - 1j * np.matmul(C[:, H:].T, g)     # C^H g
+    dh = product(C_re.T, g) - 1j * product(C_im.T, g)             # C^H g
     da = scan_grads(net.fused, a, dh, S, np.zeros((H, N), dh.dtype), d == 1)
     if valid is not None:
         da *= valid
@@ -117,4 +124,4 @@ def direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_o
     du = gamma[:, None] * dh
     sw.gates[:, :H], sw.gates[:, H:] = du.real, du.imag        # dL/d[u_re; u_im]
     _parameter_grads(net, layer, d, ws, sw, X)
-    ws.dX[layer] += np.matmul(D.T, g)                            # the skip D x_t
+    ws.dX[layer] += product(D.T, g)                              # the skip D x_t
