@@ -215,6 +215,16 @@ def direction_backward(coefficient_grads, net: RecurrentNet, layer: int, d: int,
     _parameter_grads(net, layer, d, ws, sw, X)
 
 
+def recurrence_factors(net: RecurrentNet, layer: int = 0, d: int = 0) -> np.ndarray:
+    """After a forward call, the a_t of one layer and direction's linear recurrence: (T, H, N), or (1, H, N) where
+    one a serves every step (the LRU's lambda, complex); 1 at padded steps.  What the gradient is multiplied by
+    per step on its way back (``dh_{t-1} = conj(a_t) dh_t + ...``): the analysis's eigenvalues."""
+    if net._last is None:
+        raise RuntimeError("recurrence_factors() called before forward(): run forward on a batch first")
+    sw = net._workspace(net._last["T"], net._last["N"]).sweeps[layer][d]
+    return (sw.scan[1] if sw.scan is not None else sw.u_n).copy()
+
+
 def _parameter_grads(net: RecurrentNet, layer: int, d: int, ws: Workspace, sw: Sweep, X: np.ndarray) -> None:
     """dW_ih = sum_t dA_t x_t^T, db_ih = sum_t dA_t, and dX = W_ih^T dA (the second direction adds)."""
     T, G, N = sw.gates.shape

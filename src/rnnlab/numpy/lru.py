@@ -113,6 +113,8 @@ def direction_backward(net: RecurrentNet, layer: int, d: int, ws: Workspace, d_o
     grad("weight_d")[...] = rows @ flat(X).T
     dh = product(C_re.T, g) - 1j * product(C_im.T, g)             # C^H g
     da = scan_grads(net.fused, a, dh, S, np.zeros((H, N), dh.dtype), d == 1)
+    if net.recorded_dh is not None:                              # gradient-flow analysis: dL/dh_t (complex)
+        net.recorded_dh.setdefault((layer, d), {}).update({t: dh[t].copy() for t in range(T)})
     if valid is not None:
         da *= valid
         dh *= valid

@@ -22,6 +22,7 @@ import torch
 from torch.autograd.function import FunctionCtx
 
 from ..kernels.switch import compiled_default
+from .cells import COEFFICIENTS
 from .fused import autograd_backward, higher_order
 
 _COMPILED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
@@ -36,6 +37,15 @@ def linear_sequence(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, reverse:
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h = outs[t] = torch.addcmul(b_steps[t], a_steps[t], h)
     return torch.stack(outs), h
+
+
+def recurrence_factors(layer, x: torch.Tensor) -> torch.Tensor:
+    """The a_t of a linear-recurrence layer on x (batch, T, D), one row per step and sequence: (B*T, H), or (1, H)
+    where one a serves every step (the LRU's lambda, from ``layer.recurrence()``); the analysis's eigenvalues."""
+    if hasattr(layer, "recurrence"):
+        return layer.recurrence()[0].detach()[None]
+    a, _ = COEFFICIENTS[layer.cell](layer.ih(x))
+    return a.detach().reshape(-1, a.shape[-1])
 
 
 def _compiled(*tensors: torch.Tensor) -> bool:
