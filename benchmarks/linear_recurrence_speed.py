@@ -15,7 +15,7 @@ Rounds alternate between them so that machine drift hits all alike; the table re
 each, the ratio of each to torch.nn.LSTM and the loop's time over the scan's.  Denormals are flushed, as in
 training.  The table names the processor and the load.
 
-    python benchmarks/linear_recurrence_speed.py [--rounds 3] [--cells mingru,minlstm,lru] [--steps 784]
+    python benchmarks/linear_recurrence_speed.py [--rounds 3] [--cells mingru,minlstm,lru] [--steps 784] [--threads 1]
 """
 from __future__ import annotations
 
@@ -97,7 +97,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=784)
     parser.add_argument("--cells", default=",".join(LINEAR), help=f"comma-separated, some of {', '.join(LINEAR)}")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch's threads (0: its default); 1 on a machine shared with other work, where threads "
+                             "that wait for each other at every step lose their turn")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cells = [c for c in args.cells.split(",") if c]
     if any(c not in LINEAR for c in cells):
         parser.error(f"--cells: expected some of {', '.join(LINEAR)}, got {args.cells!r}")
