@@ -11,10 +11,10 @@ from rnnlab.torch.linear import LinearScan, linear_sequence  # noqa: E402
 def _inputs(dtype, shared=False, T=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     real = torch.float64 if dtype == torch.complex128 else dtype
-    a = torch.rand((1 if shared else T), 2, 3, generator=g, dtype=real) * 0.9 + 0.05
+    a = torch.rand(2, (1 if shared else T), 3, generator=g, dtype=real) * 0.9 + 0.05     # batch-major
     if dtype.is_complex:
         a = a * torch.exp(1j * torch.rand(a.shape, generator=g, dtype=real) * 6)
-    b, h0 = torch.randn(T, 2, 3, generator=g, dtype=dtype), torch.randn(2, 3, generator=g, dtype=dtype)
+    b, h0 = torch.randn(2, T, 3, generator=g, dtype=dtype), torch.randn(2, 3, generator=g, dtype=dtype)
     return tuple(v.requires_grad_() for v in (a, b, h0))
 
 

@@ -160,19 +160,25 @@ def direction_forward(coefficients, net: RecurrentNet, layer: int, d: int, X: np
 def scan(compiled: bool, a: np.ndarray, b: np.ndarray, hs: np.ndarray, reverse: bool) -> None:
     """hs[t+1] = a_t hs[t] + b_t over a direction (reverse: hs[t] = a_t hs[t+1] + b_t): a, b (T, ...) (a may
     have one step for all), hs (T+1, ...) holding h0.  ``compiled``: one compiled pass
-    (:func:`rnnlab.kernels.scan.scan_forward`), else the step-by-step reference :func:`scan_loop`."""
+    (:func:`rnnlab.kernels.scan.scan_forward`, the T steps as one sequence of H*N values), else the
+    step-by-step reference :func:`scan_loop`."""
+    T = b.shape[0]
     if compiled:
         from ..kernels.scan import scan_forward
-        T = b.shape[0]
-        scan_forward(np.ascontiguousarray(a).reshape(a.shape[0], -1), np.ascontiguousarray(b).reshape(T, -1),
-                     hs.reshape(T + 1, -1), reverse)
+        h0, out = (hs[T], hs[:T]) if reverse else (hs[0], hs[1:])
+        scan_forward(_rows(a), _rows(b), h0.reshape(1, -1), out.reshape(1, T, -1), reverse)
         return
-    if a.shape[0] != b.shape[0]:
+    if a.shape[0] != T:
         a = np.broadcast_to(a, b.shape)
     if reverse:
         scan_loop(a[::-1], b[::-1], hs[-1], hs[-2::-1])
     else:
         scan_loop(a, b, hs[0], hs[1:])
+
+
+def _rows(v: np.ndarray) -> np.ndarray:
+    """(T, ...) -> a contiguous (1, T, values) view (or copy) for the compiled scan."""
+    return np.ascontiguousarray(v).reshape(1, v.shape[0], -1)
 
 
 def scan_grads(compiled: bool, a: np.ndarray, g: np.ndarray, hs: np.ndarray, carry: np.ndarray,
@@ -183,8 +189,9 @@ def scan_grads(compiled: bool, a: np.ndarray, g: np.ndarray, hs: np.ndarray, car
     da = np.empty_like(g)
     if compiled:
         from ..kernels.scan import scan_backward
-        scan_backward(np.ascontiguousarray(a).reshape(a.shape[0], -1), g.reshape(T, -1), hs.reshape(T + 1, -1),
-                      carry.reshape(-1), da.reshape(T, -1), reverse)
+        h0, out = (hs[T], hs[:T]) if reverse else (hs[0], hs[1:])
+        scan_backward(_rows(a), g.reshape(1, T, -1), h0.reshape(1, -1), out.reshape(1, T, -1), carry.reshape(1, -1),
+                      da.reshape(1, T, -1), reverse)
         return da
     a = np.broadcast_to(a, g.shape) if a.shape[0] != T else a
     order = range(T) if reverse else range(T - 1, -1, -1)

@@ -328,12 +328,11 @@ class LRULayer(_RecurrentLayer):
         self._check_input(x, mask)
         if state is not None:
             raise ValueError("h0: the LRU takes no initial state (its state is complex and internal); pass none")
-        y, last, steps = lru_sequence(x.transpose(0, 1), self.portable_parameters(),
-                                      None if mask is None else mask.t(), reverse, node=not self.record_states)
+        y, last, steps = lru_sequence(x, self.portable_parameters(), mask, reverse, node=not self.record_states)
         if self.record_states:
             self.store_hidden_states_for_grad(steps)
         self.final_state = (last,)
-        return y.transpose(0, 1), last
+        return y, last
 
 
 def layer_class(cell: str) -> type[_RecurrentLayer]:

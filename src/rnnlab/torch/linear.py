@@ -3,8 +3,8 @@
 The NumPy twin is ``rnnlab/numpy/linear.py``; both run the compiled scan of :mod:`rnnlab.kernels.scan` on
 float32, float64, complex64 and complex128 CPU tensors where compiled kernels run
 (:func:`rnnlab.kernels.compiled_default`), and elsewhere (a GPU, ``RNNLAB_FUSED=0``) a loop of
-``torch.addcmul`` steps.  Time-major: a (T, B, H) or (1, B, H) (one a for every step: the LRU's lambda),
-b (T, B, H), h0 (B, H)::
+``torch.addcmul`` steps.  Batch-major, as the layers keep their sequences: a (B, T, H), or 1 in place of B
+or T (one a for every sequence or step: the LRU's lambda), b (B, T, H), h0 (B, H)::
 
     forward:   h_t = a_t * h_{t-1} + b_t                     (reverse: t from T-1 down to 0)
     backward:  dh_t = dL/dh_t + conj(a_{t+1}) dh_{t+1}        (the last step's dh also gets dL/dh_n)
@@ -31,12 +31,12 @@ _COMPILED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex
 def linear_sequence(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, reverse: bool
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """What :class:`LinearScan` computes, as an ordinary autograd graph of steps h_t = a_t * h_{t-1} + b_t."""
-    T = b.shape[0]
-    a_steps = a.expand_as(b).unbind(0)
-    h, outs, b_steps = h0, [h0] * T, b.unbind(0)
+    T = b.shape[1]
+    a_steps = a.expand_as(b).unbind(1)
+    h, outs, b_steps = h0, [h0] * T, b.unbind(1)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h = outs[t] = torch.addcmul(b_steps[t], a_steps[t], h)
-    return torch.stack(outs), h
+    return torch.stack(outs, dim=1), h
 
 
 def recurrence_factors(layer, x: torch.Tensor) -> torch.Tensor:
@@ -52,56 +52,56 @@ def _compiled(*tensors: torch.Tensor) -> bool:
     return compiled_default() and all(t.device.type == "cpu" and t.dtype in _COMPILED_DTYPES for t in tensors)
 
 
-def _rows(t: torch.Tensor) -> torch.Tensor:
-    """A contiguous (steps, values) view (or copy) of t, for the compiled kernels."""
-    return t.detach().contiguous().view(t.shape[0], -1)
+def _array(t: torch.Tensor):
+    """A contiguous NumPy view (or copy) of t, for the compiled kernels."""
+    return t.detach().contiguous().numpy()
 
 
 class LinearScan(torch.autograd.Function):
-    """all_h (T, B, H), h_n = LinearScan.apply(a, b, h0, reverse)   (see the module docstring)"""
+    """all_h (B, T, H), h_n = LinearScan.apply(a, b, h0, reverse)   (see the module docstring)"""
 
     @staticmethod
     def forward(ctx: FunctionCtx, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor,
                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        T = b.shape[0]
-        hs = torch.empty((T + 1, *b.shape[1:]), dtype=b.dtype, device=b.device)
-        start, end = (T, 0) if reverse else (0, T)
-        hs[start] = h0
-        if _compiled(a, b, hs):
+        T = b.shape[1]
+        out = torch.empty(b.shape, dtype=b.dtype, device=b.device)
+        if _compiled(a, b, out):
             from ..kernels.scan import scan_forward
-            scan_forward(_rows(a).numpy(), _rows(b).numpy(), hs.view(T + 1, -1).numpy(), reverse)
+            scan_forward(_array(a), _array(b), _array(h0), out.numpy(), reverse)
         else:
-            a_steps = a.expand_as(b)
+            a_steps, h = a.expand_as(b), h0
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                torch.addcmul(b[t], a_steps[t], hs[prev], out=hs[cur])
-        ctx.save_for_backward(a, b, h0, hs)
+                h = torch.addcmul(b[:, t], a_steps[:, t], h, out=out[:, t])
+        ctx.save_for_backward(a, b, h0, out)
         ctx.reverse = reverse
-        outs = hs[:T] if reverse else hs[1:]
-        return outs.clone(), hs[end].clone()
+        return out, out[:, 0 if reverse else T - 1].clone()
 
     @staticmethod
     def backward(ctx: FunctionCtx, d_out: torch.Tensor | None, d_hn: torch.Tensor | None) -> tuple:
         ctx.create_graph = torch.is_grad_enabled()
-        a, b, h0, hs = ctx.saved_tensors
+        a, b, h0, out = ctx.saved_tensors
         reverse = ctx.reverse
         if higher_order((d_out, d_hn)):
             return autograd_backward(ctx, linear_sequence, (a, b, h0), (reverse,), (d_out, d_hn))
-        T = b.shape[0]
-        g = torch.zeros_like(b) if d_out is None else d_out.to(b.dtype).clone(memory_format=torch.contiguous_format)
-        carry = torch.zeros_like(h0) if d_hn is None else d_hn.to(b.dtype).clone(memory_format=torch.contiguous_format)
+        B, T = out.shape[:2]
+        g = torch.zeros_like(out) if d_out is None else d_out.to(out.dtype).clone(memory_format=torch.contiguous_format)
+        carry = torch.zeros_like(h0) if d_hn is None else d_hn.to(h0.dtype).clone(memory_format=torch.contiguous_format)
         da = torch.empty_like(g)
-        if _compiled(a, g, hs):
+        if _compiled(a, g, out):
             from ..kernels.scan import scan_backward
-            scan_backward(_rows(a).numpy(), g.view(T, -1).numpy(), hs.view(T + 1, -1).numpy(),
-                          carry.view(-1).numpy(), da.view(T, -1).numpy(), reverse)
+            scan_backward(_array(a), g.numpy(), _array(h0), out.numpy(), carry.numpy(), da.numpy(), reverse)
         else:
-            a_steps = a.expand_as(b)
+            a_steps = a.expand_as(out)
             for t in (range(T) if reverse else range(T - 1, -1, -1)):
-                g[t] += carry                                        # dh_t = g_t + conj(a_{t+1}) dh_{t+1}
-                carry = a_steps[t].conj() * g[t]
-                torch.mul(g[t], hs[t + 1 if reverse else t].conj(), out=da[t])     # dL/da_t = dh_t conj(h_{t-1})
-        if a.shape[0] == 1 and T > 1:
+                g[:, t] += carry                                     # dh_t = g_t + conj(a_{t+1}) dh_{t+1}
+                carry = a_steps[:, t].conj() * g[:, t]
+                first = t == (T - 1 if reverse else 0)
+                h_prev = h0 if first else out[:, t + 1 if reverse else t - 1]
+                torch.mul(g[:, t], h_prev.conj(), out=da[:, t])      # dL/da_t = dh_t conj(h_{t-1})
+        if a.shape[1] == 1 and T > 1:
+            da = da.sum(1, keepdim=True)
+        if a.shape[0] == 1 and B > 1:
             da = da.sum(0, keepdim=True)
         need = ctx.needs_input_grad
         return (da if need[0] else None, g if need[1] else None, carry if need[2] else None, None)
+

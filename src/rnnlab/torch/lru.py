@@ -1,6 +1,6 @@
 """The LRU (Orvieto et al. 2023) in rnnlab.torch: the NumPy engine's ``numpy/lru.py`` with autograd around the scan.
 
-Time-major inside, x (T, B, D); the parameters as the registry declares them (``rnnlab/cells.py``)::
+Batch-major, x (B, T, D); the parameters as the registry declares them (``rnnlab/cells.py``)::
 
     [u_re; u_im] = W_ih x_t + b_ih        u_t = u_re + i u_im
     lambda = exp(-exp(nu_log) + i exp(theta_log)),   gamma = exp(gamma_log)
@@ -29,8 +29,9 @@ def eigenvalues(nu_log: torch.Tensor, theta_log: torch.Tensor) -> torch.Tensor:
 
 def lru_sequence(x: torch.Tensor, w: dict[str, torch.Tensor | None], mask: torch.Tensor | None, reverse: bool,
                  node: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-    """y (T, B, H), h_n (B, H) and, with ``node=False``, the complex states h_t of every step (else [])."""
-    T, B, _ = x.shape
+    """x (B, T, D), mask (B, T) or None -> y (B, T, H), h_n (B, H) and, with ``node=False``, the complex states
+    h_t of every step (else [])."""
+    B, T, _ = x.shape
     uw = F.linear(x, w["weight_ih"], w["bias_ih"])
     lam, gamma = eigenvalues(w["nu_log"], w["theta_log"]), torch.exp(w["gamma_log"])
     H = lam.shape[0]
@@ -39,22 +40,22 @@ def lru_sequence(x: torch.Tensor, w: dict[str, torch.Tensor | None], mask: torch
     steps: list[torch.Tensor] = []
     if node:
         u_re, u_im = uw.chunk(2, dim=-1)
-        a, b = lam.expand(1, B, H), gamma * torch.complex(u_re, u_im)
+        a, b = lam.expand(1, 1, H), gamma * torch.complex(u_re, u_im)
         if keep is not None:                                   # padded steps: a = 1, b = 0
             a, b = torch.where(keep, a, torch.ones_like(a)), torch.where(keep, b, torch.zeros_like(b))
         states, _ = LinearScan.apply(a, b, h0, reverse)
     else:
-        h, steps, rows = h0, [h0] * T, uw.unbind(0)
+        h, steps, rows = h0, [h0] * T, uw.unbind(1)
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             new = lru_update(lam, gamma, rows[t], h)
-            h = steps[t] = new if keep is None else torch.where(keep[t], new, h)
-        states = torch.stack(steps)
-    C, H2 = w["weight_c"], lam.shape[0]
-    y = F.linear(states.real, C[:, :H2]) - F.linear(states.imag, C[:, H2:]) + F.linear(x, w["weight_d"])
+            h = steps[t] = new if keep is None else torch.where(keep[:, t], new, h)
+        states = torch.stack(steps, dim=1)
+    C = w["weight_c"]
+    y = F.linear(states.real, C[:, :H]) - F.linear(states.imag, C[:, H:]) + F.linear(x, w["weight_d"])
     if reverse:
-        last = y[0]
+        last = y[:, 0]
     elif mask is None:
-        last = y[-1]
+        last = y[:, -1]
     else:
-        last = y[mask.sum(0) - 1, torch.arange(B, device=x.device)]
+        last = y[torch.arange(B, device=x.device), mask.sum(1) - 1]
     return (y if keep is None else y * keep.to(y.dtype)), last, steps

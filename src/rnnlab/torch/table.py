@@ -83,12 +83,12 @@ def _gru_node(xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearit
 def _linear_node(coefficients, xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearity: str):
     """A linear recurrence: a_t, b_t from xw (T, B, G*H) for all steps (autograd records these), padded steps
     a_t = 1, b_t = 0 (the state passes), then the scan as one node (:class:`rnnlab.torch.linear.LinearScan`)."""
-    a, b = coefficients(xw)
+    a, b = coefficients(xw.transpose(0, 1))            # batch-major, as the layer made xw: no copy
     if mask is not None:
-        keep = mask.unsqueeze(2)
+        keep = mask.t().unsqueeze(2)
         a, b = torch.where(keep, a, torch.ones_like(a)), torch.where(keep, b, torch.zeros_like(b))
     all_h, h_n = LinearScan.apply(a, b, state[0], reverse)
-    return (all_h if mask is None else all_h * keep.to(all_h.dtype)), (h_n,)
+    return (all_h if mask is None else all_h * keep.to(all_h.dtype)).transpose(0, 1), (h_n,)
 
 
 # the cells that have a whole-sequence node (the others run their step under autograd)
