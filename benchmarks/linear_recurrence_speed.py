@@ -15,7 +15,12 @@ Rounds alternate between them so that machine drift hits all alike; the table re
 each, the ratio of each to torch.nn.LSTM and the loop's time over the scan's.  Denormals are flushed, as in
 training.  The table names the processor and the load.
 
-    python benchmarks/linear_recurrence_speed.py [--rounds 3] [--cells mingru,minlstm,lru] [--steps 784] [--threads 1]
+    python benchmarks/linear_recurrence_speed.py [--rounds 3] [--cells mingru,minlstm,lru] [--steps 784]
+                                                 [--threads 1] [--clock cpu]
+
+On a machine shared with other work, run it with one thread everywhere and CPU time::
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/linear_recurrence_speed.py --threads 1 --clock cpu
 """
 from __future__ import annotations
 
@@ -78,7 +83,7 @@ def contestants(cell, x, y) -> dict:
             "torch.nn.LSTM": torch_stepper(torch.nn.LSTM(x.shape[2], HIDDEN, batch_first=True), x, y)}
 
 
-def median_times(steppers: dict, rounds: int) -> dict:
+def median_times(steppers: dict, rounds: int, clock=time.perf_counter) -> dict:
     """Median seconds per step of each stepper, rounds alternating between them (after two warm-up steps)."""
     for step in steppers.values():
         step()
@@ -86,9 +91,9 @@ def median_times(steppers: dict, rounds: int) -> dict:
     times = {name: [] for name in steppers}
     for _ in range(rounds):
         for name, step in steppers.items():
-            start = time.perf_counter()
+            start = clock()
             step()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -100,7 +105,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="torch's threads (0: its default); 1 on a machine shared with other work, where threads "
                              "that wait for each other at every step lose their turn")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: the process's CPU time (time.process_time), which on a machine shared with other "
+                             "work counts the work done, not the waiting; use it with --threads 1")
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.threads:
         torch.set_num_threads(args.threads)
     cells = [c for c in args.cells.split(",") if c]
@@ -110,7 +119,8 @@ def main() -> None:
     x = rng.random((BATCH, args.steps, 1), dtype=np.float32)
     y = rng.integers(0, CLASSES, BATCH)
     print(f"# training step (forward + backward + Adam), float32, {args.steps} steps x 1 input, batch {BATCH}, "
-          f"hidden {HIDDEN}, one layer, last-step read-out; median of {args.rounds} alternating rounds")
+          f"hidden {HIDDEN}, one layer, last-step read-out; median of {args.rounds} alternating rounds, "
+          f"{args.clock} time")
     print(f"# {processor()} ({platform.machine()}), torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} at the start")
     print()
@@ -120,7 +130,7 @@ def main() -> None:
     print("|---|" + "---:|" * (len(names) + 4))
     for cell in cells:
         with flush_denormals():
-            t = median_times(contestants(cell, x, y), args.rounds)
+            t = median_times(contestants(cell, x, y), args.rounds, clock)
         ms = " | ".join(f"{t[n] * 1e3:.0f}" for n in names)
         print(f"| {cell} | {ms} | {t['numpy loop'] / t['numpy scan']:.2f}x | {t['torch loop'] / t['torch scan']:.2f}x "
               f"| {t['numpy scan'] / t['torch.nn.LSTM']:.2f}x | {t['torch scan'] / t['torch.nn.LSTM']:.2f}x |",
