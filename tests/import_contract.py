@@ -88,6 +88,7 @@ LAYER_OF = {
     "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
     "rnnlab.denormals": "utilities",
+    "rnnlab.threads": "utilities",   # how many threads training uses (the thread policy)
     "rnnlab.distributed": "utilities",
 }
 

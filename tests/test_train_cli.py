@@ -55,7 +55,8 @@ def test_train_writes_a_complete_run(tmp_path, engine, capsys):
     page = (run / "report.html").read_text()
     assert f"{100 * float(rows[-1]['test_metric']):.2f} %" in page      # the page shows metrics.csv's number
     assert "http" not in page.replace("http-equiv", "")                  # nothing from the network
-    assert len((run / "train.log").read_text().splitlines()) == 2
+    log = (run / "train.log").read_text().splitlines()
+    assert log[0].startswith("threads: ") and [line.split(" epoch ")[1][:3] for line in log[1:]] == ["1/2", "2/2"]
     assert "epoch 2/2" in capsys.readouterr().out
 
 

@@ -64,6 +64,9 @@ class EpochPrinter(Callback):
     def __init__(self, echo: Callable[[str], None] = print) -> None:
         self.echo = echo
 
+    def on_fit_start(self, trainer: Trainer, threads_line: str) -> None:
+        self.echo(threads_line)
+
     def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None:
         self.echo(epoch_line(trainer, record))
 
@@ -74,6 +77,9 @@ class RunFiles(Callback):
 
     def __init__(self, run: RunDir, history: History) -> None:
         self.run, self.history = run, history
+
+    def on_fit_start(self, trainer: Trainer, threads_line: str) -> None:
+        self.run.append_log(threads_line)
 
     def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None:
         self.run.write_metrics([vars(r) for r in self.history.epochs])

@@ -6,7 +6,8 @@ and run sections; its presets; how a YAML file and the flags combine.
       optim  optimizer, lr, momentum, schedule, batch_size, epochs, clip_value, clip_norm, loss
       init   scheme (flag --init), recurrent (--recurrent-init), forget_bias, chrono
       data   task, options (--opt KEY=VALUE), eval_batch_size, augment (--augment: image tasks)
-      run    engine, device, seed, ddp, tensorboard, flush_denormals (--keep-denormals: false)
+      run    engine, device, seed, ddp, tensorboard, flush_denormals (--keep-denormals: false),
+             threads (--threads; None: rnnlab chooses, rnnlab.threads)
 
 People write settings flat, by the long flag names with underscores (``hidden_size: 64`` in a
 YAML file, ``--hidden-size 64`` on the command line); :data:`FLAT` maps each flat name to its
@@ -24,6 +25,7 @@ from .draws import parse_ring
 from .rules import ENGINES, check_options
 from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
 from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
+from .threads import check_threads
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 OPTIMIZERS = ("adam", "sgd")
@@ -119,9 +121,11 @@ class RunConfig:
     ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
     tensorboard: bool = False          # also write TensorBoard event files into the run directory
     flush_denormals: bool = True       # FTZ/DAZ while training and evaluating (--keep-denormals: False)
+    threads: int | None = None         # threads for training and evaluation (None: chosen, see rnnlab.threads)
 
     def __post_init__(self) -> None:
         check_choice("engine", self.engine, ENGINES)
+        check_threads("threads", self.threads)
         check_choice("device", self.device, DEVICES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: expected a whole number >= 0, got {self.seed!r}")

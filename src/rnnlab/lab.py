@@ -177,7 +177,7 @@ def _result(plan: RunPlan, net: Trainable, data: TaskData, history: History) -> 
     cfg, task, loss = plan.config, plan.task, plan.loss
     def evaluate(split: Split) -> tuple[float, float, np.ndarray]:
         return evaluate_as_trained(net, split, loss, task.metric, data.stream, cfg.optim.batch_size,
-                                   cfg.data.eval_batch_size, cfg.run.flush_denormals)
+                                   cfg.data.eval_batch_size, cfg.run.flush_denormals, cfg.run.threads)
 
     test_loss, test_metric, outputs = evaluate(data.test)
     extra, whole = {}, {}

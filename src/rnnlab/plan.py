@@ -36,6 +36,7 @@ from .data.augment import check_augment
 from .memory import check_fits
 from .spec import ModelSpec
 from .tasks import Task, TaskData, get_task
+from .threads import requested as requested_threads
 
 __all__ = ["LOSSES_FOR", "RunPlan", "resolve", "resolve_all"]
 
@@ -99,6 +100,7 @@ def resolve(settings: TrainConfig | Settings | Mapping[str, object], name: str |
     loss = _check_loss(cfg.optim.loss, task)
     check_augment(cfg.data.augment, task.name, images=task.dataset is not None)
     _check_device(cfg)
+    requested_threads(cfg.run.threads)        # a bad RNNLAB_THREADS is refused before anything starts
     _check_stream(cfg, task, options)
     check_fits(cfg, task)
     return RunPlan(cfg, task, options, spec, loss, name if name is not None else cfg.label)

@@ -40,7 +40,7 @@ from .trainer import (
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 
 
-RESUMABLE = ("epochs", "tensorboard")   # the settings a resumed run may change
+RESUMABLE = ("epochs", "tensorboard", "threads")   # the settings a resumed run may change
 
 
 def train_run(cfg: TrainConfig | RunPlan | None, run_dir: str | Path, data: TaskData | None = None,
@@ -133,7 +133,8 @@ def make_trainer(plan: RunPlan, model: Trainable, data: TaskData, callbacks: tup
     cfg = plan.config
     return Trainer(model, data, cfg.optim, plan.loss, plan.metric, cfg.run.seed, plan.spec.label,
                    cfg.data.eval_batch_size, callbacks, workers, stop,
-                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals)
+                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals,
+                   threads=cfg.run.threads)
 
 
 def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable, task: Task, loss: str,
@@ -224,7 +225,7 @@ def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig,
 
     def evaluate(split: Split) -> tuple:
         return evaluate_as_trained(model, split, loss, task.metric, data.stream, cfg.optim.batch_size,
-                                   cfg.data.eval_batch_size, cfg.run.flush_denormals)
+                                   cfg.data.eval_batch_size, cfg.run.flush_denormals, cfg.run.threads)
 
     test_loss, test_metric, outputs = evaluate(data.test)
     keep = min(len(data.test), 5000 if task.readout == "last" else 64)

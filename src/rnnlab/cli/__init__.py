@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import __version__, course
 from ..rules import ENGINES
 from ..spec import NONLINEARITIES
+from ..threads import prepare_process
 from . import commands
 from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
@@ -197,8 +198,9 @@ COMMANDS: tuple[Command, ...] = (
             "size, length, loss) on 127.0.0.1, and the draw page (/draw: draw a digit and watch a trained "
             "run read it row by row).", _explore, commands.explore),
     Command("exercises", "write the course's exercise notebooks (empty answers, checks, a grading cell)",
-            "Write the exercise notebooks of Assignment 2 and the gradient-flow notebook into DIR: the course's "
-            "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
+            "Write the exercise notebooks of the five course documents into DIR: the course's classes and "
+            "methods with empty answer blocks, checks to run as you go, runs checked against bars and a last "
+            "cell that grades "
             "the notebook (--answers: the teacher's answer keys). Refuses to overwrite a notebook already in DIR.",
             grading_cli.exercises_arguments,
             grading_cli.exercises),
@@ -260,6 +262,7 @@ def os_message(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_process()        # OpenMP threads that sleep while they wait, if torch is not loaded yet (rnnlab.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

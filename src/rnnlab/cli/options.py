@@ -105,6 +105,9 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--keep-denormals": ("flush_denormals", {"action": "store_const", "const": False,
                                              "help": "compute with denormal floats instead of flushing them to "
                                                      "zero (slow on Intel processors; see docs/engines.md)"}),
+    "--threads": ("threads", {"type": positive_int, "metavar": "N",
+                              "help": "threads for training and evaluation (default: chosen from the model's size "
+                                      "and the machine's load; also $RNNLAB_THREADS)"}),
     "--tensorboard": ("tensorboard", {"action": "store_const", "const": True,
                                       "help": "also write TensorBoard event files into the run directory"}),
 }
