@@ -47,20 +47,21 @@ def scan_forward(a, b, h0, out, reverse):
 @kernel
 def scan_backward(a, g, h0, out, carry, da, reverse):
     """The reverse scan: g (B, T, M) holds dL/dh_t from the outputs and becomes dh_t; carry (B, M) holds dL/dh_n
-    and becomes dL/dh0; da (B, T, M) receives dL/da_t = dh_t conj(h_{t-1}).  a, h0 and out as
+    and becomes dL/dh0; da, shaped as a and zero, receives dL/da = sum of dh_t conj(h_{t-1}) over the
+    sequences and steps that share an a (none: da (B, T, M) holds each step's).  a, h0 and out as
     :func:`scan_forward` had and left them.  A forward direction's dh runs from t = T-1 down to 0, a reverse
     one's from 0 up to T-1."""
     B, T, M = g.shape
     for n in range(B):
-        an, cn = a[n if a.shape[0] > 1 else 0], carry[n]
+        an, cn, dan = a[n if a.shape[0] > 1 else 0], carry[n], da[n if a.shape[0] > 1 else 0]
         for k in range(T):
             t = k if reverse else T - 1 - k
-            at = an[t if an.shape[0] > 1 else 0]
+            at, dat = an[t if an.shape[0] > 1 else 0], dan[t if an.shape[0] > 1 else 0]
             first = t == (T - 1 if reverse else 0)
             hp = h0[n] if first else out[n, t + 1 if reverse else t - 1]
-            gt, dat = g[n, t], da[n, t]
+            gt = g[n, t]
             for m in range(M):
                 d = gt[m] + cn[m]             # dh_t = g_t + conj(a_{t+1}) dh_{t+1}
                 gt[m] = d
                 cn[m] = at[m].conjugate() * d
-                dat[m] = d * hp[m].conjugate()    # dL/da_t = dh_t conj(h_{t-1})
+                dat[m] += d * hp[m].conjugate()   # dL/da_t = dh_t conj(h_{t-1})

@@ -184,22 +184,24 @@ def _rows(v: np.ndarray) -> np.ndarray:
 def scan_grads(compiled: bool, a: np.ndarray, g: np.ndarray, hs: np.ndarray, carry: np.ndarray,
                reverse: bool) -> np.ndarray:
     """The backward scan (the module docstring): g (T, ...) holds dL/dh_t from the outputs and becomes dh_t;
-    carry holds dL/dh_n and becomes dL/dh0; returns dL/da_t = dh_t conj(h_{t-1}) (T, ...)."""
+    carry holds dL/dh_n and becomes dL/dh0; returns dL/da_t = dh_t conj(h_{t-1}), (T, ...), or where one a serves
+    every step (a: (1, ...)), its sum over the steps (1, ...)."""
     T = g.shape[0]
-    da = np.empty_like(g)
     if compiled:
         from ..kernels.scan import scan_backward
+        da = np.zeros(a.shape, g.dtype)
         h0, out = (hs[T], hs[:T]) if reverse else (hs[0], hs[1:])
         scan_backward(_rows(a), g.reshape(1, T, -1), h0.reshape(1, -1), out.reshape(1, T, -1), carry.reshape(1, -1),
-                      da.reshape(1, T, -1), reverse)
+                      da.reshape(1, a.shape[0], -1), reverse)
         return da
-    a = np.broadcast_to(a, g.shape) if a.shape[0] != T else a
+    da, shared = np.empty_like(g), a.shape[0] != T
+    a = np.broadcast_to(a, g.shape) if shared else a
     order = range(T) if reverse else range(T - 1, -1, -1)
     for t in order:                          # dh_t = g_t + conj(a_{t+1}) dh_{t+1}; dL/dh_{t-1} += conj(a_t) dh_t
         g[t] += carry
         np.multiply(np.conj(a[t]), g[t], out=carry)
         np.multiply(g[t], np.conj(hs[t + 1 if reverse else t]), out=da[t])
-    return da
+    return da.sum(axis=0, keepdims=True) if shared else da
 
 
 def direction_backward(coefficient_grads, net: RecurrentNet, layer: int, d: int, ws: Workspace, d_out) -> None:

@@ -86,11 +86,12 @@ class LinearScan(torch.autograd.Function):
         B, T = out.shape[:2]
         g = torch.zeros_like(out) if d_out is None else d_out.to(out.dtype).clone(memory_format=torch.contiguous_format)
         carry = torch.zeros_like(h0) if d_hn is None else d_hn.to(h0.dtype).clone(memory_format=torch.contiguous_format)
-        da = torch.empty_like(g)
         if _compiled(a, g, out):
             from ..kernels.scan import scan_backward
+            da = torch.zeros(a.shape, dtype=g.dtype)         # summed over what shares an a (the LRU's lambda)
             scan_backward(_array(a), g.numpy(), _array(h0), out.numpy(), carry.numpy(), da.numpy(), reverse)
         else:
+            da = torch.empty_like(g)
             a_steps = a.expand_as(out)
             for t in (range(T) if reverse else range(T - 1, -1, -1)):
                 g[:, t] += carry                                     # dh_t = g_t + conj(a_{t+1}) dh_{t+1}
@@ -98,10 +99,10 @@ class LinearScan(torch.autograd.Function):
                 first = t == (T - 1 if reverse else 0)
                 h_prev = h0 if first else out[:, t + 1 if reverse else t - 1]
                 torch.mul(g[:, t], h_prev.conj(), out=da[:, t])      # dL/da_t = dh_t conj(h_{t-1})
-        if a.shape[1] == 1 and T > 1:
-            da = da.sum(1, keepdim=True)
-        if a.shape[0] == 1 and B > 1:
-            da = da.sum(0, keepdim=True)
+            if a.shape[1] == 1 and T > 1:
+                da = da.sum(1, keepdim=True)
+            if a.shape[0] == 1 and B > 1:
+                da = da.sum(0, keepdim=True)
         need = ctx.needs_input_grad
         return (da if need[0] else None, g if need[1] else None, carry if need[2] else None, None)
 
