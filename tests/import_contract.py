@@ -70,6 +70,7 @@ LAYER_OF = {
     "rnnlab.kernels": "kernels",
     # facts: tables and descriptions, no computation on models
     "rnnlab.cells": "facts",
+    "rnnlab.draws": "facts",
     "rnnlab.rules": "facts",
     "rnnlab.spec": "facts",
     "rnnlab.config": "facts",

@@ -367,6 +367,8 @@ def test_the_run_plan_refuses_data_parallel_training_of_a_stream_that_carries_st
     assert resolve(settings).task is DELAY
     with pytest.raises(ValueError, match=r"^ddp: the task .* carries each row's state .*\(without --ddp\)$"):
         resolve({**settings, "ddp": True})
+    with pytest.raises(ValueError, match=r"^cell: the task delay-stream carries .* the LRU takes no state"):
+        resolve({**settings, "cell": "lru", "engine": "numpy"})
 
 
 # ------------------------------------------------------------------------------------- the metrics table

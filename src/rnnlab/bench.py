@@ -51,7 +51,8 @@ def command_for(cfg: TrainConfig) -> str:
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
-             "forget_bias": "--forget-bias", "chrono": "--chrono", "device": "--device", "seed": "--seed"}
+             "forget_bias": "--forget-bias", "chrono": "--chrono", "ring": "--ring", "device": "--device",
+             "seed": "--seed"}
     for name, flag in flags.items():
         value = settings[name]
         if value != defaults[name] and value is not None:

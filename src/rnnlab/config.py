@@ -21,6 +21,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .draws import parse_ring
 from .rules import ENGINES, check_options
 from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
 from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
@@ -74,6 +75,7 @@ class InitConfig:
     recurrent: str = field(default="default", metadata={"flat": "recurrent_init"})
     forget_bias: float = 0.0           # added to the LSTM forget-gate bias
     chrono: int = 0                    # T_max of chrono initialisation of the LSTM gate biases (0: off)
+    ring: str = ""                     # the LRU's ring "R_MIN,R_MAX[,MAX_PHASE]" ("": rnnlab.draws' default)
 
     def __post_init__(self) -> None:
         check_choice("init", self.scheme, INITS)
@@ -84,6 +86,7 @@ class InitConfig:
         if self.chrono and (isinstance(self.chrono, bool) or not isinstance(self.chrono, int) or self.chrono < 2):
             raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), "
                              f"got {self.chrono!r}")
+        parse_ring(self.ring)
         if self.chrono and self.forget_bias:
             raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
 
@@ -151,7 +154,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_options(self.model.cell, self.run.engine, {
             **self.model.recurrent.options(), "head": self.model.head, "forget_bias": self.init.forget_bias,
-            "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "device": self.run.device,
+            "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "ring": self.init.ring,
+            "device": self.run.device,
             "ddp": self.run.ddp})
 
     @classmethod

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cells import get_cell
 from .config import Settings, TrainConfig
 from .data.augment import check_augment
 from .memory import check_fits
@@ -148,8 +149,14 @@ def _check_loss(loss: str | None, task: Task) -> str:
 
 
 def _check_stream(cfg: TrainConfig, task: Task, options: dict) -> None:
-    """A stream that carries each row's state from batch to batch is trained in one process."""
+    """A stream that carries each row's state from batch to batch is trained in one process, by a cell that
+    takes a state (the registry's ``takes_state``: not the LRU, whose complex state is internal)."""
     stream = task.stream_of(options)
+    cell = get_cell(cfg.model.cell)
+    if stream.carries_state and not cell.takes_state:
+        raise ValueError(f"cell: the task {task.name} carries each row's state from batch to batch, and the "
+                         f"{cell.full_name} takes no state from outside (its state is complex and internal); "
+                         f"choose another cell for this task")
     if cfg.run.ddp and stream.carries_state:
         raise ValueError(f"ddp: the task {task.name} reads its data as a {type(stream).__name__.lower()} stream "
                          f"that carries each row's state from batch to batch, which data-parallel training does "

@@ -365,3 +365,29 @@ def _check_picture_result(result: object) -> None:
 def given_name(item: object) -> str:
     """An item of a list or mapping, named for a message: its type and the start of its repr()."""
     return f"{type(item).__name__} {repr(item)[:40]!s}"
+
+
+def eigenvalue_plane(eigenvalues: Mapping[str, object], title: str = "Eigenvalues of the recurrence") -> Figure:
+    """Each model's recurrence eigenvalues on the complex plane, with the unit circle: inside it a component
+    shrinks at every step (and its gradient vanishes over many), on it it is kept.  ``eigenvalues``: name ->
+    complex numbers (``GradientFlow.eigenvalues``: the LRU's lambda, the linear recurrences' a_t, eig(W_hh))."""
+    if not isinstance(eigenvalues, Mapping) or not eigenvalues:
+        fail_type("eigenvalues", "a non-empty mapping of model names to complex numbers", eigenvalues)
+    fig = Figure(figsize=(5.5, 5.2))
+    ax = fig.subplots()
+    angle = np.linspace(0, 2 * np.pi, 361)
+    ax.plot(np.cos(angle), np.sin(angle), color="grey", lw=1, label="|lambda| = 1")
+    for k, (name, values) in enumerate(eigenvalues.items()):
+        z = np.asarray(values, complex).ravel()
+        ax.plot(z.real, z.imag, "o", ms=4, alpha=0.75, color=f"C{k}",
+                label=f"{name} (max |lambda| {np.abs(z).max():.4f})" if z.size else name)
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.15)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("Re lambda")
+    ax.set_ylabel("Im lambda")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig

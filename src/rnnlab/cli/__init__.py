@@ -111,6 +111,8 @@ def _gradients(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length", type=positive_int, default=30)
     p.add_argument("--hidden-size", type=positive_int, default=16)
     p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--long-length", type=positive_int, default=1000,
+                   help="steps of long_range.png: LSTM, GRU, orthogonal RNN, minGRU, minLSTM, LRU (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/gradients", help="output folder (default runs/gradients)")
 
@@ -177,10 +179,12 @@ COMMANDS: tuple[Command, ...] = (
             commands.predict),
     Command("runs", "the runs on disk with their task, model, best metric and time",
             "List the run directories under --runs-dir, newest first.", _runs, commands.runs),
-    Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU)",
-            "Write flow.png, heatmap.png, eigen_growth.png and summary.txt: gradient norms against the distance "
-            "from the loss at init and after training, a weight-scale x step heat map, and the eigenvalue against "
-            "the growth rate.", _gradients, commands.gradients),
+    Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU; the linear recurrences)",
+            "Write flow.png, heatmap.png, eigen_growth.png, long_range.png, eigenvalues.png and summary.txt: "
+            "gradient norms against the distance from the loss at init and after training, a weight-scale x step "
+            "heat map, the eigenvalue against the growth rate, the gradient over --long-length steps for the LSTM "
+            "and the linear recurrences, and their eigenvalues on the complex plane.", _gradients,
+            commands.gradients),
     Command("sweep", "run a grid of settings x seeds (local processes or Ray) and aggregate it",
             "Expand a sweep file (task, fixed settings, grid, random samples, seeds) into runs and train them; "
             "finished runs are skipped, interrupted ones resumed, failures recorded. --report aggregates the "

@@ -202,7 +202,8 @@ def _printable(text: str, limit: int = 120) -> str:
 def gradients(args: argparse.Namespace) -> int:
     from ..gradient_report import gradient_report
     check_out_folder("--out", args.out)
-    gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
+    gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed,
+                    long_length=args.long_length)
     print(f"pictures and summary in {args.out}")
     return 0
 

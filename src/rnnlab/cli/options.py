@@ -94,6 +94,8 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--forget-bias": ("forget_bias", {"type": float, "help": "added to the LSTM forget-gate bias (e.g. 1.0)"}),
     "--chrono": ("chrono", {"type": int, "metavar": "T_MAX",
                             "help": "chrono init of the LSTM gate biases for dependencies up to T_MAX steps"}),
+    "--ring": ("ring", {"metavar": "R_MIN,R_MAX[,MAX_PHASE]",
+                        "help": "the LRU's eigenvalues drawn on this ring (default 0.9,0.999; phase up to 2 pi)"}),
     "--augment": ("augment", {"nargs": "?", "const": "recommended", "metavar": "PARTS",
                               "help": "augment the training images of an image task: parts separated by commas "
                                       "(rotate, scale, shear, shift, elastic, stroke, resolution, blur, noise); "

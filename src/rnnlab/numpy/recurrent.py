@@ -1,15 +1,12 @@
-"""Multi-layer, optionally bidirectional recurrent nets (RNN, LSTM, GRU, IndRNN) in NumPy with backpropagation
-through time.
+"""Multi-layer, optionally bidirectional recurrent nets in NumPy with backpropagation through time.
 
 Parameters carry torch.nn's names, shapes and gate order, as the cell registry declares them, so a
 ``state_dict`` moves between this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
 
     weight_ih_l{k}[_reverse]  (G*H, D_k)     G = 1 (RNN, IndRNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n)
     weight_hh_l{k}[_reverse]  (G*H, H)       the IndRNN's is the vector u (H,)
-    bias_ih_l{k}[_reverse]    (G*H,)
-    bias_hh_l{k}[_reverse]    (G*H,)
-    ln_weight_l{k}[_reverse]  (G*H,)         with layer_norm=True only (no torch.nn counterpart)
-    ln_bias_l{k}[_reverse]    (G*H,)
+    bias_ih_l{k}, bias_hh_l{k}  (G*H,)
+    ln_weight_l{k}, ln_bias_l{k}  (G*H,)     with layer_norm=True only (no torch.nn counterpart)
 
 What differs between the cells (gates, states, bias convention, parameter shapes and initialisation,
 the recurrent product) is read from the cell registry, ``rnnlab/cells.py``, and the step itself from the
@@ -26,20 +23,17 @@ How one layer and direction runs (``T`` steps, batch ``N``):
    and adding its share of dW_hh and dW_ih while those values are still in cache;
    then dX = W_ih^T dA for all steps in one product.
 
-Inside, arrays are time-major and feature-major, ``(T, features, N)``: one column per sequence,
-as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
-outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
+Inside, arrays are time-major and feature-major, ``(T, features, N)``: one column per sequence, so each
+gate is a contiguous block of rows; public inputs and outputs keep torch.nn's layouts.
 
-Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the
-pre-activation is normalised over its H units, per sequence, before the gate's nonlinearity, with its
-own gain and shift (``layer_norm.py``; the equations per cell are in ``rnnlab/cells.py``).
+Layer norm in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the pre-activation,
+normalised over its H units, with its own gain and shift (``layer_norm.py``; equations in ``rnnlab/cells.py``).
 
-Variable lengths: steps at or past a sequence's length neither change its state nor receive
-gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
-sequences.  A reverse direction therefore starts from h0 at each sequence's own last step.
+Variable lengths: steps at or past a sequence's length neither change its state nor receive gradient
+(h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero; a reverse direction starts at its own last step.
 
-Buffers live in a workspace that is allocated once per (T, N) and reused (``workspace.py``),
-so a training step allocates almost nothing (see ``../shared/PERF-NOTES.md``).
+Buffers live in a workspace allocated once per (T, N) and reused (``workspace.py``).  A linear recurrence
+runs a scan per layer and direction (``linear.py``) and its layers stack as residual blocks (``block.py``).
 """
 from __future__ import annotations
 
@@ -50,6 +44,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ..cells import cells_having, get_cell
 from ..rules import check_options
+from .block import ResidualBlock
 from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
 from .fused import resolve_fused, sequence_pair, step_pair
 from .parameters import clip_to_bounds, declared, initial_values
@@ -106,6 +101,8 @@ class RecurrentNet:
         self._recurrence = RECURRENCES.get(self.cell_def.recurrent_weight)     # None: no recurrent weight
         if self.cell_def.recurrence == "linear":     # a scan over the whole layer and direction (``linear.py``)
             self._forward_direction, self._backward_direction = (partial(f, self) for f in self._steps)
+        # between layers: the registry's block (``block.py``: phi, LN and a skip), or output into input
+        self._block = ResidualBlock(self.num_layers, self.fused) if self.cell_def.block == "residual" else None
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,
@@ -243,6 +240,8 @@ class RecurrentNet:
                 if c_n is not None:
                     c_n[k] = sw.cs[end]
             layer_in = ws.layer_output(layer, valid)
+            if self._block is not None:
+                layer_in = self._block.forward(layer, layer_in)
         self._last = {"T": T, "N": N, "valid": valid, "pad": pad, "drop": drop_masks}
         return layer_in, h_n, c_n
 
@@ -310,6 +309,8 @@ class RecurrentNet:
         dc0 = np.zeros_like(dh0) if self._has_c else None
         d_out = d_output
         for layer in range(self.num_layers - 1, -1, -1):
+            if self._block is not None:
+                d_out = self._block.backward(layer, d_out if valid is None or d_out is None else d_out * valid)
             if d_out is not None and valid is not None:
                 d_out = d_out * valid     # outputs at padded steps are constant zeros
             for d, sw in enumerate(ws.sweeps[layer]):
@@ -337,6 +338,7 @@ class RecurrentNet:
             self._sequence.backward(sw, self._param("weight_hh", layer, d), X, d_out, dW_hh, dW_ih, d == 1)
         else:
             self._backward_steps(layer, d, ws, d_out, dW_ih, dW_hh)
+        self._recurrence.finish(dW_hh, self._param("weight_hh", layer, d))     # the Cayley transform's chain rule
         self._bias_grads(layer, d, sw)
         # dX = W_ih^T dA for all steps in one product (the second direction adds to the first)
         W_ih = self._param("weight_ih", layer, d)

@@ -52,6 +52,7 @@ class Sweep:
     shift: np.ndarray | None = None    # (G*H, 1) layer-norm shifts
     d_gain: np.ndarray | None = None   # (G*H,) their gradients, accumulated by the backward steps
     d_shift: np.ndarray | None = None
+    scan: tuple | None = None          # what a whole-sequence cell keeps for its backward (the LRU's complex states)
 
 
 @dataclass
