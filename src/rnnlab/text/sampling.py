@@ -62,7 +62,8 @@ def generate(model: Trainable, vocabulary: Vocabulary, prime: str = "", length: 
              temperature: float = 1.0, top_k: int | None = None, seed: int = 0, replace: str | None = None) -> str:
     """``prime`` followed by ``length`` characters the model writes (see the module docstring).
 
-    A character of the prime outside the vocabulary is refused, or taken as ``replace`` when given."""
+    A character of the prime outside the vocabulary is refused, or taken as ``replace`` when given (the text
+    returned starts with the prime as the model read it)."""
     check_sampling(temperature, length, top_k, seed, vocabulary.size)
     if not isinstance(prime, str):
         raise fail_type("prime", prime, "a text (str)")
@@ -77,5 +78,5 @@ def generate(model: Trainable, vocabulary: Vocabulary, prime: str = "", length: 
             k -= 1
         written.append(k)
         if len(written) == length:
-            return prime + vocabulary.decode(written)
+            return (vocabulary.decode(start) if prime else "") + vocabulary.decode(written)
         outputs, state = model.predict(vocabulary.one_hot(np.array([k]))[None], state=state)
