@@ -76,3 +76,15 @@ def test_bptt_sets_the_window_and_bad_files_are_refused_before_anything_is_writt
     assert "task xor: unknown option(s) bptt" in capsys.readouterr().err
     plan = resolve({"task": "text", "task_options": {**SMALL, "bptt": 12}, "cell": "gru"})
     assert plan.task.stream_of(plan.options).window == 12 and plan.spec.input_size == 81
+
+
+def test_the_bench_entry_text_and_its_quick_version():
+    from rnnlab import bench
+    from rnnlab.suite import SUITE_BY_NAME
+    entry = SUITE_BY_NAME["text"]
+    assert [c.task for c in entry.cases] == ["human-numbers", "text"] and "lstm" in entry.models
+    for case in entry.cases:
+        cfg = bench.settings_for(entry, "rnnlab", case, "lstm", 0)
+        quick = bench._quick(cfg)
+        assert quick.data.options["bptt"] == 16 and resolve(quick).task.input_size in (19, 81)   # 1 to 400: no "a"
+        assert resolve(cfg).task.stream_of(cfg.data.options).window == 64

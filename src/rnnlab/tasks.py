@@ -39,7 +39,7 @@ from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
 from .streams import BatchStream, Contiguous, Shuffled
-from .text.corpora import EMBEDDED, Corpus, load_corpus, next_character_arrays
+from .text.corpora import DEFAULT_CORPUS, EMBEDDED, Corpus, human_numbers, load_corpus, next_character_arrays
 from .text.ngram import cached_baseline
 
 
@@ -136,7 +136,7 @@ OPTION_KINDS: dict[str, object] = {
     "n_train": "count", "n_val": "count", "n_test": "count", "length": "count", "delay": "count",
     "features": "count", "bits": "count", "max_test_bits": "count", "long_test_bits": "counts",
     "permutation_seed": "seed", "split": ("official", "validation"), "scaling": ("unit", "symmetric", "standard"),
-    "bptt": "count", "corpus": tuple(EMBEDDED), "path": "path"}
+    "bptt": "count", "corpus": tuple(EMBEDDED), "path": "path", "numbers": "count"}
 
 
 def _whole(value: object, smallest: int) -> int | None:
@@ -264,7 +264,9 @@ def _binary_add(opts: dict, seed: int, data_dir: str | os.PathLike | None, downl
 
 
 def _corpus(opts: dict) -> Corpus:
-    return load_corpus(opts.get("corpus", "human-numbers"), opts.get("path"))
+    if "numbers" in opts:
+        return human_numbers(opts["numbers"])
+    return load_corpus(opts.get("corpus", DEFAULT_CORPUS), opts.get("path"))
 
 
 def ngram_baseline(opts: dict) -> dict:
@@ -312,7 +314,7 @@ TEXT_TASKS = (
                lambda o: ngram_baseline(o)["test_bpc"],
                "interpolated Kneser-Ney n-gram of the training text (order by validation): its test bits per char"),
     _text_task("human-numbers", "next character of fastbook's HUMAN_NUMBERS (1 to 9,999 in words), scored by word",
-               "word_accuracy", {"bptt": 64}, _majority_word,
+               "word_accuracy", {"bptt": 64, "numbers": 9999}, _majority_word,
                "always the most common word (fastbook's baseline): word accuracy"),
 )
 

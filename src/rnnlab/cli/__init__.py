@@ -141,7 +141,8 @@ def _sweep(p: argparse.ArgumentParser) -> None:
 
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="ENTRY",
-                   help="seed000 seed001 seed004 fashion cumavg memory binary speed pixels pixels-gpu long-memory")
+                   help="seed000 seed001 seed004 fashion cumavg memory binary speed pixels pixels-gpu long-memory "
+                        "foreign text")
     p.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
                    help="the notebook's protocol, our recipe, or both (default)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds for the cheap entries (default 3)")

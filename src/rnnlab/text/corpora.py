@@ -149,9 +149,13 @@ def number_words(n: int) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=4)
 def human_numbers(last: int = HUMAN_NUMBERS_LAST) -> Corpus:
     """fastbook's HUMAN_NUMBERS (1 to ``last`` in words, joined by " . ") with fastbook's split (see the module
-    docstring); the test part is the validation part."""
+    docstring); the test part is the validation part.  ``last`` below 9,999 (``--opt numbers=N``) makes a
+    smaller version for quick tries."""
+    if isinstance(last, bool) or not isinstance(last, int) or not 20 <= last <= HUMAN_NUMBERS_LAST:
+        raise ValueError(f"numbers: expected a whole number from 20 to {HUMAN_NUMBERS_LAST}, got {last!r}")
     numbers = (n for n in range(1, last + 1) if n != HUMAN_NUMBERS_MISSING)
     tokens = " . ".join(number_words(n) for n in numbers).split(" ")
     sequences = len(range(0, len(tokens) - FASTBOOK_SEQUENCE - 1, FASTBOOK_SEQUENCE))
