@@ -88,3 +88,15 @@ def test_the_bench_entry_text_and_its_quick_version():
         quick = bench._quick(cfg)
         assert quick.data.options["bptt"] == 16 and resolve(quick).task.input_size in (19, 81)   # 1 to 400: no "a"
         assert resolve(cfg).task.stream_of(cfg.data.options).window == 64
+
+
+def test_the_memory_estimate_counts_a_texts_one_hot_characters():
+    from rnnlab.config import TrainConfig
+    from rnnlab.memory import check_fits, estimate
+    cfg = TrainConfig.from_flat({"task": "text", "hidden_size": 8, "batch_size": 1})
+    task = get_task("text").sized({})
+    assert estimate(cfg, task)["data"] == 4 * 383_157 * (84 + 2)
+    with pytest.raises(ValueError, match=r"^memory: .* Use a shorter text, or one in fewer distinct characters$"):
+        check_fits(cfg, task, limit=10 ** 6)
+    with pytest.raises(ValueError, match=r"Use a smaller --batch-size, --hidden-size or window \(--bptt N\)$"):
+        check_fits(cfg.with_settings(batch_size=4096, hidden_size=512), task, limit=10 ** 6)

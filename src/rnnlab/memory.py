@@ -79,9 +79,12 @@ def check_fits(cfg: TrainConfig, task: Task, limit: int | None = None) -> None:
     if total <= limit:
         return
     largest = max(parts, key=parts.get)
+    text = task.numbers_of is not None
     advice = {"parameters": "a smaller --hidden-size or fewer --layers",
-              "activations": "a smaller --batch-size, --hidden-size or sequence length (--opt length=...)",
-              "data": "fewer sequences (--opt n_train=...) or shorter ones (--opt length=...)"}[largest]
+              "activations": "a smaller --batch-size, --hidden-size or "
+                             + ("window (--bptt N)" if text else "sequence length (--opt length=...)"),
+              "data": "fewer sequences (--opt n_train=...) or shorter ones (--opt length=...)"
+                      if not text else "a shorter text, or one in fewer distinct characters"}[largest]
     detail = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
     raise ValueError(f"memory: this run needs about {_size(total)} ({detail}); this machine has {_size(limit)} "
                      f"free. Use {advice}")
