@@ -87,6 +87,17 @@ def _pixel_goals(pixels: str, permuted: str) -> dict:
             for model in ("lnlstm", "lstm")}
 
 
+# Character-level language models (rnnlab.text), trained by truncated backpropagation through time on the NumPy
+# engine (the fastest on these 2 cores for one-hot inputs).  HUMAN_NUMBERS is scored by word, as fastbook scores
+# its word-level models (a word is right when greedy decoding from its start writes it and the space after it);
+# its test split is fastbook's validation text.  The Devil's Dictionary is scored in bits per character against
+# the interpolated Kneser-Ney n-gram of its training text (6-gram: 2.356 bpc on the test part).
+TEXT_MODELS = ("lstm", "gru", "rnn", "mingru", "minlstm")
+TEXT_GOALS = {("human-numbers", "lstm"): ">= 87.00 % (fastbook's best)",
+              ("devils-dictionary", "lstm"): "<= 2.003 bpc (15 % below the n-gram's 2.356)"}
+TEXT_NOTEBOOK = {("human-numbers", "rnn"): "49-64 % (fastbook, words)", ("human-numbers", "lstm"):
+                 "75.8 %; 86.9 % regularised (fastbook, words)"}
+
 SUITE: tuple[Entry, ...] = (
     Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
           (Case("mnist-rows", "mnist-rows", {"split": "official", "n_train": 5000, "n_test": 1000}),),
@@ -195,6 +206,14 @@ SUITE: tuple[Entry, ...] = (
           ("lstm",),
           protocol={"engine": "torch", "hidden_size": 256, "batch_size": 128, "lr": 4e-3, **_RECIPE},
           goals={("augmented", "lstm"): ">= 99.0 % (and >= 90 % of the foreign digits)"}, notebook_protocol=False),
+)
+SUITE = SUITE + (
+    Entry("text", "Character-level language models: HUMAN_NUMBERS (word accuracy, fastbook's numbers) and The "
+                  "Devil's Dictionary (bits per character against a Kneser-Ney n-gram)",
+          (Case("human-numbers", "human-numbers", {"bptt": 64}), Case("devils-dictionary", "text", {"bptt": 64})),
+          TEXT_MODELS,
+          protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 32, "lr": 3e-3, "epochs": 4, **_RECIPE},
+          notebook=TEXT_NOTEBOOK, goals=TEXT_GOALS, notebook_protocol=False),
 )
 SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")
