@@ -82,6 +82,8 @@ LAYER_OF = {
     "rnnlab.streams": "facts",         # the order of batches: a task chooses its stream, so it sits below tasks
     # data: sources, images, augmentation; no configuration, no task, no model
     "rnnlab.data": "data",
+    "rnnlab.text": "data",             # the vocabulary, the corpora, the n-gram baseline: text as data
+    "rnnlab.text.sampling": "run",     # writing text with a trained model (the epoch samples of a run use it)
     # utilities
     "rnnlab.files": "utilities",
     "rnnlab.version": "utilities",     # the version string (the installed distribution's)
