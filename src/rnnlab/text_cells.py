@@ -110,9 +110,9 @@ class Connectivity:
 
 
 def vocabulary_chars(vocabulary: object) -> str:
-    """The vocabulary's characters in the order of the one-hot inputs: a string, a sequence of characters, or
-    an object with a ``chars`` attribute (a Vocabulary)."""
-    chars = getattr(vocabulary, "chars", vocabulary)
+    """The vocabulary's characters in the order of the one-hot inputs: a :class:`rnnlab.text.vocab.Vocabulary`
+    (its ``characters``), a string or a sequence of characters."""
+    chars = getattr(vocabulary, "characters", vocabulary)
     if isinstance(chars, str):
         chars = list(chars)
     if not isinstance(chars, Sequence) or not chars or not all(isinstance(c, str) and len(c) == 1 for c in chars):
