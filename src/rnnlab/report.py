@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from . import plots
 from .metrics import METRICS, analyze_confusion, confusion_matrix, format_metric
 from .rundir import RunDir
+from .text_report import cells_section
 
 # The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
 # process-wide backend is never switched (inline figures in Jupyter keep working).
@@ -154,7 +155,8 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
     pictures, analyses = _write_pictures(runs, out_dir)
     images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
                      for name, caption in pictures)
-    page = _page(title, task, metric, _table_html(runs, metric), images, _confusion_html(analyses))
+    page = _page(title, task, metric, _table_html(runs, metric), images,
+                 _confusion_html(analyses) + cells_section(runs, out_dir))   # text runs: what the cells learned
     path = out_dir / "report.html"
     path.write_text(page)
     return path
