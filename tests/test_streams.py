@@ -375,11 +375,13 @@ def test_the_metrics_table_prints_and_ranks_as_the_if_chains_did():
     assert format_metric("accuracy", 0.98765) == "98.77 %" and format_metric("bit_accuracy", 0.5) == "50.00 %"
     assert format_metric("mse", 0.0123456) == "0.0123" and format_metric("mse", float("nan")) == "-"
     assert format_metric("accuracy", None) == "-" and format_metric("cross_entropy", 1.23456) == "1.2346"
-    assert HIGHER_IS_BETTER == {"accuracy": True, "bit_accuracy": True, "mse": False}
+    assert HIGHER_IS_BETTER == {"accuracy": True, "bit_accuracy": True, "mse": False, "bits_per_char": False,
+                                "perplexity": False, "word_accuracy": True}
     assert get_metric("mse").best([0.3, 0.1, 0.2]) == 0.1 and get_metric("accuracy").best([0.3, 0.1]) == 0.3
     assert METRICS["bit_accuracy"].whole is not None and METRICS["accuracy"].whole is None
-    assert [name for name, row in METRICS.items() if row.percent] == ["accuracy", "bit_accuracy"]
-    with pytest.raises(ValueError, match=r"metric: unknown value 'f1'; expected one of accuracy, bit_accuracy, mse"):
+    assert [name for name, row in METRICS.items() if row.percent] == ["accuracy", "bit_accuracy", "word_accuracy"]
+    with pytest.raises(ValueError, match=r"metric: unknown value 'f1'; expected one of accuracy, bit_accuracy, mse, "
+                                         r"bits_per_char, perplexity, word_accuracy$"):
         get_metric("f1")
 
 

@@ -10,7 +10,8 @@ model before the first trains), `rnnlab sweep` (every point before the first run
     settings (a TrainConfig; or Settings / flat settings)
       -> TrainConfig     each value on its own, and the option rules of rnnlab.rules (which option
                          fits which cell and engine): a TrainConfig cannot be made without them
-      -> task            the task exists, its options by kind (rnnlab.tasks)
+      -> task            the task exists, its options by kind (rnnlab.tasks); sizes that depend on
+                         them (a text task's vocabulary: the corpus is read and checked here)
       -> model spec      the model sized for the task: its input and output sizes and readout
       -> loss            the loss fits the task's targets (LOSSES_FOR)
       -> augmentation    the parts exist, and only an image task is augmented
@@ -94,6 +95,7 @@ def resolve(settings: TrainConfig | Settings | Mapping[str, object], name: str |
     cfg = _config(settings)
     task = get_task(cfg.data.task)
     options = task.options(**cfg.data.options)
+    task = task.sized(options)      # a text task's vocabulary (its corpus read and checked)
     spec = cfg.model.for_task(task)
     loss = _check_loss(cfg.optim.loss, task)
     check_augment(cfg.data.augment, task.name, images=task.dataset is not None)

@@ -73,12 +73,13 @@ def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str 
     model, doc = load_run_model(run_dir, engine)
     cfg = TrainConfig.from_dict(doc["config"])
     task = get_task(task_name or doc["task"])
+    options = {**(cfg.data.options if task.name == doc["task"] else {}), **task_options}
+    task = task.sized(options)
     spec = model.spec
     if (task.input_size, task.output_size, task.readout) != (spec.input_size, spec.output_size, spec.readout):
         raise ValueError(f"task {task.name}: takes {task.input_size} inputs and gives {task.output_size} outputs "
                          f"({task.readout} step), the model {spec.input_size} -> {spec.output_size} "
                          f"({spec.readout} step); choose a task of the same shape")
-    options = {**(cfg.data.options if task.name == doc["task"] else {}), **task_options}
     data = task.load(seed=cfg.run.seed, data_dir=data_dir, **options)
     loss = doc["loss"] if task.loss == get_task(doc["task"]).loss else task.loss
     def evaluate(split: Split) -> tuple[float, float]:

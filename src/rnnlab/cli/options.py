@@ -117,6 +117,9 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=setting, **keywords, **extra)
     p.add_argument("--opt", dest="task_options", type=task_option, action="append", metavar="KEY=VALUE",
                    help="a task option, repeatable: --opt length=50 --opt n_train=5000")
+    p.add_argument("--bptt", type=positive_int, metavar="N",
+                   help="text tasks: truncated backpropagation through time over windows of N characters, the "
+                        "state carried from window to window (the same as --opt bptt=N)")
     p.add_argument("--no-clip-norm", action="store_true",
                    help="no clipping by norm (the default clips the gradient norm at 1)")
     p.add_argument("--preset", choices=tuple(PRESETS), help="settings that reproduce a course notebook (course, "
@@ -133,6 +136,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The settings the flags give: defaults < --preset < --config < flags."""
     flags = {setting: getattr(args, setting) for setting, _ in SETTING_FLAGS.values()}
     flags["task_options"] = dict(args.task_options or [])
+    if getattr(args, "bptt", None) is not None:
+        given = flags["task_options"].setdefault("bptt", args.bptt)
+        if given != args.bptt:
+            raise ValueError(f"bptt: --bptt {args.bptt} and --opt bptt={given} contradict each other; give one")
     if getattr(args, "cell", None):
         flags["cell"] = args.cell
     if getattr(args, "ddp", None):

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from ..filecheck import read_regular
 from .vocab import Vocabulary, describe
 
@@ -185,3 +187,28 @@ def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = N
     except OSError:
         stamp = None   # read_text_file says what is wrong
     return _cached(corpus, str(Path(path)), stamp)
+
+
+# ------------------------------------------------------------------------------------------------ as arrays
+ROW = 100                              # characters per row of a split's arrays (the stream reads them as one)
+
+
+def next_character_arrays(text: str, vocabulary: Vocabulary, row: int = ROW
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A text as a model reads it: x = one-hot of text[:-1], y = the numbers of text[1:] (the next character at
+    every step), laid out as (S, row) steps that a contiguous stream reads as one sequence of len - 1 steps;
+    the last row is padded, and ``mask`` (S, row) marks the real steps (None when nothing is padded)::
+
+        x: (S, row, V) float32      y: (S, row) int64      mask: (S, row) bool
+    """
+    ids = vocabulary.encode(text)
+    if len(ids) < 2:
+        raise ValueError(f"text: {len(ids)} character(s); a language model needs at least two (one to read, "
+                         f"one to predict)")
+    n = len(ids) - 1
+    rows = -(-n // row)
+    pad = rows * row - n
+    inputs = np.concatenate([ids[:-1], np.zeros(pad, np.int64)])
+    targets = np.concatenate([ids[1:], np.zeros(pad, np.int64)])
+    mask = None if not pad else (np.arange(rows * row) < n).reshape(rows, row)
+    return vocabulary.one_hot(inputs).reshape(rows, row, vocabulary.size), targets.reshape(rows, row), mask
