@@ -4,6 +4,7 @@ the figures and HTML draw every character."""
 import numpy as np
 import pytest
 import torch
+from matplotlib.colors import to_rgb
 
 from rnnlab import plots
 from rnnlab import text_cells as tc
@@ -118,14 +119,16 @@ def test_figures_draw_every_character():
     spec, weights = _model("lstm")
     trace = tc.read_text(spec, weights, CHARS, TEXT)
     fig = plots.unit_text(trace, 3, of="forget", width=20)
-    assert len(fig.axes[0].patches) == len(TEXT)
+    grid = fig.axes[0].images[0].get_array()                                   # a cell per character, by line
+    assert grid.shape == (4, 20, 3) and tuple(grid[0, 0]) == to_rgb(tc.colour_of(trace.gates["forget"][0, 3], False))
+    assert tuple(grid[3, 6]) == to_rgb(tc.colour_of(trace.gates["forget"][-1, 3], False))
     assert len(fig.axes[0].texts) == sum(not c.isspace() for c in TEXT) + 2    # and "↵" per newline
     assert fig._suptitle.get_text() == "forget unit 3"
     found = tc.connectivity(spec, weights, CHARS, TEXT, step=10)
     fig = plots.connectivity(found, width=20)
-    boxed = [p for p in fig.axes[0].patches if p.get_edgecolor() == (0, 0, 0, 1)]
-    assert len(boxed) == 1 and boxed[0].get_xy() == (10, 0)
-    assert len(fig.axes[1].patches) == 11                                         # one bar per step back
+    boxed = fig.axes[0].patches
+    assert len(boxed) == 1 and boxed[0].get_xy() == (10, 0) and boxed[0].get_edgecolor() == (0, 0, 0, 1)
+    assert fig.axes[1].lines[0].get_ydata().tolist() == found.norms[10::-1].tolist()   # g_s from 0 to 10 back
     assert len(plots.gate_saturation(trace).axes) == 3
     assert "r = " in plots.unit_search(tc.find_units(trace)).axes[0].get_title()
 

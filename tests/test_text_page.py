@@ -24,11 +24,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A runs folder with one small text run (an LSTM) and a copy of it without its vocabulary (not offered)."""
+    """A runs folder with one small text run (an LSTM) and a copy of it recorded as another task (not offered)."""
     root = tmp_path_factory.mktemp("runs")
     make_text_run(root / "text" / "lstm")
     shutil.copytree(root / "text" / "lstm", root / "other")
-    (root / "other" / "vocabulary.json").unlink()
+    (root / "other" / "task.json").write_text(json.dumps({"task": "adding", "length": 5}))
     return root
 
 
@@ -54,7 +54,7 @@ def _ask(port, method, path, body=None, headers=None):
 
 def _expected(runs, text, of="hidden"):
     model = load_model(runs / "text" / "lstm")
-    chars = json.loads((runs / "text" / "lstm" / "vocabulary.json").read_text())["characters"]
+    chars = tc.run_characters(runs / "text" / "lstm")
     return tc.read_text(model.spec, model.weights(), chars, text), model, chars
 
 
@@ -98,8 +98,9 @@ def test_foreign_pages_are_refused(served):
     assert status == 403
 
 
-def _titles(page, element_id):
-    return page.eval_on_selector_all(f"#{element_id} span", "spans => spans.map(s => s.title)")
+def _values(page, element_id):
+    """The value each character's span shows (its title)."""
+    return [float(v) for v in page.eval_on_selector_all(f"#{element_id} span", "spans => spans.map(s => s.title)")]
 
 
 def test_a_person_types_and_watches_a_unit(served, runs):
@@ -120,8 +121,8 @@ def test_a_person_types_and_watches_a_unit(served, runs):
             trace, _, _ = _expected(runs, text)
             first = tc.find_units(trace).ranked_units()[0]
             assert page.input_value("#unit") == str(first)
-            assert _titles(page, "coloured") == [f"{v:.3f}" for v in trace.hidden[:, first]]
-            assert len(_titles(page, "gradient")) == len(text)
+            assert _values(page, "coloured") == pytest.approx(trace.hidden[:, first], abs=6e-4)   # shown to 3 places
+            assert len(_values(page, "gradient")) == len(text)
 
             page.locator("#typed").press("End")
             page.locator("#typed").type(' "dab"')                   # typed key by key: the page follows
@@ -131,7 +132,7 @@ def test_a_person_types_and_watches_a_unit(served, runs):
             page.select_option("#unit", str(other))
             page.wait_for_function(f"document.body.dataset.shown === '{len(typed)}:hidden:{other}'")
             trace, _, _ = _expected(runs, typed)
-            assert _titles(page, "coloured") == [f"{v:.3f}" for v in trace.hidden[:, other]]
+            assert _values(page, "coloured") == pytest.approx(trace.hidden[:, other], abs=6e-4)
             assert page.locator("#unit_name").inner_text() == f"hidden unit {other}"
             assert page.locator("#best tbody tr").count() >= 4
 

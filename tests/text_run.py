@@ -1,12 +1,12 @@
 """A small trained text run for the tests of the cell views (the report, the explore text page): an LSTM of 16 units
-trained a few seconds on a made-up text of quotes, brackets and lines, in an ordinary run folder."""
-import json
+trained by `rnnlab train --task text --opt path=FILE` (train_run) on a made-up text of quotes, brackets and lines,
+in an ordinary run folder."""
+from pathlib import Path
 
 import numpy as np
 
-from rnnlab.engines import build_trainable
-from rnnlab.rundir import RunDir
-from rnnlab.spec import ModelSpec
+from rnnlab.config import TrainConfig
+from rnnlab.train import train_run
 
 WORDS = ("ab", "cab", "bad", "dab", "ca")
 
@@ -22,23 +22,14 @@ def made_up_text(length=3000, seed=0):
     return "".join(parts)[:length]
 
 
-def make_text_run(folder, hidden_size=16, epochs=3, window=50):
-    """Train the LSTM with truncated windows (no carried state: enough for a model that sees quotes) and write the
-    run's files: config.json, model.npz, vocabulary.json, task.json."""
-    text = made_up_text()
-    chars = "".join(sorted(set(text)))
-    ids = np.array([chars.index(c) for c in text])
-    x = np.eye(len(chars), dtype=np.float32)[ids]
-    spec = ModelSpec.build("lstm", len(chars), len(chars), hidden_size=hidden_size, readout="every")
-    model = build_trainable(spec, "numpy", lr=0.01, seed=0)
-    for _ in range(epochs):
-        for start in range(0, len(text) - window - 1, window):
-            model.train_batch(x[None, start:start + window], ids[None, start + 1:start + window + 1], None,
-                              "cross_entropy", 0.01)
-    run = RunDir(folder)
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.save_model(model.weights(), spec, "numpy")
-    (run.path / "config.json").write_text(json.dumps({"task": "text", "label": "lstm", "engine": "numpy"}))
-    (run.path / "vocabulary.json").write_text(json.dumps({"characters": chars, "size": len(chars)}))
-    (run.path / "task.json").write_text(json.dumps({"task": "text"}))
-    return run.path
+def make_text_run(folder, hidden_size=16, epochs=3, engine="numpy"):
+    """Train the LSTM on a corpus file written beside the run folder; returns the run folder."""
+    folder = Path(folder)
+    corpus = folder.parent / f"{folder.name}-corpus.txt"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text(made_up_text(6000))
+    cfg = TrainConfig.from_flat({"task": "text", "cell": "lstm", "hidden_size": hidden_size, "epochs": epochs,
+                                 "batch_size": 8, "lr": 0.01, "engine": engine,
+                                 "task_options": {"path": str(corpus), "bptt": 32}})
+    train_run(cfg, folder, progress=False, echo=lambda line: None)
+    return folder

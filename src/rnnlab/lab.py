@@ -254,8 +254,8 @@ def connectivity(result: Result, text: str, step: int | None = None, vocabulary:
 
 
 def _vocabulary(result: Result, vocabulary: object) -> object:
-    """The vocabulary given, or the one the result's task data keeps."""
-    found = vocabulary if vocabulary is not None else getattr(result.data, "vocabulary", None)
+    """The vocabulary given, or the one the result's task data keeps (a text task's ``info["vocabulary"]``)."""
+    found = vocabulary if vocabulary is not None else result.data.info.get("vocabulary")
     if found is None:
         raise ValueError(f"vocabulary: the model was trained on {result.task.name}, which keeps no vocabulary; "
                          f"train on a text task (task='text'), or pass vocabulary=")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,6 +122,20 @@ def vocabulary_chars(vocabulary: object) -> str:
     if len(set(chars)) != len(chars):
         raise fail_value("vocabulary", vocabulary, "each character once")
     return "".join(chars)
+
+
+def run_characters(run_dir: str | Path) -> str:
+    """The characters of a text run's vocabulary, in order: its ``vocabulary.json``, else the ``vocabulary`` its
+    ``task.json`` records; ValueError when the run keeps none (not a text run)."""
+    from .rundir import RunDir
+    run = RunDir(run_dir)
+    if run.file("vocabulary.json").exists():
+        return vocabulary_chars(run.read_json("vocabulary.json").get("characters"))
+    info = run.read_json("task.json", "it is written when a run starts; train the run again")
+    if not isinstance(info.get("vocabulary"), str):
+        raise ValueError(f"{run_dir}: trained on {info.get('task', '?')}, which keeps no vocabulary; choose a run "
+                         f"of a text task (--task text or human-numbers)")
+    return vocabulary_chars(info["vocabulary"])
 
 
 def one_hot(vocabulary: object, text: str) -> np.ndarray:

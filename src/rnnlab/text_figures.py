@@ -39,17 +39,23 @@ def _lines(text: str, width: int) -> list[list[tuple[int, str]]]:
 
 
 def _draw_text(ax: object, text: str, colours: list[str], width: int, boxed: int | None = None) -> None:
-    """The text on ``ax`` as a grid of characters, each on its colour; ``boxed``: a position outlined in black."""
+    """The text on ``ax`` as a grid of characters, each on its colour (one image: a pixel per character, white
+    where a line is short); ``boxed``: a position outlined in black."""
+    from matplotlib.colors import to_rgb
     from matplotlib.patches import Rectangle
     lines = _lines(text, width)
+    columns = max((len(line) for line in lines), default=1)
+    grid = np.ones((max(len(lines), 1), columns, 3))
     for row, line in enumerate(lines):
         for col, (t, c) in enumerate(line):
-            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=colours[t], edgecolor="black" if t == boxed else "none",
-                                   linewidth=1.5))
+            grid[row, col] = to_rgb(colours[t])
             if not c.isspace():
                 ax.text(col + 0.5, row + 0.55, c, ha="center", va="center", fontsize=8, family="monospace")
-    ax.set_xlim(0, max((len(line) for line in lines), default=1))
-    ax.set_ylim(max(len(lines), 1), 0)
+            if t == boxed:
+                ax.add_patch(Rectangle((col, row), 1, 1, fill=False, edgecolor="black", linewidth=1.5))
+    ax.imshow(grid, extent=(0, columns, len(grid), 0), aspect="auto", interpolation="nearest")
+    ax.set_xlim(0, columns)
+    ax.set_ylim(len(grid), 0)
     ax.axis("off")
 
 
@@ -166,7 +172,7 @@ def connectivity(found: Connectivity, width: int = 80, title: str | None = None)
     fig_w, fig_h = fig.get_size_inches()
     bars = fig.add_axes((0.7 / fig_w, 0.55 / fig_h, 1 - 0.9 / fig_w, 1.6 / fig_h))
     back = np.arange(found.step + 1)
-    bars.bar(back, norms[found.step::-1], color="C2")
+    bars.plot(back, norms[found.step::-1], color="C2", marker=".", markersize=3, lw=1)
     bars.set(xlabel="characters back from the prediction", ylabel="gradient norm", yscale="log")
     bars.grid(alpha=0.3)
     return fig

@@ -1,6 +1,7 @@
 """The report's section on a text run: what its cells learned, read from the run directory.
 
-For each run of the report that keeps a vocabulary (``vocabulary.json``) and a model (``model.npz``), on a passage
+For each run of the report that keeps a vocabulary (its ``task.json``'s, or ``vocabulary.json``) and a model
+(``model.npz``), on a passage
 of its corpus (the first :data:`PASSAGE` characters of the validation text, from the start of a line):
 
 - the passage coloured by the unit that tracks each signal best (quote, bracket, line, word), as HTML;
@@ -16,7 +17,7 @@ import html
 from pathlib import Path
 
 from .rundir import RunDir
-from .text_cells import SIGNAL_MEANING, coloured_html, connectivity, find_units, read_text
+from .text_cells import SIGNAL_MEANING, coloured_html, connectivity, find_units, read_text, run_characters
 from .text_cells import gate_saturation as saturation
 from .text_figures import connectivity as connectivity_figure
 from .text_figures import gate_saturation, unit_search
@@ -28,11 +29,11 @@ CAPTIONS = {"units": "the signals of the passage and the units that track them",
             "saturation": "gate saturation: the fraction of steps each unit is below 0.1 or above 0.9"}
 
 
-def passage(config: dict, length: int = PASSAGE) -> str:
-    """The first ``length`` characters of the run's validation text, from the start of its first full line."""
+def passage(info: dict, length: int = PASSAGE) -> str:
+    """The first ``length`` characters of the run's validation text, from the start of its first full line;
+    ``info``: the run's task.json (its corpus and path)."""
     from .text.corpora import DEFAULT_CORPUS, load_corpus
-    options = config.get("config", {}).get("data", {}).get("options", {})
-    corpus = load_corpus(options.get("corpus", DEFAULT_CORPUS), options.get("path"))
+    corpus = load_corpus(info.get("corpus", DEFAULT_CORPUS), info.get("path"))
     text = corpus.val
     start = text.find("\n") + 1 if "\n" in text[:200] else 0
     return text[start:start + length]
@@ -41,9 +42,9 @@ def passage(config: dict, length: int = PASSAGE) -> str:
 def _run_section(run: dict, k: int, out_dir: Path) -> tuple[str, list[tuple[str, str]]]:
     """The HTML and the pictures ([(file, caption)]) of one text run."""
     files = RunDir(run["dir"])
-    chars = files.read_json("vocabulary.json", "a text run keeps it")["characters"]
+    chars = run_characters(files.path)
     spec, _, weights = files.load_model()
-    text = passage(run["config"])
+    text = passage(files.read_json("task.json"))
     trace = read_text(spec, weights, chars, text)
     search = find_units(trace)
     blocks = "".join(coloured_html(text, trace.hidden[:, pairs[0][0]],
@@ -55,16 +56,24 @@ def _run_section(run: dict, k: int, out_dir: Path) -> tuple[str, list[tuple[str,
         figures["saturation"] = gate_saturation(trace)
     shown = []
     for key, fig in figures.items():
-        fig.savefig(out_dir / f"cells-{k}-{key}.png", dpi=90, bbox_inches="tight")
+        fig.savefig(out_dir / f"cells-{k}-{key}.png", dpi=90)     # sized to fit: no tight box (it draws twice)
         shown.append((f"cells-{k}-{key}.png", CAPTIONS[key]))
     return blocks, shown
+
+
+def _is_text_run(run_dir: Path) -> bool:
+    try:
+        run_characters(run_dir)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def cells_section(runs: list[dict], out_dir: str | Path) -> str:
     """The HTML section "What the cells learned" for the text runs among ``runs`` (report.load_run's), with its
     pictures written into ``out_dir``; "" when no run is a text run."""
     out_dir = Path(out_dir)
-    texts = [run for run in runs if RunDir(run["dir"]).file("vocabulary.json").exists()][:MAX_RUNS]
+    texts = [run for run in runs if _is_text_run(run["dir"])][:MAX_RUNS]
     parts = []
     for k, run in enumerate(texts):
         name = html.escape(run["name"])

@@ -1,7 +1,8 @@
 """The text page's answers: type text, watch the units of a trained character-level model.
 
     GET  /api/text-runs  {"runs": [{"id", "task", "model", "engine", "characters"}]}: the finished runs under the
-                         runs folder that keep a vocabulary (text runs), newest first
+                         runs folder that keep a vocabulary (text runs: their task.json's "vocabulary", or a
+                         vocabulary.json), newest first
     POST /api/units      body {"run": <a listed id>, "text": "...", "of": "hidden" | a gate's name (optional)}
                          (at most MAX_TYPED characters, all in the run's vocabulary) ->
                          {"run", "text", "of", "sources", "units", "signed", "values": (steps, units) rounded,
@@ -37,7 +38,10 @@ def text_runs(root: str | Path) -> dict[str, tuple[Path, dict, str]]:
         folder = model_file.parent
         try:
             config = _json_file(folder / "config.json")
-            chars = vocabulary_chars(_json_file(folder / VOCABULARY_FILE).get("characters"))
+            kept = folder / VOCABULARY_FILE
+            doc, key = (_json_file(kept), "characters") if kept.exists() else (_json_file(folder / "task.json"),
+                                                                                 "vocabulary")
+            chars = vocabulary_chars(doc.get(key))
         except (OSError, ValueError, TypeError, AttributeError, RecursionError):
             continue
         if isinstance(config, dict):
