@@ -215,7 +215,8 @@ def test_data_parallel_training_with_a_carried_state_is_refused():
 
 
 # ------------------------------------------------------------------------------------- gradient check
-@pytest.mark.parametrize("cell,readout", [("rnn", "every"), ("lstm", "every"), ("lstm", "last"), ("gru", "every")])
+@pytest.mark.parametrize("cell,readout", [("rnn", "every"), ("lstm", "every"), ("lstm", "last"), ("gru", "every"),
+                                         ("mingru", "every"), ("minlstm", "every")])
 def test_gradients_of_a_window_with_a_carried_state(cell, readout):
     """NumPy engine, float64: dL/dtheta and dL/d(initial state) of a window that starts from a carried state,
     against central differences (L = mse of every output)."""

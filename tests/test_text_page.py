@@ -29,6 +29,7 @@ def runs(tmp_path_factory):
     make_text_run(root / "text" / "lstm")
     shutil.copytree(root / "text" / "lstm", root / "other")
     (root / "other" / "task.json").write_text(json.dumps({"task": "adding", "length": 5}))
+    (root / "other" / "vocabulary.json").unlink()
     return root
 
 

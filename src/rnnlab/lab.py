@@ -23,13 +23,14 @@ import numpy as np
 
 from . import plan as run_plan
 from .argcheck import check_bool, check_int, check_names, check_path, check_text, fail_type, fail_value
-from .callbacks import EpochPrinter
+from .callbacks import EpochPrinter, TextSampler
 from .config import TrainConfig, resolve
 from .engines import Trainable
 from .metrics import analyze_confusion, confusion_matrix, get_metric
 from .plan import RunPlan
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
+from .text.vocab import Vocabulary
 from .train import build_model, make_trainer, train_run
 from .trainer import History, evaluate_as_trained
 
@@ -160,7 +161,10 @@ def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None
         plan.check_data(data)
     data = data if data is not None else plan.load()
     net = build_model(plan)
-    history = make_trainer(plan, net, data, (EpochPrinter(),) if echo else ()).fit()
+    callbacks = (EpochPrinter(),) if echo else ()
+    if echo and "vocabulary" in data.info:      # a text run: a sample after each epoch
+        callbacks += (TextSampler(Vocabulary(data.info["vocabulary"]), seed=plan.seed),)
+    history = make_trainer(plan, net, data, callbacks).fit()
     return _result(plan, net, data, history)
 
 
@@ -204,6 +208,40 @@ def compare(models: list[str], data: TaskData | None = None, preset: str | None 
     if data is None and plans:
         data = next(iter(plans.values())).load()
     return {name: _train_plan(plan, data, None, echo) for name, plan in plans.items()}
+
+
+def generate(source: Result | str | Path, prime: str = "", length: int = 200, temperature: float = 1.0,
+             top_k: int | None = None, seed: int = 0, engine: str | None = None, best: bool = False,
+             replace: str | None = None) -> str:
+    """Text written by a character-level model: the :class:`Result` of ``lab.train(task="text", ...)`` (or
+    ``"human-numbers"``) or a text run's directory.  ``prime`` (the text it starts from), then ``length``
+    characters drawn at ``temperature`` (> 0) from the ``top_k`` likeliest, with a NumPy Generator seeded by
+    ``seed`` — the same text on every engine (``engine``: load the weights into another one).  ``best``: a run
+    directory's model of lowest validation loss.  ``replace``: a character that stands for the prime's
+    characters the vocabulary lacks (default: they are refused).  See :mod:`rnnlab.text.sampling`."""
+    from .runs import generate_text
+    from .text.sampling import check_sampling
+    from .text.sampling import generate as write
+    if not isinstance(source, Result):
+        check_path("source", source)
+        return generate_text(source, prime, length, temperature, top_k, seed, engine, best, replace)
+    if "vocabulary" not in source.data.info:
+        raise ValueError(f"source: the result of a {source.task.name} run, not of a text run; train with "
+                         f"task='text' or task='human-numbers'")
+    if best:
+        raise ValueError("best: a result in memory keeps its final model only; give the run directory "
+                         "(lab.train(..., run_dir=...)) for its best-model.npz")
+    vocabulary = Vocabulary(source.data.info["vocabulary"])
+    check_sampling(temperature, length, top_k, seed, vocabulary.size)
+    model = source.model
+    if engine is not None and engine != model.engine:
+        from .engines import build_trainable
+        from .rules import ENGINES
+        if engine not in ENGINES:
+            raise fail_value("engine", engine, f"one of {', '.join(ENGINES)}")
+        model = build_trainable(model.spec, engine)
+        model.load_weights(source.model.weights())
+    return write(model, vocabulary, prime, length, temperature, top_k, seed, replace)
 
 
 def add_binary(result: Result, a: int, b: int) -> int:

@@ -42,11 +42,16 @@ def _metric_axis(ax, metric: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def curves(items: object, title: str | None = None) -> Figure:
+def curves(items: object, title: str | None = None, baseline: float | None = None,
+           baseline_label: str = "baseline") -> Figure:
     """The course's 2 x 2 figure: training and test loss, training and test metric per epoch (the
-    validation numbers dashed beside the test ones when there are any), one line per model."""
+    validation numbers dashed beside the test ones when there are any), one line per model.
+    ``baseline``: a value of the metric drawn across both metric panels (a text run's n-gram)."""
     _check_histories(items)
     check_text("title", title, "text", optional=True)
+    check_text("baseline_label", baseline_label, "text")
+    if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, (int, float))):
+        raise fail_type("baseline", baseline, "a number (a value of the metric) or None")
     histories = _histories(items)
     metric = next(iter(histories.values())).metric
     fig = Figure(figsize=(11, 7.5))
@@ -59,11 +64,15 @@ def curves(items: object, title: str | None = None) -> Figure:
             val = history.column(val_column) if val_column else []
             if any(v is not None for v in val):
                 ax.plot(history.column("epoch"), val, ls="--", color=line.get_color(), label=f"{name} (validation)")
+        if baseline is not None and "metric" in column:
+            ax.axhline(baseline, color="grey", ls=":", label=baseline_label)
         ax.set_title(heading)
         ax.set_xlabel("epoch")
         _metric_axis(ax, metric if "metric" in column else "")
     axes[0, 0].legend()
     axes[0, 1].legend(fontsize=7)
+    if baseline is not None:
+        axes[1, 1].legend(fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -9,8 +9,9 @@ predictions.npz); it never reaches back into training.
   best and worst class and the three most common confusions in the page (Assignment 2);
 - ``samples.png`` (regression and memory tasks): sample predictions drawn over the targets;
 - ``lengths.png`` (binary addition): bit accuracy against the number of bits;
-- ``report.html``: the table (model, engine, parameters, final and best test metric, chance level,
-  wall time, time per epoch) and the pictures.
+- ``report.html``: the table (model, engine, parameters, final and best test metric, baseline (the chance
+  level, or a text run's n-gram), wall time, time per epoch), the pictures, and the text each text run wrote
+  after its last epoch; a text run's curves draw its n-gram baseline across the metric panels.
 """
 from __future__ import annotations
 
@@ -50,7 +51,25 @@ def _save(fig: Figure, path: Path) -> None:
 
 def _curves(runs: list[dict], path: Path) -> None:
     histories = {run["name"]: RunDir(run["dir"]).read_history(run["name"], run["config"]["metric"]) for run in runs}
-    _save(plots.curves(histories), path)
+    summary = next((run["summary"] for run in runs if run["summary"] and "text" in run["summary"]), None)
+    if summary is not None and summary.get("text", {}).get("ngram"):   # a text run: its n-gram baseline
+        ngram = summary["text"]["ngram"]
+        _save(plots.curves(histories, baseline=summary["baseline"],
+                           baseline_label=f"{ngram['order']}-gram (Kneser-Ney)"), path)
+    else:
+        _save(plots.curves(histories), path)
+
+
+def _samples_html(runs: list[dict]) -> str:
+    """The text each text run wrote after its last epoch (samples.json)."""
+    parts = []
+    for run in runs:
+        samples = RunDir(run["dir"]).read_samples()
+        if samples:
+            last = samples[-1]
+            parts.append(f"<p><b>{html.escape(run['name'])}</b>, after epoch {last['epoch']} (temperature "
+                         f"{last.get('temperature', '?')}):</p><pre>{html.escape(last['text'])}</pre>")
+    return "<h2>Text written by the model</h2>" + "".join(parts) if parts else ""
 
 
 def _confusions(runs: list[dict], path: Path) -> list[dict]:
@@ -111,7 +130,7 @@ def _table_html(runs: list[dict], metric: str) -> str:
                      format_metric(metric, s.get("best_test_metric", float("nan"))),
                      _chance(s) if s else "-",
                      f"{seconds:.1f} s", f"{seconds / max(epochs, 1):.1f} s", str(epochs)])
-    head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "chance level",
+    head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "baseline",
             "wall time", "per epoch", "epochs"]
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
@@ -156,7 +175,8 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
     images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
                      for name, caption in pictures)
     page = _page(title, task, metric, _table_html(runs, metric), images,
-                 _confusion_html(analyses) + cells_section(runs, out_dir))   # text runs: what the cells learned
+                 _confusion_html(analyses) + _samples_html(runs)
+                 + cells_section(runs, out_dir))   # text runs: what the cells learned (rnnlab.text_report)
     path = out_dir / "report.html"
     path.write_text(page)
     return path

@@ -57,13 +57,31 @@ def load_history(run_dir: str | Path) -> History:
     return history
 
 
-def load_run_model(run_dir: str | Path, engine: str | None = None) -> tuple[Trainable, dict]:
-    """The trained model of a run, on its own engine or on ``engine`` (weights are portable)."""
+def load_run_model(run_dir: str | Path, engine: str | None = None, best: bool = False) -> tuple[Trainable, dict]:
+    """The trained model of a run, on its own engine or on ``engine`` (weights are portable); ``best``: the
+    model of its epoch of lowest validation loss (best-model.npz) instead of the final one."""
     run = RunDir(run_dir)
-    spec, trained_on, weights = run.load_model()
+    spec, trained_on, weights = run.load_model("best-model.npz" if best else "model.npz")
     model = build_trainable(spec, engine or trained_on)
     model.load_weights(weights)
     return model, run.read_config()
+
+
+def generate_text(run_dir: str | Path, prime: str = "", length: int = 200, temperature: float = 1.0,
+                  top_k: int | None = None, seed: int = 0, engine: str | None = None, best: bool = False,
+                  replace: str | None = None) -> str:
+    """Text written by a text run's model (rnnlab.text.sampling.generate): ``prime`` and ``length`` characters
+    after it, at ``temperature``, from the ``top_k`` likeliest characters, drawn from ``seed``; on the run's own
+    engine or ``engine`` (the same text on every engine).  Everything is checked before the model loads."""
+    from .text.sampling import check_sampling, generate
+    run = RunDir(run_dir)
+    vocabulary = run.read_vocabulary()
+    check_sampling(temperature, length, top_k, seed, vocabulary.size)
+    if not isinstance(prime, str):
+        raise TypeError(f"prime: expected a text (str), got {type(prime).__name__}")
+    vocabulary.encode(prime, replace, what="prime")          # unknown characters refused before any work
+    model, _ = load_run_model(run_dir, engine, best)
+    return generate(model, vocabulary, prime, length, temperature, top_k, seed, replace)
 
 
 def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str | None = None,

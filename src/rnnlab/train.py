@@ -10,6 +10,7 @@ settings, and nothing is written or deleted before the run directory and the dat
 """
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import distributed
-from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
+from .callbacks import BestModel, EpochPrinter, ProgressBar, RunFiles, TensorBoard, TextSampler
 from .config import TrainConfig
 from .data.augment import make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
@@ -27,6 +28,7 @@ from .metrics import get_metric
 from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
 from .tasks import Split, Task, TaskData
+from .text.vocab import Vocabulary
 from .trainer import (
     History,
     LoopState,
@@ -149,6 +151,7 @@ def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable,
                                            "metric": task.metric, "parameters": model.num_parameters(),
                                            "python": sys.version.split()[0]})
             run.write_json("task.json", data.info)
+            _start_text(run, data, request.echo)
         return LoopState(), history
     state, history = _restore(run, model, history)
     if state.epoch > cfg.optim.epochs:
@@ -158,6 +161,19 @@ def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable,
         run.write_json("config.json", {**run.read_config(), "config": cfg.to_dict()})
     request.echo(f"resuming {run} at epoch {state.epoch + 1}, batch {state.batch + 1}")
     return state, history
+
+
+def _start_text(run: RunDir, data: TaskData, echo: Callable[[str], None]) -> None:
+    """A text run keeps its vocabulary, and its log starts with the n-gram baseline it is to beat."""
+    if "vocabulary" not in data.info:
+        return
+    run.write_vocabulary(Vocabulary(data.info["vocabulary"]))
+    ngram = data.info.get("ngram")
+    if ngram:
+        line = (f"baseline: {ngram['model']} {ngram['order']}-gram of the training text: validation "
+                f"{ngram['val_bpc']:.3f} bpc, test {ngram['test_bpc']:.3f} bpc")
+        echo(line)
+        run.append_log(line)
 
 
 def _fit(trainer: Trainer, state: LoopState, history: History, run: RunDir, lr: float) -> None:
@@ -186,7 +202,7 @@ def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> H
     data = request.data or plan.load(request.data_dir)
     state, history = _start(cfg, run, request, model, task, loss, data, workers.main)
     distributed.barrier(workers)
-    callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
+    callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress, data)
     trainer = make_trainer(plan, model, data, callbacks, workers, stop)
     _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
@@ -196,11 +212,14 @@ def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> H
     return history
 
 
-def _callbacks(cfg: TrainConfig, run: RunDir, history: History, workers, echo, progress: bool) -> tuple:
+def _callbacks(cfg: TrainConfig, run: RunDir, history: History, workers, echo, progress: bool,
+               data: TaskData) -> tuple:
     """Every worker may stop; only the first prints and writes."""
     if not workers.main:
         return ()
-    callbacks = [RunFiles(run, history), EpochPrinter(echo)]
+    callbacks = [BestModel(run, history), RunFiles(run, history), EpochPrinter(echo)]
+    if "vocabulary" in data.info:
+        callbacks.append(TextSampler(Vocabulary(data.info["vocabulary"]), echo, run, seed=cfg.run.seed))
     if progress and ProgressBar.wanted():
         callbacks.insert(0, ProgressBar())
     if cfg.run.tensorboard:
@@ -240,7 +259,18 @@ def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig,
                "loss": loss, "parameters": model.num_parameters(), "epochs": len(history.epochs),
                "final_test_metric": test_metric, "final_test_loss": test_loss, "best_test_metric": best,
                "seconds": history.seconds, "baseline": task.baseline(**cfg.data.options),
-               "baseline_measure": task.chance_measure, "extra_tests": extra, "extra_tests_whole": whole,
-               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+               "baseline_measure": task.chance_measure, "baseline_note": task.baseline_note, "extra_tests": extra,
+               "extra_tests_whole": whole, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+               **_best_and_text(run, data, test_loss)}
     run.write_json("summary.json", summary)
     return summary
+
+
+def _best_and_text(run: RunDir, data: TaskData, test_loss: float) -> dict:
+    """The summary's best epoch by validation loss (best-model.npz), and a text run's numbers: the test
+    cross-entropy in bits per character and as perplexity, and the n-gram baseline."""
+    found = {"best": run.read_json("best.json")} if run.file("best.json").exists() else {}
+    if "vocabulary" in data.info:
+        found["text"] = {"test_bpc": test_loss / math.log(2), "test_perplexity": math.exp(min(test_loss, 700)),
+                         "vocabulary_size": len(data.info["vocabulary"]), "ngram": data.info.get("ngram")}
+    return found

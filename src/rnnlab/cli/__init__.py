@@ -87,6 +87,21 @@ def _evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
 
 
+def _generate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="the run directory of a text run (--task text or human-numbers)")
+    p.add_argument("--prime", default="", help="the text to start from (default: none; the model starts after a "
+                                                "line end or a space)")
+    p.add_argument("--length", type=int, default=500, help="characters to write after the prime (default 500)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="> 0: lower writes likelier text, 1 samples the model as it is (default 1)")
+    p.add_argument("--top-k", type=int, help="draw only from the K likeliest characters at each step")
+    p.add_argument("--seed", type=int, default=0, help="the draws' seed (default 0): the same text on every engine")
+    p.add_argument("--engine", choices=ENGINE_NAMES, help="load the weights into this engine (default: the run's)")
+    p.add_argument("--best", action="store_true", help="the model of the epoch of lowest validation loss")
+    p.add_argument("--replace", metavar="CHAR",
+                   help="take characters of the prime that the vocabulary lacks as CHAR (default: refuse them)")
+
+
 def _predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("run")
     p.add_argument("images", nargs="+", help="image files or folders (PNG, JPEG, BMP)")
@@ -174,6 +189,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("predict", "predict the digit in your own images with a saved model",
             "Read your own digit pictures (files or folders) with a model trained on MNIST.", _predict,
             commands.predict),
+    Command("generate", "write text with a text run's model (prime, length, temperature, top-k, seed)",
+            "Write text with the model of a character-level run: the prime, then LENGTH characters drawn one at a "
+            "time at TEMPERATURE (from the TOP_K likeliest), the same text on every engine for the same seed.",
+            _generate, commands.generate),
     Command("runs", "the runs on disk with their task, model, best metric and time",
             "List the run directories under --runs-dir, newest first.", _runs, commands.runs),
     Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU)",

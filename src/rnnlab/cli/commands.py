@@ -135,6 +135,13 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def generate(args: argparse.Namespace) -> int:
+    from ..runs import generate_text
+    print(generate_text(args.run, args.prime, args.length, args.temperature, args.top_k, args.seed, args.engine,
+                        args.best, args.replace))
+    return 0
+
+
 PICTURE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 
