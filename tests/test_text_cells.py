@@ -145,3 +145,18 @@ def test_bad_input_is_refused_with_one_line():
         tc.connectivity(spec, weights, CHARS, "abc", step=3)
     with pytest.raises(ValueError, match="of: expected one of hidden, input, forget, cell, output"):
         tc.find_units(tc.read_text(spec, weights, CHARS, "abc"), of="gate")
+
+
+def test_lab_reads_the_cells_of_a_result_of_a_text_task(tmp_path):
+    from rnnlab import lab
+    from text_run import made_up_text
+    (tmp_path / "corpus.txt").write_text(made_up_text(2000))
+    result = lab.train("gru", task="text", task_options={"path": str(tmp_path / "corpus.txt"), "bptt": 16},
+                       hidden_size=8, epochs=1, batch_size=8, engine="numpy", echo=False)
+    search = lab.units(result, TEXT, of="update", top=2)
+    expected = tc.find_units(tc.read_text(result.model.spec, result.model.weights(), CHARS, TEXT), "update", 2)
+    assert search.best == expected.best and search.of == "update"
+    found = lab.connectivity(result, TEXT, step=5)
+    assert found.step == 5 and (found.norms[6:] == 0).all() and found.predicted in CHARS
+    with pytest.raises(TypeError, match="result: expected the Result of lab.train"):
+        lab.units("runs/x", TEXT)
