@@ -50,6 +50,10 @@ LAYER_OF = {
     "rnnlab.inspect": "views",
     "rnnlab.analysis": "views",
     "rnnlab.reading": "views",
+    "rnnlab.figure": "views",          # the Figure every view returns (apart from plots, which re-exports text views)
+    "rnnlab.text_cells": "views",      # what a character-level model's cells learned: traces, signals, connectivity
+    "rnnlab.text_figures": "views",    # their figures (re-exported by plots)
+    "rnnlab.text_report": "views",     # the report's section on them
     "rnnlab.classic": "views",
     "rnnlab.gradcheck": "views",
     "rnnlab.demo": "views",

@@ -18,7 +18,9 @@ COURSE = {"rnn-warmup": "RNN Warmup: the three layers, their parameters and shap
           "lab-sheet-9-rnn-and-lstm-in-pytorch": "Lab sheet 9: RNN and LSTM in PyTorch on MNIST",
           "assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM from scratch in NumPy on MNIST",
           "programming-assignment-4-recurrent-networks": "Programming Assignment 4: recurrent networks",
-          "gradient-flow-in-rnns-and-lstms": "Gradient flow in RNNs and LSTMs"}
+          "gradient-flow-in-rnns-and-lstms": "Gradient flow in RNNs and LSTMs",
+          "character-level-language-model": "A character-level language model: a corpus, truncated BPTT, what the "
+                                            "cells learned"}
 EXERCISES_DIR = "exercises"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from .tasks import Split, Task, TaskData, get_task
 from .text.vocab import Vocabulary
 from .train import FinalEvaluation, build_model, final_evaluation, make_trainer, save_run, train_run
 from .trainer import History
+
+if TYPE_CHECKING:
+    from .text_cells import Connectivity, UnitSearch
 
 
 @dataclass
@@ -324,6 +328,35 @@ def binary_probabilities(result: Result, split: Split | None = None, count: int 
     check_int("count", count, 1)
     split = split or result.data.test
     return 1.0 / (1.0 + np.exp(-result.predict(split.x[:count])[..., 0]))
+
+
+def units(result: Result, text: str, of: str = "hidden", top: int = 3, vocabulary: object = None) -> UnitSearch:
+    """What the cells of a text model learned, on ``text``: its :class:`~rnnlab.text_cells.UnitSearch` — every
+    unit's correlation with the text's quotes, brackets, line position and word boundaries, the best ``top`` per
+    signal, and the trace (h_t and the gates per step) for :func:`rnnlab.plots.unit_text` and
+    :func:`rnnlab.plots.gate_saturation`.  ``vocabulary``: the run's (taken from the result's data when None)."""
+    _check_result(result)
+    from .text_cells import find_units, read_text
+    trace = read_text(result.model.spec, result.model.weights(), _vocabulary(result, vocabulary), text)
+    return find_units(trace, of, top)
+
+
+def connectivity(result: Result, text: str, step: int | None = None, vocabulary: object = None) -> Connectivity:
+    """The gradient norm of the text model's prediction at ``step`` (the last character when None) with respect
+    to each character of ``text`` (:func:`rnnlab.text_cells.connectivity`; drawn by
+    :func:`rnnlab.plots.connectivity`)."""
+    _check_result(result)
+    from .text_cells import connectivity as gradient_norms
+    return gradient_norms(result.model.spec, result.model.weights(), _vocabulary(result, vocabulary), text, step)
+
+
+def _vocabulary(result: Result, vocabulary: object) -> object:
+    """The vocabulary given, or the one the result's task data keeps (a text task's ``info["vocabulary"]``)."""
+    found = vocabulary if vocabulary is not None else result.data.info.get("vocabulary")
+    if found is None:
+        raise ValueError(f"vocabulary: the model was trained on {result.task.name}, which keeps no vocabulary; "
+                         f"train on a text task (task='text'), or pass vocabulary=")
+    return found
 
 
 def _check_result(result: object) -> None:

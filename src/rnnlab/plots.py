@@ -1,4 +1,6 @@
-"""Figures from results in memory: training curves, confusion matrices, galleries, samples, lengths.
+"""Figures from results in memory: training curves, confusion matrices, galleries, samples, lengths, and what the
+cells of a character-level language model learned (:mod:`rnnlab.text_figures`: ``unit_text``, ``unit_search``,
+``gate_saturation``, ``connectivity``).
 
 Every function returns a :class:`matplotlib.figure.Figure` drawn without pyplot, so importing or
 calling them never changes matplotlib's backend; in a notebook the figure shows inline when it is
@@ -13,23 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure as _Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .argcheck import check_int, check_text, fail_type, fail_value
+from .figure import Figure
 from .metrics import METRICS, analyze_confusion, confusion_matrix
+from .text_figures import connectivity, gate_saturation, unit_search, unit_text  # noqa: F401 (what the cells learned)
 from .trainer import History
-
-
-class Figure(_Figure):
-    """A matplotlib Figure that shows itself as a PNG when it is a notebook cell's value, in a fresh
-    kernel too (no ``%matplotlib inline`` or pyplot needed)."""
-
-    def _repr_png_(self) -> bytes:
-        import io
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-        return buffer.getvalue()
 
 
 def _histories(items: object) -> dict[str, History]:

@@ -28,6 +28,7 @@ from . import plots
 from .config import TrainConfig
 from .metrics import METRICS, analyze_confusion, confusion_matrix, format_metric
 from .rundir import RunDir
+from .text_report import cells_section
 from .version import version
 
 # The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
@@ -225,7 +226,9 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
     images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
                      for name, caption in pictures)
     page = _page(title, task, metric, [_made_html(runs), _table_html(runs, metric), images,
-                                       _confusion_html(analyses) + _samples_html(runs), _settings_html(runs)])
+                                       _confusion_html(analyses) + _samples_html(runs)
+                                       + cells_section(runs, out_dir),   # text runs: what the cells learned
+                                       _settings_html(runs)])
     path = out_dir / "report.html"
     path.write_text(page)
     return path
