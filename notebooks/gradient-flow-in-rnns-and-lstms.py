@@ -27,6 +27,27 @@
 # still shows every effect.  The `assert` lines check the numbers each step must produce; a wrong one stops the
 # notebook.
 
+# %%
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file $RNNLAB_WHEEL names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {"rnnlab": os.environ.get("RNNLAB_WHEEL", "git+https://github.com/rnnlab/rnnlab"), "ipywidgets": "ipywidgets>=8"}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+
+import contextlib
+
+with contextlib.suppress(ImportError):    # Colab shows ipywidgets through its custom widget manager
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 FULL = True
 
@@ -39,7 +60,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import display
+from tqdm.auto import tqdm
 
+from rnnlab import diagrams
 from rnnlab.analysis import explore, gradient_flow, scaled_copy
 from rnnlab.data.synthetic import cumulative_average, cumulative_average_baseline
 from rnnlab.torch import RNN, RecurrentRegressionModel, RNNLayer, biggest_eig_magnitude, loss_fn
@@ -84,6 +107,14 @@ def fill(module: torch.nn.Module, value: float) -> torch.nn.Module:
 # one without bias (`hh`); its forward pass returns every state $(h_1, \dots, h_T)$ and the last one, and keeps the
 # per-step states in `h_list` so that autograd can report $\partial L/\partial h_t$ later.
 #
+# The figure below (the notebook's "RNN unrolling", drawn by `rnnlab.diagrams`) shows the layer
+# on the left with its loop, and on the right unrolled over the time steps: one copy of the same
+# cell per step, each passing its state to the next.
+
+# %%
+display(diagrams.unrolled_rnn())
+
+# %% [markdown]
 # First check: one input, one step, every parameter 0.1, input 1, so $h_1 = \tanh(0.1 + 0.1) = 0.197375$.
 
 # %%
@@ -159,6 +190,15 @@ assert max_error(preds, expected_preds) < 1e-4 and max_error(all_h, expected_tan
 # $y_t = \frac{1}{t}\sum_{s \le t} x_s$ (`rnnlab.data.synthetic.cumulative_average`).  The model can be asked for
 # the target at every step (many-to-many) or only at the last one (many-to-one).  Predicting 0 everywhere scores
 # $\mathbb E[y_t^2] = 1/t$, so the baselines are $\frac1T\sum_t 1/t$ for every step and $1/T$ for the last.
+#
+# The notebook's figure of the prediction types a recurrent net can have; this task uses "many to
+# many (every step)" and "many to one":
+
+# %%
+display(diagrams.prediction_types())
+
+# %% [markdown]
+# Four sequences, with their targets at every step (top) and at the last step only (bottom):
 
 # %%
 x, y = cumulative_average(4, SEQ_LEN, seed=SEED)
@@ -284,24 +324,40 @@ plt.show()
 # The sliders rescale the weights and the biases from $-5$ to $5$; the axes stay fixed (hidden-state norm
 # $-1$ to $5$, gradient norm $10^{-6}$ to $10^{5}$ on a log scale) so the effect of a change can be read off the
 # picture, and the biggest eigenvalue magnitude of $W^h$ is printed for the RNN.  The first widget takes a model
-# you build, here a linear `RNNLayer` of 16 units with the loss on the last step; it never modifies the model,
-# each move scales a copy.
+# you build: the notebook's `hidden_size = 16`, `nonlinearity = lambda x: x` and `last_target_only = True`.  It
+# never modifies the model, each move scales a copy.  As in the notebook, both sliders start at 0: every weight and
+# bias is multiplied by 0, so the hidden states are all 0 and only the last step receives a gradient.
 
 # %%
-my_model = RecurrentRegressionModel(RNNLayer(1, 16, nonlinearity=lambda v: v))
-my_visualizer = gradient_visualizer(model=my_model, loss="last")
+hidden_size = 16
+nonlinearity = lambda x: x  # options: lambda x: x, torch.relu, torch.tanh
+last_target_only = True
+
+my_model = RecurrentRegressionModel(RNNLayer(1, hidden_size, nonlinearity=nonlinearity))
+my_visualizer = gradient_visualizer(model=my_model, loss="last" if last_target_only else "every",
+                                    weight_scale=0.0, bias_scale=0.0)
 print("biggest |eigenvalue| of W_h:", f"{my_visualizer.last['eigenvalue']:.3f}")
-assert abs(my_visualizer.last["eigenvalue"] - biggest_eig_magnitude(my_model.recurrent_net.hh.weight)) < 1e-5
+assert my_visualizer.last["eigenvalue"] == 0.0 and not any(my_visualizer.last["grad_norms"][:-1])
 display(my_visualizer)
 
 # %% [markdown]
-# Things to try: set the weight scale to 0 (only the last step receives a gradient, every earlier one sits on
-# the floor of the plot), find the scale where $|\lambda_{\max}|$ crosses 1 and watch the gradient line turn flat,
+# Move the weight slider to 1 to see the model as it was built: the printed eigenvalue is then
+# `biggest_eig_magnitude` of its $W^h$ (the cell below checks it on a second widget).
+
+# %%
+unscaled = gradient_visualizer(model=my_model, loss="last", weight_scale=1.0, bias_scale=1.0)
+assert abs(unscaled.last["eigenvalue"] - biggest_eig_magnitude(my_model.recurrent_net.hh.weight)) < 1e-5
+print("at scale 1, biggest |eigenvalue| of W_h:", f"{unscaled.last['eigenvalue']:.3f}")
+
+# %% [markdown]
+# Things to try: move the weight scale up from 0 (at 0 only the last step receives a gradient, every earlier one
+# sits on the floor of the plot), find the scale where $|\lambda_{\max}|$ crosses 1 and watch the gradient line turn flat,
 # and switch the loss to every step — then each $h_t$ also gets a direct error signal from its own prediction, so
 # the early gradients stop vanishing even with small weights.
 #
-# The second widget explores a fixed model of any cell with the same numbers as the `rnnlab explore` web page:
-# choose RNN, LSTM or GRU, the RNN's nonlinearity, the hidden size and the sequence length as well.
+# rnnlab's second widget explores a fixed model of any cell with the same numbers as the `rnnlab explore` web
+# page: choose RNN, LSTM or GRU, the RNN's nonlinearity, the hidden size and the sequence length as well.  It
+# starts at scale 1, the model as drawn.
 
 # %%
 explorer = gradient_visualizer(cell="rnn", nonlinearity="identity", hidden_size=16, length=SEQ_LEN, loss="last")
@@ -318,6 +374,12 @@ display(explorer)
 #
 # ### 1.K.i The stack
 #
+# The notebook's figure of a multi-layer RNN: depth goes up, time goes right.
+
+# %%
+display(diagrams.stacked_rnn())
+
+# %% [markdown]
 # A multi-layer RNN feeds the states of layer $k$ as the inputs of layer $k+1$:
 # $h^{(k)}_t = \sigma(W^{h,k} h^{(k)}_{t-1} + W^{x,k} h^{(k-1)}_t + b^k)$ with $h^{(0)}_t = x_t$.
 # `rnnlab.torch.RNN(input_size, hidden_size, num_layers)` returns the top layer's states at every step,
@@ -356,19 +418,23 @@ assert max_error(all_h, expected_top) < 1e-4 and max_error(last_h, expected_last
 # %%
 def train(model: torch.nn.Module, last_step_only: bool, num_batches: int = NUM_BATCHES,
           lr: float = LEARNING_RATE, seed: int = 0) -> list[float]:
-    """Adam on fresh running-mean batches; returns the loss of every batch."""
+    """Adam on fresh running-mean batches; returns the loss of every batch (the notebook's progress bar shows
+    the mean of the last 10 every 100 batches)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     seeds = np.random.default_rng(seed).integers(2**31, size=num_batches)
     model.train()
     losses = []
-    for batch_seed in seeds:
+    t = tqdm(seeds)
+    for i, batch_seed in enumerate(t):
         xb, yb = (torch.from_numpy(a) for a in cumulative_average(BATCH_SIZE, SEQ_LEN, seed=int(batch_seed)))
         pred, _ = model(xb)
         loss = loss_fn(pred, yb, last_step_only)
+        losses.append(loss.item())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        if i % 100 == 0:
+            t.set_description(f"Batch: {i} Loss: {np.mean(losses[-10:])}")
     return losses
 
 

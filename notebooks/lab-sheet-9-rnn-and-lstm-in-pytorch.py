@@ -25,6 +25,21 @@
 # curves, confusion matrices and sample predictions, and with `torch.nn` or rnnlab's own
 # from-scratch modules as the engine.
 
+# %%
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file $RNNLAB_WHEEL names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {"rnnlab": os.environ.get("RNNLAB_WHEEL", "git+https://github.com/rnnlab/rnnlab")}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+
 # %% tags=["parameters"]
 FULL = True
 

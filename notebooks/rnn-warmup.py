@@ -27,14 +27,30 @@
 # warmup's protocol, and with the recipes of rnnlab's results suite (`rnnlab bench`, entry
 # `memory`).
 
+# %%
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file $RNNLAB_WHEEL names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {"rnnlab": os.environ.get("RNNLAB_WHEEL", "git+https://github.com/rnnlab/rnnlab")}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+
 # %% tags=["parameters"]
 FULL = True
 
 # %% [markdown]
 # `FULL = True` trains the memory tasks at the warmup's sizes: copy memory over 50 steps,
-# sequential XOR over 20, the adding problem over 50, 100 and 200 steps, 64 hidden units and 10
-# epochs of 10,000 sequences. This takes 10 to 20 minutes on two CPU cores. `FULL = False` is a
-# quick check with short sequences, 16 units and one epoch. The parameter counts and shapes are
+# sequential XOR over 20, the adding problem over 50, 100 and 200 steps, with the warmup's
+# protocol (100, 100 and 50 epochs of fresh batches; 64 hidden units, 32 for XOR) and with
+# rnnlab's recipe (10 epochs of 10,000 sequences). This takes 20 to 30 minutes on two CPU cores.
+# `FULL = False` is a quick check with short sequences, 16 units and a few batches. The parameter counts and shapes are
 # checked at both sizes, since they do not depend on any training. The memory-task results are
 # checked only at the full size. The quick size uses one torch thread. On a machine whose cores
 # are busy with other work, start Jupyter with `OMP_NUM_THREADS=1` for the full size as well: the
@@ -336,9 +352,7 @@ else:
 # %% [markdown]
 # ## 4. Learning on sequences
 #
-# Three tasks test how far back each cell can remember. rnnlab has each as a task with a fixed
-# train / validation / test set. The warmup draws a fresh random batch at every step instead, and
-# with data this cheap to generate, the two amount to the same thing.
+# Three tasks test how far back each cell can remember. rnnlab has each as a task:
 #
 # - **Copy memory** (`copy-seed`): step 0 holds 10 random values in [0, 1), the other steps hold
 #   small noise, and the model must output the 10 values after the last step. Always predicting
@@ -346,23 +360,35 @@ else:
 # - **Sequential XOR** (`xor`): random bits, and at each step the target is the XOR of the
 #   current bit and the previous one (step 0 is not scored). Chance: 50 % of the bits.
 # - **Adding problem** (`adding`): each step has a random value and a marker. Two steps are
-#   marked, one in each half, and the target is the sum of their two values. Always predicting 1
-#   gives MSE 1/6 ≈ 0.167.
+#   marked, one in the first half and one in the second, and the target is the sum of their two
+#   values. Always predicting 1 gives MSE 1/6 ≈ 0.167, the warmup's "Baseline".
 #
-# Two protocols, both from the results suite entry `memory`:
+# Two protocols:
 #
-# - **the warmup's**: 64 hidden units, Adam at a constant 1e-3, batches of 64, no gradient
-#   clipping, 10 epochs;
-# - **rnnlab's recipe**: the same budget with Adam on a one-cycle schedule peaking at 1e-2 and
-#   gradient-norm clipping at 1. The LSTM uses chrono initialisation with T_max equal to the
-#   sequence length: its forget-gate biases are set so the cell's memory time scales cover
-#   1..T, and its input-gate biases are the negatives of those. The RNN is an IRNN (Le et al.,
-#   2015): ReLU, `W_hh` starting as the identity, constant Adam at 3e-4 on batches of 16.
+# - **the warmup's**: every epoch draws fresh batches of 64 sequences (10 batches per epoch for
+#   copy memory and adding, 5 for XOR), Adam at a constant 1e-3, no gradient clipping; 100 epochs
+#   for copy memory and XOR, 50 for adding; 64 hidden units (XOR: 32); the loss printed every 10
+#   epochs. rnnlab trains it as one pass over epochs × batches × 64 sequences drawn from the task's
+#   generator, so that every batch is new, as the warmup's are, and the printed loss of an epoch
+#   is the mean of its batches' losses. `clip_norm=None` means no clipping by norm.
+# - **rnnlab's recipe** (results suite entry `memory`): 10 epochs over a fixed set of 10,000
+#   sequences in batches of 64, Adam on a one-cycle schedule peaking at 1e-2 and gradient-norm
+#   clipping at 1. The LSTM uses chrono initialisation with T_max equal to the sequence length:
+#   its forget-gate biases are set so the cell's memory time scales cover 1..T, and its input-gate
+#   biases are the negatives of those. The RNN is an IRNN (Le et al., 2015): ReLU, `W_hh` starting
+#   as the identity, constant Adam at 3e-4 on batches of 16.
+#
+# Both protocols test on the same fixed set of 1,000 new sequences (the warmup tests on one new
+# batch of 16 or 32).
 
 # %%
 MEMORY = SUITE_BY_NAME["memory"]
-print("the warmup's protocol:", MEMORY.protocol)
-print("rnnlab's recipe:      ", MEMORY.recipe)
+# the warmup's protocol per task: (epochs, batches of 64 per epoch, hidden size)
+WARMUP_PROTOCOL = {"copy-seed": (100, 10, 64), "xor": (100, 5, 32), "adding": (50, 10, 64)} if FULL else \
+    {"copy-seed": (4, 2, 16), "xor": (4, 2, 16), "adding": (2, 2, 16)}
+PRINT_EVERY = 10 if FULL else 1
+TEST_SIZES = {"n_val": 1000, "n_test": 1000} if FULL else {"n_val": 64, "n_test": 64}
+print("rnnlab's recipe:", MEMORY.recipe)
 print("per-model settings of the recipe:", MEMORY.model_settings)
 
 if FULL:
@@ -372,53 +398,91 @@ else:
              (("copy-seed 10", "copy-seed", 10), ("xor 8", "xor", 8), ("adding 10", "adding", 10),
               ("adding 15", "adding", 15), ("adding 20", "adding", 20))}
 QUICK = {} if FULL else {"hidden_size": 16, "epochs": 1}
-QUICK_DATA = {} if FULL else {"n_train": 256, "n_val": 64, "n_test": 64}
+QUICK_DATA = {} if FULL else {"n_train": 256, **TEST_SIZES}
 MODELS = ("rnn", "gru", "lstm")
-VARIANTS = {"notebook": "the warmup's protocol", "rnnlab": "rnnlab's recipe"}
-NO_CLIP = 1e12   # see below
+VARIANTS = {"warmup": "the warmup's protocol", "rnnlab": "rnnlab's recipe"}
 results = {}     # (variant, case label, model) -> Result
+epoch_losses = {}     # (case label, model) -> the warmup's loss per epoch
 
 
-def memory_settings(variant, case, model):
-    """The flat settings of one run of the suite's `memory` entry (quick sizes when FULL is False)."""
-    flat = {k: v for k, v in settings_for(MEMORY, variant, case, model, seed=0).flat().items() if v is not None}
-    flat["clip_norm"] = flat.get("clip_norm", NO_CLIP)
-    flat["task_options"] = {**flat["task_options"], **QUICK_DATA}
-    return {**flat, **QUICK}
+def warmup_run(label):
+    """RNN, GRU and LSTM on one case with the warmup's protocol; prints the warmup's lines."""
+    case = CASES[label]
+    epochs, batches, hidden = WARMUP_PROTOCOL[case.task]
+    options = {**case.options, "n_train": epochs * batches * 64, **TEST_SIZES}
+    data = lab.load_data(case.task, seed=0, **options)          # every training batch is new: one pass
+    out = {}
+    for model in MODELS:
+        print(f"\nTraining {model.upper()}:")
+        r = lab.train(model, data=data, task=case.task, task_options=options, engine="torch", hidden_size=hidden,
+                      optimizer="adam", lr=1e-3, schedule="constant", batch_size=64, epochs=1, clip_norm=None,
+                      seed=0, echo=False)
+        losses = np.array(r.history.iteration_loss).reshape(epochs, batches).mean(axis=1)
+        for e in range(PRINT_EVERY - 1, epochs, PRINT_EVERY):
+            line = f"Epoch {e + 1}/{epochs}, Loss: {losses[e]:.4f}"
+            print(line + (f", Baseline: {0.167:.4f}" if case.task == "adding" else ""))
+        results[("warmup", label, model)] = out[model.upper()] = r
+        epoch_losses[(label, model)] = losses
+        assert r.config.optim.clip_norm is None and len(r.history.iteration_loss) == epochs * batches
+    return out
 
 
-def run_case(label, variant):
-    """Train RNN, GRU and LSTM on one case with one protocol; one line per model."""
+def final_lines(label, out):
+    """The warmup's summary: the last epoch's loss of each model, then the test set's loss or accuracy."""
+    print("\nFinal losses:")
+    for model in MODELS:
+        print(f"{model.upper()}: {epoch_losses[(label, model)][-1]:.6f}")
+    metric = next(iter(out.values())).task.metric
+    print("\nTest accuracies:" if metric == "bit_accuracy" else "\nTest losses:")
+    for name, r in out.items():
+        print(f"{name}: {100 * r.test_metric:.2f}%" if metric == "bit_accuracy" else f"{name}: {r.test_metric:.6f}")
+
+
+def recipe_run(label):
+    """RNN, GRU and LSTM on one case with rnnlab's recipe; one line per model."""
     case = CASES[label]
     data = lab.load_data(case.task, seed=0, **case.options, **QUICK_DATA)
     out = {}
     for model in MODELS:
-        r = lab.train(model, data=data, echo=False, **memory_settings(variant, case, model))
-        results[(variant, label, model)] = out[model.upper()] = r
+        flat = {k: v for k, v in settings_for(MEMORY, "rnnlab", case, model, seed=0).flat().items() if v is not None}
+        flat["task_options"] = {**flat["task_options"], **QUICK_DATA}
+        r = lab.train(model, data=data, echo=False, **{**flat, **QUICK})
+        results[("rnnlab", label, model)] = out[model.upper()] = r
         losses = " ".join(f"{e.train_loss:.4g}" for e in r.history.epochs)
-        seconds = sum(e.seconds for e in r.history.epochs)
-        print(f"{model.upper():>4}: training loss per epoch {losses} | test {r.task.metric} "
-              f"{r.test_metric:.4f} | {seconds:.1f} s")
+        print(f"{model.upper():>4}: training loss per epoch {losses} | test {r.task.metric} {r.test_metric:.4f} | "
+              f"{r.history.seconds:.1f} s")
     return out
 
+
+def warmup_curves(label, out, title):
+    """The warmup's printed losses as a figure: the loss of every epoch, one line per model."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for model, r in out.items():
+        losses = epoch_losses[(label, model.lower())]
+        ax.plot(np.arange(1, len(losses) + 1), losses, label=model)
+    ax.set(xlabel="epoch (batches of 64 new sequences)", ylabel=f"training loss ({out['RNN'].loss})", title=title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
 # %% [markdown]
-# An rnnlab API gap shows up here. `lab.train` reads `clip_norm=None` as "not given" and falls back
-# to the default clipping at 1, so the warmup's "no clipping" is written as a norm bound of 1e12.
-# No gradient comes near that, and `clip_grad_norm_` then multiplies every gradient by exactly 1.
-#
 # ### Task 1: copy memory
 
 # %%
 copy_label = next(label for label in CASES if label.startswith("copy"))
 task = get_task("copy-seed")
 print(f"{copy_label}: {task.summary}; chance: {task.baseline_note}")
-print("\nthe warmup's protocol:")
-copy_nb = run_case(copy_label, "notebook")
-print("\nrnnlab's recipe:")
-copy_rl = run_case(copy_label, "rnnlab")
+print("Training on copy memory task, the warmup's protocol:")
+copy_nb = warmup_run(copy_label)
+final_lines(copy_label, copy_nb)
 
 # %%
-display(plots.curves(copy_nb, title="Copy memory, the warmup's protocol"))
+print("rnnlab's recipe:")
+copy_rl = recipe_run(copy_label)
+
+# %%
+display(warmup_curves(copy_label, copy_nb, "Copy memory, the warmup's protocol"))
 
 # %%
 display(plots.iteration_loss({f"{k} (warmup)": r for k, r in copy_nb.items()}
@@ -428,12 +492,12 @@ display(plots.iteration_loss({f"{k} (warmup)": r for k, r in copy_nb.items()}
 display(plots.samples({f"{k}, warmup": r for k, r in copy_nb.items()} | {"LSTM, recipe": copy_rl["LSTM"]}))
 
 # %% [markdown]
-# This reproduces the warmup's result. With its protocol the RNN and the LSTM stay at the chance
-# level of 0.083: their output is 0.5 whatever the first step held (the flat row in the scatter
-# of output against target), and their training loss never leaves the plateau. The warmup
-# printed 0.0836 (RNN) and 0.0830 (LSTM). The GRU is the only one to escape (the warmup: 0.0374
-# after 100 epochs of 10 batches). Its update gate can start copying the state forward
-# unchanged, and once it does, the gradient from step 50 reaches step 0.
+# With the warmup's protocol the RNN and the LSTM stay at the chance level of 0.083: their output
+# is 0.5 whatever the first step held (the flat row in the scatter of output against target), and
+# their training loss never leaves the plateau. The warmup printed 0.0836 (RNN) and 0.0830 (LSTM).
+# The GRU is the one that can escape (the warmup: 0.0374 after 100 epochs): its update gate can
+# start copying the state forward unchanged, and once it does, the gradient from step 50 reaches
+# step 0.
 #
 # This contradicts the warmup's summary ("LSTM generally performed best"), and the LSTM's failure
 # is a matter of initialisation, not capacity. A default LSTM starts with forget gates at about
@@ -446,13 +510,16 @@ display(plots.samples({f"{k}, warmup": r for k, r in copy_nb.items()} | {"LSTM, 
 # %%
 xor_label = next(label for label in CASES if label.startswith("xor"))
 print(f"{xor_label}: {get_task('xor').summary}; chance: {get_task('xor').baseline_note}")
-print("\nthe warmup's protocol:")
-xor_nb = run_case(xor_label, "notebook")
-print("\nrnnlab's recipe:")
-xor_rl = run_case(xor_label, "rnnlab")
+print("Training models on sequential XOR task, the warmup's protocol:")
+xor_nb = warmup_run(xor_label)
+final_lines(xor_label, xor_nb)
 
 # %%
-display(plots.curves(xor_nb, title="Sequential XOR, the warmup's protocol"))
+print("rnnlab's recipe:")
+xor_rl = recipe_run(xor_label)
+
+# %%
+display(warmup_curves(xor_label, xor_nb, "Sequential XOR, the warmup's protocol"))
 
 
 # %%
@@ -464,14 +531,16 @@ def probabilities(r):
 display(plots.samples({f"{k}, warmup": probabilities(r) for k, r in xor_nb.items()}, count=2))
 
 # %% [markdown]
-# Every cell learns XOR, the warmup's observation too. The task needs only one step of memory,
-# the previous bit, so vanishing gradients over long spans do not come into it. The second
-# figure gives the target bits with the model's probability of a 1 (dashed) for two test
-# sequences: they match at every step after the first. The gated cells get there in fewer
-# updates, as the warmup said. Compare the training loss after the first epoch above.
+# The warmup prints each epoch's training accuracy beside its loss; rnnlab records the loss of
+# every batch but scores accuracy on the validation and test sets, so the lines above give the
+# loss, and the test accuracy follows the final losses. The task needs only one step of memory,
+# the previous bit, so vanishing gradients over long spans do not come into it; the gated cells
+# get there in fewer updates, as the warmup said (compare the loss curves). The second figure
+# gives the target bits with the model's probability of a 1 (dashed) for two test sequences.
 #
 # (The probabilities are drawn instead of the raw outputs: `plots.samples` draws what the model
-# outputs, which for a binary task is a logit.)
+# outputs, which for a binary task is a logit. The warmup's model ends in a sigmoid and trains on
+# `nn.BCELoss`; rnnlab's trains on the binary cross-entropy of the logits, the same loss.)
 #
 # ### Task 3: the adding problem at growing lengths
 
@@ -480,16 +549,18 @@ adding_labels = [label for label in CASES if label.startswith("adding")]
 print(f"{get_task('adding').summary}; chance: {get_task('adding').baseline_note}")
 adding = {}
 for label in adding_labels:
-    for variant, title in VARIANTS.items():
-        print(f"\n--- {label}, {title} ---")
-        adding[(label, variant)] = run_case(label, variant)
+    print(f"\n--- Adding Problem with Sequence Length: {CASES[label].options['length']} ---")
+    adding[(label, "warmup")] = warmup_run(label)
+    final_lines(label, adding[(label, "warmup")])
+    print("\nrnnlab's recipe:")
+    adding[(label, "rnnlab")] = recipe_run(label)
 
 # %%
 lengths = [CASES[label].options["length"] for label in adding_labels]
 fig = Figure(figsize=(7.5, 4.5))
 ax = fig.subplots()
 for model, color in zip(("RNN", "GRU", "LSTM"), ("C0", "C1", "C2")):
-    for variant, style in (("notebook", "--"), ("rnnlab", "-")):
+    for variant, style in (("warmup", "--"), ("rnnlab", "-")):
         ax.plot(lengths, [adding[(label, variant)][model].test_metric for label in adding_labels], style,
                 marker="o", color=color, label=f"{model}, {VARIANTS[variant]}")
 ax.axhline(get_task("adding").baseline(), color="grey", ls=":", label="chance (always 1.0)")
@@ -504,8 +575,9 @@ display(fig)
 
 # %%
 longest = adding_labels[-1]
-fig = plots.curves({f"{m} ({VARIANTS[v]})": adding[(longest, v)][m] for v in VARIANTS for m in ("RNN", "GRU", "LSTM")},
-                   title=f"{longest}: both protocols (log scale)")
+display(warmup_curves(longest, adding[(longest, "warmup")], f"{longest}, the warmup's protocol"))
+fig = plots.curves({f"{m} (recipe)": r for m, r in adding[(longest, "rnnlab")].items()},
+                   title=f"{longest}: rnnlab's recipe (log scale)")
 for ax in fig.axes:      # all four panels are mean squared errors
     ax.set_yscale("log")
 display(fig)
@@ -514,21 +586,21 @@ display(fig)
 display(plots.samples({f"{m}, recipe": r for m, r in adding[(longest, "rnnlab")].items()}))
 
 # %% [markdown]
-# With the warmup's protocol only the GRU learns the adding problem, and it gets worse as the
-# sequence grows. The RNN and the LSTM stay at the chance level at every length: they learn to
-# output the average sum, 1.0. The warmup expected the LSTM to do best here. With default
-# initialisation it cannot: it has to keep two values, marked tens of steps apart, through
-# hundreds of steps of unmarked noise, and its half-open forget gates wash them out.
+# With the warmup's protocol (50 epochs of 10 batches: 500 updates) every cell stays near the
+# chance level of 0.167, at every length: each has to keep two values, marked tens or hundreds of
+# steps apart, through steps of unmarked noise, and 500 updates from a default start are not
+# enough to find that. (The warmup printed no numbers for this task.) It expected the LSTM to do
+# best here; with default initialisation its half-open forget gates wash the marked values out.
 #
 # With the recipe every cell solves it at every length, with a test MSE of a few thousandths or
 # less. The scatter of prediction against target lies on the diagonal. Chrono initialisation
 # matters twice for the LSTM. Forget gates near 1 keep the marked values. Input gates near 0
 # keep the unmarked noise out. A forget-gate bias of 1 alone, the usual trick, leaves the LSTM at
 # chance on 200 steps (see docs/results.md). The identity-initialised ReLU RNN copies its state
-# forward unchanged, which lets it reach the marked values. But nothing bounds a ReLU state. On
-# 100 and 200 steps its training loss explodes in the first epochs, up to about 10^19 on 200
-# steps (the spike in the training-loss panel), before the small constant learning rate brings it
-# back. It works here, for this seed, but it is the fragile one of the three.
+# forward unchanged, which lets it reach the marked values. But nothing bounds a ReLU state, and
+# on long sequences its training loss can explode in the first epochs before the small constant
+# learning rate brings it back. It works here, for this seed, but it is the fragile one of the
+# three.
 #
 # ## Results
 #
@@ -553,41 +625,42 @@ for label, case in CASES.items():
     chance = task.baseline(**case.options)
     chance_text = f"{100 * chance:.0f} %" if task.metric == "bit_accuracy" else f"{chance:.4f}"
     rows.append(f"| {label} | {chance_text} | " + " | ".join(cell(label, m) for m in ("RNN", "GRU", "LSTM")) + " |")
-rows.append(f"| the warmup's copy memory (training loss) | 0.0833 | {WARMUP_COPY['RNN']} | {WARMUP_COPY['GRU']} | "
-            f"{WARMUP_COPY['LSTM']} |")
+rows.append(f"| the warmup's own copy memory (final training loss) | 0.0833 | {WARMUP_COPY['RNN']} | "
+            f"{WARMUP_COPY['GRU']} | {WARMUP_COPY['LSTM']} |")
 display(Markdown("\n".join(rows)))
 print(f"{len(results)} runs; notebook ran in {time.time() - start:.0f} s")
 
 # %% [markdown]
 # At the full size the next cell checks the findings above. With the warmup's protocol the RNN
-# and LSTM stay at the copy-memory plateau and the GRU gets below it (as the warmup printed),
-# and every cell learns XOR. With rnnlab's recipe the LSTM and GRU copy with an MSE below 0.005,
-# every cell reaches 100 % on XOR, and every cell gets below 0.01 on adding over 200 steps
-# (the goals of the results suite).
+# and LSTM stay at the copy-memory plateau and the GRU gets below them (as the warmup printed),
+# every cell learns XOR, and the LSTM stays near chance on adding over 200 steps. With rnnlab's
+# recipe the LSTM and GRU copy with an MSE below 0.005, every cell reaches 100 % on XOR, and every
+# cell gets below 0.01 on adding over 200 steps (the goals of the results suite).
 
 # %%
 if FULL:
     metric = {key: r.test_metric for key, r in results.items()}
     copy50, adding200 = "copy-seed 50", "adding 200"
-    assert metric[("notebook", copy50, "rnn")] > 0.075 and metric[("notebook", copy50, "lstm")] > 0.075
-    assert metric[("notebook", copy50, "gru")] < 0.06
+    assert metric[("warmup", copy50, "rnn")] > 0.075 and metric[("warmup", copy50, "lstm")] > 0.075
+    assert metric[("warmup", copy50, "gru")] < min(metric[("warmup", copy50, m)] for m in ("rnn", "lstm")) - 0.005
     assert all(metric[(v, "xor 20", m)] >= 0.99 for v in VARIANTS for m in MODELS)
     assert metric[("rnnlab", copy50, "lstm")] < 0.005 and metric[("rnnlab", copy50, "gru")] < 0.005
     assert all(metric[("rnnlab", "xor 20", m)] == 1.0 for m in MODELS)
     assert all(metric[("rnnlab", adding200, m)] < 0.01 for m in MODELS)
-    assert metric[("notebook", adding200, "lstm")] > 0.1 and metric[("notebook", "adding 50", "gru")] < 0.05
+    assert metric[("warmup", adding200, "lstm")] > 0.1
 
 # %% [markdown]
 # ## Observed performance and choosing a cell
 #
-# - **Copy memory**: with plain Adam and default initialisation only the GRU learns it. The RNN
-#   and the LSTM sit at chance, as in the warmup's own printout. With a better start (chrono
+# - **Copy memory**: with plain Adam and default initialisation only the GRU starts to learn it.
+#   The RNN and the LSTM sit at chance, as in the warmup's own printout. With a better start (chrono
 #   initialisation for the LSTM, identity for the ReLU RNN) and a one-cycle schedule, all three
 #   do.
 # - **Sequential XOR**: one step of memory, learned by every cell. The gated cells learn it
 #   faster.
-# - **Adding problem**: the GRU is the most robust with default settings. The LSTM needs its gate
-#   biases set for long memories, and then it is among the best at 200 steps. The RNN works only
+# - **Adding problem**: in the warmup's 500 updates no cell gets far below chance with default
+#   settings. The LSTM needs its gate biases set for long memories, and then it is among the best
+#   at 200 steps. The RNN works only
 #   as an IRNN, and its training is the least stable: its loss explodes and recovers here, and
 #   with other seeds it does not always recover (docs/results.md).
 #

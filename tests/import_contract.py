@@ -54,6 +54,7 @@ LAYER_OF = {
     "rnnlab.text_cells": "views",      # what a character-level model's cells learned: traces, signals, connectivity
     "rnnlab.text_figures": "views",    # their figures (re-exported by plots)
     "rnnlab.text_report": "views",     # the report's section on them
+    "rnnlab.diagrams": "views",
     "rnnlab.classic": "views",
     "rnnlab.gradcheck": "views",
     "rnnlab.demo": "views",

@@ -29,8 +29,8 @@ CASES = [
      "device: the NumPy engine has no GPU: it runs on the CPU only; use engine 'scratch' or 'torch'"),
     # known difference: lab.train accepted the one-hot MSE on a task that is not a classification
     ("one-hot loss on bits", "gru", {"loss": "mse_onehot"},
-     "loss: 'mse_onehot' needs a classification task, xor is bce; use loss 'bce' or 'mse', or none for the "
-     "task's own (bce)"),
+     "loss: 'mse_onehot' needs a classification task, xor is bce; use loss 'bce' or 'mse' or 'mse_sigmoid', or "
+     "none for the task's own (bce)"),
     ("cross-entropy on real numbers", "gru", {"task": "adding", "task_options": {"n_train": 8, "length": 4},
                                               "loss": "cross_entropy"},
      "loss: 'cross_entropy' needs a classification task, adding is mse"),

@@ -1,9 +1,11 @@
-"""rnnlab as a student meets it: the wheel built from this clone, installed into a new virtual environment
-outside the clone, writes out the course notebooks (``rnnlab notebooks DIR``) and runs one of them.
+"""rnnlab as a student meets it: a course notebook opened where rnnlab is not installed installs it with its first
+cell (from the wheel built from this clone), and the installed rnnlab writes out the course notebooks
+(``rnnlab notebooks DIR``) and runs one of them, whose first cell then does nothing.
 
 The new environment sees the packages of the one running the tests (a ``.pth`` file), the way a Colab or lab
-machine already has torch, NumPy and Jupyter: the wheel is installed with ``pip install --no-index``, so the
-install downloads nothing and keeps the torch that is there (it fails if any requirement is not met).  Only
+machine already has torch, NumPy and Jupyter: the notebook's first cell installs the wheel with the kernel's pip
+under ``PIP_NO_INDEX``, so the install downloads nothing and keeps the torch that is there (it fails if any
+requirement is not met).  Only
 building the wheel may reach the network, for its build requirements, and only the package index (see
 ``_build_options``).  While the
 notebook runs, an audit hook refuses every network connection that is not to this machine.  With the test extra
@@ -56,13 +58,18 @@ import sys
 import nbformat
 from nbclient import NotebookClient
 
-path, setup = sys.argv[1], open(sys.argv[2]).read()
+path, setup, only_first = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3] == "first-cell"
 notebook = nbformat.read(path, as_version=4)
-params = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
-params[0].source = params[0].source.replace("FULL = True", "FULL = False")
+first = next(c for c in notebook.cells if c.cell_type == "code")
+if only_first:          # the cell that installs what the notebook needs, alone
+    notebook.cells = [first]
+else:                   # the whole notebook at its quick size
+    params = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    params[0].source = params[0].source.replace("FULL = True", "FULL = False")
 notebook.cells.insert(0, nbformat.v4.new_code_cell(setup))
 notebook.cells.append(nbformat.v4.new_code_cell("import rnnlab; print(rnnlab.__file__, rnnlab.__version__)"))
 NotebookClient(notebook, timeout=240, kernel_name="python3", allow_errors=False).execute()
+print("the first cell said:", repr("".join(o.get("text", "") for o in first.outputs)))
 print("the notebook's rnnlab:", notebook.cells[-1].outputs[0].text)
 '''
 
@@ -131,26 +138,52 @@ def test_the_built_wheel_installed_elsewhere_writes_and_runs_the_course_notebook
         assert any(n.endswith("licenses/LICENSE") for n in archive.namelist())
 
     python = _new_environment(tmp_path / "venv")
-    installed = _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-index", wheel,
-                     cwd=tmp_path, env=env)
-    assert "torch" not in installed.split("Successfully installed")[-1], "the torch that is there is kept"
-
+    (tmp_path / "no_network.py").write_text(NO_NETWORK)
+    (tmp_path / "run.py").write_text(RUN_NOTEBOOK)
     home = tmp_path / "student"
     home.mkdir()
+    # a course notebook opened where rnnlab is missing: its first cell installs it, from the wheel that
+    # $RNNLAB_WHEEL names (Colab's would come from GitHub), with the kernel's own pip, keeping torch
+    (home / "downloaded.ipynb").write_bytes((ROOT / "notebooks" / "rnn-warmup.ipynb").read_bytes())
+    fresh = {**env, course.WHEEL_VARIABLE: str(wheel), "PIP_NO_INDEX": "1"}
+    assert subprocess.run([python, "-c", "import rnnlab"], cwd=home, env=fresh, capture_output=True).returncode != 0
+    shown = _run(python, tmp_path / "run.py", "downloaded.ipynb", tmp_path / "no_network.py", "first-cell",
+                 cwd=home, env=fresh)
+    assert f"installing {wheel}" in shown, shown
+    assert Path(_rnnlab_line(shown)[0]).is_relative_to(tmp_path / "venv"), "installed into the notebook's environment"
+    assert not list(Path(_rnnlab_line(shown)[0]).parent.parent.glob("torch-*.dist-info")), "the torch there is kept"
+
     out = _run(tmp_path / "venv" / "bin" / "rnnlab", "notebooks", "course", cwd=home, env=env)
     assert "wrote course/rnn-warmup.ipynb" in out
     again = subprocess.run([tmp_path / "venv" / "bin" / "rnnlab", "notebooks", "course"], cwd=home, env=env,
                            capture_output=True, text=True)
     assert again.returncode == 2 and "already there" in again.stderr
 
-    (tmp_path / "no_network.py").write_text(NO_NETWORK)
-    (tmp_path / "run.py").write_text(RUN_NOTEBOOK)
-    shown = _run(python, tmp_path / "run.py", "course/rnn-warmup.ipynb", tmp_path / "no_network.py", cwd=home, env=env)
-    where, version = next(line for line in shown.splitlines() if line.startswith("the notebook's rnnlab:")).split()[-2:]
+    shown = _run(python, tmp_path / "run.py", "course/rnn-warmup.ipynb", tmp_path / "no_network.py", "quick",
+                 cwd=home, env=env)
+    assert "the first cell said: ''" in shown, "with rnnlab there, the first cell does nothing"
+    where, version = _rnnlab_line(shown)
     assert Path(where).is_relative_to(tmp_path / "venv"), f"the notebook used {where}, not the installed wheel"
     assert version == json.loads(_run(python, "-c", "import json, rnnlab; print(json.dumps(rnnlab.__version__))",
                                       cwd=home, env=env))
     assert version in wheel.name
+
+
+def _rnnlab_line(shown: str) -> tuple[str, str]:
+    """Where the notebook's rnnlab came from and its version, from what run.py printed."""
+    return tuple(next(line for line in shown.splitlines() if line.startswith("the notebook's rnnlab:")).split()[-2:])
+
+
+def test_every_course_notebook_opens_with_its_install_cell():
+    """The first code cell of each course notebook is the one that installs what the notebook needs
+    (rnnlab.course.install_cell), before its parameters cell."""
+    for name in course.COURSE:
+        notebook = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        assert "".join(code[0]["source"]).strip() == course.install_cell(name).strip(), f"{name}: first cell"
+        assert "parameters" in code[1]["metadata"].get("tags", []), f"{name}: the parameters cell comes next"
+    with pytest.raises(ValueError, match="expected one of"):
+        course.install_cell("no-such-notebook")
 
 
 def test_jupyter_opens_and_saves_each_notebook_with_its_script(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from rnnlab.analysis import explore, gradient_flow, scaled_copy
+from rnnlab.course import install_cell
 from rnnlab.data.synthetic import cumulative_average
 
 pytest.importorskip("ipywidgets", reason="pip install ipywidgets (in the notebooks extra) to test the widgets")
@@ -135,9 +136,10 @@ def test_the_ipynb_is_the_jupytext_twin_of_the_py_without_outputs():
         "run: .venv/bin/jupytext --to ipynb notebooks/gradient-flow-in-rnns-and-lstms.py"
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb["cells"] if
                c["cell_type"] == "code")
-    first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    assert "".join(first_code["source"]).strip() == "FULL = True"
-    assert first_code["metadata"].get("tags") == ["parameters"]
+    install, parameters = [c for c in nb["cells"] if c["cell_type"] == "code"][:2]   # what it needs, then FULL
+    assert "".join(install["source"]).strip() == install_cell("gradient-flow-in-rnns-and-lstms").strip()
+    assert "".join(parameters["source"]).strip() == "FULL = True"
+    assert parameters["metadata"].get("tags") == ["parameters"]
     assert nb["cells"][0]["source"][0].startswith("# Gradient flow in RNNs and LSTMs")
 
 

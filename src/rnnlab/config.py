@@ -29,7 +29,7 @@ from .threads import check_threads
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 OPTIMIZERS = ("adam", "sgd")
-LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot")
+LOSS_NAMES = ("cross_entropy", "mse", "bce", "mse_onehot", "mse_sigmoid")
 INITS = ("default", "course")
 RECURRENT_INITS = ("default", "orthogonal", "identity")
 DEVICES = ("cpu", "cuda")
@@ -135,7 +135,7 @@ class RunConfig:
 
 
 SECTIONS = {"optim": OptimConfig, "init": InitConfig, "data": DataConfig, "run": RunConfig}
-MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size")
+MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size", "bidirectional_read")
 # flat setting name -> (section, field)
 FLAT: dict[str, tuple[str, str]] = {
     **{name: ("model", name) for name in MODEL_SETTINGS},
@@ -153,7 +153,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_options(self.model.cell, self.run.engine, {
-            **self.model.recurrent.options(), "head": self.model.head, "forget_bias": self.init.forget_bias,
+            **self.model.recurrent.options(), "head": self.model.head,
+            "bidirectional_read": self.model.bidirectional_read, "forget_bias": self.init.forget_bias,
             "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "ring": self.init.ring,
             "device": self.run.device,
             "ddp": self.run.ddp})

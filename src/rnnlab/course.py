@@ -22,6 +22,43 @@ COURSE = {"rnn-warmup": "RNN Warmup: the three layers, their parameters and shap
           "character-level-language-model": "A character-level language model: a corpus, truncated BPTT, what the "
                                             "cells learned"}
 EXERCISES_DIR = "exercises"
+# where the first cell of a course notebook installs rnnlab from when it is missing (rnnlab is not on PyPI):
+# a wheel file named by this environment variable, else the repository on GitHub
+WHEEL_VARIABLE = "RNNLAB_WHEEL"
+GIT_SOURCE = "git+https://github.com/rnnlab/rnnlab"
+# what each notebook needs besides rnnlab (module -> what pip installs), and lines that follow the install
+EXTRA_NEEDS = {"gradient-flow-in-rnns-and-lstms": {"ipywidgets": "ipywidgets>=8"}}
+EXTRA_LINES = {"gradient-flow-in-rnns-and-lstms": """
+
+import contextlib
+
+with contextlib.suppress(ImportError):    # Colab shows ipywidgets through its custom widget manager
+    from google.colab import output
+    output.enable_custom_widget_manager()"""}
+INSTALL_CELL = """\
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file ${variable} names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {{"rnnlab": os.environ.get("{variable}", "{git}"){extra}}}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()"""
+
+
+def install_cell(name: str) -> str:
+    """The first code cell of course notebook ``name``: it installs what the notebook needs when it is missing
+    (in Colab or a fresh Jupyter) with the kernel's own pip, and does nothing where everything is there.  torch
+    is left as the environment has it (rnnlab asks for a range that Colab's satisfies)."""
+    if name not in COURSE:
+        raise ValueError(f"name: expected one of {', '.join(COURSE)}, got {name!r}")
+    extra = "".join(f', "{module}": "{source}"' for module, source in EXTRA_NEEDS.get(name, {}).items())
+    return INSTALL_CELL.format(variable=WHEEL_VARIABLE, git=GIT_SOURCE, extra=extra) + EXTRA_LINES.get(name, "")
 
 
 def notebook_folder() -> Path:

@@ -31,6 +31,7 @@ from .config import TrainConfig, resolve
 from .engines import Trainable
 from .metrics import analyze_confusion, confusion_matrix
 from .plan import RunPlan
+from .reading import Reading
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
 from .text.vocab import Vocabulary
@@ -301,6 +302,18 @@ def generate(source: Result | str | Path, prime: str = "", length: int = 200, te
         model = build_trainable(model.spec, engine)
         model.load_weights(source.model.weights())
     return write(model, vocabulary, prime, length, temperature, top_k, seed, replace)
+
+
+def read_digit(result: Result, image: np.ndarray) -> Reading:
+    """How a model trained on an image task reads one prepared digit (28, 28) in [0, 1], row by row: the class
+    probabilities after each row, the hidden state and the gates (:class:`rnnlab.reading.Reading`; draw it with
+    ``rnnlab.reading.reading_figure``)."""
+    _check_result(result)
+    if "view" not in result.data.info:
+        raise ValueError(f"read_digit: the model was trained on {result.task.name}, not on images; train it on an "
+                         f"image task such as mnist-rows")
+    from .reading import read_with
+    return read_with(result.model, image, result.data.info, result.loss)
 
 
 def add_binary(result: Result, a: int, b: int) -> int:

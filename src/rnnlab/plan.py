@@ -43,9 +43,10 @@ __all__ = ["LOSSES_FOR", "RunPlan", "resolve", "resolve_all"]
 
 # The losses a task's targets can be trained with, by the task's own loss: class labels (cross_entropy)
 # take cross-entropy or the course's MSE on one-hot vectors; real numbers (mse) and bits (bce) take a
-# squared error or a binary cross-entropy.  Any other pairing fails inside the engines on the first batch.
+# squared error or a binary cross-entropy, and bits also the squared error of the sigmoid (mse_sigmoid,
+# Programming Assignment 4's adder).  Any other pairing fails inside the engines on the first batch.
 LOSSES_FOR: dict[str, tuple[str, ...]] = {"cross_entropy": ("cross_entropy", "mse_onehot"),
-                                          "mse": ("mse", "bce"), "bce": ("bce", "mse")}
+                                          "mse": ("mse", "bce"), "bce": ("bce", "mse", "mse_sigmoid")}
 
 
 @dataclass(frozen=True)

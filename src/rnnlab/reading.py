@@ -123,11 +123,18 @@ def read_image(run_dir: str | Path, image: np.ndarray, model: Trainable | None =
     info = run.read_json("task.json", "it is written when a run starts; train the run again")
     if "view" not in info:
         raise ValueError(f"{run_dir}: trained on {doc['task']}, not on images; choose an image task's run")
+    return read_with(model, image, info, doc["loss"])
+
+
+def read_with(model: Trainable, image: np.ndarray, info: dict, loss: str) -> Reading:
+    """The :class:`Reading` of a prepared image (28, 28) in [0, 1] by ``model``, whose task recorded ``info``
+    (its view and scaling: a run's task.json, or ``TaskData.info``) and which trained with ``loss``."""
+    image = _check_image(image)
     x = image_sequence(np.asarray(image, dtype=np.float32), info)
     rows = image.shape[0]
     per_row = len(x) // rows   # steps per row: 1 for the rows view, 28 for pixel views
     prefixes = [x[None, :per_row * (r + 1)] for r in range(rows)]
-    row_probs = np.concatenate([_probabilities(model.predict(p), doc["loss"]) for p in prefixes])
+    row_probs = np.concatenate([_probabilities(model.predict(p), loss) for p in prefixes])
     hidden, gates, note = hidden_and_gates(model.spec, model.weights(), x)
     final = row_probs[-1]
     return Reading(np.asarray(image, dtype=np.float32), int(final.argmax()), final, row_probs, model.spec.cell,

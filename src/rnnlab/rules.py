@@ -49,6 +49,8 @@ RULES: tuple[Rule, ...] = (
     Rule("ring", _on, lambda c, v: any(p.init.startswith("ring") for p in c.params),
          "only {cells} has eigenvalues drawn on a ring, not the {cell}"),
     Rule("head", lambda v: v != "plain", engines=("scratch", "torch"), feature="a plain linear head only"),
+    Rule("bidirectional_read", lambda v: v != "final-states", engines=("scratch", "torch"),
+         feature="each direction's final state only (no last-output read)"),
     Rule("device", lambda v: v != "cpu", engines=("scratch", "torch"), feature="no GPU: it runs on the CPU only"),
     Rule("ddp", _on, engines=("scratch", "torch"), feature="no data-parallel training (it needs a PyTorch engine)"),
 )

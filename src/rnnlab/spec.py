@@ -21,8 +21,15 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 READOUTS = ("last", "every")
+# "...-dense": a ReLU layer of dense_size units before the output layer (rnnlab's); "...-linear": the same layer
+# without the ReLU, as Programming Assignment 4's "boosted" heads stack two linear layers
 HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "-dense",
-                 "layernorm-dense": "-ln-dense", "batchnorm-dense": "-bn-dense"}
+                 "layernorm-dense": "-ln-dense", "batchnorm-dense": "-bn-dense",
+                 "layernorm-linear": "-ln-linear", "batchnorm-linear": "-bn-linear"}
+# what a classifier reads at the last step of a bidirectional net: each direction's final state (the forward
+# one after the last step, the backward one after the first), or the output at the last step, out[:, -1]
+# (the backward direction there has read one step: Programming Assignment 4's lstm_out[-1])
+BIDIRECTIONAL_READS = ("final-states", "last-output")
 HEADS = tuple(HEAD_SUFFIXES)
 NONLINEARITIES = tuple(dict.fromkeys(n for cell in CELLS.values() for n in cell.nonlinearities))   # tanh, relu
 
@@ -104,19 +111,27 @@ class ModelSpec:
     """A whole model: the recurrent net, the readout (last step or every step) and the head.
 
     head: ``plain`` (one linear layer), ``layernorm`` / ``batchnorm`` (a normalisation first),
-    ``dense`` (a ReLU layer of ``dense_size`` units first), or a normalisation and a dense layer.
+    ``dense`` (a ReLU layer of ``dense_size`` units first), or a normalisation and a dense layer, with the
+    ReLU (``...-dense``) or without it (``...-linear``: two linear layers in a row).
+    bidirectional_read: ``final-states`` (each direction's final state) or ``last-output`` (the output at the
+    last step, where the backward direction has read one step); only with readout ``last``.
     """
     recurrent: RecurrentSpec = field(default_factory=lambda: RecurrentSpec("lstm", None))
     output_size: int | None = None
     readout: str = "last"
     head: str = "plain"
     dense_size: int = 64
+    bidirectional_read: str = "final-states"
 
     def __post_init__(self) -> None:
         if not isinstance(self.recurrent, RecurrentSpec):
             raise ValueError(f"recurrent: expected a RecurrentSpec, got {self.recurrent!r}")
         check_choice("readout", self.readout, READOUTS)
         check_choice("head", self.head, HEADS)
+        check_choice("bidirectional_read", self.bidirectional_read, BIDIRECTIONAL_READS)
+        if self.bidirectional_read != "final-states" and self.readout != "last":
+            raise ValueError(f"bidirectional_read: {self.bidirectional_read!r} reads the last step, but the task "
+                             f"reads every step (readout {self.readout!r}); leave bidirectional_read out")
         if self.output_size is not None:
             check_positive_int("output_size", self.output_size)
         check_positive_int("dense_size", self.dense_size)
@@ -148,7 +163,8 @@ class ModelSpec:
     def with_settings(self, **settings) -> ModelSpec:
         """A copy with some flat settings changed (recurrent ones or head ones)."""
         current = {**{k: getattr(self.recurrent, k) for k in RECURRENT_SETTINGS if k != "cell"},
-                   "head": self.head, "dense_size": self.dense_size, "readout": self.readout}
+                   "head": self.head, "dense_size": self.dense_size, "readout": self.readout,
+                   "bidirectional_read": self.bidirectional_read}
         merged = {**current, **settings}
         cell = merged.pop("cell", self.cell)
         if "nonlinearity" not in settings and merged["nonlinearity"] == get_cell(self.cell).default_nonlinearity:
@@ -166,7 +182,7 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         return {"recurrent": self.recurrent.to_dict(), "output_size": self.output_size, "readout": self.readout,
-                "head": self.head, "dense_size": self.dense_size}
+                "head": self.head, "dense_size": self.dense_size, "bidirectional_read": self.bidirectional_read}
 
     @classmethod
     def from_dict(cls, doc: dict) -> ModelSpec:
@@ -185,14 +201,15 @@ _SHORT = re.compile(rf"^(?P<bi>bi)?(?P<ln>ln)?(?P<cell>{_CELL_PATTERN})(?P<layer
 
 
 def parse_model_name(name: str) -> dict:
-    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense``, ``indrnn`` -> flat settings.
+    """``rnn``, ``lstm2``, ``bigru``, ``bilstm2-ln``, ``rnn-relu``, ``lstm-bn-dense``, ``lstm-bn-linear``,
+    ``indrnn`` -> flat settings.
 
     An ``ln`` before the cell (``lnlstm``, ``bilnrnn-relu``) is layer normalisation inside the cell;
     ``-ln`` after it is a LayerNorm head; ``-relu`` / ``-tanh`` a nonlinearity other than the cell's default."""
     match = _SHORT.match(name) if isinstance(name, str) else None
     if not match:
-        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu|-tanh][-ln|-bn][-dense] with CELL one "
-                         f"of {', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm, indrnn")
+        raise ValueError(f"model {name!r}: expected [bi][ln]CELL[LAYERS][-relu|-tanh][-ln|-bn][-dense|-linear] with "
+                         f"CELL one of {', '.join(CELLS)}, e.g. rnn, lstm2, bigru, bilstm-ln, rnn-relu, lnlstm, indrnn")
     heads = {suffix: head for head, suffix in HEAD_SUFFIXES.items()}
     settings = {"cell": match["cell"], "bidirectional": bool(match["bi"]),
                 "head": heads[f"-{match['head']}" if match["head"] else ""], "layer_norm": bool(match["ln"])}

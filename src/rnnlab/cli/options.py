@@ -6,7 +6,7 @@ import argparse
 from ..cells import CELLS
 from ..config import FIELDS, INITS, LOSS_NAMES, OPTIMIZERS, PRESETS, RECURRENT_INITS, SCHEDULES, Settings, resolve
 from ..rules import ENGINES
-from ..spec import HEADS, NONLINEARITIES
+from ..spec import BIDIRECTIONAL_READS, HEADS, NONLINEARITIES
 
 CELL_NAMES = tuple(CELLS)
 DATA_DIR_HELP = "data folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)"
@@ -78,6 +78,9 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
                                     "help": "layer normalisation inside the cell (engines numpy and scratch)"}),
     "--head": ("head", {"choices": HEADS}),
     "--dense-size": ("dense_size", {"type": positive_int}),
+    "--bidirectional-read": ("bidirectional_read", {"choices": BIDIRECTIONAL_READS,
+                                                    "help": "a bidirectional classifier reads each direction's "
+                                                            "final state, or the last step's output (the course's)"}),
     "--engine": ("engine", {"choices": ENGINES, "help": "numpy, scratch (rnnlab.torch) or torch (torch.nn)"}),
     "--optimizer": ("optimizer", {"choices": OPTIMIZERS}),
     "--lr": ("lr", {"type": positive_float}),
@@ -87,7 +90,8 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--epochs": ("epochs", {"type": positive_int}),
     "--clip-value": ("clip_value", {"type": positive_float}),
     "--clip-norm": ("clip_norm", {"type": positive_float}),
-    "--loss": ("loss", {"choices": LOSS_NAMES, "help": "override the task's loss (mse_onehot: the course's)"}),
+    "--loss": ("loss", {"choices": LOSS_NAMES, "help": "override the task's loss (mse_onehot: Assignment 2's; "
+                                                              "mse_sigmoid: Programming Assignment 4's adder)"}),
     "--init": ("init", {"choices": INITS, "help": "course: N(0, 0.1^2) weights, zero biases"}),
     "--recurrent-init": ("recurrent_init", {"choices": RECURRENT_INITS,
                                             "help": "orthogonal or identity (IRNN) blocks of W_hh"}),

@@ -21,7 +21,8 @@ def build_trainable(spec: ModelSpec, engine: str, optimizer: str = "adam", lr: f
                     device: str = "cpu") -> Trainable:
     """A whole model of ``spec`` (sizes filled in) on ``engine``, with its optimizer and clipping."""
     from ..config import OptimConfig
-    check_options(spec.cell, engine, {**spec.recurrent.options(), "head": spec.head, "device": device})
+    check_options(spec.cell, engine, {**spec.recurrent.options(), "head": spec.head,
+                                        "bidirectional_read": spec.bidirectional_read, "device": device})
     if spec.output_size is None or spec.input_size is None:
         raise ValueError("spec: the model has no input or output size yet; use ModelSpec.for_task(task)")
     optim = OptimConfig(optimizer=optimizer, lr=lr, momentum=momentum, clip_value=clip_value, clip_norm=clip_norm)

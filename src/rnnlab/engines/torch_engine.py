@@ -53,6 +53,8 @@ def torch_loss(kind: str, out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor
         per = ((out - F.one_hot(y, out.shape[-1]).to(out.dtype)) ** 2).sum(-1)
     elif kind == "mse":
         per = ((out - y) ** 2).mean(-1)
+    elif kind == "mse_sigmoid":     # Programming Assignment 4's adder: a Sigmoid layer, then MSE against the bits
+        per = ((torch.sigmoid(out) - y) ** 2).mean(-1)
     elif kind == "bce":
         per = F.binary_cross_entropy_with_logits(out, y, reduction="none").mean(-1)
     else:
@@ -73,7 +75,8 @@ class TorchTrainable:
         self.engine, self.spec, self.device = engine, spec, torch.device(device)
         recurrent = build_recurrent(spec.recurrent, engine, seed=seed)
         torch.manual_seed(seed)
-        self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size).to(self.device)
+        self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size,
+                               spec.bidirectional_read).to(self.device)
         self.runner = self.model          # what training calls: the model, or its DistributedDataParallel wrapper
         params = self.model.parameters()
         self.optimizer = (torch.optim.Adam(params, lr=optim.lr) if optim.optimizer == "adam"

@@ -83,6 +83,24 @@ def bce_with_logits(logits: np.ndarray, target: np.ndarray, mask: np.ndarray | N
     return loss, (sig - target) * (w[..., None] / denom)
 
 
+def mse_sigmoid(logits: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None
+                ) -> tuple[float, np.ndarray]:
+    """The squared error of the sigmoid of the outputs against 0/1 targets (Programming Assignment 4's binary
+    adder: a Sigmoid layer, then ``nn.MSELoss``), averaged over the elements that count.
+
+        s = sigma(z),   L = sum w (s - t)^2 / (count * F),   dL/dz = 2 w (s - t) s (1 - s) / (count * F)
+    """
+    target = np.asarray(target, logits.dtype)
+    if target.shape != logits.shape:
+        raise ValueError(f"target: expected shape {logits.shape} (the outputs'), got shape {target.shape}")
+    w, count = _weights(logits.shape[:-1], mask, logits.dtype)
+    denom = count * logits.shape[-1]
+    sig = 0.5 * (1.0 + np.tanh(0.5 * logits))
+    diff = sig - target
+    loss = float((diff * diff * w[..., None]).sum() / denom)
+    return loss, diff * sig * (1.0 - sig) * (2.0 * w[..., None] / denom)
+
+
 def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Assignment 2's classifier loss, as that notebook defines it: it prints the mean squared error
     over the C classes and updates with the gradient of their sum,
@@ -101,4 +119,5 @@ def mse_onehot(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = N
     return loss, diff * (2.0 * w[..., None] / count)
 
 
-LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse, "bce": bce_with_logits, "mse_onehot": mse_onehot}
+LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse, "bce": bce_with_logits, "mse_onehot": mse_onehot,
+          "mse_sigmoid": mse_sigmoid}

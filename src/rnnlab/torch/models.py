@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import HEADS
+from ..spec import BIDIRECTIONAL_READS, HEADS
 
 HEAD_NORMS = (None, "layernorm", "batchnorm")
 
@@ -92,8 +92,11 @@ class TaskModel(nn.Module):
     """Any recurrent net with the head a task needs, read at the last step or at every step.
 
         r = final states of the top layer (readout "last")  |  r_t = output_t (readout "every")
-        r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm", or "...-dense")
+        r = output_T, the last step's output             (readout "last", bidirectional_read "last-output":
+                                                           [h_T forward ; h_T backward after one step])
+        r = LayerNorm(r) | BatchNorm(r)                        (head "layernorm" / "batchnorm", "...-dense/-linear")
         r = ReLU(W_d r + b_d)                                  (head "dense" or "...-dense", dense_size units)
+        r = W_d r + b_d                                        (head "...-linear": no ReLU, two linear layers)
         y = W r + b
 
     Carried state (truncated BPTT): ``forward(x, state, return_state=True)`` starts the recurrent net
@@ -103,23 +106,31 @@ class TaskModel(nn.Module):
     """
 
     def __init__(self, recurrent: nn.Module, output_size: int, readout: str = "last", head: str = "plain",
-                 dense_size: int = 64) -> None:
+                 dense_size: int = 64, bidirectional_read: str = "final-states") -> None:
         super().__init__()
         if readout not in ("last", "every"):
             raise ValueError(f"readout: unknown value {readout!r}; expected 'last' or 'every'")
         if head not in HEADS:
             raise ValueError(f"head: unknown value {head!r}; expected one of {', '.join(HEADS)}")
+        if bidirectional_read not in BIDIRECTIONAL_READS:
+            raise ValueError(f"bidirectional_read: unknown value {bidirectional_read!r}; expected one of "
+                             f"{', '.join(BIDIRECTIONAL_READS)}")
         self.recurrent, self.readout, self.head_kind = recurrent, readout, head
+        self.last_output = bidirectional_read == "last-output"
         features = _feature_size(recurrent)
         self.norm = (nn.LayerNorm(features) if head.startswith("layernorm")
                      else nn.BatchNorm1d(features) if head.startswith("batchnorm") else None)
-        self.dense = nn.Linear(features, dense_size) if head.endswith("dense") else None
+        self.dense = nn.Linear(features, dense_size) if head.endswith(("dense", "linear")) else None
+        self.dense_relu = head.endswith("dense")
         self.head = nn.Linear(dense_size if self.dense is not None else features, output_size)
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
                 return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | tuple]:
         out, final = self.recurrent(x) if state is None else self.recurrent(x, state)
-        y = self._head(final_states(self.recurrent, final) if self.readout == "last" else out)
+        if self.readout == "every":
+            y = self._head(out)
+        else:
+            y = self._head(out[:, -1] if self.last_output else final_states(self.recurrent, final))
         return (y, final) if return_state else y
 
     def _head(self, r: torch.Tensor) -> torch.Tensor:
@@ -129,7 +140,7 @@ class TaskModel(nn.Module):
             else:
                 r = self.norm(r)
         if self.dense is not None:
-            r = torch.relu(self.dense(r))
+            r = torch.relu(self.dense(r)) if self.dense_relu else self.dense(r)
         return self.head(r)
 
 
