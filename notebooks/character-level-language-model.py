@@ -30,6 +30,21 @@
 #    how far back a prediction looks (Karpathy, Johnson & Fei-Fei 2015, "Visualizing and Understanding Recurrent
 #    Networks").
 
+# %%
+# Opens anywhere (Colab, a fresh Jupyter): installs what this notebook needs if it is missing, else does nothing.
+# rnnlab comes from the wheel file $RNNLAB_WHEEL names, if set, else from GitHub; torch is kept as it is.
+import importlib.util
+import os
+import subprocess
+import sys
+
+NEEDS = {"rnnlab": os.environ.get("RNNLAB_WHEEL", "git+https://github.com/rnnlab/rnnlab")}
+missing = [source for module, source in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing:
+    print("installing", *missing)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+
 # %% tags=["parameters"]
 FULL = True
 

@@ -46,6 +46,7 @@ def test_train_on_your_file_keeps_vocabulary_samples_baseline_and_best_model(run
     assert set(vocabulary.characters) == set(corpus.read_text())
     log = files.file("train.log").read_text().splitlines()
     assert log[0].startswith("baseline: interpolated Kneser-Ney ") and " bpc, test " in log[0]
+    assert log.pop(1).startswith("threads: ")                # the thread policy's choice, then the epochs
     assert [line.split(":")[0] for line in log[1:]] == ["gru epoch 1/2", "gru sample after epoch 1 (temperature 0.8)",
                                                          "gru epoch 2/2", "gru sample after epoch 2 (temperature 0.8)"]
     assert " bpc, perplexity " in log[1]

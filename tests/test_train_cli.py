@@ -268,7 +268,8 @@ def test_a_layer_normalised_gru_trains_from_the_cli(tmp_path, capsys):
     assert main(["compare", "lngru", *TINY_XOR, "--engine", "numpy", "--runs-dir", str(tmp_path), "--name", "c"]) == 0
     doc = json.loads((tmp_path / "c" / "lngru" / "config.json").read_text())
     assert doc["label"] == "lngru" and doc["model"]["recurrent"]["layer_norm"] is True
-    assert "lngru: test bit_accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| model | parameters | test bit_accuracy |" in out and "| lngru |" in out
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):

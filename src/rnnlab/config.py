@@ -143,6 +143,22 @@ FLAT: dict[str, tuple[str, str]] = {
 FIELDS = frozenset(FLAT)
 
 
+def _listed(names: list[str], budget: int) -> str:
+    """``a, b, c``, or past ``budget`` characters the first names and ``and N more (sorted(rnnlab.config.FIELDS))``."""
+    text = ", ".join(names)
+    if len(text) <= budget:
+        return text
+    head = text[:budget].rsplit(", ", 1)[0]
+    return f"{head} and {len(names) - head.count(', ') - 1} more (sorted(rnnlab.config.FIELDS))"
+
+
+def _did_you_mean(unknown: list[str]) -> str:
+    """`` (did you mean epochs?)``: the valid settings closest to the unknown ones, if any are close."""
+    import difflib
+    close = sorted({m for k in unknown for m in difflib.get_close_matches(k, FIELDS, n=2, cutoff=0.75)})
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -165,7 +181,7 @@ class TrainConfig:
         unknown = sorted(map(str, set(settings) - FIELDS))
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(k if len(k) <= 40 else shown(k, 40) for k in unknown)}"
-                             f"; valid: {', '.join(sorted(FIELDS))}")
+                             f"{_did_you_mean(unknown)}; valid: {_listed(sorted(FIELDS), 260)}")
         groups: dict[str, dict] = {"model": {}, **{section: {} for section in SECTIONS}}
         for name, value in settings.items():
             section, attribute = FLAT[name]
