@@ -124,3 +124,15 @@ def test_the_notebook_api_takes_threads_and_refuses_a_bad_count(capsys):
     assert capsys.readouterr().out.splitlines()[0] == "threads: 1 for training (set by --threads / threads=)"
     with pytest.raises(ValueError, match="threads: expected a positive whole number"):
         lab.train("lstm", data=data, task="xor", task_options=OPTIONS, hidden_size=4, epochs=1, threads=0)
+
+
+def test_the_thread_scope_works_where_torch_is_not_installed(monkeypatch):
+    """The NumPy engine runs without torch (CI's second Python has none): the scope limits the BLAS pool only."""
+    import sys
+
+    from rnnlab import threads
+    monkeypatch.setitem(sys.modules, "torch", None)          # `import torch` raises ImportError
+    assert threads.torch_threads() == 1
+    with threads.use_threads(1) as chosen:
+        assert chosen == 1 and threads.inside_scope()
+    assert not threads.inside_scope()

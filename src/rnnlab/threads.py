@@ -158,8 +158,9 @@ def decide(setting: int | None, work: float, load: Load | None = None) -> Thread
 
 
 def torch_threads() -> int:
-    import torch
-    return torch.get_num_threads()
+    """torch's intra-op threads (1 where torch is not installed)."""
+    torch = _torch_or_none()
+    return torch.get_num_threads() if torch is not None else 1
 
 
 def inside_scope() -> bool:
@@ -169,18 +170,30 @@ def inside_scope() -> bool:
 
 @contextmanager
 def use_threads(threads: int) -> Iterator[int]:
-    """torch's intra-op threads and the BLAS pool limited to ``threads`` inside the block, as before after."""
-    import torch
+    """torch's intra-op threads (where torch is installed: the NumPy engine runs without it) and the BLAS pool
+    limited to ``threads`` inside the block, as before after."""
     from threadpoolctl import threadpool_limits
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch = _torch_or_none()
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
     _active.append(threads)
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
             yield threads
     finally:
         _active.pop()
-        torch.set_num_threads(before)
+        if torch is not None:
+            torch.set_num_threads(before)
+
+
+def _torch_or_none():
+    """torch, or None where it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
 
 
 def prepare_process(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
