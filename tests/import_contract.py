@@ -50,6 +50,10 @@ LAYER_OF = {
     "rnnlab.inspect": "views",
     "rnnlab.analysis": "views",
     "rnnlab.reading": "views",
+    "rnnlab.figure": "views",          # the Figure every view returns (apart from plots, which re-exports text views)
+    "rnnlab.text_cells": "views",      # what a character-level model's cells learned: traces, signals, connectivity
+    "rnnlab.text_figures": "views",    # their figures (re-exported by plots)
+    "rnnlab.text_report": "views",     # the report's section on them
     "rnnlab.diagrams": "views",
     "rnnlab.classic": "views",
     "rnnlab.gradcheck": "views",
@@ -71,6 +75,7 @@ LAYER_OF = {
     "rnnlab.kernels": "kernels",
     # facts: tables and descriptions, no computation on models
     "rnnlab.cells": "facts",
+    "rnnlab.draws": "facts",
     "rnnlab.rules": "facts",
     "rnnlab.spec": "facts",
     "rnnlab.config": "facts",
@@ -80,6 +85,8 @@ LAYER_OF = {
     "rnnlab.streams": "facts",         # the order of batches: a task chooses its stream, so it sits below tasks
     # data: sources, images, augmentation; no configuration, no task, no model
     "rnnlab.data": "data",
+    "rnnlab.text": "data",             # the vocabulary, the corpora, the n-gram baseline: text as data
+    "rnnlab.text.sampling": "run",     # writing text with a trained model (the epoch samples of a run use it)
     # utilities
     "rnnlab.files": "utilities",
     "rnnlab.version": "utilities",     # the version string (the installed distribution's)
@@ -87,7 +94,9 @@ LAYER_OF = {
     "rnnlab.argcheck": "utilities",
     "rnnlab.filecheck": "utilities",
     "rnnlab.machine": "utilities",
+    "rnnlab.progress": "utilities",    # progress: a widget in a notebook, a bar on a terminal, lines in a log
     "rnnlab.denormals": "utilities",
+    "rnnlab.threads": "utilities",   # how many threads training uses (the thread policy)
     "rnnlab.distributed": "utilities",
 }
 

@@ -210,8 +210,10 @@ def test_server_answers_and_refuses_bad_requests(server):
 
 def test_gradients_command_writes_its_pictures(tmp_path, capsys):
     out = tmp_path / "g"
-    assert main(["gradients", "--length", "6", "--hidden-size", "4", "--epochs", "1", "--out", str(out)]) == 0
-    for name in ("flow.png", "heatmap.png", "eigen_growth.png", "summary.txt", "summary.json"):
+    assert main(["gradients", "--length", "6", "--hidden-size", "4", "--epochs", "1", "--long-length", "50",
+                 "--out", str(out)]) == 0
+    for name in ("flow.png", "heatmap.png", "eigen_growth.png", "long_range.png", "eigenvalues.png", "summary.txt",
+                 "summary.json"):
         assert (out / name).is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["models"]) == {"rnn", "lstm", "gru"}
@@ -248,3 +250,26 @@ def test_an_indrnn_flows_and_its_eigenvalue_is_its_largest_u(engine):
     assert np.all(np.isfinite(flow.grad_norms)) and flow.grad_norms[-1] > 0
     assert explore(cell="indrnn", nonlinearity="tanh", hidden_size=4, length=5)["nonlinearity"] == "tanh"
     assert explore(cell="lstm", nonlinearity="relu", hidden_size=4, length=5)["nonlinearity"] == "tanh"
+
+
+def test_the_linear_recurrences_and_the_orthogonal_rnn_in_the_flow_analysis():
+    """Every cell of the explorer on both engines; their eigenvalues (the LRU's lambda, minGRU's a_t, Cayley(M)'s on
+    the unit circle); at 400 steps the LSTM's gradient vanishes at initialisation where the LRU's does not."""
+    from rnnlab.analysis import CELLS, flow_model, gradient_flow
+    from rnnlab.data.synthetic import cumulative_average
+    from rnnlab.plots import eigenvalue_plane
+    assert {"orthogonal", "mingru", "minlstm", "lru"} <= set(CELLS)
+    x, y = cumulative_average(1, 400, seed=0)
+    flows = {(cell, engine): gradient_flow(flow_model(cell, "tanh", 8, engine=engine, seed=0), x, y, True)
+             for cell in ("lstm", "orthogonal", "mingru", "lru") for engine in ("scratch", "numpy")}
+    for (cell, engine), flow in flows.items():
+        assert flow.grad_norms.shape == (400,) and np.isfinite(flow.grad_norms).all(), (cell, engine)
+    for engine in ("scratch", "numpy"):
+        assert flows[("lstm", engine)].ratio < 1e-10 < 1e-5 < flows[("lru", engine)].ratio
+        lam = flows[("lru", engine)].eigenvalues
+        assert lam.dtype.kind == "c" and np.all((np.abs(lam) > 0.9 - 1e-9) & (np.abs(lam) < 0.999 + 1e-9))
+        np.testing.assert_allclose(np.abs(flows[("orthogonal", engine)].eigenvalues), 1.0, atol=1e-10)
+        a = flows[("mingru", engine)].eigenvalues
+        assert np.all((a.real > 0) & (a.real < 1)) and np.allclose(a.imag, 0)
+    fig = eigenvalue_plane({cell: flows[(cell, "scratch")].eigenvalues for cell in ("orthogonal", "mingru", "lru")})
+    assert len(fig.axes[0].lines) >= 4

@@ -80,7 +80,7 @@ def test_backward_gradient_shapes_are_checked(lstm):
 @pytest.mark.parametrize("kwargs,message", [
     ({"cell": "transformer"}, r"cell: unknown value 'transformer'; expected one of 'rnn', 'lstm', 'gru'"),
     ({"nonlinearity": "sigmoid"}, r"nonlinearity: unknown value 'sigmoid'"),
-    ({"cell": "lstm", "nonlinearity": "relu"}, "applies to the vanilla RNN and the IndRNN only"),
+    ({"cell": "lstm", "nonlinearity": "relu"}, "applies to the vanilla RNN, the IndRNN and the orthogonal RNN only"),
     ({"hidden_size": 0}, r"hidden_size: expected a positive integer, got 0"),
     ({"dropout": 1.5}, r"dropout: expected a probability in \[0, 1\)"),
     ({"dtype": np.int32}, "dtype: expected float32 or float64"),

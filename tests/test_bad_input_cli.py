@@ -89,7 +89,7 @@ RULE_CASES = [
     (["--cell", "rnn", "--forget-bias", "1"], "forget_bias: only the LSTM has a forget gate, not the vanilla RNN"),
     (["--cell", "gru", "--chrono", "5"], "chrono: only the LSTM has a forget gate, not the GRU"),
     (["--cell", "lstm", "--nonlinearity", "relu"],
-     "nonlinearity: 'relu' applies to the vanilla RNN and the IndRNN only"),
+     "nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and the orthogonal RNN only"),
     (["--cell", "gru", "--proj-size", "2"], "proj_size: only the LSTM has a projection, not the GRU"),
     (["--engine", "numpy", "--proj-size", "2"], "proj_size: the NumPy engine has no LSTM projection"),
     (["--engine", "torch", "--layer-norm"], "layer_norm: torch.nn has no layer-normalised cell"),
@@ -195,7 +195,8 @@ def test_bad_config_files(workdir, capsys, content, fragment):
     (["lstmx"], "model 'lstmx': expected [bi][ln]CELL[LAYERS]"),
     (["bi"], "model 'bi': expected"),
     (["lstm10"], "model 'lstm10': expected"),
-    (["gru-relu"], "nonlinearity: 'relu' applies to the vanilla RNN and the IndRNN only; the GRU uses"),
+    (["gru-relu"], "nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and the orthogonal RNN only; "
+                   "the GRU uses"),
     (["lnlstm"], "layer_norm: torch.nn has no layer-normalised cell"),
     (["rnn", "lstm", "--chrono", "4"], "chrono: only the LSTM has a forget gate, not the vanilla RNN"),
 ])
@@ -316,7 +317,7 @@ def test_files_in_the_way(workdir, capsys, finished):
     (["inspect", "lstm", "--engine", "numpy", "--proj-size", "5"], "proj_size: the NumPy engine has no"),
     (["inspect", "lstm", "--dropout", "2"], "dropout: expected a probability in [0, 1), got 2.0"),
     (["inspect", "gru", "--nonlinearity", "relu"],
-     "nonlinearity: 'relu' applies to the vanilla RNN and the IndRNN only"),
+     "nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and the orthogonal RNN only"),
     (["inspect"], "inspect: name a cell"),
     (["data", "fetch", "cifar"], "argument dataset: invalid choice: 'cifar'"),
     (["gradients", "--length", "0"], "--length: expected a positive integer, got 0"),

@@ -18,7 +18,7 @@ THREE = [CELLS[name] for name in ("rnn", "lstm", "gru")]
 
 
 def test_the_three_cells_and_their_facts():
-    assert list(CELLS) == ["rnn", "lstm", "gru", "indrnn", "mingru", "minlstm"]
+    assert list(CELLS) == ["rnn", "lstm", "gru", "indrnn", "orthogonal", "mingru", "minlstm", "lru"]
     lstm, gru, rnn = get_cell("lstm"), get_cell("gru"), get_cell("rnn")
     assert [(g.letter, g.meaning) for g in lstm.gates] == [
         ("i", "input gate"), ("f", "forget gate"), ("g", "cell candidate"), ("o", "output gate")]
@@ -42,8 +42,8 @@ def test_unknown_names_list_the_known_ones():
 
 
 def test_options_a_cell_lacks_are_refused_with_the_cells_that_have_them():
-    with pytest.raises(ValueError, match="nonlinearity: 'relu' applies to the vanilla RNN and the IndRNN only; "
-                                         "the LSTM uses"):
+    with pytest.raises(ValueError, match="nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and "
+                                         "the orthogonal RNN only; the LSTM uses"):
         check_options("lstm", None, {"nonlinearity": "relu"})
     with pytest.raises(ValueError, match="nonlinearity: unknown value 'gelu'; expected one of 'tanh', 'relu'"):
         check_options("rnn", None, {"nonlinearity": "gelu"})

@@ -114,6 +114,22 @@ def test_only_image_runs_are_offered_and_bad_requests_get_400(server, runs):
     assert status == 400 and "Content-Length: expected a number of bytes up to" in answer["error"]
 
 
+def _clear_drops_the_reading(page, box):
+    """"clear" empties the pad and what was read from it, and an answer still on its way is not shown."""
+    blank = "(id) => document.getElementById(id).getContext('2d').getImageData(0, 0, 20, 20).data.every(v => v === 0)"
+    page.click("#clear")
+    assert page.locator("#prediction").inner_text() == "?" and page.locator("#maps canvas").count() == 0
+    assert page.locator("#row_values").text_content() == "" and page.evaluate(blank, "seen")
+    with page.expect_response("**/api/read"):
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.2 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.8 * box["height"], steps=5)
+        page.mouse.up()
+        page.click("#clear")
+    page.wait_for_timeout(300)
+    assert page.locator("#prediction").inner_text() == "?" and page.evaluate("document.body.dataset.state") == "cleared"
+
+
 def test_drawing_with_the_mouse_shows_what_the_python_api_reads(server, runs):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test")
@@ -127,6 +143,9 @@ def test_drawing_with_the_mouse_shows_what_the_python_api_reads(server, runs):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"http://127.0.0.1:{server}/draw")
             page.wait_for_function("document.body.dataset.runs === '1'")
+            page.evaluate("""window.statuses = []; new MutationObserver(() => window.statuses.push(
+                document.getElementById('status').textContent)).observe(document.getElementById('status'),
+                {childList: true, characterData: true, subtree: true})""")
             box = page.locator("#pad").bounding_box()
             for stroke in ([(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)], [(0.35, 0.5), (0.65, 0.5)]):   # a 7, crossed
                 page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
@@ -140,11 +159,14 @@ def test_drawing_with_the_mouse_shows_what_the_python_api_reads(server, runs):
             expected = read_picture(runs / "digits" / "gru", picture)
             assert int(page.locator("#prediction").inner_text()) == expected.prediction
             shown = [[float(v) for v in line.split()] for line in
-                     page.locator("#row_values").inner_text().strip().splitlines()]
+                     page.locator("#row_values").text_content().strip().splitlines()]
             assert np.array(shown) == pytest.approx(expected.row_probabilities, abs=6e-5)
             assert page.locator("#maps canvas").count() == 4                 # hidden state + 3 GRU gates
+            assert "reading\u2026" in page.evaluate("window.statuses")       # shown while the reading loads
+            assert page.locator("#status").inner_text() == ""
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "draw.png"), full_page=True)
+            _clear_drops_the_reading(page, box)
             assert errors == []
         finally:
             browser.close()

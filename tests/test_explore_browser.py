@@ -4,6 +4,7 @@ Needs Debian's `chromium` (apt-get install -y chromium) and the Python package p
 test extra); without Chromium the test is skipped with that message.  The screenshot is kept in
 test-artifacts/explore.png.
 """
+import json
 import os
 import shutil
 import threading
@@ -34,7 +35,12 @@ def page_url():
 
 
 def _numbers(page, element_id):
-    return [float(v) for v in page.locator(f"#{element_id}").inner_text().split()]
+    """Every value (in the page's collapsed "every value" section)."""
+    return [float(v) for v in page.locator(f"#{element_id}").text_content().split()]
+
+
+def _axis(page, canvas_id):
+    return json.loads(page.locator(f"#{canvas_id}").get_attribute("data-axis"))
 
 
 def test_sliders_drive_the_plots_with_the_analysis_numbers(page_url):
@@ -52,8 +58,12 @@ def test_sliders_drive_the_plots_with_the_analysis_numbers(page_url):
             assert float(page.locator("#eigenvalue").inner_text()) == pytest.approx(first["eigenvalue"], rel=1e-5)
             assert _numbers(page, "grad_values") == pytest.approx(first["grad_norms"], rel=1e-5)
 
+            first_axis = _axis(page, "grad_plot")
+            assert all(float(k).is_integer() for k in first_axis), "the log axis spans whole decades"
             page.locator("#weight_scale").fill("2.5")        # moves the slider and fires its input event
             page.wait_for_function("document.body.dataset.settings.includes('weight_scale=2.5')")
+            held = _axis(page, "grad_plot")
+            assert held[0] <= first_axis[0] and held[1] >= first_axis[1], "held while the slider moves: it only grows"
             moved = explore(cell="rnn", nonlinearity="tanh", hidden_size=16, length=10, weight_scale=2.5,
                             bias_scale=1.0, loss="last")
             eigenvalue = float(page.locator("#eigenvalue").inner_text())
@@ -64,11 +74,25 @@ def test_sliders_drive_the_plots_with_the_analysis_numbers(page_url):
             assert grads != pytest.approx(first["grad_norms"], rel=1e-3)
             assert page.locator("#weight_scale_value").inner_text() == "2.50"
 
+            page.locator("#weight_scale").fill("1")
+            page.wait_for_function("document.body.dataset.settings.includes('weight_scale=1&')")
+            assert _axis(page, "grad_plot") == held                 # back where it started: the axes stay
+            page.click("#fit")
+            page.wait_for_function(f"document.getElementById('grad_plot').dataset.axis === '{json.dumps(first_axis)}'"
+                                   .replace(" ", ""))
+            page.locator("#weight_scale").fill("2.5")
+            page.wait_for_function("document.body.dataset.settings.includes('weight_scale=2.5')")
             page.select_option("#cell", "lstm")
             page.wait_for_function("document.body.dataset.settings.includes('cell=lstm')")
             assert "RNN only" in page.locator("#eigenvalue").inner_text()
             assert _numbers(page, "grad_values") == pytest.approx(
                 explore(cell="lstm", weight_scale=2.5)["grad_norms"], rel=1e-5)
+            page.locator("#length").fill("200")             # a long sequence: a compact table, not 200 numbers
+            page.wait_for_function("document.body.dataset.settings.includes('length=200')")
+            assert page.locator("#numbers tr").nth(0).locator("th").count() == 12      # its head and 11 steps
+            assert len(_numbers(page, "grad_values")) == 200
+            labels = page.evaluate("document.getElementById('numbers').innerText")
+            assert "200" in labels and "1e-0." not in page.content()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
             assert (ARTIFACTS / "explore.png").stat().st_size > 10_000

@@ -1,7 +1,7 @@
 """Hostile submissions against the sandbox and the judge, one class of attack each: the attempt fails (nothing
 outside the sandbox changes, no score is forged) and the honest submission graded beside it, at the same time,
 still gets full marks.  Each attack runs at import time (in a class body) before an otherwise correct answer,
-so the attacker's own correct code must still score 18 when the attack does no harm.  Needs bubblewrap
+so the attacker's own correct code must still score full marks (20) when the attack does no harm.  Needs bubblewrap
 (`apt-get install bubblewrap`); skipped with that message where no sandbox can be made."""
 import os
 import socket
@@ -163,13 +163,13 @@ def alive(mark: str) -> list[str]:
 
 
 def test_the_honest_submission_beside_the_attacks_gets_full_marks(graded):
-    assert graded["honest"].score == 18, graded["honest"].text()
+    assert graded["honest"].score == 20, graded["honest"].text()
 
 
 @pytest.mark.parametrize("name", ["process", "native", "files", "network", "resources"])
 def test_an_attack_on_the_machine_changes_nothing_and_the_honest_answer_still_counts(graded, host, name):
     folder, _, reached = host
-    assert graded[name].score == 18, graded[name].text()
+    assert graded[name].score == 20, graded[name].text()
     assert (folder / "keep.txt").read_text() == "precious"
     assert sorted(os.listdir(folder)) == ["keep.txt"]
     assert not reached, "a connection reached the host"
@@ -180,7 +180,7 @@ def test_an_attack_on_the_machine_changes_nothing_and_the_honest_answer_still_co
 def test_signals_reach_only_the_sandbox(graded):
     report = graded["signals"]
     assert report.score == 0
-    assert graded["honest"].score == 18
+    assert graded["honest"].score == 20
 
 
 def test_a_score_cannot_be_forged(graded):
@@ -199,7 +199,7 @@ def test_a_job_cannot_reach_the_next_one():
     victim = ("import os\nclass _Check:\n    assert not os.path.exists('/work/poison')\n"
               "    assert not os.path.exists('/tmp/poison2')\n") + HONEST
     reports = run_many([poison + HONEST, victim], "assignment-2", LIMITS, jobs=1)
-    assert reports[1].score == 18 and not reports[1].notes[:-1], reports[1].text()
+    assert reports[1].score == 20 and not reports[1].notes[:-1], reports[1].text()
 
 
 def test_the_pieces_the_grader_lends_cannot_answer_the_todos_they_are_lent_beside():
@@ -253,5 +253,5 @@ def test_frames_out_of_protocol_and_terminal_escapes_stop_only_their_own_grading
         LSTM = RNN
         """)
     reports = run_many([from_source(noise).code, HONEST], "assignment-2", LIMITS, jobs=2)
-    assert reports[0].score == 0 and reports[1].score == 18, reports[0].text()
+    assert reports[0].score == 0 and reports[1].score == 20, reports[0].text()
     assert "\x1b" not in reports[0].text() and "cleared" in reports[0].text()

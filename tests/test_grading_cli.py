@@ -30,10 +30,10 @@ def test_check_grades_a_notebook_and_writes_the_json_layout(tmp_path, capsys):
     trusted = [] if availability() is None else ["--no-sandbox"]     # without bubblewrap: our own file, trusted
     assert main(["check", str(submission), "--json", str(out), *trusted]) == 0
     printed = capsys.readouterr().out
-    assert "assignment-2: 18 / 18 points" in printed and "RNN.backward" in printed
+    assert "assignment-2: 20 / 20 points" in printed and "RNN.backward" in printed
     data = json.loads(out.read_text())
     assert set(data) >= {"assignment", "score", "max_score", "items"}
-    assert (data["assignment"], data["score"], data["max_score"]) == ("assignment-2", 18, 18)
+    assert (data["assignment"], data["score"], data["max_score"]) == ("assignment-2", 20, 20)
     assert all(set(item) == {"id", "points", "max_points", "passed", "feedback"} for item in data["items"])
     assert [item["id"] for item in data["items"]][:4] == ["RNN.__init__", "RNN.tanh", "RNN.forward", "RNN.backward"]
 
@@ -61,7 +61,9 @@ def test_exercises_are_written_once_and_never_overwritten(tmp_path, capsys):
     folder = tmp_path / "hand-out"
     assert main(["exercises", str(folder)]) == 0
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["assignment-2-rnn-and-lstm-on-mnist.ipynb", "gradient-flow-in-rnns-and-lstms.ipynb"]
+    assert names == ["assignment-2-rnn-and-lstm-on-mnist.ipynb", "gradient-flow-in-rnns-and-lstms.ipynb",
+                     "lab-sheet-9-rnn-and-lstm-in-pytorch.ipynb", "programming-assignment-4-recurrent-networks.ipynb",
+                     "rnn-warmup.ipynb"]
     (folder / names[0]).write_text("a student's answers")
     assert main(["exercises", str(folder)]) == 2
     err = capsys.readouterr().err
@@ -115,7 +117,7 @@ def test_untrusted_files_are_refused_where_no_sandbox_can_be_made(tmp_path, caps
     assert main(["check", str(submission), "--no-sandbox"]) == 0
     captured = capsys.readouterr()
     assert "--no-sandbox" in captured.err and "not sandboxed" in captured.out
-    assert "assignment-2: 18 / 18 points" in captured.out
+    assert "assignment-2: 20 / 20 points" in captured.out
 
 
 def test_a_students_own_notebook_is_checked_unsandboxed_and_told_so(monkeypatch):

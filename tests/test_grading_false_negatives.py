@@ -61,7 +61,7 @@ def graded():
 
 @pytest.mark.parametrize("form", FORMS)
 def test_an_allowed_form_of_assignment_2_gets_full_marks(graded, form):
-    assert graded[form].score == 18, graded[form].text()
+    assert graded[form].score == 20, graded[form].text()
 
 
 def test_the_gradient_flow_layer_with_one_linear_gets_full_marks_and_torch_leaves_no_note():
@@ -79,4 +79,4 @@ def test_ipython_syntax_is_neutralised_not_refused(tmp_path):
     path = tmp_path / "student.ipynb"
     path.write_text(json.dumps(notebook))
     report = grade(path, limits=LIMITS)
-    assert report.score == 18, report.text()
+    assert report.score == 20, report.text()

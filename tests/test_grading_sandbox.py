@@ -66,7 +66,7 @@ def items(report):
 def test_an_endless_loop_costs_the_checks_that_run_it(results):
     report = results[1]["endless loop"]
     assert "did not finish within the time limit" in items(report)["RNN.tanh"].feedback
-    assert report.score == 16, report.text()          # forward runs with the course's tanh: only tanh is lost
+    assert report.score == 18, report.text()          # forward runs with the course's tanh: only tanh is lost
 
 
 def test_a_loop_at_import_is_stopped_and_the_rest_still_graded(results):
@@ -79,7 +79,7 @@ def test_errors_at_import_are_notes_and_the_definitions_still_count(results):
     for name, words in (("raises at import", "ZeroDivisionError"), ("missing import", "module_that_does_not_exist")):
         report = results[1][name]
         assert any(words in note for note in report.notes), report.notes
-        assert report.score == 18, report.text()
+        assert report.score == 20, report.text()
 
 
 def test_exhausting_memory_is_reported(results):
@@ -111,6 +111,6 @@ def test_not_python_is_graded_zero_or_refused(tmp_path):
     path = tmp_path / "essay.py"
     path.write_text("Dear teacher, my RNN is below.\nclass RNN(:\n")
     report = grade(path, "assignment-2", sandbox=SANDBOX)
-    assert report.score == 0 and all("not Python" in item.feedback for item in report.items)
+    assert report.score == 0 and all("not Python" in item.feedback for item in report.items if item.max_points)
     with pytest.raises(SubmissionError, match="not Python"):
         grade(path)

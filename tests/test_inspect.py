@@ -158,7 +158,7 @@ def test_cli_inspect():
     assert res.returncode == 0 and "output lengths: [10, 7, 5]" in res.stdout and "input: (10, 3, 10)" in res.stdout
     res = run("transformer")
     assert res.returncode == 2
-    assert ("invalid choice: 'transformer' (choose from 'rnn', 'lstm', 'gru', 'indrnn', 'mingru', 'minlstm')"
-            in res.stderr)
+    assert ("invalid choice: 'transformer' (choose from 'rnn', 'lstm', 'gru', 'indrnn', 'orthogonal', 'mingru', "
+            "'minlstm', 'lru')" in res.stderr)
     res = run("rnn", "--proj-size", "5")
     assert res.returncode == 2 and "proj_size: only the LSTM has a projection" in res.stderr

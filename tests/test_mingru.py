@@ -8,7 +8,7 @@ import pytest
 from rnnlab.cells import get_cell
 from rnnlab.gradcheck import check_model_gradients
 from rnnlab.numpy import RecurrentNet, SequenceModel
-from rnnlab.numpy.linear import DOUBLING_MAX_SIZE, choose_scan, scan_doubling, scan_loop
+from rnnlab.numpy.linear import scan_doubling, scan_loop
 from rnnlab.rules import check_options
 
 
@@ -52,19 +52,23 @@ def test_the_doubling_scan_is_the_sequential_loop(T):
     np.testing.assert_allclose(scan32, loop, rtol=0, atol=1e-5)
 
 
-def test_the_engine_runs_the_doubling_scan_only_where_it_is_faster():
-    assert choose_scan(True, DOUBLING_MAX_SIZE) is scan_doubling
-    assert choose_scan(True, DOUBLING_MAX_SIZE + 1) is scan_loop and choose_scan(False, 4) is scan_loop
+def _gelu(v):
+    return 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v ** 3)))
+
+
+def _layer_norm(v):
+    return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + 1e-5)
 
 
 def test_forward_is_the_papers_equation():
-    """z = sigma(W_z x + b_z), h~ = W_h x + b_h, h_t = (1 - z) h_{t-1} + z h~, in a plain loop, two layers."""
+    """z = sigma(W_z x + b_z), h~ = W_h x + b_h, h_t = (1 - z) h_{t-1} + z h~, in a plain loop, two layers stacked
+    as the paper's residual block: o_0 = gelu(h^0), layer 1 reads LN(o_0), the output is o_0 + gelu(h^1)."""
     rng = np.random.default_rng(0)
     N, T, D, H = 3, 6, 4, 5
     net = RecurrentNet("mingru", D, H, 2, dtype=np.float64, seed=1)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((2, N, H))
     out, h_n = net.forward(x, h0)
-    layer_in, p = x, net.params
+    layer_in, p, skip = x, net.params, 0.0
     for k in range(2):
         h, outs = h0[k], []
         for t in range(T):
@@ -72,9 +76,10 @@ def test_forward_is_the_papers_equation():
             z, h_tilde = 1 / (1 + np.exp(-a[:, :H])), a[:, H:]
             h = (1 - z) * h + z * h_tilde
             outs.append(h)
-        layer_in = np.stack(outs, axis=1)
         np.testing.assert_allclose(h_n[k], h, atol=1e-13)
-    np.testing.assert_allclose(out, layer_in, atol=1e-13)
+        skip = skip + _gelu(np.stack(outs, axis=1))
+        layer_in = _layer_norm(skip)
+    np.testing.assert_allclose(out, skip, atol=1e-13)
     _, gates = net.step_values(0)
     assert gates.shape == (T, 2 * H, N) and np.all((gates[:, :H] > 0) & (gates[:, :H] < 1))
 
@@ -159,7 +164,7 @@ def test_minlstm_forward_is_the_papers_equation():
         a = x[:, t] @ p["weight_ih_l0"].T + p["bias_ih_l0"]
         f, i, h_tilde = sig(a[:, :H]), sig(a[:, H:2 * H]), a[:, 2 * H:]
         h = f / (f + i) * h + i / (f + i) * h_tilde
-        np.testing.assert_allclose(out[:, t], h, atol=1e-13)
+        np.testing.assert_allclose(out[:, t], _gelu(h), atol=1e-13)     # the block's phi after the layer
     np.testing.assert_allclose(h_n[0], h, atol=1e-13)
     assert get_cell("minlstm").param_shapes(4, 5) == {"weight_ih_l0": (15, 4), "bias_ih_l0": (15,)}
 

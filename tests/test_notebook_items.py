@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnlab.cli import build_parser
-from rnnlab.course import COURSE
+from rnnlab.course import DOCUMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "notebooks.md"
@@ -86,7 +86,7 @@ def _check_name(dotted: str) -> None:
 
 
 def test_every_course_notebook_has_its_table():
-    assert set(TABLES) == set(COURSE)
+    assert set(TABLES) == set(DOCUMENTS)
     assert all(len(rows) >= 10 for rows in TABLES.values()), {name: len(rows) for name, rows in TABLES.items()}
 
 

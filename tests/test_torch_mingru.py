@@ -74,18 +74,33 @@ def test_linear_cell_weights_are_declared_by_the_registry_and_round_trip(cell):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_linear_cells_are_refused_by_torch_nn_and_have_no_whole_sequence_node_yet(cell):
-    assert implementation(cell).sequence is None        # the step path, autograd's backward
+def test_linear_cells_are_refused_by_torch_nn_and_run_the_scan_node(cell):
+    assert implementation(cell).sequence is not None and implementation(cell).sequence.masks
+    assert not any(layer.record_states for _, _, layer in STACKS[cell](3, 4, 2).all_layers())
     with pytest.raises(ValueError, match=rf"torch\.nn has no {get_cell(cell).title}.*'numpy' or 'scratch'"):
         MODULES["torch"][cell]
-    with pytest.raises(ValueError, match="layer_norm"):
-        STACKS[cell](2, 3, layer_norm=True)
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_linear_cells_train_on_the_scratch_engine(cell):
-    from rnnlab import lab
-    settings = {"task": "adding", "task_options": {"n_train": 256, "n_val": 32, "n_test": 32, "length": 8},
-                "hidden_size": 8, "epochs": 1, "batch_size": 32}
-    result = lab.train(cell, engine="scratch", echo=False, **settings)
-    assert np.isfinite(result.history.iteration_loss).all()
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_scan_node_is_the_step_path_and_passes_gradcheck(cell, reverse):
+    """The layer's whole-sequence node (record_states off) against its own step path (on), values and gradients,
+    with padding; then torch's gradcheck through the node."""
+    torch.manual_seed(2)
+    layer = LAYERS[cell](3, 4).double()
+    x = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[1] * 6, [1, 1, 1, 1, 0, 0]], dtype=torch.bool)
+    results = []
+    for record in (True, False):
+        layer.record_states = record
+        out, h_n = layer(x, h0, mask, reverse)
+        grads = torch.autograd.grad((out * out).sum() + h_n.sum(), (x, h0, *layer.parameters()))
+        results.append((out, h_n, *grads))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    params = dict(layer.named_parameters())
+
+    def run(x, h0, *weights):
+        return torch.func.functional_call(layer, dict(zip(params, weights)), (x, h0, mask, reverse))
+    assert torch.autograd.gradcheck(run, (x, h0, *params.values()))

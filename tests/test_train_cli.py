@@ -55,7 +55,8 @@ def test_train_writes_a_complete_run(tmp_path, engine, capsys):
     page = (run / "report.html").read_text()
     assert f"{100 * float(rows[-1]['test_metric']):.2f} %" in page      # the page shows metrics.csv's number
     assert "http" not in page.replace("http-equiv", "")                  # nothing from the network
-    assert len((run / "train.log").read_text().splitlines()) == 2
+    log = (run / "train.log").read_text().splitlines()
+    assert log[0].startswith("threads: ") and [line.split(" epoch ")[1][:3] for line in log[1:]] == ["1/2", "2/2"]
     assert "epoch 2/2" in capsys.readouterr().out
 
 
@@ -71,7 +72,8 @@ def test_same_seed_same_numbers(tmp_path):
 def test_compare_report_and_runs_listing(tmp_path, capsys):
     assert main(["compare", "rnn", "bilstm", *TINY_XOR, "--runs-dir", str(tmp_path), "--name", "cmp"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"rnn: test bit_accuracy [\d.]+ %", out) and "bilstm" in out
+    assert "| model | parameters | test bit_accuracy | training time |" in out      # the table of compare.json
+    assert re.search(r"^\| rnn \| [\d,]+ \| [\d.]+ % \| [\d.]+ s \|$", out, re.M) and "| bilstm |" in out
     cmp = tmp_path / "cmp"
     page = (cmp / "report.html").read_text()
     for model in ("rnn", "bilstm"):
@@ -266,7 +268,8 @@ def test_a_layer_normalised_gru_trains_from_the_cli(tmp_path, capsys):
     assert main(["compare", "lngru", *TINY_XOR, "--engine", "numpy", "--runs-dir", str(tmp_path), "--name", "c"]) == 0
     doc = json.loads((tmp_path / "c" / "lngru" / "config.json").read_text())
     assert doc["label"] == "lngru" and doc["model"]["recurrent"]["layer_norm"] is True
-    assert "lngru: test bit_accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| model | parameters | test bit_accuracy |" in out and "| lngru |" in out
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):

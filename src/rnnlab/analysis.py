@@ -7,7 +7,11 @@ For a batch x and targets y this module measures
     ||h_t||                  the hidden state's norm at each step
     ||dL/dh_t||              the *total* derivative of the loss by h_t (through every later step)
     |lambda_max(W_hh)|       the largest eigenvalue magnitude of the recurrent matrix, for cells whose one
-                             block is h itself (the vanilla RNN; the IndRNN, whose W_hh is diagonal: max |u|)
+                             block is h itself (the vanilla RNN; the IndRNN, whose W_hh is diagonal: max |u|;
+                             the orthogonal RNN, whose W = Cayley(M) has |lambda| = 1)
+    the linear recurrences'  h_t = a_t * h_{t-1} + b_t: a_t itself is the factor per step, so the eigenvalues are
+    eigenvalues              a's per unit (the LRU's lambda, on the complex plane; for minGRU and minLSTM, whose
+                             a_t depends on x_t, its geometric mean over the steps and the batch)
 
 For a linear RNN, dL/dh_t = (W_hh^T)^(T-t) dL/dh_T when only the last step carries a loss, so the
 gradient grows or shrinks by about |lambda_max| per step: > 1 explodes, < 1 vanishes.  Norms are
@@ -38,10 +42,8 @@ if TYPE_CHECKING:
 
 _Model = TypeVar("_Model")
 
-# flow_model's cells: rnnlab.torch's, with a recurrent weight whose eigenvalues it reads (the linear recurrences,
-# recurrent_weight "none", are not analysed here yet: their |a_t| in place of eigenvalues is issue 31's "seeing why")
-CELLS = tuple(name for name, cell in REGISTRY.items()
-              if cell.implemented_by("scratch") and cell.recurrent_weight != "none")
+# flow_model's cells: rnnlab.torch's (the linear recurrences' eigenvalues are their a_t, see the module docstring)
+CELLS = tuple(name for name, cell in REGISTRY.items() if cell.implemented_by("scratch"))
 NONLINEARITIES = ("identity", "relu", "tanh")
 LOSSES = ("every", "last")
 
@@ -57,6 +59,7 @@ class GradientFlow:
     grad_norms: np.ndarray   # (T,) ||dL/dh_t||
     eigenvalue: float | None
     loss: float
+    eigenvalues: np.ndarray | None = None    # all of them (complex), where ``eigenvalue`` is their largest |.|
 
     @property
     def ratio(self) -> float:
@@ -177,12 +180,24 @@ def scaled_copy(model: _Model, weight_scale: float, bias_scale: float) -> _Model
     return twin
 
 
-def _eigenvalue(cell: str, weight: np.ndarray) -> float | None:
-    """|lambda_max| of W_hh for a cell whose one block is h itself (else None); a diagonal W_hh (the IndRNN's u)
-    has its entries as eigenvalues."""
-    if get_cell(cell).num_gates > 1:
+def _eigenvalues(cell: str, weight: np.ndarray | None, factors=None) -> np.ndarray | None:
+    """The recurrence's eigenvalues (see the module docstring): of W_hh for a cell whose one block is h itself
+    (a diagonal W_hh, the IndRNN's u, has its entries; the orthogonal RNN's M gives W = Cayley(M)); of a linear
+    recurrence, its a_t per unit (``factors`` (..., H), the geometric mean over the other axes); else None."""
+    spec = get_cell(cell)
+    if spec.recurrence == "linear":
+        a = np.asarray(factors).reshape(-1, np.shape(factors)[-1]).astype(complex)
+        return np.exp(np.log(a).mean(axis=0))
+    if spec.num_gates > 1:
         return None
-    return float(np.abs(weight if weight.ndim == 1 else np.linalg.eigvals(weight)).max())
+    if spec.recurrent_weight == "cayley":
+        from .numpy.recurrence import cayley
+        weight = cayley(weight)
+    return (weight if weight.ndim == 1 else np.linalg.eigvals(weight)).astype(complex)
+
+
+def _largest(eigenvalues: np.ndarray | None) -> float | None:
+    return None if eigenvalues is None else float(np.abs(eigenvalues).max())
 
 
 def _norm(values: np.ndarray) -> float:
@@ -224,9 +239,13 @@ def _flow_numpy(model: SequenceModel, x: np.ndarray, y: np.ndarray, last_step_on
     T = out.shape[1]
     hs = model._cache                                   # (T, H, N): the outputs h_t
     h_norms = np.array([_norm(hs[t]) for t in range(T)])
-    grad_norms = np.array([_norm(recorded[t]) for t in range(T)])
-    eig = _eigenvalue(rnn.cell, model.params["weight_hh_l0"])
-    return GradientFlow(h_norms, grad_norms, eig, float(loss))
+    grad_norms = np.array([_norm(np.abs(recorded[t])) for t in range(T)])     # |.|: the LRU's are complex
+    factors = None
+    if get_cell(rnn.cell).recurrence == "linear":
+        from .numpy.linear import recurrence_factors
+        factors = np.moveaxis(recurrence_factors(rnn), 1, -1)      # (T or 1, N, H)
+    eigs = _eigenvalues(rnn.cell, model.params.get("weight_hh_l0"), factors)
+    return GradientFlow(h_norms, grad_norms, _largest(eigs), float(loss), eigs)
 
 
 def _recorded_layer(net):
@@ -262,10 +281,15 @@ def _flow_torch(model: RecurrentRegressionModel, x: np.ndarray, y: np.ndarray,
     finally:
         if recording is False:
             layer.record_states = False
-    h_norms = np.array([_norm(h.detach().cpu().double().numpy()) for h in layer.h_list])
-    grad_norms = np.array([_norm(g.cpu().double().numpy()) for g in grads])
-    eig = _eigenvalue(layer.cell, layer.hh.weight.detach().cpu().double().numpy())
-    return GradientFlow(h_norms, grad_norms, eig, float(loss.detach()))
+    h_norms = np.array([_norm(h.detach().abs().cpu().double().numpy()) for h in layer.h_list])   # |.|: complex
+    grad_norms = np.array([_norm(g.abs().cpu().double().numpy()) for g in grads])
+    factors, weight = None, getattr(layer.hh, "weight", None)
+    if get_cell(layer.cell).recurrence == "linear":
+        from .torch.linear import recurrence_factors
+        with torch.no_grad():
+            factors = recurrence_factors(layer, x).cpu().numpy()
+    eigs = _eigenvalues(layer.cell, None if weight is None else weight.detach().cpu().double().numpy(), factors)
+    return GradientFlow(h_norms, grad_norms, _largest(eigs), float(loss.detach()), eigs)
 
 
 # ---------------------------------------------------------------------------------------------

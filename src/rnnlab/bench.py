@@ -51,7 +51,8 @@ def command_for(cfg: TrainConfig) -> str:
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
-             "forget_bias": "--forget-bias", "chrono": "--chrono", "device": "--device", "seed": "--seed"}
+             "forget_bias": "--forget-bias", "chrono": "--chrono", "ring": "--ring", "device": "--device",
+             "seed": "--seed"}
     for name, flag in flags.items():
         value = settings[name]
         if value != defaults[name] and value is not None:
@@ -235,8 +236,12 @@ def _slowest_time_to(run_dirs: list[Path], target: float) -> float:
 
 def _quick(cfg: TrainConfig) -> TrainConfig:
     """A tiny version of a configuration (for the tests): one epoch on a few sequences."""
+    from .tasks import get_task
     options, task = dict(cfg.data.options), cfg.data.task
-    if task.startswith(("mnist", "fashion")):
+    defaults = get_task(task).defaults
+    if "bptt" in defaults:       # a text task: a short text, short windows
+        options.update(bptt=16, **({"corpus": "devils-dictionary-small"} if "corpus" in defaults else {"numbers": 400}))
+    elif task.startswith(("mnist", "fashion")):
         options.update(n_train=64, n_test=32, n_val=16)
     else:
         options.update(n_train=64, n_val=16, n_test=16)

@@ -31,6 +31,15 @@ gamma = 1 keeps it from exploding at any length.  u starts in [0, 1] (``init="un
 parameter declares ``bound=U_MAX``, which the engines keep by clipping |u| to it after every update
 (the NumPy engine: ``RecurrentNet.apply_bounds``; rnnlab.torch: ``clip_to_bounds_``).
 
+The orthogonal RNN (Lezcano-Casado & Martinez-Rubio 2019; ``recurrent_weight="cayley"``) is the Elman step
+whose recurrent matrix stays orthogonal while it trains: ``weight_hh`` holds a free M (H, H), and the step
+uses the Cayley transform of the skew-symmetric A = M - M^T (Helfrich et al. 2018, without their scaling)::
+
+    ortho:   W = (I + A)^-1 (I - A),  A = M - M^T     h_t = tanh(W_ih x_t + b + W h_{t-1})   (or relu)
+
+W^T W = I for every M, so every update of M keeps W orthogonal; its eigenvalues lie on the unit circle
+(any but -1), so it neither shrinks nor grows h_{t-1} and a gradient passing back through it keeps its norm.
+
 A linear recurrence (``recurrence="linear"``) is h_t = a_t * h_{t-1} + b_t with a_t and b_t
 computed from x_t alone, so that an engine may compute all steps at once by a parallel scan.  It has
 no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh``)::
@@ -39,6 +48,31 @@ no recurrent weight (``recurrent_weight="none"``: no ``weight_hh``, no ``bias_hh
              (Feng et al. 2024: a_t = 1 - z, b_t = z * h~)
     minLSTM: [a_f; a_i; h~] = W_ih x_t + b_ih    f = sigma(a_f)    i = sigma(a_i)
              h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~      (the normalised gates)
+
+The LRU (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences") is a linear
+recurrence with a *complex* diagonal state of H units and a real read-out; a = lambda is the same at every
+step::
+
+    LRU:     lambda = exp(-exp(nu_log) + i exp(theta_log))     |lambda| = exp(-exp(nu_log)) < 1 always
+             u_t = B x_t + b     (B = B_re + i B_im: weight_ih = [B_re; B_im] (2H, D), bias_ih = [b_re; b_im])
+             h_t = lambda * h_{t-1} + gamma * u_t     gamma = exp(gamma_log), first sqrt(1 - |lambda|^2)
+             y_t = Re(C h_t) + D x_t = C_re Re(h_t) - C_im Im(h_t) + D x_t
+                                   (weight_c = [C_re, C_im] (H, 2H), weight_d = D (H, D))
+
+nu_log, theta_log and gamma_log start on the ring r_min <= |lambda| <= r_max (``rnnlab/draws.py``).  The
+paper's D is diagonal (its layers keep one width); here it is a full (H, D) matrix, so that a first layer
+may read D != H inputs.  The state h is complex and internal (``takes_state=False``): the LRU takes no h0,
+and its h_n is the read-out y at each sequence's last step.
+
+How layers stack (``block``): a dense cell's layer k+1 reads layer k's outputs as they are
+(``"plain"``).  The linear recurrences stack as their papers do (``"residual"``: Feng et al. 2024,
+Orvieto et al. 2023), with a nonlinearity after each layer, a normalisation before the next and a skip
+around it; o_k is what layer k passes on, r_k its recurrence's outputs, phi the GELU, LN a layer norm
+over the features without gain or shift::
+
+    o_0 = phi(r_0), r_0 = L_0(x);    o_k = o_{k-1} + phi(r_k), r_k = L_k(LN(o_{k-1}));    output o_{L-1}
+
+(``rnnlab/numpy/block.py`` has the details and the backward pass.)
 
 Bias convention: in the RNN, LSTM and IndRNN, b_ih and b_hh are only ever added, so an engine may
 keep one bias per gate (b = b_ih + b_hh).  In the GRU, r multiplies W_hn h_{t-1} + b_hn, so b_hn
@@ -62,7 +96,8 @@ from dataclasses import dataclass
 ENGINES = ("numpy", "scratch", "torch")      # the NumPy engine, rnnlab.torch, torch.nn
 U_MAX = 1.0                                   # the IndRNN's bound on |u| (see the module docstring)
 INITS = {"uniform": "U(-1/sqrt(H), 1/sqrt(H)) (torch.nn's)", "uniform01": "U(0, 1)", "ones": "ones",
-         "zeros": "zeros"}
+         "zeros": "zeros", "normal_in": "N(0, 1/(2D))", "normal_state": "N(0, 1/H)", "normal_skip": "N(0, 1/D)",
+         "ring_nu": "ring", "ring_theta": "ring", "ring_gamma": "sqrt(1 - |lambda|^2)"}   # see rnnlab/draws.py
 
 
 @dataclass(frozen=True)
@@ -124,6 +159,17 @@ def _linear_params() -> tuple[Param, ...]:
             Param("bias_ih", ("G*H",), "uniform", "input bias", "bias"))
 
 
+def _lru_params() -> tuple[Param, ...]:
+    """The LRU's parameters (Orvieto et al. 2023): B and C complex, kept as real blocks, lambda by nu and theta."""
+    return (Param("weight_ih", ("G*H", "D"), "normal_in", "input weights B: [B_re; B_im]"),
+            Param("bias_ih", ("G*H",), "zeros", "input bias [Re; Im]", "bias"),
+            Param("nu_log", ("H",), "ring_nu", "|lambda| = exp(-exp(nu_log))"),
+            Param("theta_log", ("H",), "ring_theta", "arg lambda = exp(theta_log)"),
+            Param("gamma_log", ("H",), "ring_gamma", "input normalisation gamma = exp(gamma_log)"),
+            Param("weight_c", ("H", "G*H"), "normal_state", "read-out C: [C_re, C_im]"),
+            Param("weight_d", ("H", "D"), "normal_skip", "skip D"))
+
+
 @dataclass(frozen=True)
 class CellDef:
     """Everything rnnlab needs to know about one recurrent cell (see the module docstring)."""
@@ -140,7 +186,10 @@ class CellDef:
     params: tuple[Param, ...]          # per layer and direction, in the order of a state dict
     engines: tuple[str, ...] = ENGINES     # the engines that implement it (names of ENGINES)
     recurrence: str = "dense"          # "dense": a_t = W_ih x_t + W_hh h_{t-1} + b; "linear": a scan
-    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none"
+    recurrent_weight: str = "full"     # "full": W_hh (G*H, R); "diagonal": u (H,), U_t = u * h_{t-1}; "none";
+                                       # "cayley": M (H, H), U_t = W h_{t-1}, W = Cayley(M - M^T) orthogonal
+    block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
+    takes_state: bool = True           # h0 may be given and h_n is the state (the LRU: False, see above)
     paper: str = ""                    # where it comes from
 
     @property
@@ -230,21 +279,37 @@ CELLS: dict[str, CellDef] = {
         params=_dense_params(hh_shape=("H",), hh_init="uniform01", hh_bound=U_MAX)[:4],
         engines=("numpy", "scratch"), recurrent_weight="diagonal",
         paper="Li et al. 2018, Independently Recurrent Neural Network (IndRNN)"),
+    "orthogonal": CellDef(
+        name="orthogonal", title="OrthoRNN", full_name="orthogonal RNN",
+        gates=(Gate("h", "hidden units", "nonlinearity"),),
+        states=("h",), memory_gate=None, nonlinearities=("tanh", "relu"),
+        gated_block=None, layer_norm=False, projection=False,
+        params=_dense_params(hh_shape=("H", "H"))[:4],
+        engines=("numpy", "scratch"), recurrent_weight="cayley",
+        paper="Lezcano-Casado & Martinez-Rubio 2019 (orthogonal RNN); the Cayley transform as in Helfrich et al. 2018"),
     "mingru": CellDef(
         name="mingru", title="minGRU", full_name="minGRU",
         gates=(Gate("z", "update gate"), Gate("h", "candidate state", "identity")),
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False,
         params=_linear_params(),
-        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
     "minlstm": CellDef(
         name="minlstm", title="minLSTM", full_name="minLSTM",
         gates=(Gate("f", "forget gate"), Gate("i", "input gate"), Gate("h", "candidate state", "identity")),
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
-        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none",
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
         paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
+    "lru": CellDef(
+        name="lru", title="LRU", full_name="LRU",
+        gates=(Gate("r", "real part of B x", "identity"), Gate("i", "imaginary part of B x", "identity")),
+        states=("h",), memory_gate=None, nonlinearities=("tanh",),
+        gated_block=None, layer_norm=False, projection=False, params=_lru_params(),
+        engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
+        takes_state=False,
+        paper="Orvieto et al. 2023, Resurrecting Recurrent Neural Networks for Long Sequences (LRU)"),
 }
 
 

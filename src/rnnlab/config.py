@@ -6,7 +6,8 @@ and run sections; its presets; how a YAML file and the flags combine.
       optim  optimizer, lr, momentum, schedule, batch_size, epochs, clip_value, clip_norm, loss
       init   scheme (flag --init), recurrent (--recurrent-init), forget_bias, chrono
       data   task, options (--opt KEY=VALUE), eval_batch_size, augment (--augment: image tasks)
-      run    engine, device, seed, ddp, tensorboard, flush_denormals (--keep-denormals: false)
+      run    engine, device, seed, ddp, tensorboard, flush_denormals (--keep-denormals: false),
+             threads (--threads; None: rnnlab chooses, rnnlab.threads)
 
 People write settings flat, by the long flag names with underscores (``hidden_size: 64`` in a
 YAML file, ``--hidden-size 64`` on the command line); :data:`FLAT` maps each flat name to its
@@ -20,9 +21,11 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .draws import parse_ring
 from .rules import ENGINES, check_options
 from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
 from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
+from .threads import check_threads
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 OPTIMIZERS = ("adam", "sgd")
@@ -72,6 +75,7 @@ class InitConfig:
     recurrent: str = field(default="default", metadata={"flat": "recurrent_init"})
     forget_bias: float = 0.0           # added to the LSTM forget-gate bias
     chrono: int = 0                    # T_max of chrono initialisation of the LSTM gate biases (0: off)
+    ring: str = ""                     # the LRU's ring "R_MIN,R_MAX[,MAX_PHASE]" ("": rnnlab.draws' default)
 
     def __post_init__(self) -> None:
         check_choice("init", self.scheme, INITS)
@@ -82,6 +86,7 @@ class InitConfig:
         if self.chrono and (isinstance(self.chrono, bool) or not isinstance(self.chrono, int) or self.chrono < 2):
             raise ValueError(f"chrono: expected an integer T_max >= 2 (the longest dependency, in steps), "
                              f"got {self.chrono!r}")
+        parse_ring(self.ring)
         if self.chrono and self.forget_bias:
             raise ValueError("chrono and forget_bias both set the forget-gate bias; give one of them")
 
@@ -116,9 +121,11 @@ class RunConfig:
     ddp: bool = False                  # data-parallel across torchrun workers (see rnnlab.distributed)
     tensorboard: bool = False          # also write TensorBoard event files into the run directory
     flush_denormals: bool = True       # FTZ/DAZ while training and evaluating (--keep-denormals: False)
+    threads: int | None = None         # threads for training and evaluation (None: chosen, see rnnlab.threads)
 
     def __post_init__(self) -> None:
         check_choice("engine", self.engine, ENGINES)
+        check_threads("threads", self.threads)
         check_choice("device", self.device, DEVICES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: expected a whole number >= 0, got {self.seed!r}")
@@ -136,6 +143,22 @@ FLAT: dict[str, tuple[str, str]] = {
 FIELDS = frozenset(FLAT)
 
 
+def _listed(names: list[str], budget: int) -> str:
+    """``a, b, c``, or past ``budget`` characters the first names and ``and N more (sorted(rnnlab.config.FIELDS))``."""
+    text = ", ".join(names)
+    if len(text) <= budget:
+        return text
+    head = text[:budget].rsplit(", ", 1)[0]
+    return f"{head} and {len(names) - head.count(', ') - 1} more (sorted(rnnlab.config.FIELDS))"
+
+
+def _did_you_mean(unknown: list[str]) -> str:
+    """`` (did you mean epochs?)``: the valid settings closest to the unknown ones, if any are close."""
+    import difflib
+    close = sorted({m for k in unknown for m in difflib.get_close_matches(k, FIELDS, n=2, cutoff=0.75)})
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -148,7 +171,8 @@ class TrainConfig:
         check_options(self.model.cell, self.run.engine, {
             **self.model.recurrent.options(), "head": self.model.head,
             "bidirectional_read": self.model.bidirectional_read, "forget_bias": self.init.forget_bias,
-            "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "device": self.run.device,
+            "chrono": self.init.chrono, "recurrent_init": self.init.recurrent, "ring": self.init.ring,
+            "device": self.run.device,
             "ddp": self.run.ddp})
 
     @classmethod
@@ -157,7 +181,7 @@ class TrainConfig:
         unknown = sorted(map(str, set(settings) - FIELDS))
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(k if len(k) <= 40 else shown(k, 40) for k in unknown)}"
-                             f"; valid: {', '.join(sorted(FIELDS))}")
+                             f"{_did_you_mean(unknown)}; valid: {_listed(sorted(FIELDS), 260)}")
         groups: dict[str, dict] = {"model": {}, **{section: {} for section in SECTIONS}}
         for name, value in settings.items():
             section, attribute = FLAT[name]

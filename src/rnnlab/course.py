@@ -13,12 +13,15 @@ from pathlib import Path
 
 PACKAGED = Path(__file__).resolve().parent / "course_notebooks"     # in an installed wheel
 CHECKOUT = Path(__file__).resolve().parents[2] / "notebooks"        # in a source checkout (src/rnnlab/..)
-# course notebook -> what it is
-COURSE = {"rnn-warmup": "RNN Warmup: the three layers, their parameters and shapes, memory tasks",
-          "lab-sheet-9-rnn-and-lstm-in-pytorch": "Lab sheet 9: RNN and LSTM in PyTorch on MNIST",
-          "assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM from scratch in NumPy on MNIST",
-          "programming-assignment-4-recurrent-networks": "Programming Assignment 4: recurrent networks",
-          "gradient-flow-in-rnns-and-lstms": "Gradient flow in RNNs and LSTMs"}
+# course notebook -> what it is: first the five that do a course document, then rnnlab's own
+DOCUMENTS = {"rnn-warmup": "RNN Warmup: the three layers, their parameters and shapes, memory tasks",
+             "lab-sheet-9-rnn-and-lstm-in-pytorch": "Lab sheet 9: RNN and LSTM in PyTorch on MNIST",
+             "assignment-2-rnn-and-lstm-on-mnist": "Assignment 2: RNN and LSTM from scratch in NumPy on MNIST",
+             "programming-assignment-4-recurrent-networks": "Programming Assignment 4: recurrent networks",
+             "gradient-flow-in-rnns-and-lstms": "Gradient flow in RNNs and LSTMs"}
+COURSE = {**DOCUMENTS,
+          "character-level-language-model": "A character-level language model: a corpus, truncated BPTT, what the "
+                                            "cells learned"}
 EXERCISES_DIR = "exercises"
 # where the first cell of a course notebook installs rnnlab from when it is missing (rnnlab is not on PyPI):
 # a wheel file named by this environment variable, else the repository on GitHub

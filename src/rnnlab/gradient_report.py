@@ -5,6 +5,10 @@
     heatmap.png       log10 ||dL/dh_t|| over weight scale x time step, RNN with identity, ReLU, tanh
     eigen_growth.png  the observed growth factor of the gradient per step against |lambda_max(W_hh)| for
                       the linear RNN: the two agree, and |lambda| = 1 separates vanishing from exploding
+    long_range.png    ||dL/dh_t|| against the distance at ``long_length`` steps (1,000) at initialisation for the
+                      LSTM, the GRU, the orthogonal RNN and the linear recurrences (minGRU, minLSTM, LRU): the
+                      LSTM's vanishes, the LRU's (|lambda| near 1 from its ring) does not
+    eigenvalues.png   the same models' recurrence eigenvalues on the complex plane, with the unit circle
     summary.txt       per model, ||dL/dh_1|| / ||dL/dh_T|| at initialisation and after training
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .analysis import flow_model, gradient_flow, scaled_copy
+from .plots import eigenvalue_plane
 from .tasks import Split, Task, TaskData, get_task
 
 if TYPE_CHECKING:
@@ -134,21 +139,53 @@ def _eigen_growth(base: object, x1: np.ndarray, y1: np.ndarray, path: Path) -> l
     return [{"eigenvalue": float(e), "growth_per_step": float(g)} for e, g in points]
 
 
+LONG_RANGE_CELLS = ("lstm", "gru", "orthogonal", "mingru", "minlstm", "lru")
+
+
+def _long_range(length: int, hidden_size: int, seed: int, out_dir: Path) -> dict:
+    """long_range.png and eigenvalues.png: the models at initialisation on one running-mean sequence of ``length``
+    steps, loss on the last step; returns each model's ||dL/dh_1|| / ||dL/dh_T|| and largest |eigenvalue|."""
+    from .data.synthetic import cumulative_average
+    x, y = cumulative_average(1, length, seed=seed)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    distance = np.arange(length)[::-1]
+    found, eigs = {}, {}
+    for k, cell in enumerate(LONG_RANGE_CELLS):
+        flow = gradient_flow(flow_model(cell, "tanh", hidden_size, seed=seed), x, y, last_step_only=True)
+        ax.semilogy(distance, np.maximum(flow.grad_norms, 1e-300), color=f"C{k}", label=cell)
+        found[cell] = {"ratio_init": flow.ratio, "eigenvalue": flow.eigenvalue}
+        if flow.eigenvalues is not None:
+            eigs[cell] = flow.eigenvalues
+    ax.set_xlabel("distance from the last step (T - t)")
+    ax.set_ylabel("||dL/dh_t|| (at initialisation)")
+    ax.set_title(f"Gradient flow over T = {length} steps, loss on the last step")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    _save(fig, out_dir / "long_range.png")
+    _save(eigenvalue_plane(eigs, "Recurrence eigenvalues at initialisation"), out_dir / "eigenvalues.png")
+    return found
+
+
 def _write_summary(summary: dict, out_dir: Path) -> None:
     lines = [f"Gradient flow on {summary['task']} (T = {summary['length']}, hidden {summary['hidden_size']}, "
              f"{summary['epochs']} epochs of training)",
              "model  ||dL/dh_1|| / ||dL/dh_T|| at init  after training"]
     lines += [f"{cell:<5}  {m['ratio_init']:>33.4g}  {m['ratio_trained']:>14.4g}"
               for cell, m in summary["models"].items()]
+    lines += ["", f"At initialisation over T = {summary['long_length']} steps (long_range.png, eigenvalues.png)",
+              "model       ||dL/dh_1|| / ||dL/dh_T||  max |eigenvalue|"]
+    lines += [f"{cell:<10}  {m['ratio_init']:>25.4g}  " + ("-" if m["eigenvalue"] is None else f"{m['eigenvalue']:.4f}")
+              for cell, m in summary["long_range"].items()]
     (out_dir / "summary.txt").write_text("\n".join(lines) + "\n")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
 
 def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int = 30, hidden_size: int = 16,
                     epochs: int = 20, n_train: int = 2000, seed: int = 0,
-                    echo: Callable[[str], object] = print) -> dict:
-    """Write flow.png, heatmap.png, eigen_growth.png, summary.txt and summary.json into ``out_dir``;
-    returns the summary."""
+                    echo: Callable[[str], object] = print, long_length: int = 1000) -> dict:
+    """Write flow.png, heatmap.png, eigen_growth.png, long_range.png, eigenvalues.png, summary.txt and
+    summary.json into ``out_dir``; returns the summary."""
     if task_name not in FLOW_TASKS:
         raise ValueError(f"task: {task_name!r} is not a regression task the flow model can learn; "
                          f"choose one of {', '.join(FLOW_TASKS)}")
@@ -165,5 +202,7 @@ def gradient_report(out_dir: str | Path, task_name: str = "cumavg", length: int 
     x1, y1 = data.test.x[:1], _targets(task, data.test, length)[0][:1]
     _heatmap(rnn, x1, y1, length, out_dir / "heatmap.png")
     summary["linear_rnn"] = _eigen_growth(rnn("identity"), x1, y1, out_dir / "eigen_growth.png")
+    summary["long_length"] = long_length
+    summary["long_range"] = _long_range(long_length, hidden_size, seed, out_dir)
     _write_summary(summary, out_dir)
     return summary

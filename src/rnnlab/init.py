@@ -7,6 +7,8 @@
                ``identity`` makes it the identity (IRNN: Le et al. 2015, for ReLU RNNs).  A diagonal W_hh
                (the registry's ``recurrent_weight``; the IndRNN's u) is the diagonal of such a matrix:
                ``identity`` u = 1, ``orthogonal`` u = +-1 (a diagonal orthogonal matrix), random signs.
+    ring       r_min,r_max[,max_phase] draws the LRU's eigenvalues on that ring of the complex plane, and
+               gamma = sqrt(1 - |lambda|^2) with them (Orvieto et al. 2023; ``draws.py``; default 0.9,0.999).
     forget_bias  added to the LSTM's forget-gate bias (Jozefowicz et al. 2015), so that the cell
                starts by remembering.
     chrono     T_max > 1 sets the LSTM's gate biases by chrono initialisation (Tallec & Ollivier
@@ -26,16 +28,17 @@ import numpy as np
 
 from .cells import get_cell
 from .config import InitConfig
+from .draws import parse_ring, ring
 from .engines.protocol import Trainable
 from .rules import check_options
 
 
 def apply_init(model: Trainable, init: str | InitConfig = "default", seed: int = 0, recurrent_init: str = "default",
-               forget_bias: float = 0.0, chrono: int = 0) -> None:
+               forget_bias: float = 0.0, chrono: int = 0, ring: str = "") -> None:
     """Re-initialise ``model`` as ``init`` says (an InitConfig, or its scheme and the keywords)."""
-    config = init if isinstance(init, InitConfig) else InitConfig(init, recurrent_init, forget_bias, chrono)
+    config = init if isinstance(init, InitConfig) else InitConfig(init, recurrent_init, forget_bias, chrono, ring)
     check_options(model.spec.cell, None, {"forget_bias": config.forget_bias, "chrono": config.chrono,
-                                          "recurrent_init": config.recurrent})
+                                          "recurrent_init": config.recurrent, "ring": config.ring})
     if config.is_default:
         return
     rng = np.random.default_rng(seed)
@@ -46,13 +49,26 @@ def apply_init(model: Trainable, init: str | InitConfig = "default", seed: int =
         _recurrent_blocks(weights, get_cell(model.spec.cell).recurrent_weight == "diagonal", config.recurrent, rng)
     if config.chrono or config.forget_bias:
         _gate_biases(weights, get_cell(model.spec.cell), config, rng)
+    if config.ring:
+        _ring(weights, parse_ring(config.ring), rng)
     model.load_weights(weights)
 
 
+def _ring(weights: dict[str, np.ndarray], values: tuple[float, ...], rng: np.random.Generator) -> None:
+    """The LRU's nu_log, theta_log and gamma_log of every layer and direction drawn on the ring (r_min, r_max
+    [, max_phase]) (``rnnlab/draws.py``)."""
+    for name in [n for n in weights if n.startswith("nu_log")]:
+        suffix, value = name[len("nu_log"):], weights[name]
+        drawn = ring(value.shape[0], rng, *values)
+        for stem in ("nu", "theta", "gamma"):
+            weights[f"{stem}_log{suffix}"] = drawn[f"ring_{stem}"].astype(value.dtype)
+
+
 def _course(weights: dict[str, np.ndarray], rng: np.random.Generator) -> None:
-    """W ~ N(0, 0.1^2), b = 0, for every weight and bias outside the normalisations."""
+    """W ~ N(0, 0.1^2), b = 0, for every weight and bias outside the normalisations and the LRU's eigenvalues
+    (nu_log, theta_log, gamma_log keep their ring)."""
     for name, value in weights.items():
-        if name.startswith(("norm.", "ln_")):
+        if name.startswith(("norm.", "ln_", "nu_log", "theta_log", "gamma_log")):
             continue
         weights[name] = (np.zeros_like(value) if "bias" in name
                          else (rng.standard_normal(value.shape) * 0.1).astype(value.dtype))

@@ -76,11 +76,15 @@ def _meaning(spec: RecurrentSpec, name: str, shape) -> str:
         return f"the diagonal recurrent weight u: unit j reads only its own h_j, u_j * h_j{bound}"
     if param.stem == "weight_ih":
         return f"rows {rows} ({gates}); columns: the layer's {shape[1]} input features"
+    if param.stem == "weight_hh" and cell.recurrent_weight == "cayley":
+        return "M: the step's W_hh is the Cayley transform (I + A)^-1 (I - A) of A = M - M^T, orthogonal"
     if param.stem == "weight_hh":
         return f"rows {rows}; columns: the previous h ({shape[1]})"
     if param.needs == "layer_norm":
         role = param.role.removeprefix("layer-norm ")
         return f"layer-norm {role} of each gate block's pre-activation (before its nonlinearity), rows {rows}"
+    if param.shape[0] != "G*H":             # not gate blocks (the LRU's H-sized parameters)
+        return f"{param.role}; {shape[0]} units" + (f" x {shape[1]}" if len(shape) > 1 else "")
     return f"{param.role}, rows {rows}"
 
 

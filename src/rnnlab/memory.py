@@ -8,7 +8,8 @@ cannot fit is refused with the estimate instead of ending in an allocation error
                  direction (gate activations, h, c and scratch), three times over for autograd's
                  intermediates on the PyTorch engines
     data         (n_train + n_val + n_test) * T * (input + output) numbers; the image tasks hold
-                 their 70,000 pictures however many are used
+                 their 70,000 pictures however many are used; a text task its characters times (V + 2)
+                 (one-hot inputs, targets and mask: Task.numbers_of)
 
 The estimate errs high; a run is refused only when it exceeds the memory the machine has.
 """
@@ -55,6 +56,8 @@ def estimate(cfg: TrainConfig, task: Task) -> dict[str, int]:
     opts = task.options(**options)
     if task.dataset is not None:
         data = IMAGE_DATASET_NUMBERS
+    elif task.numbers_of is not None:
+        data = task.numbers_of(opts)
     else:
         sequences = sum(opts.get(k) or 0 for k in ("n_train", "n_val", "n_test"))
         data = sequences * steps * (task.input_size + task.output_size)
@@ -76,9 +79,12 @@ def check_fits(cfg: TrainConfig, task: Task, limit: int | None = None) -> None:
     if total <= limit:
         return
     largest = max(parts, key=parts.get)
+    text = task.numbers_of is not None
     advice = {"parameters": "a smaller --hidden-size or fewer --layers",
-              "activations": "a smaller --batch-size, --hidden-size or sequence length (--opt length=...)",
-              "data": "fewer sequences (--opt n_train=...) or shorter ones (--opt length=...)"}[largest]
+              "activations": "a smaller --batch-size, --hidden-size or "
+                             + ("window (--bptt N)" if text else "sequence length (--opt length=...)"),
+              "data": "fewer sequences (--opt n_train=...) or shorter ones (--opt length=...)"
+                      if not text else "a shorter text, or one in fewer distinct characters"}[largest]
     detail = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
     raise ValueError(f"memory: this run needs about {_size(total)} ({detail}); this machine has {_size(limit)} "
                      f"free. Use {advice}")

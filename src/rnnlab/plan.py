@@ -10,7 +10,8 @@ model before the first trains), `rnnlab sweep` (every point before the first run
     settings (a TrainConfig; or Settings / flat settings)
       -> TrainConfig     each value on its own, and the option rules of rnnlab.rules (which option
                          fits which cell and engine): a TrainConfig cannot be made without them
-      -> task            the task exists, its options by kind (rnnlab.tasks)
+      -> task            the task exists, its options by kind (rnnlab.tasks); sizes that depend on
+                         them (a text task's vocabulary: the corpus is read and checked here)
       -> model spec      the model sized for the task: its input and output sizes and readout
       -> loss            the loss fits the task's targets (LOSSES_FOR)
       -> augmentation    the parts exist, and only an image task is augmented
@@ -30,11 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .cells import get_cell
 from .config import Settings, TrainConfig
 from .data.augment import check_augment
 from .memory import check_fits
 from .spec import ModelSpec
 from .tasks import Task, TaskData, get_task
+from .threads import requested as requested_threads
 
 __all__ = ["LOSSES_FOR", "RunPlan", "resolve", "resolve_all"]
 
@@ -95,10 +98,12 @@ def resolve(settings: TrainConfig | Settings | Mapping[str, object], name: str |
     cfg = _config(settings)
     task = get_task(cfg.data.task)
     options = task.options(**cfg.data.options)
+    task = task.sized(options)      # a text task's vocabulary (its corpus read and checked)
     spec = cfg.model.for_task(task)
     loss = _check_loss(cfg.optim.loss, task)
     check_augment(cfg.data.augment, task.name, images=task.dataset is not None)
     _check_device(cfg)
+    requested_threads(cfg.run.threads)        # a bad RNNLAB_THREADS is refused before anything starts
     _check_stream(cfg, task, options)
     check_fits(cfg, task)
     return RunPlan(cfg, task, options, spec, loss, name if name is not None else cfg.label)
@@ -147,8 +152,14 @@ def _check_loss(loss: str | None, task: Task) -> str:
 
 
 def _check_stream(cfg: TrainConfig, task: Task, options: dict) -> None:
-    """A stream that carries each row's state from batch to batch is trained in one process."""
+    """A stream that carries each row's state from batch to batch is trained in one process, by a cell that
+    takes a state (the registry's ``takes_state``: not the LRU, whose complex state is internal)."""
     stream = task.stream_of(options)
+    cell = get_cell(cfg.model.cell)
+    if stream.carries_state and not cell.takes_state:
+        raise ValueError(f"cell: the task {task.name} carries each row's state from batch to batch, and the "
+                         f"{cell.full_name} takes no state from outside (its state is complex and internal); "
+                         f"choose another cell for this task")
     if cfg.run.ddp and stream.carries_state:
         raise ValueError(f"ddp: the task {task.name} reads its data as a {type(stream).__name__.lower()} stream "
                          f"that carries each row's state from batch to batch, which data-parallel training does "

@@ -1,4 +1,6 @@
-"""Figures from results in memory: training curves, confusion matrices, galleries, samples, lengths.
+"""Figures from results in memory: training curves, confusion matrices, galleries, samples, lengths, and what the
+cells of a character-level language model learned (:mod:`rnnlab.text_figures`: ``unit_text``, ``unit_search``,
+``gate_saturation``, ``connectivity``).
 
 Every function returns a :class:`matplotlib.figure.Figure` drawn without pyplot, so importing or
 calling them never changes matplotlib's backend; in a notebook the figure shows inline when it is
@@ -13,23 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure as _Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .argcheck import check_int, check_text, fail_type, fail_value
+from .figure import Figure
 from .metrics import METRICS, analyze_confusion, confusion_matrix
+from .text_figures import connectivity, gate_saturation, unit_search, unit_text  # noqa: F401 (what the cells learned)
 from .trainer import History
-
-
-class Figure(_Figure):
-    """A matplotlib Figure that shows itself as a PNG when it is a notebook cell's value, in a fresh
-    kernel too (no ``%matplotlib inline`` or pyplot needed)."""
-
-    def _repr_png_(self) -> bytes:
-        import io
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-        return buffer.getvalue()
 
 
 def _histories(items: object) -> dict[str, History]:
@@ -50,11 +42,16 @@ def _metric_axis(ax, metric: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def curves(items: object, title: str | None = None) -> Figure:
+def curves(items: object, title: str | None = None, baseline: float | None = None,
+           baseline_label: str = "baseline") -> Figure:
     """The course's 2 x 2 figure: training and test loss, training and test metric per epoch (the
-    validation numbers dashed beside the test ones when there are any), one line per model."""
+    validation numbers dashed beside the test ones when there are any), one line per model.
+    ``baseline``: a value of the metric drawn across both metric panels (a text run's n-gram)."""
     _check_histories(items)
     check_text("title", title, "text", optional=True)
+    check_text("baseline_label", baseline_label, "text")
+    if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, (int, float))):
+        raise fail_type("baseline", baseline, "a number (a value of the metric) or None")
     histories = _histories(items)
     metric = next(iter(histories.values())).metric
     fig = Figure(figsize=(11, 7.5))
@@ -67,11 +64,15 @@ def curves(items: object, title: str | None = None) -> Figure:
             val = history.column(val_column) if val_column else []
             if any(v is not None for v in val):
                 ax.plot(history.column("epoch"), val, ls="--", color=line.get_color(), label=f"{name} (validation)")
+        if baseline is not None and "metric" in column:
+            ax.axhline(baseline, color="grey", ls=":", label=baseline_label)
         ax.set_title(heading)
         ax.set_xlabel("epoch")
         _metric_axis(ax, metric if "metric" in column else "")
     axes[0, 0].legend()
     axes[0, 1].legend(fontsize=7)
+    if baseline is not None:
+        axes[1, 1].legend(fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -103,27 +104,34 @@ def iteration_loss(items: object, smooth: int = 1) -> Figure:
 
 
 def confusion(items: object) -> Figure:
-    """One confusion matrix per model (counts in the cells); a Result, a list or a mapping of them,
-    or a mapping name -> (labels, outputs)."""
+    """One confusion matrix per model, its counts written in the cells (zeros left blank) in a size that
+    reads at the figure's own size; a Result, a list or a mapping of them, or a mapping name -> (labels, outputs).
+
+    The colour is each count's share of its true class on a square-root scale, so a confusion of a few
+    per cent stands out beside a diagonal of thousands."""
+    from matplotlib.colors import PowerNorm
     _check_pairs(items)
     pairs = _prediction_pairs(items)
-    fig = Figure(figsize=(4.4 * len(pairs), 4.4))
+    fig = Figure(figsize=(4.8 * len(pairs), 5.0))
     axes = fig.subplots(1, len(pairs), squeeze=False)
     for ax, (name, (labels, outputs)) in zip(axes[0], pairs.items()):
         classes = outputs.shape[-1]
         counts = confusion_matrix(labels, outputs.argmax(-1), classes)
-        ax.imshow(counts, cmap="Blues")
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(share, cmap="Blues", norm=PowerNorm(0.5, vmin=0.0, vmax=1.0))
+        size = 10 if classes <= 10 else 7 if classes <= 20 else 5
         for i in range(classes):
             for j in range(classes):
                 if counts[i, j]:
-                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if counts[i, j] > counts.max() / 2 else "black")
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=size,
+                            color="white" if share[i, j] > 0.45 else "black")
         best = analyze_confusion(counts)
-        ax.set_title(f"{name}\nbest {best['best']}, worst {best['worst']}")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        ax.set_title(f"{name}\nbest class {best['best']}, worst {best['worst']}", fontsize=11)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
         ax.set_xticks(range(classes))
         ax.set_yticks(range(classes))
+        ax.tick_params(length=0)
     fig.tight_layout()
     return fig
 
@@ -358,3 +366,29 @@ def _check_picture_result(result: object) -> None:
 def given_name(item: object) -> str:
     """An item of a list or mapping, named for a message: its type and the start of its repr()."""
     return f"{type(item).__name__} {repr(item)[:40]!s}"
+
+
+def eigenvalue_plane(eigenvalues: Mapping[str, object], title: str = "Eigenvalues of the recurrence") -> Figure:
+    """Each model's recurrence eigenvalues on the complex plane, with the unit circle: inside it a component
+    shrinks at every step (and its gradient vanishes over many), on it it is kept.  ``eigenvalues``: name ->
+    complex numbers (``GradientFlow.eigenvalues``: the LRU's lambda, the linear recurrences' a_t, eig(W_hh))."""
+    if not isinstance(eigenvalues, Mapping) or not eigenvalues:
+        fail_type("eigenvalues", "a non-empty mapping of model names to complex numbers", eigenvalues)
+    fig = Figure(figsize=(5.5, 5.2))
+    ax = fig.subplots()
+    angle = np.linspace(0, 2 * np.pi, 361)
+    ax.plot(np.cos(angle), np.sin(angle), color="grey", lw=1, label="|lambda| = 1")
+    for k, (name, values) in enumerate(eigenvalues.items()):
+        z = np.asarray(values, complex).ravel()
+        ax.plot(z.real, z.imag, "o", ms=4, alpha=0.75, color=f"C{k}",
+                label=f"{name} (max |lambda| {np.abs(z).max():.4f})" if z.size else name)
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.15)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("Re lambda")
+    ax.set_ylabel("Im lambda")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from .engines.protocol import Trainable
-    from .plots import Figure
+    from .figure import Figure
     from .spec import ModelSpec
 
 @dataclass
@@ -161,7 +161,7 @@ def reading_figure(reading: Reading, title: str = "") -> Figure:
         raise fail_type("reading", reading, "the Reading of read_image(...) or read_picture(...)")
     if title:
         check_text("title", title, "text")
-    from .plots import Figure
+    from .figure import Figure
     gates = get_cell(reading.cell).gates          # tanh gates (the LSTM's g, the GRU's n) are signed
     signed = {name: g.activation != "sigmoid" for name, g in zip(gate_names(reading.cell), gates)}
     maps = ([("hidden state h_t", reading.hidden, "RdBu_r", (-1, 1))] if reading.hidden is not None else []) + \

@@ -9,19 +9,27 @@ predictions.npz); it never reaches back into training.
   best and worst class and the three most common confusions in the page (Assignment 2);
 - ``samples.png`` (regression and memory tasks): sample predictions drawn over the targets;
 - ``lengths.png`` (binary addition): bit accuracy against the number of bits;
-- ``report.html``: the table (model, engine, parameters, final and best test metric, chance level,
-  wall time, time per epoch) and the pictures.
+- ``report.html``: when, with which rnnlab and on which processor the runs were made, the table (model,
+  engine, parameters, final and best test metric, baseline (the chance level, or a text run's n-gram), wall
+  time, time per epoch), the pictures, the text each text run wrote after its last epoch, and the settings
+  (those the runs share once, those that differ per model); a text run's curves draw its n-gram baseline
+  across the metric panels.
 """
 from __future__ import annotations
 
 import html
+import json
+import time
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from . import plots
+from .config import TrainConfig
 from .metrics import METRICS, analyze_confusion, confusion_matrix, format_metric
 from .rundir import RunDir
+from .text_report import cells_section
+from .version import version
 
 # The figures are drawn on matplotlib.figure.Figure objects and saved directly: no pyplot, so the
 # process-wide backend is never switched (inline figures in Jupyter keep working).
@@ -49,7 +57,25 @@ def _save(fig: Figure, path: Path) -> None:
 
 def _curves(runs: list[dict], path: Path) -> None:
     histories = {run["name"]: RunDir(run["dir"]).read_history(run["name"], run["config"]["metric"]) for run in runs}
-    _save(plots.curves(histories), path)
+    summary = next((run["summary"] for run in runs if run["summary"] and "text" in run["summary"]), None)
+    if summary is not None and summary.get("text", {}).get("ngram"):   # a text run: its n-gram baseline
+        ngram = summary["text"]["ngram"]
+        _save(plots.curves(histories, baseline=summary["baseline"],
+                           baseline_label=f"{ngram['order']}-gram (Kneser-Ney)"), path)
+    else:
+        _save(plots.curves(histories), path)
+
+
+def _samples_html(runs: list[dict]) -> str:
+    """The text each text run wrote after its last epoch (samples.json)."""
+    parts = []
+    for run in runs:
+        samples = RunDir(run["dir"]).read_samples()
+        if samples:
+            last = samples[-1]
+            parts.append(f"<p><b>{html.escape(run['name'])}</b>, after epoch {last['epoch']} (temperature "
+                         f"{last.get('temperature', '?')}):</p><pre>{html.escape(last['text'])}</pre>")
+    return "<h2>Text written by the model</h2>" + "".join(parts) if parts else ""
 
 
 def _confusions(runs: list[dict], path: Path) -> list[dict]:
@@ -110,7 +136,7 @@ def _table_html(runs: list[dict], metric: str) -> str:
                      format_metric(metric, s.get("best_test_metric", float("nan"))),
                      _chance(s) if s else "-",
                      f"{seconds:.1f} s", f"{seconds / max(epochs, 1):.1f} s", str(epochs)])
-    head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "chance level",
+    head = ["model", "engine", "parameters", f"final test {metric}", f"best test {metric}", "baseline",
             "wall time", "per epoch", "epochs"]
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
@@ -127,17 +153,62 @@ def _confusion_html(analyses: list[dict]) -> str:
     return confusion_html
 
 
-def _page(title: str, task: str, metric: str, table: str, images: str, confusion_html: str) -> str:
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _settings_html(runs: list[dict]) -> str:
+    """The settings the runs share (once, four to a row) and those that differ (a column per model)."""
+    flats = {}
+    for run in runs:
+        try:
+            flats[run["name"]] = TrainConfig.from_dict(run["config"]["config"]).flat()
+        except (TypeError, ValueError, KeyError, AttributeError):
+            flats[run["name"]] = {}
+    names = list(dict.fromkeys(name for flat in flats.values() for name in flat))
+    def key(flat: dict, name: str) -> str:
+        return json.dumps(flat.get(name), sort_keys=True, default=str)
+    differ = [n for n in names if len({key(flat, n) for flat in flats.values()}) > 1]
+    shared = [(n, _shown(next(iter(flats.values())).get(n))) for n in names if n not in differ]
+    cells = [f"<th>{html.escape(n)}</th><td>{html.escape(v)}</td>" for n, v in shared]
+    rows = "".join("<tr>" + "".join(cells[k:k + 4]) + "</tr>" for k in range(0, len(cells), 4))
+    text = f"<h2>Settings</h2><table class=\"settings\">{rows}</table>" if rows else ""
+    if differ:
+        head = "<tr><th>setting</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in flats) + "</tr>"
+        body = "".join(f"<tr><th>{html.escape(n)}</th>" + "".join(
+            f"<td>{html.escape(_shown(flat.get(n)))}</td>" for flat in flats.values()) + "</tr>" for n in differ)
+        text += f"<p>Settings that differ between the models:</p><table class=\"settings\">{head}{body}</table>"
+    return text
+
+
+def _made_html(runs: list[dict]) -> str:
+    """When the runs finished, the rnnlab, Python and processor they ran on, and this report's own date."""
+    def values(key: str, missing: str) -> str:
+        found = sorted({str(run["config"].get(key)) for run in runs if run["config"].get(key)})
+        return html.escape(", ".join(found)) if found else missing
+    dates = sorted(str(run["summary"]["finished"]) for run in runs if run["summary"] and "finished" in run["summary"])
+    when = "not finished" if not dates else dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    return (f"<p class=\"made\">Trained with rnnlab {values('rnnlab', '(its version not recorded)')} and Python "
+            f"{values('python', '(not recorded)')} on {values('processor', 'a processor not recorded')}; finished "
+            f"{html.escape(when)}. Report written {time.strftime('%Y-%m-%d %H:%M')} by rnnlab "
+            f"{html.escape(version)}.</p>")
+
+
+def _page(title: str, task: str, metric: str, parts: list[str]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+<style>body{{font-family:sans-serif;max-width:1450px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th{{background:#f3f3f3}}table.settings th{{font-weight:normal;text-align:left}}
+table.settings td{{text-align:left;font-family:monospace}}.made{{color:#555}}img{{max-width:100%}}</style>
+</head><body>
 <h1>{html.escape(title)}</h1>
 <p>Task <b>{html.escape(task)}</b>, metric {html.escape(metric)}.</p>
-{table}
-{images}
-{confusion_html}
+{"".join(parts)}
 </body></html>
 """
 
@@ -154,7 +225,10 @@ def write_report(out_dir: str | Path, run_dirs: list[str | Path], title: str = "
     pictures, analyses = _write_pictures(runs, out_dir)
     images = "".join(f"<h2>{html.escape(caption)}</h2><img src=\"{name}\" alt=\"{html.escape(caption)}\">"
                      for name, caption in pictures)
-    page = _page(title, task, metric, _table_html(runs, metric), images, _confusion_html(analyses))
+    page = _page(title, task, metric, [_made_html(runs), _table_html(runs, metric), images,
+                                       _confusion_html(analyses) + _samples_html(runs)
+                                       + cells_section(runs, out_dir),   # text runs: what the cells learned
+                                       _settings_html(runs)])
     path = out_dir / "report.html"
     path.write_text(page)
     return path

@@ -46,6 +46,8 @@ RULES: tuple[Rule, ...] = (
     Rule("chrono", _on, lambda c, v: c.memory_gate == "f", _FORGET_GATE),
     Rule("recurrent_init", lambda v: v != "default", lambda c, v: c.recurrent_weight != "none",
          "{cells} have a recurrent weight to initialise, not the {cell} (a linear recurrence: no W_hh)"),
+    Rule("ring", _on, lambda c, v: any(p.init.startswith("ring") for p in c.params),
+         "only {cells} has eigenvalues drawn on a ring, not the {cell}"),
     Rule("head", lambda v: v != "plain", engines=("scratch", "torch"), feature="a plain linear head only"),
     Rule("bidirectional_read", lambda v: v != "final-states", engines=("scratch", "torch"),
          feature="each direction's final state only (no last-output read)"),

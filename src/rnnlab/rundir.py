@@ -11,6 +11,10 @@
                      recurrent state carried into the next batch, so a run cut mid-epoch resumes exactly;
                      a position saved before streams existed has none and still loads)
     model.npz        the final weights under torch.nn's names (+ head) and the spec, loadable by every engine
+    best-model.npz   the same for the epoch of the lowest validation loss so far (runs with a validation set);
+                     best.json says which epoch and its validation numbers
+    vocabulary.json  text runs: the characters the model reads and writes (rnnlab.text.vocab.Vocabulary)
+    samples.json     text runs: a short text the model wrote after each epoch
     predictions.npz  test-set targets and outputs (for confusion matrices and sample plots)
     summary.json     final and best metrics, parameters, time
     events.out.tfevents.*  TensorBoard's copy of metrics.csv (with --tensorboard)
@@ -35,6 +39,7 @@ from .filecheck import MAX_JSON_FILE, npz_headers, open_regular, read_regular
 from .files import write_atomic
 from .modelfile import check_archive, checkpoint_limit, read_model_file
 from .spec import ModelSpec
+from .text.vocab import Vocabulary
 from .trainer import EpochRecord, History
 
 if TYPE_CHECKING:
@@ -217,16 +222,20 @@ class RunDir:
                              f"({type(exc).__name__}); train the run again with --force") from None
 
     # ------------------------------------------------------------------------------ the trained model
-    def save_model(self, weights: dict, spec: ModelSpec, engine: str) -> None:
+    def save_model(self, weights: dict, spec: ModelSpec, engine: str, name: str = "model.npz") -> None:
         """The portable model file: an .npz of named arrays plus the spec as JSON (no pickle)."""
         buffer = io.BytesIO()
         np.savez(buffer, __spec__=np.array(json.dumps({"spec": spec.to_dict(), "engine": engine})), **weights)
-        write_atomic(self.file("model.npz"), buffer.getvalue())
+        write_atomic(self.file(name), buffer.getvalue())
 
-    def load_model(self) -> tuple[ModelSpec, str, dict[str, np.ndarray]]:
-        """The spec, the engine and the weights of model.npz, every array checked from its header against the
-        model the spec describes (names, shapes, dtypes, sizes) before any is decompressed or allocated."""
-        path = self.file("model.npz")
+    def load_model(self, name: str = "model.npz") -> tuple[ModelSpec, str, dict[str, np.ndarray]]:
+        """The spec, the engine and the weights of model.npz (or ``name``: best-model.npz), every array checked
+        from its header against the model the spec describes (names, shapes, dtypes, sizes) before any is
+        decompressed or allocated."""
+        path = self.file(name)
+        if name != "model.npz" and self.file("config.json").exists() and not path.exists():
+            raise ValueError(f"{self.path}: no {name} (a run keeps its best model only when it has a validation "
+                             f"set and has finished an epoch); use the final model instead")
         if not self.path.is_dir():
             raise ValueError(f"{self.path}: no such run directory; `rnnlab runs` lists the runs")
         if not path.exists() and not any(self.file(name).exists() for name in RUN_FILES):
@@ -238,6 +247,33 @@ class RunDir:
             raise ValueError(f"{self.path}: no model.npz (the run did not finish; "
                              f"`rnnlab train --resume {self.path}`)")
         return read_model_file(path, MAX_MODEL_FILE)
+
+    # ------------------------------------------------------------------------------ text runs
+    def write_vocabulary(self, vocabulary: Vocabulary) -> None:
+        self.write_json("vocabulary.json", vocabulary.to_json())
+
+    def read_vocabulary(self) -> Vocabulary:
+        """The vocabulary of a text run; a ValueError when the run is not one."""
+        if not self.file("vocabulary.json").exists():
+            task = self.read_config().get("task", "?") if self.file("config.json").exists() else "?"
+            raise ValueError(f"{self.path}: not a text run (no vocabulary.json; trained on task {task}); give a run "
+                             f"of --task text or --task human-numbers")
+        return Vocabulary.from_json(self.read_json("vocabulary.json"), str(self.file("vocabulary.json")))
+
+    def append_sample(self, epoch: int, text: str, settings: dict) -> None:
+        """Add the text written after ``epoch`` to samples.json."""
+        samples = self.read_samples()
+        samples = [s for s in samples if s["epoch"] < epoch] + [{"epoch": epoch, "text": text, **settings}]
+        self.write_json("samples.json", {"samples": samples})
+
+    def read_samples(self) -> list[dict]:
+        if not self.file("samples.json").exists():
+            return []
+        samples = self.read_json("samples.json").get("samples")
+        if not isinstance(samples, list) or not all(isinstance(s, dict) and isinstance(s.get("epoch"), int)
+                                                    and isinstance(s.get("text"), str) for s in samples):
+            raise ValueError(f"{self.file('samples.json')}: not the samples rnnlab writes; delete the file")
+        return samples
 
     def read_predictions(self) -> dict[str, np.ndarray] | None:
         """predictions.npz (None when absent), its arrays checked from their headers first."""

@@ -43,9 +43,28 @@ def compare(settings: Settings, out_dir: str | Path, data_dir: str | Path | None
             histories.append(train_run(plan, run.path, data=data, resume=resume and run.path.exists(), force=force,
                                        echo=echo, progress=progress))
         run_dirs.append(run.path)
+    out.write_json("compare.json", compare_record(settings, histories))
     report = write_report(out.path, run_dirs, title=f"{first.task.name}: {', '.join(plans)}")
-    out.write_json("compare.json", {"settings": settings.values, "models": list(settings.models)})
     return report, histories
+
+
+def compare_record(settings: Settings, histories: list[History]) -> dict:
+    """What ``compare.json`` keeps of a comparison: its settings, each model's summary, and when, with which
+    rnnlab and on which machine it ran (the README's main-job table is :func:`results_table` of it)."""
+    from .machine import machine_description
+    from .version import version
+    return {"settings": settings.values, "models": list(settings.models),
+            "results": [h.summary for h in histories], "date": time.strftime("%Y-%m-%d %H:%M"),
+            "rnnlab": version, "machine": machine_description()}
+
+
+def results_table(record: dict) -> str:
+    """A comparison's results as a Markdown table (model, parameters, final test metric, training time)."""
+    results = record["results"]
+    metric = results[0]["metric"]
+    rows = [f"| {s['label']} | {s['parameters']:,} | {format_metric(metric, s['final_test_metric'])} | "
+            f"{s['seconds']:.1f} s |" for s in results]
+    return "\n".join([f"| model | parameters | test {metric} | training time |", "|---|---:|---:|---:|", *rows])
 
 
 def load_history(run_dir: str | Path) -> History:
@@ -57,13 +76,31 @@ def load_history(run_dir: str | Path) -> History:
     return history
 
 
-def load_run_model(run_dir: str | Path, engine: str | None = None) -> tuple[Trainable, dict]:
-    """The trained model of a run, on its own engine or on ``engine`` (weights are portable)."""
+def load_run_model(run_dir: str | Path, engine: str | None = None, best: bool = False) -> tuple[Trainable, dict]:
+    """The trained model of a run, on its own engine or on ``engine`` (weights are portable); ``best``: the
+    model of its epoch of lowest validation loss (best-model.npz) instead of the final one."""
     run = RunDir(run_dir)
-    spec, trained_on, weights = run.load_model()
+    spec, trained_on, weights = run.load_model("best-model.npz" if best else "model.npz")
     model = build_trainable(spec, engine or trained_on)
     model.load_weights(weights)
     return model, run.read_config()
+
+
+def generate_text(run_dir: str | Path, prime: str = "", length: int = 200, temperature: float = 1.0,
+                  top_k: int | None = None, seed: int = 0, engine: str | None = None, best: bool = False,
+                  replace: str | None = None) -> str:
+    """Text written by a text run's model (rnnlab.text.sampling.generate): ``prime`` and ``length`` characters
+    after it, at ``temperature``, from the ``top_k`` likeliest characters, drawn from ``seed``; on the run's own
+    engine or ``engine`` (the same text on every engine).  Everything is checked before the model loads."""
+    from .text.sampling import check_sampling, generate
+    run = RunDir(run_dir)
+    vocabulary = run.read_vocabulary()
+    check_sampling(temperature, length, top_k, seed, vocabulary.size)
+    if not isinstance(prime, str):
+        raise TypeError(f"prime: expected a text (str), got {type(prime).__name__}")
+    vocabulary.encode(prime, replace, what="prime")          # unknown characters refused before any work
+    model, _ = load_run_model(run_dir, engine, best)
+    return generate(model, vocabulary, prime, length, temperature, top_k, seed, replace)
 
 
 def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str | None = None,
@@ -73,12 +110,13 @@ def evaluate_run(run_dir: str | Path, task_name: str | None = None, engine: str 
     model, doc = load_run_model(run_dir, engine)
     cfg = TrainConfig.from_dict(doc["config"])
     task = get_task(task_name or doc["task"])
+    options = {**(cfg.data.options if task.name == doc["task"] else {}), **task_options}
+    task = task.sized(options)
     spec = model.spec
     if (task.input_size, task.output_size, task.readout) != (spec.input_size, spec.output_size, spec.readout):
         raise ValueError(f"task {task.name}: takes {task.input_size} inputs and gives {task.output_size} outputs "
                          f"({task.readout} step), the model {spec.input_size} -> {spec.output_size} "
                          f"({spec.readout} step); choose a task of the same shape")
-    options = {**(cfg.data.options if task.name == doc["task"] else {}), **task_options}
     data = task.load(seed=cfg.run.seed, data_dir=data_dir, **options)
     loss = doc["loss"] if task.loss == get_task(doc["task"]).loss else task.loss
     def evaluate(split: Split) -> tuple[float, float]:

@@ -48,6 +48,23 @@ MEMORY_MODELS = {"lstm": {"chrono": "length"},
 # At 400 steps and more the IRNN's relu states grow without bound once Adam's steps at 3e-4 push the recurrent
 # weights' largest eigenvalue past 1 (adding 400: 3 of 3 seeds overflowed); at 1e-4 it trains without diverging
 LONG_MEMORY_MODELS = {**MEMORY_MODELS, "rnn": {**MEMORY_MODELS["rnn"], "lr": 1e-4}}
+# The cells that keep memories for thousands of steps (issue 31), rows of ours only (``recipe_models``), on the
+# NumPy engine (its compiled scan beat rnnlab.torch's node in benchmarks/linear_recurrence_speed.py).  Proposed
+# recipes from short pilots (docs/results.md); the goals are the issue's.  LRU (Orvieto et al. 2023): two layers,
+# eigenvalues drawn on the ring 0.99 <= |lambda| <= 0.9999 (memories of thousands of steps); minGRU (Feng et al.
+# 2024): three layers, as the paper's selective copy; the orthogonal RNN (W = Cayley(M), |lambda| = 1, relu);
+# IndRNN (Li et al. 2018): two relu layers, Adam at 2e-4 as the paper's adding problem.
+LINEAR_MEMORY_MODELS = {"lru2": {"engine": "numpy", "ring": "0.99,0.9999"}, "mingru3": {"engine": "numpy"},
+                        "orthogonal": {"engine": "numpy", "nonlinearity": "relu", "lr": 1e-3},
+                        "indrnn2": {"engine": "numpy", "lr": 2e-4}}
+LINEAR_MEMORY_GOALS = {**{("copy 1000", m): "<= 0.0020" for m in LINEAR_MEMORY_MODELS},     # a tenth of 0.0204
+                       **{("adding 1000", m): "<= 0.01" for m in LINEAR_MEMORY_MODELS}}
+# Pixel and permuted MNIST, the same hour on 2 cores: epochs sized from benchmarks/linear_recurrence_speed.py's
+# ratios to torch.nn.LSTM and the LSTM's 235 s epochs (see docs/results.md); the LRU on the ring 0.9..0.999.
+PIXELS_LINEAR_MODELS = {"lru2": {"engine": "numpy", "epochs": 4}, "mingru2": {"engine": "numpy", "epochs": 10},
+                        "indrnn2": {"engine": "numpy", "epochs": 10}}
+PIXELS_LINEAR_GOALS = {**{("mnist-pixels", m): ">= 99.0 %" for m in PIXELS_LINEAR_MODELS},
+                       **{("mnist-permuted", m): ">= 96.0 %" for m in PIXELS_LINEAR_MODELS}}
 # Permuted MNIST standardises its pixels (mean 0, standard deviation 1 over the training images). One epoch on
 # 10,000 images, test accuracy standardised / in [0, 1]: layer-normalised LSTM 32.55 / 19.56 %, LSTM 21.14 / 19.70 %
 PIXEL_CASES = (Case("mnist-pixels", "mnist-pixels", MNIST_50K),
@@ -69,6 +86,17 @@ def _pixel_goals(pixels: str, permuted: str) -> dict:
     return {(case, model): f">= {goal}" for case, goal in (("mnist-pixels", pixels), ("mnist-permuted", permuted))
             for model in ("lnlstm", "lstm")}
 
+
+# Character-level language models (rnnlab.text), trained by truncated backpropagation through time on the NumPy
+# engine (the fastest on these 2 cores for one-hot inputs).  HUMAN_NUMBERS is scored by word, as fastbook scores
+# its word-level models (a word is right when greedy decoding from its start writes it and the space after it);
+# its test split is fastbook's validation text.  The Devil's Dictionary is scored in bits per character against
+# the interpolated Kneser-Ney n-gram of its training text (6-gram: 2.356 bpc on the test part).
+TEXT_MODELS = ("lstm", "gru", "rnn", "mingru", "minlstm")
+TEXT_GOALS = {("human-numbers", "lstm"): ">= 87.00 % (fastbook's best)",
+              ("devils-dictionary", "lstm"): "<= 2.003 bpc (15 % below the n-gram's 2.356)"}
+TEXT_NOTEBOOK = {("human-numbers", "rnn"): "49-64 % (fastbook, words)", ("human-numbers", "lstm"):
+                 "75.8 %; 86.9 % regularised (fastbook, words)"}
 
 SUITE: tuple[Entry, ...] = (
     Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
@@ -150,8 +178,9 @@ SUITE: tuple[Entry, ...] = (
                     "row on 2 cores",
           PIXEL_CASES, PIXEL_MODELS,
           protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 64, "lr": 2e-3, "epochs": 15, **_RECIPE},
-          goals=_pixel_goals("98.0 %", "90 %"),
-          model_settings=PIXELS_CPU_MODELS, notebook_protocol=False),
+          goals={**_pixel_goals("98.0 %", "90 %"), **PIXELS_LINEAR_GOALS},
+          model_settings={**PIXELS_CPU_MODELS, **PIXELS_LINEAR_MODELS}, notebook_protocol=False,
+          recipe_models=tuple(PIXELS_LINEAR_MODELS)),
     Entry("pixels-gpu", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), GPU protocol (CUDA)",
           PIXEL_CASES, PIXEL_MODELS,
           protocol={"engine": "torch", "device": "cuda", "hidden_size": 256, "batch_size": 128, "lr": 2e-3,
@@ -166,7 +195,8 @@ SUITE: tuple[Entry, ...] = (
            Case("copy 1000", "copy", {"delay": 1000}), Case("adding 1000", "adding", {"length": 1000})),
           ("lstm", "gru", "rnn"),
           protocol={"engine": "torch", "hidden_size": 128, "batch_size": 64, "lr": 3e-3, "epochs": 10, **_RECIPE},
-          model_settings=LONG_MEMORY_MODELS, notebook_protocol=False),
+          model_settings={**LONG_MEMORY_MODELS, **LINEAR_MEMORY_MODELS}, notebook_protocol=False,
+          goals=LINEAR_MEMORY_GOALS, recipe_models=tuple(LINEAR_MEMORY_MODELS)),
     # Foreign handwriting (Programming Assignment 4's own digits): the same LSTM with and without augmentation;
     # the foreign set's accuracy is measured on the finished runs by benchmarks/foreign_handwriting.py
     Entry("foreign", "MNIST rows, plain and augmented (--augment): MNIST test accuracy; the foreign handwriting "
@@ -176,6 +206,14 @@ SUITE: tuple[Entry, ...] = (
           ("lstm",),
           protocol={"engine": "torch", "hidden_size": 256, "batch_size": 128, "lr": 4e-3, **_RECIPE},
           goals={("augmented", "lstm"): ">= 99.0 % (and >= 90 % of the foreign digits)"}, notebook_protocol=False),
+)
+SUITE = SUITE + (
+    Entry("text", "Character-level language models: HUMAN_NUMBERS (word accuracy, fastbook's numbers) and The "
+                  "Devil's Dictionary (bits per character against a Kneser-Ney n-gram)",
+          (Case("human-numbers", "human-numbers", {"bptt": 64}), Case("devils-dictionary", "text", {"bptt": 64})),
+          TEXT_MODELS,
+          protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 32, "lr": 3e-3, "epochs": 4, **_RECIPE},
+          notebook=TEXT_NOTEBOOK, goals=TEXT_GOALS, notebook_protocol=False),
 )
 SUITE_BY_NAME = {entry.name: entry for entry in SUITE}
 VARIANTS = ("notebook", "rnnlab")

@@ -141,6 +141,8 @@ def run_one(run: SweepRun, data_dir: str | Path | None = None, threads: int = 1)
         return {"run": run.run_dir, "status": "skipped"}
     try:
         cfg = run.config()
+        if cfg.run.threads is None:      # a worker per core: its runs take the threads the pool gives them
+            cfg = cfg.with_settings(threads=threads)
         resume = state in ("started", "failed") and (path / "config.json").exists()
         (path / "error.txt").unlink(missing_ok=True)
         summary = train_run(cfg, path, resume=resume, force=not resume, echo=lambda line: None, progress=False,

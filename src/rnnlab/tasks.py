@@ -21,12 +21,16 @@ continuing its own part of the data, the model carrying its state) for a long se
 text, where x and y are ``(S, L, ...)`` read as one sequence of S L steps::
 
     Task(..., readout="every", stream_of=lambda o: Contiguous(window=o["bptt"]))
+
+The text tasks (``text``: the embedded corpus or ``--opt path=FILE``; ``human-numbers``) are such tasks:
+x is the one-hot character of every step, y the next character's number (cross-entropy at every step),
+and their sizes are the vocabulary's, which depends on the options (``sizes_of``; :meth:`Task.sized`).
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,7 +38,9 @@ from .argcheck import shown
 from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
-from .streams import BatchStream, Shuffled
+from .streams import BatchStream, Contiguous, Shuffled
+from .text.corpora import DEFAULT_CORPUS, EMBEDDED, Corpus, human_numbers, load_corpus, next_character_arrays
+from .text.ngram import cached_baseline
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ class Task:
     baseline_measure: str = ""     # what the baseline measures, when it is not the metric
     steps_of: Callable[[dict], int] = field(default=lambda o: o["length"], repr=False)
     stream_of: Callable[[dict], BatchStream] = field(default=lambda o: Shuffled(), repr=False)   # the batch order
+    # (input, output) sizes that depend on the options (a text's vocabulary); None: input_size, output_size
+    sizes_of: Callable[[dict], tuple[int, int]] | None = field(default=None, repr=False)
+    # how many numbers the task's data holds for these options, when the memory estimate cannot count sequences
+    numbers_of: Callable[[dict], int] | None = field(default=None, repr=False)
 
     @property
     def chance_measure(self) -> str:
@@ -94,6 +104,14 @@ class Task:
                              f"it takes {', '.join(self.defaults) or 'none'}")
         given = {k: _checked_option(self.name, k, v) for k, v in overrides.items() if v is not None}
         return {**self.defaults, **given}
+
+    def sized(self, options: dict | None = None) -> Task:
+        """This task with the input and output sizes of ``options`` (a text task's vocabulary size; reading
+        the corpus, which refuses a bad file); the task itself when its sizes are fixed."""
+        if self.sizes_of is None:
+            return self
+        inputs, outputs = self.sizes_of(self.options(**(options or {})))
+        return replace(self, input_size=inputs, output_size=outputs)
 
     def steps(self, **overrides: object) -> int:
         """The length of the longest sequence the task makes with these options."""
@@ -117,7 +135,8 @@ class Task:
 OPTION_KINDS: dict[str, object] = {
     "n_train": "count", "n_val": "count", "n_test": "count", "length": "count", "delay": "count",
     "features": "count", "bits": "count", "max_test_bits": "count", "long_test_bits": "counts",
-    "permutation_seed": "seed", "split": ("official", "validation"), "scaling": ("unit", "symmetric", "standard")}
+    "permutation_seed": "seed", "split": ("official", "validation"), "scaling": ("unit", "symmetric", "standard"),
+    "bptt": "count", "corpus": tuple(EMBEDDED), "path": "path", "numbers": "count"}
 
 
 def _whole(value: object, smallest: int) -> int | None:
@@ -145,6 +164,10 @@ def _checked_option(task: str, name: str, value: object) -> object:
         if None not in numbers:
             return tuple(numbers)
         expected = "a list of positive whole numbers such as [50, 100]"
+    elif kind == "path":
+        if isinstance(value, (str, os.PathLike)) and str(value):
+            return str(value)
+        expected = "the path of a UTF-8 text file"
     else:
         return value
     raise ValueError(f"task {task}: option {name}: expected {expected}, got {shown(value)}; "
@@ -152,7 +175,9 @@ def _checked_option(task: str, name: str, value: object) -> object:
 
 
 def _example(name: str, kind: object) -> str:
-    return kind[0] if isinstance(kind, tuple) else "[50,100]" if kind == "counts" else "0" if kind == "seed" else "20"
+    if isinstance(kind, tuple):
+        return kind[0]
+    return {"counts": "[50,100]", "seed": "0", "path": "corpus.txt"}.get(str(kind), "20")
 
 
 def _seeds(seed: int, count: int = 3) -> list[np.random.SeedSequence]:
@@ -234,6 +259,65 @@ def _binary_add(opts: dict, seed: int, data_dir: str | os.PathLike | None, downl
                     else Split(*synthetic.binary_addition(opts["n_test"], bits, test_seed)), extra)
 
 
+# ---------------------------------------------------------------------------------------------
+# Text tasks (rnnlab.text): one long text read as a contiguous stream, the next character at every step
+
+
+def _corpus(opts: dict) -> Corpus:
+    if "numbers" in opts:
+        return human_numbers(opts["numbers"])
+    return load_corpus(opts.get("corpus", DEFAULT_CORPUS), opts.get("path"))
+
+
+def ngram_baseline(opts: dict) -> dict:
+    """The interpolated Kneser-Ney baseline of a text task's corpus (rnnlab.text.ngram), computed once."""
+    corpus = _corpus(opts)
+    return cached_baseline((corpus.name, len(corpus)), corpus.train, corpus.val, corpus.test,
+                           corpus.vocabulary.characters)
+
+
+def _text(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
+    corpus = _corpus(opts)
+    vocab = corpus.vocabulary
+    parts = [Split(*next_character_arrays(part, vocab)) for part in (corpus.train, corpus.val, corpus.test)]
+    info = {"corpus": corpus.name, "corpus_source": corpus.source, "vocabulary": vocab.characters,
+            "characters": {"train": len(corpus.train), "val": len(corpus.val), "test": len(corpus.test)},
+            "ngram": ngram_baseline(opts)}
+    return TaskData(*parts, info=info)
+
+
+def _majority_word(opts: dict) -> float:
+    """HUMAN_NUMBERS' chance level as fastbook gives it: always the training text's most common word."""
+    corpus = _corpus(opts)
+    words = corpus.train.split()
+    common = max(set(words), key=words.count)
+    val = corpus.val.split()
+    return val.count(common) / len(val)
+
+
+def _text_task(name: str, summary: str, metric: str, defaults: dict, baseline: Callable[[dict], float],
+               note: str) -> Task:
+    def sizes(o: dict) -> tuple[int, int]:
+        return (_corpus(o).vocabulary.size,) * 2
+
+    def numbers(o: dict) -> int:
+        corpus = _corpus(o)
+        return len(corpus) * (corpus.vocabulary.size + 2)   # one-hot inputs, targets, mask
+    return Task(name, summary, 0, 0, "cross_entropy", metric, "every", defaults, _text, baseline, note,
+                steps_of=lambda o: o["bptt"], stream_of=lambda o: Contiguous(window=o["bptt"]), sizes_of=sizes,
+                numbers_of=numbers)
+
+
+TEXT_TASKS = (
+    _text_task("text", "next character of a text: The Devil's Dictionary (embedded, public domain) or "
+                       "--opt path=FILE", "bits_per_char", {"corpus": "devils-dictionary", "path": None, "bptt": 64},
+               lambda o: ngram_baseline(o)["test_bpc"],
+               "interpolated Kneser-Ney n-gram of the training text (order by validation): its test bits per char"),
+    _text_task("human-numbers", "next character of fastbook's HUMAN_NUMBERS (1 to 9,999 in words), scored by word",
+               "word_accuracy", {"bptt": 64, "numbers": 9999}, _majority_word,
+               "always the most common word (fastbook's baseline): word accuracy"),
+)
+
 _SIZES = {"n_train": 10000, "n_val": 1000, "n_test": 1000}
 
 TASKS: dict[str, Task] = {task.name: task for task in [
@@ -269,6 +353,7 @@ TASKS: dict[str, Task] = {task.name: task for task in [
                                           "n_train": 2000, "n_val": 200, "n_test": 100},
          _binary_add, lambda o: 0.5, "50 % bit accuracy",
          steps_of=lambda o: max(o["bits"], o["max_test_bits"], *o["long_test_bits"]) + 1),
+    *TEXT_TASKS,
 ]}
 
 
@@ -288,8 +373,9 @@ def availability(task: Task, data_dir: str | os.PathLike | None = None) -> str:
 
 def describe_tasks(data_dir: str | os.PathLike | None = None) -> str:
     """The registry as a table (what `rnnlab data list` prints)."""
-    rows = [("task", "in", "out", "loss", "metric", "chance level", "data")]
+    rows = [("task", "in", "out", "loss", "metric", "baseline", "data")]
     for task in TASKS.values():
+        task = task.sized()
         rows.append((task.name, str(task.input_size), str(task.output_size), task.loss, task.metric,
                      f"{task.chance_measure} {task.baseline():.3g}", availability(task, data_dir)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -10,6 +10,7 @@ settings, and nothing is written or deleted before the run directory and the dat
 """
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import time
@@ -17,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import distributed
-from .callbacks import EpochPrinter, ProgressBar, RunFiles, TensorBoard
+from .callbacks import BestModel, EpochPrinter, ProgressBar, RunFiles, TensorBoard, TextSampler, epoch_text
 from .config import TrainConfig
 from .data.augment import make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
@@ -27,6 +30,7 @@ from .metrics import get_metric
 from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
 from .tasks import Split, Task, TaskData
+from .text.vocab import Vocabulary
 from .trainer import (
     History,
     LoopState,
@@ -40,7 +44,7 @@ from .trainer import (
 __all__ = ["RunExists", "TrainingDiverged", "TrainingInterrupted", "train_run"]
 
 
-RESUMABLE = ("epochs", "tensorboard")   # the settings a resumed run may change
+RESUMABLE = ("epochs", "tensorboard", "threads")   # the settings a resumed run may change
 
 
 def train_run(cfg: TrainConfig | RunPlan | None, run_dir: str | Path, data: TaskData | None = None,
@@ -133,7 +137,8 @@ def make_trainer(plan: RunPlan, model: Trainable, data: TaskData, callbacks: tup
     cfg = plan.config
     return Trainer(model, data, cfg.optim, plan.loss, plan.metric, cfg.run.seed, plan.spec.label,
                    cfg.data.eval_batch_size, callbacks, workers, stop,
-                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals)
+                   make_augmenter(cfg.data.augment, data.info, cfg.run.seed), flush_denormals=cfg.run.flush_denormals,
+                   threads=cfg.run.threads)
 
 
 def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable, task: Task, loss: str,
@@ -144,11 +149,10 @@ def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable,
     if not request.resume:
         if main:
             run.make_fresh(request.force)
-            run.write_json("config.json", {"config": cfg.to_dict(), "model": spec.to_dict(), "label": spec.label,
-                                           "engine": cfg.run.engine, "task": task.name, "loss": loss,
-                                           "metric": task.metric, "parameters": model.num_parameters(),
-                                           "python": sys.version.split()[0]})
+            run.write_json("config.json", config_record(cfg, spec, task.name, loss, task.metric,
+                                                        model.num_parameters()))
             run.write_json("task.json", data.info)
+            _start_text(run, data, request.echo)
         return LoopState(), history
     state, history = _restore(run, model, history)
     if state.epoch > cfg.optim.epochs:
@@ -158,6 +162,19 @@ def _start(cfg: TrainConfig, run: RunDir, request: RunRequest, model: Trainable,
         run.write_json("config.json", {**run.read_config(), "config": cfg.to_dict()})
     request.echo(f"resuming {run} at epoch {state.epoch + 1}, batch {state.batch + 1}")
     return state, history
+
+
+def _start_text(run: RunDir, data: TaskData, echo: Callable[[str], None]) -> None:
+    """A text run keeps its vocabulary, and its log starts with the n-gram baseline it is to beat."""
+    if "vocabulary" not in data.info:
+        return
+    run.write_vocabulary(Vocabulary(data.info["vocabulary"]))
+    ngram = data.info.get("ngram")
+    if ngram:
+        line = (f"baseline: {ngram['model']} {ngram['order']}-gram of the training text: validation "
+                f"{ngram['val_bpc']:.3f} bpc, test {ngram['test_bpc']:.3f} bpc")
+        echo(line)
+        run.append_log(line)
 
 
 def _fit(trainer: Trainer, state: LoopState, history: History, run: RunDir, lr: float) -> None:
@@ -186,7 +203,7 @@ def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> H
     data = request.data or plan.load(request.data_dir)
     state, history = _start(cfg, run, request, model, task, loss, data, workers.main)
     distributed.barrier(workers)
-    callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress)
+    callbacks = _callbacks(cfg, run, history, workers, request.echo, request.progress, data)
     trainer = make_trainer(plan, model, data, callbacks, workers, stop)
     _fit(trainer, state, history, run, cfg.optim.lr)
     if workers.main:
@@ -196,11 +213,14 @@ def _train(plan: RunPlan, run: RunDir, request: RunRequest, stop: StopFlag) -> H
     return history
 
 
-def _callbacks(cfg: TrainConfig, run: RunDir, history: History, workers, echo, progress: bool) -> tuple:
+def _callbacks(cfg: TrainConfig, run: RunDir, history: History, workers, echo, progress: bool,
+               data: TaskData) -> tuple:
     """Every worker may stop; only the first prints and writes."""
     if not workers.main:
         return ()
-    callbacks = [RunFiles(run, history), EpochPrinter(echo)]
+    callbacks = [BestModel(run, history), RunFiles(run, history), EpochPrinter(echo)]
+    if "vocabulary" in data.info:
+        callbacks.append(TextSampler(Vocabulary(data.info["vocabulary"]), echo, run, seed=cfg.run.seed))
     if progress and ProgressBar.wanted():
         callbacks.insert(0, ProgressBar())
     if cfg.run.tensorboard:
@@ -217,30 +237,91 @@ def _restore(run: RunDir, model, history: History) -> tuple[LoopState, History]:
     return state, run.read_history(history.label, history.metric, state.epoch, state.step)
 
 
-def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig, task: Task, data: TaskData,
-               loss: str, history: History) -> dict:
-    """The trained model, the test predictions and the summary, written into the run directory."""
-    run.save_model(model.weights(), spec, cfg.run.engine)
+def config_record(cfg: TrainConfig, spec: ModelSpec, task: str, loss: str, metric: str, parameters: int) -> dict:
+    """What ``config.json`` holds: the settings, the model, the task, and the Python, rnnlab and processor
+    that trained it."""
+    from .machine import processor
+    from .version import version
+    return {"config": cfg.to_dict(), "model": spec.to_dict(), "label": spec.label, "engine": cfg.run.engine,
+            "task": task, "loss": loss, "metric": metric, "parameters": parameters,
+            "python": sys.version.split()[0], "rnnlab": version, "processor": processor()}
 
+
+@dataclass(frozen=True)
+class FinalEvaluation:
+    """The trained model on the test set and the task's extra test sets (e.g. longer binary sums)."""
+    test_loss: float
+    test_metric: float
+    outputs: np.ndarray
+    extra: dict[str, float]
+    whole: dict[str, float]
+
+
+def final_evaluation(model: Trainable, cfg: TrainConfig, task: Task, data: TaskData, loss: str) -> FinalEvaluation:
+    """Evaluate a trained model as it was trained (its stream, batch sizes and denormal setting)."""
     def evaluate(split: Split) -> tuple:
         return evaluate_as_trained(model, split, loss, task.metric, data.stream, cfg.optim.batch_size,
-                                   cfg.data.eval_batch_size, cfg.run.flush_denormals)
+                                   cfg.data.eval_batch_size, cfg.run.flush_denormals, cfg.run.threads)
 
     test_loss, test_metric, outputs = evaluate(data.test)
-    keep = min(len(data.test), 5000 if task.readout == "last" else 64)
-    run.save_predictions(y=data.test.y[:keep], outputs=outputs[:keep], x=data.test.x[:min(keep, 16)],
-                         **({"mask": data.test.mask[:keep]} if data.test.mask is not None else {}))
     extra, whole = {}, {}
     for name, split in data.extra_tests.items():
         _, extra[name], extra_outputs = evaluate(split)
         if get_metric(task.metric).whole is not None:
             whole[name] = get_metric(task.metric).whole(extra_outputs, split.y, split.mask)
+    return FinalEvaluation(test_loss, test_metric, outputs, extra, whole)
+
+
+def finish_run(run: RunDir, model: Trainable, spec: ModelSpec, cfg: TrainConfig, task: Task, data: TaskData,
+               loss: str, history: History, final: FinalEvaluation | None = None) -> dict:
+    """The trained model, the test predictions and the summary, written into the run directory (``final``:
+    the model's evaluation when it is known already)."""
+    run.save_model(model.weights(), spec, cfg.run.engine)
+    final = final or final_evaluation(model, cfg, task, data, loss)
+    keep = min(len(data.test), 5000 if task.readout == "last" else 64)
+    run.save_predictions(y=data.test.y[:keep], outputs=final.outputs[:keep], x=data.test.x[:min(keep, 16)],
+                         **({"mask": data.test.mask[:keep]} if data.test.mask is not None else {}))
     best = get_metric(task.metric).best(float(v) for v in history.column("test_metric"))
     summary = {"label": spec.label, "task": task.name, "engine": cfg.run.engine, "metric": task.metric,
                "loss": loss, "parameters": model.num_parameters(), "epochs": len(history.epochs),
-               "final_test_metric": test_metric, "final_test_loss": test_loss, "best_test_metric": best,
+               "final_test_metric": final.test_metric, "final_test_loss": final.test_loss, "best_test_metric": best,
                "seconds": history.seconds, "baseline": task.baseline(**cfg.data.options),
-               "baseline_measure": task.chance_measure, "extra_tests": extra, "extra_tests_whole": whole,
-               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+               "baseline_measure": task.chance_measure, "baseline_note": task.baseline_note,
+               "extra_tests": final.extra, "extra_tests_whole": final.whole,
+               "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+               **_best_and_text(run, data, final.test_loss)}
     run.write_json("summary.json", summary)
     return summary
+
+
+def save_run(plan: RunPlan, model: Trainable, data: TaskData, history: History, final: FinalEvaluation,
+             run_dir: str | Path, force: bool = False) -> Path:
+    """A model trained in memory (``rnnlab.lab``) written as the ordinary run directory `rnnlab train` leaves:
+    config.json, task.json, metrics.csv, iterations.csv, train.log, the checkpoint (the loop's position at the
+    end of the last epoch, so ``rnnlab train --resume`` can add epochs), model.npz, predictions.npz,
+    summary.json.  A run already in ``run_dir`` is replaced only with ``force``."""
+    cfg, task, spec = plan.config, plan.task, model.spec
+    run = RunDir(run_dir)
+    run.make_fresh(force)
+    run.write_json("config.json", config_record(cfg, spec, task.name, plan.loss, task.metric,
+                                                model.num_parameters()))
+    run.write_json("task.json", data.info)
+    run.write_metrics([vars(r) for r in history.epochs])
+    run.write_iterations(history.iteration_loss)
+    for record in history.epochs:
+        run.append_log(epoch_text(spec.label, task.metric, cfg.optim.epochs, record, "vocabulary" in data.info))
+    done = LoopState(epoch=len(history.epochs), step=len(history.iteration_loss), elapsed=history.seconds,
+                     carried={} if data.stream.carries_state else None)
+    run.save_checkpoint(model, done.to_dict())
+    history.summary = finish_run(run, model, spec, cfg, task, data, plan.loss, history, final)
+    return run.path
+
+
+def _best_and_text(run: RunDir, data: TaskData, test_loss: float) -> dict:
+    """The summary's best epoch by validation loss (best-model.npz), and a text run's numbers: the test
+    cross-entropy in bits per character and as perplexity, and the n-gram baseline."""
+    found = {"best": run.read_json("best.json")} if run.file("best.json").exists() else {}
+    if "vocabulary" in data.info:
+        found["text"] = {"test_bpc": test_loss / math.log(2), "test_perplexity": math.exp(min(test_loss, 700)),
+                         "vocabulary_size": len(data.info["vocabulary"]), "ngram": data.info.get("ngram")}
+    return found

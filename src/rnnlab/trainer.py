@@ -24,13 +24,16 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import denormals, distributed
+from . import threads as thread_policy
+from .cells import get_cell
 from .config import OptimConfig
 from .metrics import metric_of_sums, metric_sums, metric_value
 from .numpy.losses import LOSSES
@@ -166,6 +169,8 @@ class Callback:
 
     def on_interrupt(self, trainer: Trainer, state: LoopState) -> None: ...
 
+    def on_fit_start(self, trainer: Trainer, threads_line: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -186,15 +191,39 @@ def predict_stream(model: Trainable, split: Split, stream: BatchStream, batch_si
     return np.concatenate(outputs, axis=1), rows
 
 
+def step_work(model: Trainable, batch_size: int) -> float:
+    """Multiply-adds of the largest product of one time step, batch x G*H x (H + D) with D the widest layer
+    input: what decides whether another thread pays (:mod:`rnnlab.threads`); 0 for a model that has no spec."""
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        return 0.0
+    r = spec.recurrent
+    H = r.hidden_size
+    widest = max(r.input_size or 1, H * (2 if r.bidirectional else 1) if r.num_layers > 1 else 1)
+    return float(batch_size * get_cell(r.cell).num_gates * H * (H + widest))
+
+
+@contextmanager
+def thread_scope(model: Trainable, batch_size: int, setting: int | None = None) -> Iterator[thread_policy.ThreadChoice]:
+    """The threads :mod:`rnnlab.threads` chooses (or ``setting`` / RNNLAB_THREADS asks for), in use inside the
+    block; inside a scope already open (training's evaluations) that scope's threads stay."""
+    if thread_policy.inside_scope():
+        yield thread_policy.ThreadChoice(thread_policy.torch_threads(), "the training around it")
+        return
+    choice = thread_policy.decide(setting, step_work(model, batch_size))
+    with thread_policy.use_threads(choice.threads):
+        yield choice
+
+
 def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
                    batch_size: int, flush_denormals: bool = True,
-                   stream: BatchStream | None = None) -> tuple[float, float, np.ndarray]:
+                   stream: BatchStream | None = None, threads: int | None = None) -> tuple[float, float, np.ndarray]:
     """Loss, metric and outputs of ``model`` on a whole split, in batches (denormals flushed to zero
-    unless ``flush_denormals`` is False, see :mod:`rnnlab.denormals`).
+    unless ``flush_denormals`` is False, see :mod:`rnnlab.denormals`), with the threads of :func:`thread_scope`.
 
     With a ``stream`` that carries state the split is read as that stream reads it (:func:`predict_stream`,
     ``batch_size`` rows unless the stream says otherwise); the outputs come back in the split's layout."""
-    with denormals.flush_denormals(flush_denormals):
+    with thread_scope(model, batch_size, threads), denormals.flush_denormals(flush_denormals):
         if stream is not None and stream.carries_state:
             outputs, rows = predict_stream(model, split, stream, batch_size)
             return (loss_value(loss, outputs, rows.y, rows.mask), metric_value(metric, outputs, rows.y, rows.mask),
@@ -205,12 +234,12 @@ def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
 
 def evaluate_as_trained(model: Trainable, split: Split, loss: str, metric: str, stream: BatchStream,
                         batch_size: int, eval_batch_size: int, flush_denormals: bool = True,
-                        ) -> tuple[float, float, np.ndarray]:
+                        threads: int | None = None) -> tuple[float, float, np.ndarray]:
     """:func:`evaluate_split` as training reads the task: a stream that carries state reads ``split`` in
     ``batch_size`` rows (a training batch's) with its state carried; any other in batches of ``eval_batch_size``."""
     if stream.carries_state:
-        return evaluate_split(model, split, loss, metric, batch_size, flush_denormals, stream)
-    return evaluate_split(model, split, loss, metric, eval_batch_size, flush_denormals)
+        return evaluate_split(model, split, loss, metric, batch_size, flush_denormals, stream, threads)
+    return evaluate_split(model, split, loss, metric, eval_batch_size, flush_denormals, None, threads)
 
 
 class StopFlag:
@@ -225,8 +254,9 @@ class Trainer:
                  label: str = "", eval_batch_size: int = 1000, callbacks: tuple[Callback, ...] = (),
                  workers: distributed.Workers | None = None, stop: StopFlag | None = None,
                  augment: Callable[[np.ndarray, int, np.ndarray, int], np.ndarray] | None = None,
-                 flush_denormals: bool = True, stream: BatchStream | None = None) -> None:
+                 flush_denormals: bool = True, stream: BatchStream | None = None, threads: int | None = None) -> None:
         self.flush_denormals = flush_denormals   # FTZ/DAZ while training and evaluating (rnnlab.denormals)
+        self.threads = threads                   # None: chosen when fit starts (rnnlab.threads)
         self.augment = augment   # (x, step, positions in the batch, batch size) -> x (rnnlab.data.augment)
         self.model, self.data, self.optim, self.loss, self.metric = model, data, optim, loss, metric
         self.seed, self.label, self.eval_batch_size = seed, label, eval_batch_size
@@ -246,9 +276,12 @@ class Trainer:
 
     def fit(self, state: LoopState | None = None, history: History | None = None) -> History:
         """Train from ``state`` (a fresh start when None) to the last epoch; returns the history.
-        Denormal floats are flushed to zero meanwhile unless ``flush_denormals`` is False."""
-        with denormals.flush_denormals(self.flush_denormals):
-            return self._fit(state, history)
+        Denormal floats are flushed to zero meanwhile unless ``flush_denormals`` is False; the threads are
+        chosen (:mod:`rnnlab.threads`) and said in one line to the callbacks (``on_fit_start``)."""
+        with thread_scope(self.model, self.optim.batch_size, self.threads) as choice:
+            self._emit("on_fit_start", choice.line())
+            with denormals.flush_denormals(self.flush_denormals):
+                return self._fit(state, history)
 
     def _fit(self, state: LoopState | None, history: History | None) -> History:
         state = state or LoopState()
@@ -328,7 +361,7 @@ class Trainer:
         """Loss, metric and outputs of the model on ``split``, read as the task's stream reads it (a stream that
         carries state: in as many rows as a training batch has, unless the stream says otherwise)."""
         return evaluate_as_trained(self.model, split, self.loss, self.metric, self.stream, self.optim.batch_size,
-                                   self.eval_batch_size, self.flush_denormals)
+                                   self.eval_batch_size, self.flush_denormals, self.threads)
 
 
 def _restarted(carried: dict[str, np.ndarray] | None, fresh: np.ndarray | None) -> dict[str, np.ndarray]:

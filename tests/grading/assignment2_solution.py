@@ -151,5 +151,12 @@ class LSTM:
         self.by -= learning_rate * dby
 
 
+# TODO 3: try different parameters (the document's: 0.005, 64, 9, 128)
+learning_rate = 0.005
+batch_size = 64
+epochs = 12
+hidden_dim = 128
+
+
 if __name__ == "__main__":
     print("training would start here")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import __version__, course
 from ..rules import ENGINES
 from ..spec import NONLINEARITIES
+from ..threads import prepare_process
 from . import commands
 from . import grading as grading_cli
 from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
@@ -87,6 +88,21 @@ def _evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
 
 
+def _generate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="the run directory of a text run (--task text or human-numbers)")
+    p.add_argument("--prime", default="", help="the text to start from (default: none; the model starts after a "
+                                                "line end or a space)")
+    p.add_argument("--length", type=int, default=500, help="characters to write after the prime (default 500)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="> 0: lower writes likelier text, 1 samples the model as it is (default 1)")
+    p.add_argument("--top-k", type=int, help="draw only from the K likeliest characters at each step")
+    p.add_argument("--seed", type=int, default=0, help="the draws' seed (default 0): the same text on every engine")
+    p.add_argument("--engine", choices=ENGINE_NAMES, help="load the weights into this engine (default: the run's)")
+    p.add_argument("--best", action="store_true", help="the model of the epoch of lowest validation loss")
+    p.add_argument("--replace", metavar="CHAR",
+                   help="take characters of the prime that the vocabulary lacks as CHAR (default: refuse them)")
+
+
 def _predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("run")
     p.add_argument("images", nargs="+", help="image files or folders (PNG, JPEG, BMP)")
@@ -110,6 +126,8 @@ def _gradients(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length", type=positive_int, default=30)
     p.add_argument("--hidden-size", type=positive_int, default=16)
     p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--long-length", type=positive_int, default=1000,
+                   help="steps of long_range.png: LSTM, GRU, orthogonal RNN, minGRU, minLSTM, LRU (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/gradients", help="output folder (default runs/gradients)")
 
@@ -126,7 +144,8 @@ def _sweep(p: argparse.ArgumentParser) -> None:
 
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="ENTRY",
-                   help="seed000 seed001 seed004 fashion cumavg memory binary speed pixels pixels-gpu long-memory")
+                   help="seed000 seed001 seed004 fashion cumavg memory binary speed pixels pixels-gpu long-memory "
+                        "foreign text")
     p.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
                    help="the notebook's protocol, our recipe, or both (default)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds for the cheap entries (default 3)")
@@ -174,12 +193,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("predict", "predict the digit in your own images with a saved model",
             "Read your own digit pictures (files or folders) with a model trained on MNIST.", _predict,
             commands.predict),
+    Command("generate", "write text with a text run's model (prime, length, temperature, top-k, seed)",
+            "Write text with the model of a character-level run: the prime, then LENGTH characters drawn one at a "
+            "time at TEMPERATURE (from the TOP_K likeliest), the same text on every engine for the same seed.",
+            _generate, commands.generate),
     Command("runs", "the runs on disk with their task, model, best metric and time",
             "List the run directories under --runs-dir, newest first.", _runs, commands.runs),
-    Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU)",
-            "Write flow.png, heatmap.png, eigen_growth.png and summary.txt: gradient norms against the distance "
-            "from the loss at init and after training, a weight-scale x step heat map, and the eigenvalue against "
-            "the growth rate.", _gradients, commands.gradients),
+    Command("gradients", "pictures of gradient flow through time (RNN, LSTM, GRU; the linear recurrences)",
+            "Write flow.png, heatmap.png, eigen_growth.png, long_range.png, eigenvalues.png and summary.txt: "
+            "gradient norms against the distance from the loss at init and after training, a weight-scale x step "
+            "heat map, the eigenvalue against the growth rate, the gradient over --long-length steps for the LSTM "
+            "and the linear recurrences, and their eigenvalues on the complex plane.", _gradients,
+            commands.gradients),
     Command("sweep", "run a grid of settings x seeds (local processes or Ray) and aggregate it",
             "Expand a sweep file (task, fixed settings, grid, random samples, seeds) into runs and train them; "
             "finished runs are skipped, interrupted ones resumed, failures recorded. --report aggregates the "
@@ -193,8 +218,9 @@ COMMANDS: tuple[Command, ...] = (
             "size, length, loss) on 127.0.0.1, and the draw page (/draw: draw a digit and watch a trained "
             "run read it row by row).", _explore, commands.explore),
     Command("exercises", "write the course's exercise notebooks (empty answers, checks, a grading cell)",
-            "Write the exercise notebooks of Assignment 2 and the gradient-flow notebook into DIR: the course's "
-            "classes and methods with empty answer blocks, checks to run as you go and a last cell that grades "
+            "Write the exercise notebooks of the five course documents into DIR: the course's classes and "
+            "methods with empty answer blocks, checks to run as you go, runs checked against bars and a last "
+            "cell that grades "
             "the notebook (--answers: the teacher's answer keys). Refuses to overwrite a notebook already in DIR.",
             grading_cli.exercises_arguments,
             grading_cli.exercises),
@@ -256,6 +282,7 @@ def os_message(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_process()        # OpenMP threads that sleep while they wait, if torch is not loaded yet (rnnlab.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -106,19 +106,15 @@ def resume_changes(args: argparse.Namespace) -> dict:
 
 def compare(args: argparse.Namespace) -> int:
     check_data_dir(args)
-    from ..metrics import format_metric
-    from ..rundir import check_run_name
+    from ..rundir import RunDir, check_run_name
     from ..runs import compare as compare_models
+    from ..runs import results_table
     settings = settings_from(args)
     task = settings.values.get("task", "mnist-rows")
     run_dir = Path(args.runs_dir) / (check_run_name(args.name) if args.name is not None else f"compare-{task}")
-    report, histories = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force,
-                                       resume=args.resume, progress=not args.quiet)
-    for h in histories:
-        s = h.summary
-        print(f"{s['label']:>14}: test {s['metric']} {format_metric(s['metric'], s['final_test_metric'])} "
-              f"(best {format_metric(s['metric'], s['best_test_metric'])}), {s['parameters']:,} parameters, "
-              f"{s['seconds']:.1f} s")
+    report, _ = compare_models(settings, run_dir, data_dir=args.data_dir, force=args.force, resume=args.resume,
+                               progress=not args.quiet)
+    print(results_table(RunDir(run_dir).read_json("compare.json")))   # the table the README's main job shows
     print(f"report: {report}")
     return 0
 
@@ -132,6 +128,13 @@ def evaluate(args: argparse.Namespace) -> int:
           f"{r['metric']} {format_metric(r['metric'], r['test_metric'])}")
     for name, value in r["extra_tests"].items():
         print(f"  {name}: {r['metric']} {format_metric(r['metric'], value)}")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from ..runs import generate_text
+    print(generate_text(args.run, args.prime, args.length, args.temperature, args.top_k, args.seed, args.engine,
+                        args.best, args.replace))
     return 0
 
 
@@ -206,7 +209,8 @@ def _printable(text: str, limit: int = 120) -> str:
 def gradients(args: argparse.Namespace) -> int:
     from ..gradient_report import gradient_report
     check_out_folder("--out", args.out)
-    gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed)
+    gradient_report(args.out, args.task, args.length, args.hidden_size, args.epochs, seed=args.seed,
+                    long_length=args.long_length)
     print(f"pictures and summary in {args.out}")
     return 0
 

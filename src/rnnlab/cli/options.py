@@ -98,6 +98,8 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--forget-bias": ("forget_bias", {"type": float, "help": "added to the LSTM forget-gate bias (e.g. 1.0)"}),
     "--chrono": ("chrono", {"type": int, "metavar": "T_MAX",
                             "help": "chrono init of the LSTM gate biases for dependencies up to T_MAX steps"}),
+    "--ring": ("ring", {"metavar": "R_MIN,R_MAX[,MAX_PHASE]",
+                        "help": "the LRU's eigenvalues drawn on this ring (default 0.9,0.999; phase up to 2 pi)"}),
     "--augment": ("augment", {"nargs": "?", "const": "recommended", "metavar": "PARTS",
                               "help": "augment the training images of an image task: parts separated by commas "
                                       "(rotate, scale, shear, shift, elastic, stroke, resolution, blur, noise); "
@@ -107,6 +109,9 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--keep-denormals": ("flush_denormals", {"action": "store_const", "const": False,
                                              "help": "compute with denormal floats instead of flushing them to "
                                                      "zero (slow on Intel processors; see docs/engines.md)"}),
+    "--threads": ("threads", {"type": positive_int, "metavar": "N",
+                              "help": "threads for training and evaluation (default: chosen from the model's size "
+                                      "and the machine's load; also $RNNLAB_THREADS)"}),
     "--tensorboard": ("tensorboard", {"action": "store_const", "const": True,
                                       "help": "also write TensorBoard event files into the run directory"}),
 }
@@ -121,6 +126,9 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=setting, **keywords, **extra)
     p.add_argument("--opt", dest="task_options", type=task_option, action="append", metavar="KEY=VALUE",
                    help="a task option, repeatable: --opt length=50 --opt n_train=5000")
+    p.add_argument("--bptt", type=positive_int, metavar="N",
+                   help="text tasks: truncated backpropagation through time over windows of N characters, the "
+                        "state carried from window to window (the same as --opt bptt=N)")
     p.add_argument("--no-clip-norm", action="store_true",
                    help="no clipping by norm (the default clips the gradient norm at 1)")
     p.add_argument("--preset", choices=tuple(PRESETS), help="settings that reproduce a course notebook (course, "
@@ -137,6 +145,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The settings the flags give: defaults < --preset < --config < flags."""
     flags = {setting: getattr(args, setting) for setting, _ in SETTING_FLAGS.values()}
     flags["task_options"] = dict(args.task_options or [])
+    if getattr(args, "bptt", None) is not None:
+        given = flags["task_options"].setdefault("bptt", args.bptt)
+        if given != args.bptt:
+            raise ValueError(f"bptt: --bptt {args.bptt} and --opt bptt={given} contradict each other; give one")
     if getattr(args, "cell", None):
         flags["cell"] = args.cell
     if getattr(args, "ddp", None):

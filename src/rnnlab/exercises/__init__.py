@@ -13,6 +13,20 @@ from pathlib import Path
 from ..grading.assignments import ASSIGNMENTS
 
 HERE = Path(__file__).resolve().parent / "notebooks"
+# The first code cell of every exercise notebook (and of the course notebooks): plain notebook code, since it
+# runs before rnnlab can be imported.  tests/test_grading_exercises.py checks that each notebook starts with it.
+INSTALL_CELL = """\
+# Installs rnnlab where this Python lacks it (Colab, a fresh Jupyter) and does nothing where it is installed.
+# RNNLAB_WHEEL=/path/to/rnnlab-VERSION-py3-none-any.whl installs that wheel instead of rnnlab's git repository.
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("rnnlab") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                    os.environ.get("RNNLAB_WHEEL") or "git+https://github.com/rnnlab/rnnlab"], check=True)
+    importlib.invalidate_caches()"""
 # exercise notebook -> the course document it follows (from the grader's one list of assignments)
 EXERCISES = {a.notebook: a.title for a in sorted(ASSIGNMENTS.values(), key=lambda a: a.notebook)}
 

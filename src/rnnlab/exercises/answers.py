@@ -64,6 +64,7 @@ A2 = [
                 grads["b" + g] += d
             dh = sum(getattr(self, "U" + g).T @ d for g, d in da.items())
             dc = dc * f_t""",
+    "epochs = 10",
 ]
 
 FLOW = [
@@ -92,8 +93,91 @@ FLOW = [
         last_layer_h, last_step_h = inputs, torch.stack(lasts)""",
 ]
 
+LAB = [
+    """self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)""",
+    """output, _ = self.rnn(x)
+        out = self.fc(output[:, -1, :])""",
+    """self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)""",
+    """_, (hn, _) = self.lstm(x)
+        out = self.fc(hn[-1])""",
+]
 
-ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW}
+_START = """if hidden is None:
+            h0 = torch.zeros(self.num_layers, x.size(0), self.hidden_size, device=x.device)
+            hidden = (h0, torch.zeros_like(h0)) if self.rnn_type == "lstm" else h0
+        rnn_output, final_hidden = self.rnn(x, hidden)"""
+WARMUP = [
+    """layers = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+        if rnn_type not in layers:
+            raise ValueError(f"Unknown RNN type: {rnn_type}")
+        self.rnn = layers[rnn_type](input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, output_size)""",
+    _START + """
+        output = self.fc(rnn_output[:, -1, :])""",
+    """X = torch.zeros(batch_size, seq_length, feature_dim, device=device)
+    y = torch.rand(batch_size, feature_dim, device=device)
+    X[:, 0, :] = y
+    X[:, 1:, :] = torch.rand(batch_size, seq_length - 1, feature_dim, device=device) * 0.1""",
+    """X = torch.randint(0, 2, (batch_size, seq_length, 1), dtype=torch.float, device=device)
+    y = torch.zeros(batch_size, seq_length, 1, device=device)
+    y[:, 1:, 0] = torch.logical_xor(X[:, 1:, 0].int(), X[:, :-1, 0].int()).float()""",
+    _START + """
+        output = self.sigmoid(self.fc(rnn_output))""",
+    """values = torch.rand(batch_size, seq_length, device=device)
+    half = seq_length // 2
+    first = torch.randint(0, half, (batch_size,), device=device)
+    second = torch.randint(half, seq_length, (batch_size,), device=device)
+    rows = torch.arange(batch_size, device=device)
+    mask = torch.zeros(batch_size, seq_length, device=device)
+    mask[rows, first] = 1
+    mask[rows, second] = 1
+    X = torch.stack([values, mask], dim=2)
+    y = (values[rows, first] + values[rows, second]).unsqueeze(1)""",
+    _START + """
+        output = self.fc(rnn_output[:, -1, :])""",
+]
+
+PA4 = [
+    """self.rnn = nn.RNN(input_size=input_size, hidden_size=hidden_size, nonlinearity=activation)
+        self.layer2 = nn.Linear(hidden_size, output_size)""",
+    """X = X.permute(1, 0, 2).to(self.device)
+        hiddenlayer = torch.zeros(1, X.size(1), self.hidden_size, device=self.device)
+        _, hiddenlayer = self.rnn(X, hiddenlayer)
+        out = self.layer2(hiddenlayer).reshape(-1, 10)""",
+    """self.lstm = nn.LSTM(input_size=input_size, hidden_size=hidden_size)
+        self.layer2 = nn.Linear(hidden_size, output_size)""",
+    """hiddenstate = torch.zeros(1, X.size(0), self.hidden_size, device=self.device)
+        cellstate = torch.zeros(1, X.size(0), self.hidden_size, device=self.device)
+        lstm_out, _ = self.lstm(X.permute(1, 0, 2).to(self.device), (hiddenstate, cellstate))
+        out = self.layer2(lstm_out[27]).reshape(-1, 10)""",
+    """self.rnn = nn.RNN(input_size, hidden_size, num_layers, bidirectional=True)
+        self.layer2 = nn.Linear(hidden_size * 2, output_size)""",
+    """X = X.permute(1, 0, 2).to(self.device)
+        hiddenlayer = torch.zeros(2, X.size(1), self.hidden_size, device=self.device)
+        _, hiddenlayer = self.rnn(X, hiddenlayer)
+        out = self.layer2(torch.cat((hiddenlayer[0], hiddenlayer[1]), dim=-1))""",
+    """pictures = []
+    for i in range(10):
+        picture = Image.open(os.path.join(folder_path, f"my{i}.png")).convert("L").resize((28, 28))
+        pictures.append(1.0 - np.asarray(picture, dtype=np.float32) / 255.0)
+    images_tensor = torch.tensor(np.stack(pictures)).unsqueeze(1)""",
+    """N1, N2 = np.random.randint(0, 2 ** L), np.random.randint(0, 2 ** L)
+    X = np.array([[(N1 >> i) & 1, (N2 >> i) & 1] for i in range(L + 1)], dtype=float)
+    S_bits = np.array([((N1 + N2) >> i) & 1 for i in range(L + 1)], dtype=float)""",
+    """self.lstm = nn.LSTM(2, hidsize)
+        self.layer2 = nn.Sequential(nn.Linear(hidsize, 1), nn.Sigmoid())""",
+    """X = X.to(self.device).permute(1, 0, 2)
+        hiddenstate = torch.zeros(1, X.size(1), self.hidsize, device=self.device)
+        cellstate = torch.zeros(1, X.size(1), self.hidsize, device=self.device)
+        lstm_out, _ = self.lstm(X, (hiddenstate, cellstate))
+        out = self.layer2(lstm_out).reshape(X.size(0))""",
+]
+
+ANSWERS = {"assignment-2-rnn-and-lstm-on-mnist": A2, "gradient-flow-in-rnns-and-lstms": FLOW,
+           "lab-sheet-9-rnn-and-lstm-in-pytorch": LAB, "rnn-warmup": WARMUP,
+           "programming-assignment-4-recurrent-networks": PA4}
 _BLOCK = re.compile(r"(# >>> your answer\n)(\s*)pass\n")
 
 

@@ -4,6 +4,8 @@
     GET /explore.js   its script (static/explore.js): sliders -> /api/flow -> two canvas plots
     GET /draw, /draw.js   the draw page: draw a digit, watch a trained run read it row by row
     GET /api/runs, POST /api/read   its answers (rnnlab.explore.draw); bad input gets HTTP 400
+    GET /text, /text.js   the text page: type text, watch a trained character-level model's units
+    GET /api/text-runs, POST /api/units   its answers (rnnlab.explore.text)
     any request   refused with 403 unless its Host is a loopback name or address of this server (localhost,
                   127.0.0.1, [::1] with the port: no DNS rebinding), and a POST unless it comes from the page
                   itself (Origin, Sec-Fetch-Site); see rnnlab.explore.guard.  Other methods: 405
@@ -45,12 +47,15 @@ from ..analysis import CELLS, LIMITS, LOSSES, NONLINEARITIES, explore
 from ..cells import get_cell
 from .draw import MAX_BODY, BadRequest, Reader, run_rows
 from .guard import allowed_hosts, host_problem, json_depth_problem, origin_problem
+from .text import TextReader, text_run_rows
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
           "/explore.js": ("explore.js", "text/javascript; charset=utf-8"),
           "/draw": ("draw.html", "text/html; charset=utf-8"),
-          "/draw.js": ("draw.js", "text/javascript; charset=utf-8")}
+          "/draw.js": ("draw.js", "text/javascript; charset=utf-8"),
+          "/text": ("text.html", "text/html; charset=utf-8"),
+          "/text.js": ("text.js", "text/javascript; charset=utf-8")}
 INTEGERS, NUMBERS = ("hidden_size", "length"), ("weight_scale", "bias_scale")
 CHOICES = {"cell": CELLS, "nonlinearity": NONLINEARITIES, "loss": LOSSES}
 CELL_OPTIONS_MARK = b"<!-- CELL OPTIONS: the server writes one option per cell of the registry -->"
@@ -196,17 +201,23 @@ class Handler(BaseHTTPRequestHandler):
             self._flow(url.query)
         elif url.path == "/api/runs":
             self._json(HTTPStatus.OK, {"runs": run_rows(self.server.reader.root)})
+        elif url.path == "/api/text-runs":
+            self._json(HTTPStatus.OK, {"runs": text_run_rows(self.server.text_reader.root)})
         else:
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(url.path)}; try / (the gradient "
-                                                       f"explorer), /draw (draw a digit) or /api/flow"})
+                                                       f"explorer), /draw (draw a digit), /text (type text) or "
+                                                       f"/api/flow"})
 
     def do_POST(self) -> None:
-        """/api/read: a drawing read by a listed run (rnnlab.explore.draw); the body is bounded by MAX_BODY
-        and its JSON nesting by guard.MAX_JSON_DEPTH."""
+        """/api/read: a drawing read by a listed run (rnnlab.explore.draw); /api/units: typed text read by a text
+        run (rnnlab.explore.text); the body is bounded by MAX_BODY and its JSON nesting by guard.MAX_JSON_DEPTH."""
         if self._refused(post=True):
             return
-        if urlparse(self.path).path != "/api/read":
-            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(self.path)}; POST to /api/read"})
+        readers = {"/api/read": self.server.reader, "/api/units": self.server.text_reader}
+        reader = readers.get(urlparse(self.path).path)
+        if reader is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {_shown(self.path)}; POST to /api/read or "
+                                                       f"/api/units"})
             return
         length = self.headers.get("Content-Length", "")
         if not length.isdigit() or int(length) > MAX_BODY:
@@ -225,13 +236,13 @@ class Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": problem})
             return
         try:
-            result = self.server.reader.read(body)
+            result = reader.read(body)
         except BadRequest as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             return
         except Exception as exc:   # a bug: one line, as /api/flow
             message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
-            print(f"rnnlab explore: {message} (for /api/read)", file=sys.stderr, flush=True)
+            print(f"rnnlab explore: {message} (for {urlparse(self.path).path})", file=sys.stderr, flush=True)
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
             return
         self._json(HTTPStatus.OK, result)
@@ -243,6 +254,7 @@ class ExploreServer(ThreadingHTTPServer):
     ``reader`` reads the draw page's drawings with the runs under its folder."""
 
     reader: Reader = Reader("runs")
+    text_reader: TextReader = TextReader("runs")
     allowed_hosts: frozenset[str] = frozenset()
     max_requests = 32     # requests served at once; one more is answered 503 at once (no thread is started for it)
 
@@ -289,6 +301,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | Path 
     ValueError for a port outside 0..65535 (before binding); OSError when the address cannot be bound."""
     server = ExploreServer((host, check_port(port)), Handler)
     server.reader = Reader(runs_dir)
+    server.text_reader = TextReader(runs_dir)
     server.allowed_hosts = allowed_hosts(host, server.server_address[1])
     return server
 
@@ -300,10 +313,10 @@ def _say(line: str) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], object] = _say,
           runs_dir: str | Path = "runs") -> None:
     """Serve the explorer until Ctrl-C; the first line ``echo``-ed holds its URL, http://HOST:PORT/
-    (the draw page: http://HOST:PORT/draw, with the runs under ``runs_dir``)."""
+    (the draw page: http://HOST:PORT/draw, the text page: http://HOST:PORT/text, with the runs under ``runs_dir``)."""
     server = make_server(host, port, runs_dir)
     url = f"http://{host}:{server.server_address[1]}/"
-    echo(f"rnnlab explore: open {url}  (draw a digit: {url}draw; Ctrl-C to stop)")
+    echo(f"rnnlab explore: open {url}  (draw a digit: {url}draw; type text: {url}text; Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -18,7 +18,14 @@ from .jail import Limits, SandboxUnavailable
 from .report import Item, Report
 from .source import SubmissionError, from_source, read_submission, recognise
 
-__all__ = ["ASSIGNMENTS", "Item", "Limits", "Report", "SandboxUnavailable", "SubmissionError", "check", "grade"]
+__all__ = ["ASSIGNMENTS", "Item", "Limits", "Report", "SandboxUnavailable", "SubmissionError", "check", "grade",
+           "record_run"]
+
+
+def record_run(assignment: str, item: str, value: float, full: bool | None = None) -> bool:
+    """A run's number against its bar, printed and kept for the grader (``runs.record_run``)."""
+    from .runs import record_run as record
+    return record(assignment, item, value, full)
 
 
 def _notebook_history() -> list[str]:
@@ -44,19 +51,23 @@ def grade(submission: str | Path | None = None, assignment: str | None = None, l
     SandboxUnavailable when a sandbox is asked for and cannot be made; anything the submission does gives a
     Report."""
     if submission is None:
+        from .runs import RECORDED
         parsed = from_source(_notebook_history(), "this notebook")
+        parsed.runs = dict(RECORDED)
         sandbox = False if sandbox is None else sandbox
     else:
         parsed = read_submission(submission)
     sandbox = True if sandbox is None else sandbox
     name = recognise(parsed, assignment)
     only = (only,) if isinstance(only, str) else tuple(only)
+    from .runs import run_items
     if parsed.syntax_error:
         reason = f"not graded: the submission is not Python ({parsed.syntax_error})"
-        return Report(name, [Item(i, 0, p, False, reason) for i, p in ASSIGNMENTS[name].selected(only)],
-                      sandboxed=sandbox)
+        return Report(name, [Item(i, 0, p, False, reason) for i, p in ASSIGNMENTS[name].selected(only)]
+                      + run_items(name, parsed.runs, only), sandboxed=sandbox)
     from .sandbox import run
     report = run(parsed.code, name, limits or Limits(), only, sandbox)
+    report.items += run_items(name, parsed.runs, only)
     if parsed.skipped:
         report.notes.append(f"{parsed.skipped} top-level statement(s) (tests, training, plots) not run: "
                             f"the grader runs its own checks on the definitions")

@@ -2,7 +2,7 @@
 
     python -I agent.py [SITE]      (stdin: requests, stdout: answers, both frames of ``wire``)
 
-It imports nothing of rnnlab (it is copied into the sandbox with ``wire.py``, ``lend_layer.py``, ``lend_flow.py``).  It
+It imports nothing of rnnlab (it is copied into the sandbox with ``wire.py`` and the ``lend_*.py`` files).  It
 runs the submission's definitions, then answers requests one at a time: look up a name, call an object, read or
 set an attribute, lend the student's namespace a piece the grader supplies.  Everything it answers is plain
 data (``wire``) or a reference to an object that stays here; it computes no score and compares nothing: the
@@ -121,6 +121,15 @@ class Agent:
     def op_get(self, name):
         return self.reference(self.namespace[name])
 
+    def op_value(self, name):
+        """A top-level name's value itself (plain data: a number, a string), not a reference."""
+        return self.namespace[name]
+
+    def op_default(self, name, value):
+        """Give the submission a top-level name it uses but cannot define here (the notebooks' ``device =
+        torch.device(...)`` is a call, so the grader does not run it): only when it is not defined."""
+        self.namespace.setdefault(name, value)
+
     def op_call(self, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
@@ -157,15 +166,25 @@ class Agent:
 
     def load_lent(self, piece):
         """The file that holds ``piece``, loaded the first time a check needs it (never before the checks it
-        could answer): ``RNNLayer`` from ``lend_layer``, the rest from ``lend_flow``."""
+        could answer): ``RNNLayer`` from ``lend_layer``, ``models.NAME`` from ``lend_models`` (the documents'
+        models), the rest from ``lend_flow``."""
+        if piece.startswith("models."):
+            if "lend_models" not in self.loaded:
+                self.loaded.add("lend_models")
+                self.lent.update({f"models.{k}": v for k, v in self.exec_file("lend_models").items()})
+            return
         module = "lend_layer" if piece == "RNNLayer" else "lend_flow"
         if module not in self.loaded:
             self.loaded.add(module)
-            here = os.path.dirname(os.path.abspath(__file__))
-            namespace = {"__name__": module}
-            with open(os.path.join(here, module + ".py"), encoding="utf-8") as file:
-                exec(compile(file.read(), module + ".py", "exec"), namespace)
-            self.lent.update({k: v for k, v in namespace.items() if not k.startswith("__")})
+            self.lent.update(self.exec_file(module))
+
+    def exec_file(self, module):
+        """The names a grader's file next to this one defines (run in a namespace of its own)."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        namespace = {"__name__": module}
+        with open(os.path.join(here, module + ".py"), encoding="utf-8") as file:
+            exec(compile(file.read(), module + ".py", "exec"), namespace)
+        return {k: v for k, v in namespace.items() if not k.startswith("__")}
 
     def op_unlend(self):
         for name, value in self.saved.items():

@@ -141,6 +141,7 @@ class _quietly:
 
 def _grade_one(row: Row, out: Path, limits: Limits, settings: dict) -> Row:
     """Grade one file; whatever happens becomes its row (never an exception that stops the class)."""
+    from .runs import run_items
     from .sandbox import run
     assignment, sandboxed = settings["requested_assignment"], settings["sandboxed"]
     try:
@@ -149,6 +150,7 @@ def _grade_one(row: Row, out: Path, limits: Limits, settings: dict) -> Row:
         if parsed.syntax_error:
             raise SubmissionError(f"not Python ({parsed.syntax_error})")
         row.report = run(parsed.code, name, limits, (), sandboxed)
+        row.report.items += run_items(name, parsed.runs)
         if parsed.skipped:
             row.report.notes.append(f"{parsed.skipped} top-level statement(s) (tests, training, plots) not run: "
                                     f"the grader runs its own checks on the definitions")
@@ -182,7 +184,7 @@ def columns(rows: list[Row]) -> list[str]:
     """student, file, assignment, score, max_score, status, sandboxed, then one column of points per item
     (``assignment/item`` when the class holds more than one assignment)."""
     present = [a for a in ASSIGNMENTS if any(r.report and r.report.assignment == a for r in rows)]
-    items = [f"{a}/{i}" if len(present) > 1 else i for a in present for i, _ in ASSIGNMENTS[a].items]
+    items = [f"{a}/{i}" if len(present) > 1 else i for a in present for i, _ in ASSIGNMENTS[a].all_items]
     return ["student", "file", "assignment", "score", "max_score", "status", "sandboxed", *items]
 
 
@@ -229,7 +231,7 @@ def summary(result: ClassResult) -> str:
             mine = [r.report for r in graded if r.report.assignment == name]
             if mine:
                 lines.append(f"  {name} ({len(mine)}):")
-                for item_id, _ in ASSIGNMENTS[name].items:
+                for item_id, _ in ASSIGNMENTS[name].all_items:
                     got = sum(1 for rep in mine for i in rep.items if i.id == item_id and i.passed)
                     lines.append(f"    {item_id:<38} {got:>4} / {len(mine)} passed")
     lines += [f"not graded: {r.student}: {r.problem}" for r in result.rows if not r.report]

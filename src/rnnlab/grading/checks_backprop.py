@@ -142,12 +142,44 @@ def check_training(spec: ModelSpec, namespace: dict) -> str:
     return f"trained on a small task: test accuracy {accuracy:.0%} (bar {TRAIN_BAR:.0%}; no points, a sanity run)"
 
 
+# the document's values in its training cell, under "TODO 3: try to use different parameters"
+DOCUMENT_PARAMETERS = {"learning_rate": 0.005, "batch_size": 64, "epochs": 9, "hidden_dim": 128}
+PARAMETER_RANGES = {"learning_rate": (float, 1e-6, 1.0), "batch_size": (int, 1, 5000), "epochs": (int, 1, 200),
+                    "hidden_dim": (int, 1, 1024)}
+
+
+def check_hyperparameters(namespace) -> str:
+    """TODO 3 of the training cell: the hyperparameters defined as numbers in their ranges, and at least one of
+    them not the document's (the TODO asks to try different ones)."""
+    values = {}
+    for name, (kind, low, high) in PARAMETER_RANGES.items():
+        if name not in namespace:
+            raise Fail(f"{name} is not defined: TODO 3 sets learning_rate, batch_size, epochs and hidden_dim at the "
+                       f"top level of the training cell (plain numbers, e.g. learning_rate = 0.01)")
+        value = namespace.session.request("value", name)
+        if kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise Fail(f"{name} = {value!r}: expected a whole number")
+        if not (isinstance(value, (int, float)) and low <= value <= high):
+            raise Fail(f"{name} = {value!r}: expected a number from {low:g} to {high:g}")
+        values[name] = value
+    changed = [f"{k} {v:g} (the document's {DOCUMENT_PARAMETERS[k]:g})" for k, v in values.items()
+               if v != DOCUMENT_PARAMETERS[k]]
+    if not changed:
+        raise Fail("learning_rate, batch_size, epochs and hidden_dim are the document's (0.005, 64, 9, 128): TODO 3 "
+                   "asks you to try different parameters; keep the ones that did best and say what you saw")
+    return "your parameters: " + ", ".join(changed)
+
+
 def assignment_checks(items: tuple[tuple[str, float], ...]) -> list[Check]:
     """Assignment 2's checks for ``items`` ((id, points), from ``assignments``, the one place they are defined):
-    per model its ``__init__``, activations, ``forward``, ``backward`` and a training run."""
+    per model its ``__init__``, activations, ``forward``, ``backward`` and a training run; and TODO 3, the
+    hyperparameters."""
     parts = {"__init__": check_init, "forward": check_forward, "backward": check_backward, "training": check_training}
     checks = []
     for item, points in items:
+        if item == "hyperparameters":
+            checks.append(Check(item, points, check_hyperparameters))
+            continue
         model, part = item.split(".")
         spec = SPECS[model]
         run = partial(check_activation, spec, part) if part in spec.activations else partial(parts[part], spec)

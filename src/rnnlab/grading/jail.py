@@ -3,7 +3,7 @@
 Inside: new user, PID, network, IPC, UTS and cgroup namespaces (no network at all, no other process visible,
 every process killed when the sandbox's first one ends), a read-only view of only the interpreter, its
 standard library, /usr, and the packages the assignment may use (NumPy; PyTorch and Matplotlib for the
-gradient-flow notebook; never rnnlab), the agent's four files, and one writable folder ``/work``: a tmpfs of
+gradient-flow notebook; never rnnlab), the agent's files, and one writable folder ``/work``: a tmpfs of
 ``disk_mb``.  Outside, on the ``bwrap`` process before it starts: limits on address space, CPU time, file
 size, open files and core dumps; as root a pids and a memory cgroup per sandbox cap the processes and their
 memory together, otherwise ``RLIMIT_NPROC`` caps the processes.  Every tmpfs but ``/work`` is read-only.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AGENT_FILES = ("agent.py", "wire.py", "lend_layer.py", "lend_flow.py")
+AGENT_FILES = ("agent.py", "wire.py", "lend_layer.py", "lend_flow.py", "lend_models.py")
 CGROUPS = Path("/sys/fs/cgroup")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignments import ASSIGNMENTS
@@ -42,6 +42,7 @@ class Submission:
     defined: tuple[str, ...]
     skipped: int
     syntax_error: str | None = None
+    runs: dict = field(default_factory=dict)     # (assignment, run id) -> (value, full size): ``runs``' tags
 
 
 def read_submission(path: str | Path) -> Submission:
@@ -54,7 +55,10 @@ def read_submission(path: str | Path) -> Submission:
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{path}: cannot be read as text ({exc}); give a .py or .ipynb file") from None
     if path.suffix == ".ipynb":
-        return from_source(notebook_cells(text, path.name), path.name)
+        from .runs import tags_in_notebook
+        submission = from_source(notebook_cells(text, path.name), path.name)
+        submission.runs = tags_in_notebook(text)
+        return submission
     return from_source(percent_cells(text), path.name, "\n")
 
 
@@ -132,13 +136,21 @@ def from_source(text: str | list[str], name: str = "submission", separator: str 
 
 
 def definitions(tree: ast.Module) -> list[ast.stmt]:
-    """The top-level statements of ``tree`` that define something (the ones the grader runs).  A plain
-    ``import rnnlab`` (the exercise notebooks' own line, for ``rnnlab.check``) is left out without a note:
-    the sandbox has no rnnlab, and that concerns no student."""
+    """The top-level statements of ``tree`` that define something (the ones the grader runs).  The exercise
+    notebooks' own imports of rnnlab (``import rnnlab`` for ``rnnlab.check``, ``NOTEBOOK_IMPORTS``) are left out
+    without a note: the sandbox has no rnnlab, and that concerns no student."""
     return [node for node in tree.body if _is_definition(node) and not _imports_rnnlab(node)]
 
 
+# what the exercise notebooks themselves import from rnnlab (the data, and the runs' record), left out silently;
+# any other import of rnnlab (``from rnnlab.classic import RNN``) runs, fails in the sandbox and says so in a note
+NOTEBOOK_IMPORTS = {"rnnlab": {"lab"}, "rnnlab.grading": {"record_run"}, "rnnlab.grading.runs": {"full_size"}}
+
+
 def _imports_rnnlab(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        names = {a.name for a in node.names}
+        return node.level == 0 and names <= NOTEBOOK_IMPORTS.get(node.module or "", set())
     return isinstance(node, ast.Import) and all(a.name == "rnnlab" for a in node.names)
 
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import linear
+from . import linear, lru
 from .layer_norm import layer_norm_backward, layer_norm_forward
 
 if TYPE_CHECKING:
@@ -376,10 +376,12 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "lstm": Implementation(lstm_forward, lstm_backward, compiled="lstm"),
     "gru": Implementation(gru_forward, gru_backward, compiled="gru"),
     "indrnn": Implementation(rnn_forward, rnn_backward, compiled="rnn"),
+    "orthogonal": Implementation(rnn_forward, rnn_backward, compiled="rnn"),   # the RNN's step, W = Cayley(M)
     # the linear recurrences (``linear.py``): each a whole-sequence pair, the scan bound to the cell's a_t, b_t
     "mingru": Implementation(partial(linear.direction_forward, linear.mingru_coefficients),
                              partial(linear.direction_backward, linear.mingru_coefficient_grads), whole_sequence=True),
     "minlstm": Implementation(partial(linear.direction_forward, linear.minlstm_coefficients),
                               partial(linear.direction_backward, linear.minlstm_coefficient_grads),
                               whole_sequence=True),
+    "lru": Implementation(lru.direction_forward, lru.direction_backward, whole_sequence=True),   # ``lru.py``
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..cells import get_cell
 from ..kernels.switch import AVAILABLE, ENV, compiled_default, resolve_compiled  # noqa: F401  (re-exported)
 from .cells import IMPLEMENTATIONS
 
@@ -48,3 +49,16 @@ def step_pair(cell: str, fused: bool, layer_norm: bool = False) -> tuple[Callabl
         if compiled.layer_norm or not layer_norm:
             return compiled.forward, compiled.backward, True
     return implementation.forward, implementation.backward, False
+
+
+def sequence_pair(cell: str, compiled: bool, layer_norm: bool, sequence: bool = True):
+    """The whole-sequence loops of ``cell`` (``sequence.py``, a ``SequencePair``) where its compiled steps run
+    without layer norm, its recurrent weight is a full W_hh, BLAS's gemm was found and ``sequence`` is not False;
+    else None, and the time loop runs step by step."""
+    implementation = IMPLEMENTATIONS[cell]
+    if (not sequence or not compiled or layer_norm or implementation.whole_sequence
+            or implementation.compiled is None or get_cell(cell).recurrent_weight != "full"):
+        return None
+    from ..kernels.blas import ADDRESSES
+    from .sequence import SEQUENCES
+    return SEQUENCES.get(implementation.compiled) if ADDRESSES else None

@@ -2,30 +2,28 @@
 
 A cell whose registry entry says ``recurrence="linear"`` computes a_t and b_t from x_t alone, so the
 whole sequence needs no step-by-step matrix product: the engine forms a_t and b_t for every step in
-one product, then runs a *scan* of the affine maps h -> a_t * h + b_t.  Two scans, the same numbers:
+one product, then runs a *scan* of the affine maps h -> a_t * h + b_t.  Three scans, the same numbers:
 
-- :func:`scan_loop`, the sequential reference: one elementwise step per t (``fused=False`` or
-  ``RNNLAB_FUSED=0`` always runs it);
-- :func:`scan_doubling`, the vectorised one: the Hillis-Steele parallel prefix scan.
-  Composing two steps is again a step, (a2, b2) o (a1, b1) = (a2 a1, a2 b1 + b2), so after pass k
-  every position holds the composition of the 2^k steps ending there; ceil(log2 T) passes, each one
-  vectorised over all T*H*N values.  It is used instead of cumulative products in log space because
+- :func:`scan_loop`, the sequential reference: two NumPy calls per step (``fused=False`` or
+  ``RNNLAB_FUSED=0`` runs it);
+- :func:`rnnlab.kernels.scan.scan_forward`, what the engine runs where compiled kernels run: the same
+  sequence of steps as one compiled pass over time, each step's H*N values in one vectorised loop, no
+  Python call per step;
+- :func:`scan_doubling`, the Hillis-Steele parallel prefix scan, kept as the vectorised reference and for
+  teaching.  Composing two steps is again a step, (a2, b2) o (a1, b1) = (a2 a1, a2 b1 + b2), so after
+  pass k every position holds the composition of the 2^k steps ending there; ceil(log2 T) passes, each
+  one vectorised over all T*H*N values.  It is used instead of cumulative products in log space because
   b_t may take either sign (the log-space form needs b_t > 0, or divides by prod a, which underflows
   at hundreds of steps when a_t is small); the doubling scan only multiplies numbers in (0, 1] and adds.
 
-Which one runs (:func:`choose_scan`): the doubling scan does O(T log T) work over the whole (T, H, N) block,
-the loop O(T) work with each step's (H, N) arrays in cache and one Python call per step.  On 2 CPU cores
-(float32, milliseconds per scan) the loop wins wherever a step's H*N is large, the doubling scan only where
-Python's per-step overhead dominates::
+On a CPU the doubling scan's O(T log T) work is its cost; on 2 cores (float32, milliseconds per scan)::
 
-    T x H x N          loop     doubling
-    28 x 128 x 128     0.27     2.32
-    200 x 128 x 128    1.87     36.5
-    784 x 128 x 128    13.2     276
-    784 x 16 x 4       0.75     0.30
-    1000 x 32 x 32     1.39     14.2
+    T x H x N          loop     doubling    compiled
+    784 x 128 x 64     11.5     ~140         5.6
+    784 x 128 x 128    19.5     276          15.2
+    784 x 16 x 4       0.71     0.30         0.02
 
-so the engine runs the doubling scan when ``fused`` and H*N <= :data:`DOUBLING_MAX_SIZE`, else the loop.
+(``benchmarks/linear_recurrence_speed.py`` times whole training steps; see docs/engines.md.)
 
 The backward pass is the same scan run backwards in time::
 
@@ -85,11 +83,6 @@ def choose_scan(fused: bool, step_size: int):
     return scan_doubling if fused and step_size <= DOUBLING_MAX_SIZE else scan_loop
 
 
-def _views(sw: Sweep, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """(gates, states) in the order the direction visits them: states[0] = h0, states[t+1] = h after step t."""
-    return (sw.gates, sw.hs) if d == 0 else (sw.gates[::-1], sw.hs[::-1])
-
-
 def _sigmoid_(a: np.ndarray) -> None:
     """In place: a <- sigma(a) = (1 + tanh(a / 2)) / 2 (never overflows)."""
     a *= 0.5
@@ -136,11 +129,24 @@ def minlstm_coefficient_grads(gates: np.ndarray, da: np.ndarray, db: np.ndarray,
     i[...] = di
 
 
+def product(W: np.ndarray, V: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """W (P, Q) times every step of V (T, Q, N): (T, P, N), as one 2-D matrix product over all T*N columns (a
+    batch of T small products, or strided operands, run several times slower); Q = 1: an outer product."""
+    T, Q, N = V.shape
+    if Q == 1:
+        return np.multiply(V, W, out=out)
+    flat = np.ascontiguousarray(W) @ V.transpose(1, 0, 2).reshape(Q, T * N)
+    result = flat.reshape(W.shape[0], T, N).transpose(1, 0, 2)
+    if out is None:
+        return np.ascontiguousarray(result)
+    np.copyto(out, result)
+    return out
+
+
 def direction_forward(coefficients, net: RecurrentNet, layer: int, d: int, X: np.ndarray, sw: Sweep, pad) -> None:
     """One layer and direction: the gates for all steps in one product, a_t and b_t (``coefficients``), the
     scan.  ``sw.gates`` keeps the gate activations (for backward and for reading), ``sw.u_n`` the a_t."""
-    W = net.params[net.param_name("weight_ih", layer, d)]
-    np.matmul(W, X, out=sw.gates)
+    product(net.params[net.param_name("weight_ih", layer, d)], X, out=sw.gates)
     if net.bias:
         sw.gates += net.params[net.param_name("bias_ih", layer, d)][:, None]
     a, b = coefficients(sw.gates, net.hidden_size)
@@ -148,10 +154,54 @@ def direction_forward(coefficients, net: RecurrentNet, layer: int, d: int, X: np
         np.copyto(a, 1.0, where=pad)
         np.copyto(b, 0.0, where=pad)
     sw.u_n = a
-    _, states = _views(sw, d)
-    scan = choose_scan(net.fused, a[0].size)
-    a_d, b_d = (a, b) if d == 0 else (a[::-1], b[::-1])
-    scan(a_d, b_d, states[0], states[1:])
+    scan(net.fused, a, b, sw.hs, d == 1)
+
+
+def scan(compiled: bool, a: np.ndarray, b: np.ndarray, hs: np.ndarray, reverse: bool) -> None:
+    """hs[t+1] = a_t hs[t] + b_t over a direction (reverse: hs[t] = a_t hs[t+1] + b_t): a, b (T, ...) (a may
+    have one step for all), hs (T+1, ...) holding h0.  ``compiled``: one compiled pass
+    (:func:`rnnlab.kernels.scan.scan_forward`, the T steps as one sequence of H*N values), else the
+    step-by-step reference :func:`scan_loop`."""
+    T = b.shape[0]
+    if compiled:
+        from ..kernels.scan import scan_forward
+        h0, out = (hs[T], hs[:T]) if reverse else (hs[0], hs[1:])
+        scan_forward(_rows(a), _rows(b), h0.reshape(1, -1), out.reshape(1, T, -1), reverse)
+        return
+    if a.shape[0] != T:
+        a = np.broadcast_to(a, b.shape)
+    if reverse:
+        scan_loop(a[::-1], b[::-1], hs[-1], hs[-2::-1])
+    else:
+        scan_loop(a, b, hs[0], hs[1:])
+
+
+def _rows(v: np.ndarray) -> np.ndarray:
+    """(T, ...) -> a contiguous (1, T, values) view (or copy) for the compiled scan."""
+    return np.ascontiguousarray(v).reshape(1, v.shape[0], -1)
+
+
+def scan_grads(compiled: bool, a: np.ndarray, g: np.ndarray, hs: np.ndarray, carry: np.ndarray,
+               reverse: bool) -> np.ndarray:
+    """The backward scan (the module docstring): g (T, ...) holds dL/dh_t from the outputs and becomes dh_t;
+    carry holds dL/dh_n and becomes dL/dh0; returns dL/da_t = dh_t conj(h_{t-1}), (T, ...), or where one a serves
+    every step (a: (1, ...)), its sum over the steps (1, ...)."""
+    T = g.shape[0]
+    if compiled:
+        from ..kernels.scan import scan_backward
+        da = np.zeros(a.shape, g.dtype)
+        h0, out = (hs[T], hs[:T]) if reverse else (hs[0], hs[1:])
+        scan_backward(_rows(a), g.reshape(1, T, -1), h0.reshape(1, -1), out.reshape(1, T, -1), carry.reshape(1, -1),
+                      da.reshape(1, a.shape[0], -1), reverse)
+        return da
+    da, shared = np.empty_like(g), a.shape[0] != T
+    a = np.broadcast_to(a, g.shape) if shared else a
+    order = range(T) if reverse else range(T - 1, -1, -1)
+    for t in order:                          # dh_t = g_t + conj(a_{t+1}) dh_{t+1}; dL/dh_{t-1} += conj(a_t) dh_t
+        g[t] += carry
+        np.multiply(np.conj(a[t]), g[t], out=carry)
+        np.multiply(g[t], np.conj(hs[t + 1 if reverse else t]), out=da[t])
+    return da.sum(axis=0, keepdims=True) if shared else da
 
 
 def direction_backward(coefficient_grads, net: RecurrentNet, layer: int, d: int, ws: Workspace, d_out) -> None:
@@ -161,27 +211,27 @@ def direction_backward(coefficient_grads, net: RecurrentNet, layer: int, d: int,
     valid = net._last["valid"]
     a = sw.u_n
     g = np.zeros_like(a) if d_out is None else np.array(d_out)      # dL/dh_t from the outputs
-    a_d, g_d = (a, g) if d == 0 else (a[::-1], g[::-1])
-    g_d[-1] += sw.dh                                                 # dL/dh_n
-    # dh_t = g_t + a_{t+1} dh_{t+1}: a forward scan over reversed time with coefficients a_{t+1}
-    coeff = np.ones_like(a_d)                                        # coeff[k] = a_{k+1}
-    coeff[:-1] = a_d[1:]
-    dh_rev = np.empty_like(a_d)
-    choose_scan(net.fused, a[0].size)(coeff[::-1], g_d[::-1], np.zeros_like(sw.dh), dh_rev)
-    dh_d = dh_rev[::-1]                                              # in the direction's order
-    sw.dh[...] = a_d[0] * dh_d[0]                                    # dL/dh0
+    da = scan_grads(net.fused, a, g, sw.hs, sw.dh, d == 1)           # g <- dh_t; sw.dh <- dL/dh0
     if net.recorded_dh is not None:                                  # gradient-flow analysis
         rec = net.recorded_dh.setdefault((layer, d), {})
-        for k in range(a.shape[0]):
-            rec[k if d == 0 else a.shape[0] - 1 - k] = dh_d[k].copy()
-    dh = dh_d if d == 0 else dh_d[::-1]                              # back in time order
-    da = dh * (sw.hs[:-1] if d == 0 else sw.hs[1:])                  # dL/da_t = dh_t * h_{t-1}
-    db = dh
+        for t in range(a.shape[0]):
+            rec[t] = g[t].copy()
+    db = g
     if valid is not None:
         da *= valid
-        db = db * valid
+        db *= valid
     coefficient_grads(sw.gates, da, db, net.hidden_size)            # gates now hold dL/dA_t
     _parameter_grads(net, layer, d, ws, sw, X)
+
+
+def recurrence_factors(net: RecurrentNet, layer: int = 0, d: int = 0) -> np.ndarray:
+    """After a forward call, the a_t of one layer and direction's linear recurrence: (T, H, N), or (1, H, N) where
+    one a serves every step (the LRU's lambda, complex); 1 at padded steps.  What the gradient is multiplied by
+    per step on its way back (``dh_{t-1} = conj(a_t) dh_t + ...``): the analysis's eigenvalues."""
+    if net._last is None:
+        raise RuntimeError("recurrence_factors() called before forward(): run forward on a batch first")
+    sw = net._workspace(net._last["T"], net._last["N"]).sweeps[layer][d]
+    return (sw.scan[1] if sw.scan is not None else sw.u_n).copy()
 
 
 def _parameter_grads(net: RecurrentNet, layer: int, d: int, ws: Workspace, sw: Sweep, X: np.ndarray) -> None:
@@ -195,6 +245,6 @@ def _parameter_grads(net: RecurrentNet, layer: int, d: int, ws: Workspace, sw: S
         dA.sum(axis=0).sum(axis=1, out=net.grads[net.param_name("bias_ih", layer, d)])
     W = net.params[net.param_name("weight_ih", layer, d)]
     if d == 0:
-        np.matmul(W.T, dA, out=ws.dX[layer])
+        product(W.T, dA, out=ws.dX[layer])
     else:
-        ws.dX[layer] += np.matmul(W.T, dA)
+        ws.dX[layer] += product(W.T, dA)

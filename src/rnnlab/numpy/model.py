@@ -25,6 +25,7 @@ from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
 from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
 from .recurrent import RecurrentNet
+from .workspace import public_states, to_internal
 
 
 class SequenceModel:
@@ -86,14 +87,14 @@ class SequenceModel:
         """The states after the last step of the last forward: {name: (layers*dirs, N, H)}, new arrays."""
         if self._final[0] is None:
             raise RuntimeError("final_state: run forward on a batch first")
-        return dict(zip(self.state_names, self.rnn._public_states(*self._final)))
+        return dict(zip(self.state_names, public_states(*self._final)))
 
     @property
     def initial_state_grads(self) -> dict[str, np.ndarray]:
         """dL/d(initial state) of the last backward: {name: (layers*dirs, N, H)}."""
         if self._d_initial[0] is None:
             raise RuntimeError("initial_state_grads: run backward first")
-        return dict(zip(self.state_names, self.rnn._public_states(*self._d_initial)))
+        return dict(zip(self.state_names, public_states(*self._d_initial)))
 
     def forward(self, x: ArrayLike, lengths: ArrayLike | None = None, train: bool = False,
                 state: dict | None = None) -> np.ndarray:
@@ -101,7 +102,7 @@ class SequenceModel:
         ``state``: the initial states ({name: (layers*dirs, N, H)}; zeros when None or missing)."""
         rnn = self.rnn
         x, h0, c0, lengths, _, _ = rnn._check_inputs(x, *self._initial(state), lengths)
-        out, h_n, c_n = rnn._forward(rnn._to_internal(x), h0, c0, lengths, train)
+        out, h_n, c_n = rnn._forward(to_internal(rnn.batch_first, x), h0, c0, lengths, train)
         self._final = (h_n, c_n)
         W, b = self.params["head.weight"], self.params["head.bias"]
         if self.readout == "last":

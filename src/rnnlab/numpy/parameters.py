@@ -6,6 +6,7 @@ initialisation, bound); these turn the declarations into arrays for one stack of
     uniform     U(-1/sqrt(H), 1/sqrt(H))   torch.nn's, for weights and biases
     uniform01   U(0, 1)                    the IndRNN's u
     ones, zeros                            layer-norm gains and shifts
+    normal_*, ring_*                       the LRU's (``rnnlab/draws.py``, shared with rnnlab.torch)
 
 Values are drawn in the order of the state dict (layer by layer, forward direction first, each
 parameter in its declared order) from the net's generator, so the same seed gives the same net.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells import CellDef, Param
+from ..draws import first_values
 
 
 def declared(cell: CellDef, input_size: int, hidden_size: int, num_layers: int, num_directions: int, bias: bool,
@@ -27,13 +29,8 @@ def declared(cell: CellDef, input_size: int, hidden_size: int, num_layers: int, 
 
 def initial_values(decls: list[tuple[str, tuple[int, ...], Param]], hidden_size: int, rng: np.random.Generator,
                    dtype: np.dtype) -> dict[str, np.ndarray]:
-    """First values, as each declaration's ``init`` says (see the module docstring)."""
-    params = {}
-    for name, shape, p in decls:
-        uniform = p.uniform_range(hidden_size)
-        params[name] = (np.full(shape, p.fill, dtype) if uniform is None
-                        else rng.uniform(*uniform, size=shape).astype(dtype))
-    return params
+    """First values, as each declaration's ``init`` says (:func:`rnnlab.draws.first_values`)."""
+    return first_values(decls, hidden_size, rng, dtype)
 
 
 def clip_to_bounds(params: dict[str, np.ndarray], decls: list[tuple[str, tuple[int, ...], Param]]) -> None:

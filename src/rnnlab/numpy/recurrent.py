@@ -1,15 +1,12 @@
-"""Multi-layer, optionally bidirectional recurrent nets (RNN, LSTM, GRU, IndRNN) in NumPy with backpropagation
-through time.
+"""Multi-layer, optionally bidirectional recurrent nets in NumPy with backpropagation through time.
 
 Parameters carry torch.nn's names, shapes and gate order, as the cell registry declares them, so a
 ``state_dict`` moves between this engine and ``torch.nn.RNN/LSTM/GRU`` unchanged::
 
     weight_ih_l{k}[_reverse]  (G*H, D_k)     G = 1 (RNN, IndRNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n)
     weight_hh_l{k}[_reverse]  (G*H, H)       the IndRNN's is the vector u (H,)
-    bias_ih_l{k}[_reverse]    (G*H,)
-    bias_hh_l{k}[_reverse]    (G*H,)
-    ln_weight_l{k}[_reverse]  (G*H,)         with layer_norm=True only (no torch.nn counterpart)
-    ln_bias_l{k}[_reverse]    (G*H,)
+    bias_ih_l{k}, bias_hh_l{k}  (G*H,)
+    ln_weight_l{k}, ln_bias_l{k}  (G*H,)     with layer_norm=True only (no torch.nn counterpart)
 
 What differs between the cells (gates, states, bias convention, parameter shapes and initialisation,
 the recurrent product) is read from the cell registry, ``rnnlab/cells.py``, and the step itself from the
@@ -26,20 +23,17 @@ How one layer and direction runs (``T`` steps, batch ``N``):
    and adding its share of dW_hh and dW_ih while those values are still in cache;
    then dX = W_ih^T dA for all steps in one product.
 
-Inside, arrays are time-major and feature-major, ``(T, features, N)``: one column per sequence,
-as the course's column vectors, so each gate is a contiguous block of rows.  Public inputs and
-outputs keep torch.nn's layouts; the transposes happen once per call, at the edges.
+Inside, arrays are time-major and feature-major, ``(T, features, N)``: one column per sequence, so each
+gate is a contiguous block of rows; public inputs and outputs keep torch.nn's layouts.
 
-Layer normalisation in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the
-pre-activation is normalised over its H units, per sequence, before the gate's nonlinearity, with its
-own gain and shift (``layer_norm.py``; the equations per cell are in ``rnnlab/cells.py``).
+Layer norm in the cell (``layer_norm=True``; Ba et al. 2016): each gate's block of the pre-activation,
+normalised over its H units, with its own gain and shift (``layer_norm.py``; equations in ``rnnlab/cells.py``).
 
-Variable lengths: steps at or past a sequence's length neither change its state nor receive
-gradient (h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero, as with torch's packed
-sequences.  A reverse direction therefore starts from h0 at each sequence's own last step.
+Variable lengths: steps at or past a sequence's length neither change its state nor receive gradient
+(h_t = h_{t-1}, c_t = c_{t-1}); their outputs are zero; a reverse direction starts at its own last step.
 
-Buffers live in a workspace that is allocated once per (T, N) and reused (``workspace.py``),
-so a training step allocates almost nothing (see ``../shared/PERF-NOTES.md``).
+Buffers live in a workspace allocated once per (T, N) and reused (``workspace.py``).  A linear recurrence
+runs a scan per layer and direction (``linear.py``) and its layers stack as residual blocks (``block.py``).
 """
 from __future__ import annotations
 
@@ -50,11 +44,12 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ..cells import cells_having, get_cell
 from ..rules import check_options
+from .block import ResidualBlock
 from .checks import check_array, check_lengths, check_positive_int, check_sequences, check_state, load_into
-from .fused import resolve_fused, step_pair
+from .fused import resolve_fused, sequence_pair, step_pair
 from .parameters import clip_to_bounds, declared, initial_values
 from .recurrence import RECURRENCES
-from .workspace import Sweep, Workspace, new_workspace, step_order
+from .workspace import Sweep, Workspace, new_workspace, public_states, step_order, to_internal, to_public
 
 _MAX_WORKSPACES = 4
 States = np.ndarray | tuple[np.ndarray, np.ndarray]   # h_n, or (h_n, c_n) for the LSTM
@@ -77,7 +72,8 @@ class RecurrentNet:
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, nonlinearity: str | None = None, bias: bool = True,
                  dropout: float = 0.0, batch_first: bool = True, dtype: DTypeLike = np.float32,
-                 seed: int | None = 0, layer_norm: bool = False, fused: bool | None = None) -> None:
+                 seed: int | None = 0, layer_norm: bool = False, fused: bool | None = None,
+                 sequence: bool = True) -> None:
         self.cell_def = get_cell(cell)
         nonlinearity = self.cell_def.default_nonlinearity if nonlinearity is None else nonlinearity
         check_options(cell, "numpy", {"nonlinearity": nonlinearity, "layer_norm": layer_norm})
@@ -100,9 +96,13 @@ class RecurrentNet:
         self.layer_norm = bool(layer_norm)
         # the cell's compiled steps where it has them (with layer norm: where they do it), else the reference
         *self._steps, self.fused = step_pair(cell, resolve_fused(fused), self.layer_norm)
+        # where those are compiled: a whole sequence per call (``sequence.py``) unless ``sequence`` is False
+        self._sequence = sequence_pair(cell, self.fused, self.layer_norm, sequence)
         self._recurrence = RECURRENCES.get(self.cell_def.recurrent_weight)     # None: no recurrent weight
         if self.cell_def.recurrence == "linear":     # a scan over the whole layer and direction (``linear.py``)
             self._forward_direction, self._backward_direction = (partial(f, self) for f in self._steps)
+        # between layers: the registry's block (``block.py``: phi, LN and a skip), or output into input
+        self._block = ResidualBlock(self.num_layers, self.fused) if self.cell_def.block == "residual" else None
         self.rng = np.random.default_rng(seed)
         self.recorded_dh = None   # set to {} to record dL/dh_t of every layer, direction and step
         self._decls = declared(self.cell_def, self.input_size, self.hidden_size, self.num_layers,
@@ -193,27 +193,13 @@ class RecurrentNet:
         raise ValueError(f"{name}: only {cells_having(lambda c: 'c' in c.states)} has a cell state; "
                          f"got {name} for cell {self.cell!r}")
 
-    # ----------------------------------------------------------------------------- layouts
-    def _to_internal(self, x: np.ndarray) -> np.ndarray:
-        """(N, T, F) batch-first or (T, N, F) time-major -> contiguous (T, F, N)."""
-        return np.ascontiguousarray(x.transpose(1, 2, 0) if self.batch_first else x.transpose(0, 2, 1))
-
-    def _to_public(self, a: np.ndarray) -> np.ndarray:
-        """(T, F, N) -> a new (N, T, F) or (T, N, F) array."""
-        return np.array(a.transpose(2, 0, 1) if self.batch_first else a.transpose(0, 2, 1), order="C")
-
-    @staticmethod
-    def _public_states(*states: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        """States (or their gradients) from (layers*dirs, H, N) to torch.nn's (layers*dirs, N, H)."""
-        return tuple(np.ascontiguousarray(s.transpose(0, 2, 1)) for s in states if s is not None)
-
     # ----------------------------------------------------------------------------- forward
     def forward(self, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                 lengths: ArrayLike | None = None, train: bool = False) -> tuple[np.ndarray, States]:
         x, h0, c0, lengths, _, _ = self._check_inputs(x, h0, c0, lengths)
-        out, h_n, c_n = self._forward(self._to_internal(x), h0, c0, lengths, train)
-        states = self._public_states(h_n, c_n)
-        return self._to_public(out), (states if self._has_c else states[0])
+        out, h_n, c_n = self._forward(to_internal(self.batch_first, x), h0, c0, lengths, train)
+        states = public_states(h_n, c_n)
+        return to_public(self.batch_first, out), (states if self._has_c else states[0])
 
     __call__ = forward
 
@@ -254,6 +240,8 @@ class RecurrentNet:
                 if c_n is not None:
                     c_n[k] = sw.cs[end]
             layer_in = ws.layer_output(layer, valid)
+            if self._block is not None:
+                layer_in = self._block.forward(layer, layer_in)
         self._last = {"T": T, "N": N, "valid": valid, "pad": pad, "drop": drop_masks}
         return layer_in, h_n, c_n
 
@@ -275,6 +263,9 @@ class RecurrentNet:
             gates += (b_ih if apart else b_ih + b_hh)[:, None]
             u_bias = b_hh[:, None] if apart else None
         self._bind(sw, layer, d)
+        if self._sequence is not None and pad is None:   # the whole time loop in one compiled call (``sequence.py``)
+            self._sequence.forward(sw, W_hh, None if u_bias is None else u_bias[:, 0], d == 1)
+            return
         step = self._steps[0]                        # bound once: no per-step choice of cell
         recurrent = self._recurrence.product(W_hh, u)
         for t, prev, cur in step_order(gates.shape[0], d):
@@ -297,13 +288,13 @@ class RecurrentNet:
         if d_output is not None:
             exp = (N, T, nd * H) if self.batch_first else (T, N, nd * H)
             d_output = check_array("d_output", d_output, self.dtype, exp, "(the shape of the forward output)")
-            d_output = self._to_internal(d_output)
+            d_output = to_internal(self.batch_first, d_output)
         if d_c_n is not None and not self._has_c:
             self._refuse_cell_state("d_c_n")
         d_h_n, d_c_n = (check_state(name, s, self.dtype, self._state_shape(N), f"(the shape of {name[2:]})")
                         for name, s in (("d_h_n", d_h_n), ("d_c_n", d_c_n)))
         dX, dh0, dc0 = self._backward(d_output, d_h_n, d_c_n)
-        return (self._to_public(dX), *self._public_states(dh0, dc0))
+        return (to_public(self.batch_first, dX), *public_states(dh0, dc0))
 
     def _backward(self, d_output, d_h_n, d_c_n):
         """Internal layouts: d_output (T, dirs*H, N) or None; d_h_n, d_c_n (layers*dirs, H, N).
@@ -318,6 +309,8 @@ class RecurrentNet:
         dc0 = np.zeros_like(dh0) if self._has_c else None
         d_out = d_output
         for layer in range(self.num_layers - 1, -1, -1):
+            if self._block is not None:
+                d_out = self._block.backward(layer, d_out if valid is None or d_out is None else d_out * valid)
             if d_out is not None and valid is not None:
                 d_out = d_out * valid     # outputs at padded steps are constant zeros
             for d, sw in enumerate(ws.sweeps[layer]):
@@ -338,11 +331,28 @@ class RecurrentNet:
     def _backward_direction(self, layer: int, d: int, ws: Workspace, d_out) -> None:
         """BPTT through one layer and direction; fills its parameter gradients and adds to dX."""
         sw, X = ws.sweeps[layer][d], ws.inputs[layer]
+        dW_ih, dW_hh = self._zero_grads(layer, d)
+        self._bind(sw, layer, d)
+        if (self._sequence is not None and self._last["pad"] is None and self.recorded_dh is None
+                and X.flags.c_contiguous):          # the whole time loop in one compiled call (``sequence.py``)
+            self._sequence.backward(sw, self._param("weight_hh", layer, d), X, d_out, dW_hh, dW_ih, d == 1)
+        else:
+            self._backward_steps(layer, d, ws, d_out, dW_ih, dW_hh)
+        self._recurrence.finish(dW_hh, self._param("weight_hh", layer, d))     # the Cayley transform's chain rule
+        self._bias_grads(layer, d, sw)
+        # dX = W_ih^T dA for all steps in one product (the second direction adds to the first)
+        W_ih = self._param("weight_ih", layer, d)
+        if d == 0:
+            np.matmul(W_ih.T, sw.gates, out=ws.dX[layer])
+        else:
+            ws.dX[layer] += np.matmul(W_ih.T, sw.gates)
+
+    def _backward_steps(self, layer: int, d: int, ws: Workspace, d_out, dW_ih, dW_hh) -> None:
+        """The backward time loop step by step (padded steps, recorded dL/dh_t, the reference steps)."""
+        sw, X = ws.sweeps[layer][d], ws.inputs[layer]
         valid, pad = self._last["valid"], self._last["pad"]
         hs, dh, dc, keep_h, keep_c = sw.hs, sw.dh, sw.dc, ws.keep_h, ws.keep_c
-        dW_ih, dW_hh = self._zero_grads(layer, d)
         tmp_ih, tmp_hh = ws.dW_tmp[layer]
-        self._bind(sw, layer, d)
         step = self._steps[1]                        # bound once: no per-step choice of cell
         add_dW_hh = self._recurrence.weight_grad(dW_hh, tmp_hh)
         for t, prev, cur in step_order(ws.T, d, backward=True):
@@ -366,13 +376,6 @@ class RecurrentNet:
             add_dW_hh(dU, hs[prev])
             np.matmul(sw.gates[t], X[t].T, out=tmp_ih)
             dW_ih += tmp_ih
-        self._bias_grads(layer, d, sw)
-        # dX = W_ih^T dA for all steps in one product (the second direction adds to the first)
-        W_ih = self._param("weight_ih", layer, d)
-        if d == 0:
-            np.matmul(W_ih.T, sw.gates, out=ws.dX[layer])
-        else:
-            ws.dX[layer] += np.matmul(W_ih.T, sw.gates)
 
     def _zero_grads(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray]:
         """Zero the gradients the backward loop accumulates; returns dW_ih and dW_hh."""

@@ -52,6 +52,7 @@ class Sweep:
     shift: np.ndarray | None = None    # (G*H, 1) layer-norm shifts
     d_gain: np.ndarray | None = None   # (G*H,) their gradients, accumulated by the backward steps
     d_shift: np.ndarray | None = None
+    scan: tuple | None = None          # what a whole-sequence cell keeps for its backward (the LRU's complex states)
 
 
 @dataclass
@@ -102,3 +103,19 @@ def new_workspace(cell: CellDef, T: int, N: int, hidden: int, input_sizes: list[
                      dX=[e(T, D, N) for D in input_sizes],
                      dW_tmp=[(e(G * H, D), e(*hh_scratch)) for D in input_sizes],
                      keep_h=e(H, N), keep_c=e(H, N))
+
+
+# ----------------------------------------------------------------------------- layouts
+def to_internal(batch_first: bool, x: np.ndarray) -> np.ndarray:
+    """(N, T, F) batch-first or (T, N, F) time-major -> contiguous (T, F, N)."""
+    return np.ascontiguousarray(x.transpose(1, 2, 0) if batch_first else x.transpose(0, 2, 1))
+
+
+def to_public(batch_first: bool, a: np.ndarray) -> np.ndarray:
+    """(T, F, N) -> a new (N, T, F) or (T, N, F) array."""
+    return np.array(a.transpose(2, 0, 1) if batch_first else a.transpose(0, 2, 1), order="C")
+
+
+def public_states(*states: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """States (or their gradients) from (layers*dirs, H, N) to torch.nn's (layers*dirs, N, H)."""
+    return tuple(np.ascontiguousarray(s.transpose(0, 2, 1)) for s in states if s is not None)

@@ -61,6 +61,37 @@ def diagonal(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     return h * weight if bias is None else torch.addcmul(bias, h, weight)
 
 
+def cayley(M: torch.Tensor) -> torch.Tensor:
+    """W = (I + A)^-1 (I - A), A = M - M^T: orthogonal for every M (the orthogonal RNN; autograd differentiates
+    the solve, the NumPy engine's ``recurrence.py`` writes the same chain rule by hand)."""
+    A = M - M.t()
+    eye = torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    return torch.linalg.solve(eye + A, eye - A)
+
+
+class Cayley(nn.Module):
+    """The orthogonal RNN's recurrent part: h -> W h with W = :func:`cayley` (M), M (H, H) the parameter
+    ``weight`` (portable name ``weight_hh_l{k}``); :meth:`matrix` is W, what the whole-sequence node reads."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(size, size))
+        self.register_parameter("bias", None)
+        bound = 1.0 / size ** 0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def matrix(self) -> torch.Tensor:
+        return cayley(self.weight)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return cayley_product(h, self.weight)
+
+
+def cayley_product(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """W h (+ b) with W = :func:`cayley` (weight)."""
+    return torch.nn.functional.linear(h, cayley(weight), bias)
+
+
 class NoRecurrence(nn.Module):
     """The recurrent part of a linear recurrence (minGRU): none.  Its a_t and b_t come from x_t alone; the
     layer's ``portable_parameters`` find no ``weight_hh`` or ``bias_hh`` here (both None)."""
@@ -187,25 +218,55 @@ def linear_recurrence(a: torch.Tensor, b: torch.Tensor, h: torch.Tensor) -> torc
     return torch.addcmul(b, a, h)
 
 
-def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
-    """minGRU (Feng et al. 2024): [a_z ; h~] = W_ih x_t + b_ih,  z = sigma(a_z),
-    h_t = (1 - z) * h_{t-1} + z * h~  (the linear recurrence with a_t = 1 - z, b_t = z * h~; no W_hh)."""
-    a_z, h_tilde = xw.chunk(2, dim=1)
+def mingru_coefficients(xw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """minGRU (Feng et al. 2024): [a_z ; h~] = W_ih x_t + b_ih (..., 2H),  z = sigma(a_z);
+    returns a_t = 1 - z and b_t = z * h~ of h_t = a_t * h_{t-1} + b_t."""
+    a_z, h_tilde = xw.chunk(2, dim=-1)
     z = torch.sigmoid(a_z)
-    return (linear_recurrence(1 - z, z * h_tilde, state[0]),)
+    return 1 - z, z * h_tilde
+
+
+def minlstm_coefficients(xw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih (..., 3H),  f = sigma(a_f),  i = sigma(a_i);
+    returns the normalised gates a_t = f / (f + i) and b_t = i / (f + i) * h~."""
+    a_f, a_i, h_tilde = xw.chunk(3, dim=-1)
+    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
+    s = f + i
+    return f / s, i / s * h_tilde
+
+
+def mingru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """minGRU: h_t = (1 - z) * h_{t-1} + z * h~ (:func:`mingru_coefficients`; no W_hh)."""
+    return (linear_recurrence(*mingru_coefficients(xw), state[0]),)
 
 
 def minlstm_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
-    """minLSTM (Feng et al. 2024): [a_f ; a_i ; h~] = W_ih x_t + b_ih,  f = sigma(a_f),  i = sigma(a_i),
-    h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~  (the normalised gates; no W_hh)."""
-    a_f, a_i, h_tilde = xw.chunk(3, dim=1)
-    f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
-    s = f + i
-    return (linear_recurrence(f / s, i / s * h_tilde, state[0]),)
+    """minLSTM: h_t = f / (f + i) * h_{t-1} + i / (f + i) * h~ (:func:`minlstm_coefficients`; no W_hh)."""
+    return (linear_recurrence(*minlstm_coefficients(xw), state[0]),)
+
+
+def lru_update(lam: torch.Tensor, gamma: torch.Tensor, uw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """The LRU's step on its complex state: h_t = lambda * h_{t-1} + gamma * (u_re + i u_im), uw = [u_re; u_im]."""
+    u_re, u_im = uw.chunk(2, dim=-1)
+    return lam * h + gamma * torch.complex(u_re, u_im)
+
+
+def lru_step(layer: StepParts, xw: torch.Tensor, state: State) -> State:
+    """LRU (Orvieto et al. 2023): :func:`lru_update` with the layer's lambda and gamma (``layer.recurrence()``).
+    Its layer (``layers.LRULayer``) walks whole sequences itself (``lru.py``) and reads y = Re(C h) + D x."""
+    lam, gamma = layer.recurrence()
+    return (lru_update(lam, gamma, xw, state[0]),)
+
+
+# the linear recurrences' coefficients: cell -> xw (..., G*H) -> (a_t, b_t); their whole-sequence node is the
+# scan of ``linear.py`` (``table.py``)
+COEFFICIENTS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]] = {
+    "mingru": mingru_coefficients, "minlstm": minlstm_coefficients}
 
 
 # rnnlab.torch's steps: cell -> its uniform step.  A new cell of the registry that names "scratch" among its
 # engines needs its step here and nothing else in rnnlab.torch: its layer, stack, conversion and parameter
 # shapes follow from the registry (``table.py``, ``layers.py``, ``stacks.py``, ``convert.py``).
 STEPS: dict[str, Callable[..., State]] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step, "indrnn": indrnn_step,
-                                         "mingru": mingru_step, "minlstm": minlstm_step}
+                                         "orthogonal": rnn_step,
+                                         "mingru": mingru_step, "minlstm": minlstm_step, "lru": lru_step}

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..cells import get_cell
+from ..draws import first_values
 from ..rules import check_options
 from .cells import STEPS, gate_layer_norm
 from .checks import check_flag, check_mask, check_proj_size, check_sequence, check_size, check_state, split_states
+from .lru import eigenvalues, lru_sequence
 from .table import NodeWeights, implementation, recurrent_module
 
 
@@ -186,7 +189,9 @@ class _RecurrentLayer(nn.Module):
     def _forward_node(self, node, x: torch.Tensor, state: tuple[torch.Tensor, ...], mask: torch.Tensor | None,
                       reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """The walk as one autograd node (``table.py``), time-major inside; no per-step states are kept."""
-        weights = NodeWeights(self.ih.weight, self.ih.bias, self.hh.weight, self.hh.bias)
+        matrix = getattr(self.hh, "matrix", None)          # W = Cayley(M) for the orthogonal RNN, else W_hh itself
+        weights = NodeWeights(self.ih.weight, self.ih.bias, self.hh.weight if matrix is None else matrix(),
+                              self.hh.bias)
         inp = x.transpose(0, 1) if node.on_input else self.ih(x).transpose(0, 1)
         all_h, self.final_state = node.run(inp, weights, state, None if mask is None else mask.t(), reverse,
                                            self.nonlinearity_name())
@@ -283,6 +288,53 @@ class _RegistryLayer(_RecurrentLayer):
         self.nonlinearity = resolve_nonlinearity(name)
 
 
+class LRULayer(_RecurrentLayer):
+    """The LRU (Orvieto et al. 2023; ``lru.py``): a complex diagonal linear recurrence read out as real numbers,
+    its parameters as the registry declares them (``ih``: W_ih = [B_re; B_im] and b_ih, then ``nu_log``,
+    ``theta_log``, ``gamma_log`` (H,), ``weight_c`` (H, 2H), ``weight_d`` (H, D)), first values as the NumPy
+    engine draws them (``rnnlab/draws.py``: the ring initialisation), from torch's generator.
+
+    With ``record_states`` (off by default) it walks step by step and keeps the complex states in ``h_list``;
+    otherwise the scan runs as one node.  It takes no initial state; ``last_h`` is y at each last step.
+    """
+    cell = "lru"
+    record_states = False
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: Activation | str | None = None,
+                 bias: bool = True, layer_norm: bool = False, proj_size: int = 0) -> None:
+        super().__init__(input_size, hidden_size, bias, layer_norm, proj_size)
+        spec, H = get_cell(self.cell), hidden_size
+        decls = [(p.stem, p.shape_for(input_size, H, spec.num_gates), p) for p in spec.params_with(bias)]
+        rng = np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, ()).item()))
+        first = first_values(decls, H, rng, np.float32)
+        for stem in ("nu_log", "theta_log", "gamma_log", "weight_c", "weight_d"):
+            self.register_parameter(stem, nn.Parameter(torch.from_numpy(first[stem])))
+        with torch.no_grad():
+            self.ih.weight.copy_(torch.from_numpy(first["weight_ih"]))
+            if bias:
+                self.ih.bias.copy_(torch.from_numpy(first["bias_ih"]))
+
+    def recurrence(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """lambda (H,) complex and gamma (H,): what ``cells.lru_step`` reads."""
+        return eigenvalues(self.nu_log, self.theta_log), torch.exp(self.gamma_log)
+
+    def portable_parameters(self) -> dict[str, torch.Tensor | None]:
+        return {**super().portable_parameters(), **{stem: getattr(self, stem) for stem in
+                                                    ("nu_log", "theta_log", "gamma_log", "weight_c", "weight_d")}}
+
+    def forward(self, x: torch.Tensor, state: StateArg = None, mask: torch.Tensor | None = None,
+                reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (batch, seq_len, input_size) -> y (batch, seq_len, H), y at each sequence's last step."""
+        self._check_input(x, mask)
+        if state is not None:
+            raise ValueError("h0: the LRU takes no initial state (its state is complex and internal); pass none")
+        y, last, steps = lru_sequence(x, self.portable_parameters(), mask, reverse, node=not self.record_states)
+        if self.record_states:
+            self.store_hidden_states_for_grad(steps)
+        self.final_state = (last,)
+        return y, last
+
+
 def layer_class(cell: str) -> type[_RecurrentLayer]:
     """A layer class for ``cell`` made from the registry, named ``{title}Layer`` (``IndRNNLayer``)."""
     spec = get_cell(cell)
@@ -303,7 +355,7 @@ def clip_to_bounds_(model: nn.Module) -> None:
 
 # cell name -> its layer class: the hand-written ones, and one made from the registry for every other cell
 # that rnnlab.torch implements (``cells.STEPS``): IndRNNLayer
-_WRITTEN = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer)}
+_WRITTEN = {layer.cell: layer for layer in (RNNLayer, LSTMLayer, GRULayer, LRULayer)}
 LAYERS: dict[str, type[_RecurrentLayer]] = {name: _WRITTEN.get(name) or layer_class(name) for name in STEPS}
 _MADE = {cls.__name__: cls for name, cls in LAYERS.items() if name not in _WRITTEN}
 

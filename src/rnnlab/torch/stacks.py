@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..cells import CellDef, get_cell
@@ -120,7 +121,7 @@ class _Stack(nn.Module):
             mask = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
         states = self._check_state(hx, B)
         finals: list[tuple[torch.Tensor, ...]] = []
-        layer_in = x
+        layer_in, skip = x, None        # skip: o_{k-1} of a residual block (``residual_block``)
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0 and self.training:
                 layer_in = nn.functional.dropout(layer_in, self.dropout, training=True)
@@ -134,6 +135,8 @@ class _Stack(nn.Module):
                 outs.append(out)
                 finals.append(layer.final_state)
             layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
+            if self.cell_def.block == "residual":
+                skip, layer_in = residual_block(layer_in, skip, k == self.num_layers - 1)
         output = layer_in
         if packed:
             output = pack_padded_sequence(output, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -169,6 +172,19 @@ class _Stack(nn.Module):
         for _, _, layer in self.all_layers():
             layer.clip_to_bounds_()
         return self
+
+
+def residual_block(r: torch.Tensor, skip: torch.Tensor | None, last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Between the layers of a linear recurrence (the registry's ``block="residual"``; the NumPy twin and the
+    papers' form are in ``rnnlab/numpy/block.py``): layer k's outputs r_k -> (o_k, what the next layer reads)::
+
+        o_0 = phi(r_0),   o_k = o_{k-1} + phi(r_k)    (skip = o_{k-1}),   next input LN(o_k); after the last: o_k
+        phi = GELU (approximate="tanh"),   LN over the features, eps 1e-5, no gain or shift
+    """
+    o = F.gelu(r, approximate="tanh")
+    if skip is not None:
+        o = skip + o
+    return o, (o if last else F.layer_norm(o, (o.shape[-1],), eps=1e-5))
 
 
 def _nonlinearity(cell: CellDef, value: object) -> str:
@@ -236,8 +252,11 @@ class _RegistryStack(_Stack):
                          layer_norm)
 
     def _make_layer(self, input_size: int) -> nn.Module:
-        return LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
-                                 layer_norm=self.layer_norm, proj_size=self.proj_size)
+        layer = LAYERS[self.cell](input_size, self.hidden_size, self.nonlinearity, bias=self.bias,
+                                  layer_norm=self.layer_norm, proj_size=self.proj_size)
+        if layer._sequence is not None:      # a whole-sequence node where the cell has one
+            layer.record_states = False
+        return layer
 
 
 def stack_class(cell: str) -> type[_Stack]:

@@ -31,9 +31,10 @@ from torch.nn import functional as F
 
 from ..cells import CELLS, CellDef, get_cell
 from ..rules import ENGINE_NAMES
-from .cells import STEPS, Diagonal, NoRecurrence, State, diagonal
+from .cells import COEFFICIENTS, STEPS, Cayley, Diagonal, NoRecurrence, State, cayley_product, diagonal
 from .fused import LSTMSequence
 from .fused_cells import GRUSequence, RNNSequence
+from .linear import LinearScan
 
 
 class NodeWeights(NamedTuple):
@@ -79,12 +80,27 @@ def _gru_node(xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearit
     return all_h, (h_n,)
 
 
+def _linear_node(coefficients, xw, w: NodeWeights, state: State, mask, reverse: bool, nonlinearity: str):
+    """A linear recurrence: a_t, b_t from xw (T, B, G*H) for all steps (autograd records these), padded steps
+    a_t = 1, b_t = 0 (the state passes), then the scan as one node (:class:`rnnlab.torch.linear.LinearScan`)."""
+    a, b = coefficients(xw.transpose(0, 1))            # batch-major, as the layer made xw: no copy
+    if mask is not None:
+        keep = mask.t().unsqueeze(2)
+        a, b = torch.where(keep, a, torch.ones_like(a)), torch.where(keep, b, torch.zeros_like(b))
+    all_h, h_n = LinearScan.apply(a, b, state[0], reverse)
+    return (all_h if mask is None else all_h * keep.to(all_h.dtype)).transpose(0, 1), (h_n,)
+
+
 # the cells that have a whole-sequence node (the others run their step under autograd)
 NODES: dict[str, SequenceNode] = {
     "rnn": SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
                         kernels=("rnn_forward_step",)),
+    "orthogonal": SequenceNode(_rnn_node, on_input=True, masks=False, nonlinearities=("tanh", "relu"),
+                               kernels=("rnn_forward_step",)),
     "lstm": SequenceNode(_lstm_node, on_input=True, masks=True, kernels=("lstm_forward_step", "lstm_backward_step")),
     "gru": SequenceNode(_gru_node, on_input=False, masks=False, kernels=("gru_forward_step",)),
+    **{cell: SequenceNode(partial(_linear_node, coefficients), on_input=False, masks=True)
+       for cell, coefficients in COEFFICIENTS.items()},
 }
 IMPLEMENTATIONS: dict[str, TorchCell] = {name: TorchCell(step, NODES.get(name)) for name, step in STEPS.items()}
 
@@ -110,7 +126,7 @@ def refuse_unimplemented(cell: str, engine: str, what: str) -> ValueError:
 
 
 # the recurrent part, by the registry's ``recurrent_weight``: a callable h -> W_hh h (+ b_hh)
-_RECURRENT_PRODUCT = {"full": F.linear, "diagonal": diagonal}
+_RECURRENT_PRODUCT = {"full": F.linear, "diagonal": diagonal, "cayley": cayley_product}
 
 
 def recurrent_part(cell: CellDef, weight: torch.Tensor, bias: torch.Tensor | None) -> Callable:
@@ -127,6 +143,8 @@ def recurrent_module(cell: CellDef, shape: Callable[[str], tuple[int, ...]], bia
     shape = shape("weight_hh")
     if cell.recurrent_weight == "diagonal":
         return Diagonal(shape[0], bias=bias)
+    if cell.recurrent_weight == "cayley":
+        return Cayley(shape[0])
     rows, cols = shape
     return nn.Linear(cols, rows, bias=bias)
 

@@ -14,6 +14,24 @@ function clearPad() {
   inked = false;
 }
 
+function clearResult() {
+  // "clear": the pad and everything read from the last picture; an answer still on its way is dropped
+  pending++;
+  clearPad();
+  for (const id of ["seen", "rows_plot"]) {
+    const canvas = document.getElementById(id);
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  }
+  document.getElementById("prediction").textContent = "?";
+  document.getElementById("confidence").textContent = "-";
+  document.getElementById("maps").replaceChildren();
+  document.getElementById("note").textContent = "";
+  document.getElementById("row_values").textContent = "";
+  document.getElementById("status").textContent = "";
+  errorLine.textContent = "";
+  document.body.dataset.state = "cleared";
+}
+
 function point(event) {
   const box = pad.getBoundingClientRect();
   return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
@@ -47,17 +65,44 @@ function endStroke() {
 pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 
-function heat(canvas, rows, low, high, colour) {
-  // rows: an array of arrays (steps down, units or classes across), drawn as cells
+const MARGIN = {left: 44, top: 18, bottom: 30};   // room for the heat maps' axis labels
+
+function heat(canvas, rows, low, high, colour, axes) {
+  // rows: an array of arrays (steps down, units or classes across), drawn as cells; with ``axes``
+  // ({x: title, y: title, xFirst: number of the first column}) the axes are labelled in a margin
   const c = canvas.getContext("2d");
   c.clearRect(0, 0, canvas.width, canvas.height);
-  const h = canvas.height / rows.length;
-  const w = canvas.width / rows[0].length;
+  const left = axes ? MARGIN.left : 0, top = axes ? MARGIN.top : 0, bottom = axes ? MARGIN.bottom : 0;
+  const h = (canvas.height - top - bottom) / rows.length;
+  const w = (canvas.width - left) / rows[0].length;
   rows.forEach((row, i) => row.forEach((value, j) => {
     const t = Math.max(0, Math.min(1, (value - low) / (high - low)));
     c.fillStyle = colour(t);
-    c.fillRect(j * w, i * h, Math.ceil(w), Math.ceil(h));
+    c.fillRect(left + j * w, top + i * h, Math.ceil(w), Math.ceil(h));
   }));
+  if (!axes) return;
+  c.fillStyle = "#444";
+  c.font = "11px sans-serif";
+  c.textAlign = "right";
+  for (const step of [1, 7, 14, 21, 28].filter((k) => k <= rows.length)) {
+    c.fillText(String(step), left - 4, top + (step - 0.5) * h + 4);
+  }
+  c.textAlign = "center";
+  const columns = rows[0].length;
+  const every = Math.max(1, Math.ceil(22 / w), columns <= 10 ? 1 : Math.ceil(columns / 6));   // labels >= 22 px apart
+  const labelled = [];
+  for (let j = 0; j < columns; j += every) labelled.push(j);
+  if (labelled[labelled.length - 1] !== columns - 1) {      // the last column is labelled, and never crowded
+    if (columns - 1 - labelled[labelled.length - 1] < every / 2 + 0.5 && labelled.length > 1) labelled.pop();
+    labelled.push(columns - 1);
+  }
+  for (const j of labelled) c.fillText(String(j + axes.xFirst), left + (j + 0.5) * w, top - 5);
+  c.fillText(axes.x, left + (canvas.width - left) / 2, canvas.height - 10);
+  c.save();
+  c.translate(12, top + (canvas.height - top - bottom) / 2);
+  c.rotate(-Math.PI / 2);
+  c.fillText(axes.y, 0, 0);
+  c.restore();
 }
 const greens = (t) => `rgb(${Math.round(255 - 200 * t)},${Math.round(255 - 90 * t)},${Math.round(255 - 200 * t)})`;
 const grays = (t) => `rgb(${Math.round(255 * t)},${Math.round(255 * t)},${Math.round(255 * t)})`;
@@ -68,14 +113,14 @@ const redBlue = (t) => t < 0.5
 function heatMap(title, rows, signed) {
   const figure = document.createElement("figure");
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(120, Math.min(512, rows[0].length * 4));
-  canvas.height = rows.length * 8;
+  canvas.width = MARGIN.left + Math.max(120, Math.min(512, rows[0].length * 6));
+  canvas.height = MARGIN.top + rows.length * 8 + MARGIN.bottom;
   figure.appendChild(canvas);
   const caption = document.createElement("figcaption");
-  caption.textContent = `${title}: steps down, units across (${signed ? "-1 blue, +1 red" : "0 white, 1 green"})`;
+  caption.textContent = `${title} (${signed ? "-1 blue, 0 white, +1 red" : "0 white, 1 green"})`;
   figure.appendChild(caption);
   document.getElementById("maps").appendChild(figure);
-  heat(canvas, rows, signed ? -1 : 0, 1, signed ? redBlue : greens);
+  heat(canvas, rows, signed ? -1 : 0, 1, signed ? redBlue : greens, {x: "unit", y: "row read (step)", xFirst: 1});
 }
 
 function show(result) {
@@ -83,7 +128,8 @@ function show(result) {
   document.getElementById("prediction").textContent = String(result.prediction);
   document.getElementById("confidence").textContent =
     `${(100 * result.probabilities[result.prediction]).toFixed(1)} %`;
-  heat(document.getElementById("rows_plot"), result.row_probabilities, 0, 1, greens);
+  heat(document.getElementById("rows_plot"), result.row_probabilities, 0, 1, greens,
+       {x: "class", y: "row read (step)", xFirst: 0});
   document.getElementById("row_values").textContent =
     result.row_probabilities.map((row) => row.map((v) => v.toFixed(4)).join(" ")).join("\n");
   const maps = document.getElementById("maps");
@@ -99,12 +145,23 @@ async function read() {
   if (!inked || !runSelect.value) return;
   const ticket = ++pending;
   errorLine.textContent = "";
-  const response = await fetch("api/read", {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({run: runSelect.value, png: pad.toDataURL("image/png")}),
-  });
-  const result = await response.json();
-  if (ticket !== pending) return;   // a newer stroke's answer is on its way
+  const status = document.getElementById("status");
+  status.textContent = "reading\u2026";   // the first reading of a run loads its model: a second or two
+  document.body.dataset.state = "reading";
+  let response, result;
+  try {
+    response = await fetch("api/read", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({run: runSelect.value, png: pad.toDataURL("image/png")}),
+    });
+    result = await response.json();
+  } catch (err) {   // the server stopped, or answered something that is not JSON
+    if (ticket === pending) { status.textContent = ""; errorLine.textContent = "no answer from the server: " + err; }
+    return;
+  }
+  if (ticket !== pending) return;   // a newer stroke's answer is on its way, or the pad was cleared
+  status.textContent = "";
+  document.body.dataset.state = "read";
   if (!response.ok) {
     errorLine.textContent = result.error;
     return;
@@ -128,7 +185,7 @@ async function loadRuns() {
   document.body.dataset.runs = String(runs.length);
 }
 
-document.getElementById("clear").addEventListener("click", clearPad);
+document.getElementById("clear").addEventListener("click", clearResult);
 runSelect.addEventListener("change", read);
 clearPad();
 loadRuns();

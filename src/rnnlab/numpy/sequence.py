@@ -1,0 +1,240 @@
+"""A whole sequence's time loop in one compiled call: the recurrent products inside it (BLAS), forward and backward.
+
+The step-by-step loop of ``recurrent.py`` calls, per step, a matrix product and a compiled step from Python
+(and, backward, three products); at 28 steps of batch 64 those calls cost 7-11 % of a training step
+(``docs/engines.md``, Peers).  Here the same loop is compiled whole (numba): each step's products call
+BLAS's gemm directly (:mod:`rnnlab.kernels.blas`) and its elementwise part is the fused steps' per-unit
+code (:mod:`rnnlab.kernels.units`), so the mathematics is exactly that of ``fused_steps.py`` and ``cells.py``:
+
+    forward, for each step t in the direction's order (prev, cur as in ``workspace.step_order``):
+        U_t = W_hh h_prev (+ b_hh where a gate multiplies it: the GRU)
+        the cell's unit step on A_t + U_t  ->  h_cur (c_cur), the activations written over A_t
+    backward, in the opposite order, with dh = dL/dh_cur (+ the output's gradient at t):
+        the unit's backward step  ->  dL/dA_t over the activations (dL/dU_t: the GRU's in ``u``), dc
+        dW_hh += dU_t h_prev^T      dW_ih += dA_t x_t^T      dh = W_hh^T dU_t (+ dh z_t: the GRU)
+
+It runs where the step-by-step loop would run the compiled steps with a full W_hh and nothing per step to
+keep apart: no padded steps (equal lengths), no layer norm in the cell, no recorded dL/dh_t, and BLAS
+found (``kernels.blas.ADDRESSES``).  ``RecurrentNet(..., sequence=False)`` keeps the step-by-step loop; the
+tests hold the two equal (``tests/test_sequence_kernels.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels.blas import ADDRESSES, NO, TRANS, gemm
+from ..kernels.scalar import kernel
+from ..kernels.units import (
+    gru_unit_backward,
+    gru_unit_forward,
+    lstm_unit_backward,
+    lstm_unit_forward,
+    rnn_unit_backward,
+    rnn_unit_forward,
+)
+from .fused_steps import tanh_
+
+
+@kernel
+def _recurrent_product(address, W, h, u):
+    """u = W h   (G*H, H) x (H, N)."""
+    GH, H = W.shape
+    N = h.shape[1]
+    gemm(address, NO, NO, GH, N, H, W.dtype.type(1), W.ctypes.data, H, h.ctypes.data, N, W.dtype.type(0),
+         u.ctypes.data, N)
+
+
+@kernel
+def _recurrent_grad(address, du, h_prev, dW_hh):
+    """dW_hh += dU_t h_{t-1}^T   (G*H, N) x (N, H)."""
+    GH, N = du.shape
+    H = h_prev.shape[0]
+    one = du.dtype.type(1)
+    gemm(address, NO, TRANS, GH, H, N, one, du.ctypes.data, N, h_prev.ctypes.data, N, one, dW_hh.ctypes.data, H)
+
+
+@kernel
+def _input_grad(address, da, x, dW_ih):
+    """dW_ih += dA_t x_t^T."""
+    GH, N = da.shape
+    D = x.shape[0]
+    one = da.dtype.type(1)
+    gemm(address, NO, TRANS, GH, D, N, one, da.ctypes.data, N, x.ctypes.data, N, one, dW_ih.ctypes.data, D)
+
+
+@kernel
+def _back_product(address, W, du, dh, beta):
+    """dh = W^T dU_t + beta dh   (H, G*H) x (G*H, N)."""
+    GH, H = W.shape
+    N = du.shape[1]
+    gemm(address, TRANS, NO, H, N, GH, W.dtype.type(1), W.ctypes.data, H, du.ctypes.data, N, beta, dh.ctypes.data, N)
+
+
+@kernel
+def rnn_sequence_forward(address, W, a, hs, u, relu, reverse):
+    """h_cur = tanh(A_t + W_hh h_prev) (or relu) for every step, in the direction's order."""
+    T, H, N = a.shape
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        _recurrent_product(address, W, hs[prev], u)
+        for j in range(H):
+            for n in range(N):
+                hs[cur, j, n] = rnn_unit_forward(a[t, j, n] + u[j, n], relu)
+
+
+@kernel
+def rnn_sequence_backward(address, W, a, hs, x, d_out, dh, dW_hh, dW_ih, relu, reverse):
+    """BPTT of :func:`rnn_sequence_forward`: dA_t over a[t], dW_hh, dW_ih added to, dh <- dL/dh0.
+    ``d_out`` (T, H, N) the outputs' gradient (T = 0: none)."""
+    T, H, N = a.shape
+    zero = a.dtype.type(0)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        for j in range(H):
+            for n in range(N):
+                g = dh[j, n] + d_out[t, j, n] if d_out.shape[0] else dh[j, n]
+                a[t, j, n] = rnn_unit_backward(g, hs[cur, j, n], relu)
+        _recurrent_grad(address, a[t], hs[prev], dW_hh)
+        _input_grad(address, a[t], x[t], dW_ih)
+        _back_product(address, W, a[t], dh, zero)
+
+
+@kernel
+def lstm_sequence_forward(address, W, a, hs, cs, u, reverse):
+    """The LSTM step for every step: [i; f; g; o] over A_t, c_cur = f c_prev + i g, h_cur = o tanh(c_cur)."""
+    T, GH, N = a.shape
+    H = GH // 4
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        _recurrent_product(address, W, hs[prev], u)
+        for j in range(H):
+            for n in range(N):
+                i, f, g, o, c, _, h = lstm_unit_forward(a[t, j, n] + u[j, n], a[t, H + j, n] + u[H + j, n],
+                                                        a[t, 2 * H + j, n] + u[2 * H + j, n],
+                                                        a[t, 3 * H + j, n] + u[3 * H + j, n], cs[prev, j, n])
+                a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n], a[t, 3 * H + j, n] = i, f, g, o
+                cs[cur, j, n] = c
+                hs[cur, j, n] = h
+
+
+@kernel
+def lstm_sequence_backward(address, W, a, hs, cs, x, d_out, dh, dc, dW_hh, dW_ih, reverse):
+    """BPTT of :func:`lstm_sequence_forward`; dc: dL/dc_T in, dL/dc_0 out."""
+    T, GH, N = a.shape
+    H = GH // 4
+    zero = a.dtype.type(0)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        for j in range(H):
+            for n in range(N):
+                g = dh[j, n] + d_out[t, j, n] if d_out.shape[0] else dh[j, n]
+                da_i, da_f, da_g, da_o, dc_prev = lstm_unit_backward(
+                    g, dc[j, n], a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n], a[t, 3 * H + j, n],
+                    cs[prev, j, n], tanh_(cs[cur, j, n]))
+                a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n], a[t, 3 * H + j, n] = da_i, da_f, da_g, da_o
+                dc[j, n] = dc_prev
+        _recurrent_grad(address, a[t], hs[prev], dW_hh)
+        _input_grad(address, a[t], x[t], dW_ih)
+        _back_product(address, W, a[t], dh, zero)
+
+
+@kernel
+def gru_sequence_forward(address, W, b_hh, a, hs, u, u_n, reverse):
+    """The GRU step for every step: U_t = W_hh h_prev + b_hh; [r; z; n] over A_t; u_n[t] keeps W_hn h + b_hn."""
+    T, GH, N = a.shape
+    H = GH // 3
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        _recurrent_product(address, W, hs[prev], u)
+        for j in range(H):
+            for n in range(N):
+                un = u[2 * H + j, n] + b_hh[2 * H + j]
+                r, z, nn, h = gru_unit_forward(a[t, j, n] + (u[j, n] + b_hh[j]),
+                                               a[t, H + j, n] + (u[H + j, n] + b_hh[H + j]), a[t, 2 * H + j, n],
+                                               un, hs[prev, j, n])
+                a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n] = r, z, nn
+                u_n[t, j, n] = un
+                hs[cur, j, n] = h
+
+
+@kernel
+def gru_sequence_backward(address, W, a, hs, u_n, x, d_out, dh, du, dW_hh, dW_ih, reverse):
+    """BPTT of :func:`gru_sequence_forward`: dA_t over a[t], dL/du_n over u_n[t], dU_t in ``du``;
+    dh <- dh z_t + W_hh^T dU_t per step."""
+    T, GH, N = a.shape
+    H = GH // 3
+    one = a.dtype.type(1)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev = t + 1 if reverse else t
+        for j in range(H):
+            for n in range(N):
+                g = dh[j, n] + d_out[t, j, n] if d_out.shape[0] else dh[j, n]
+                da_r, da_z, da_n, du_n, d_direct = gru_unit_backward(g, a[t, j, n], a[t, H + j, n],
+                                                                     a[t, 2 * H + j, n], u_n[t, j, n], hs[prev, j, n])
+                a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n] = da_r, da_z, da_n
+                u_n[t, j, n] = du_n
+                du[j, n], du[H + j, n], du[2 * H + j, n] = da_r, da_z, du_n
+                dh[j, n] = d_direct
+        _recurrent_grad(address, du, hs[prev], dW_hh)
+        _input_grad(address, a[t], x[t], dW_ih)
+        _back_product(address, W, du, dh, one)
+
+
+# ---------------------------------------------------------------------------------------
+# What the engine calls: one forward and one backward per layer and direction.
+# ---------------------------------------------------------------------------------------
+
+def _output_grad(sw, d_out) -> np.ndarray:
+    """The outputs' gradient (T, H, N) as one contiguous array (one compiled variant), or an empty one."""
+    return np.zeros((0, 1, 1), sw.hs.dtype) if d_out is None else np.ascontiguousarray(d_out)
+
+
+def rnn_forward(sw, W, b_hh, reverse: bool) -> None:
+    rnn_sequence_forward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.u, sw.nonlinearity == "relu", reverse)
+
+
+def rnn_backward(sw, W, X, d_out, dW_hh, dW_ih, reverse: bool) -> None:
+    rnn_sequence_backward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, X, _output_grad(sw, d_out),
+                          sw.dh, dW_hh, dW_ih, sw.nonlinearity == "relu", reverse)
+
+
+def lstm_forward(sw, W, b_hh, reverse: bool) -> None:
+    lstm_sequence_forward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.cs, sw.u, reverse)
+
+
+def lstm_backward(sw, W, X, d_out, dW_hh, dW_ih, reverse: bool) -> None:
+    lstm_sequence_backward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.cs, X,
+                           _output_grad(sw, d_out), sw.dh, sw.dc, dW_hh, dW_ih, reverse)
+
+
+def gru_forward(sw, W, b_hh, reverse: bool) -> None:
+    bias = np.zeros(W.shape[0], W.dtype) if b_hh is None else b_hh
+    gru_sequence_forward(ADDRESSES[W.dtype], W, bias, sw.gates, sw.hs, sw.u, sw.u_n, reverse)
+
+
+def gru_backward(sw, W, X, d_out, dW_hh, dW_ih, reverse: bool) -> None:
+    gru_sequence_backward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.u_n, X,
+                          _output_grad(sw, d_out), sw.dh, sw.u, dW_hh, dW_ih, reverse)
+
+
+@dataclass(frozen=True)
+class SequencePair:
+    """forward(sweep, W_hh, b_hh or None, reverse); backward(sweep, W_hh, X, d_out or None, dW_hh, dW_ih, reverse)."""
+    forward: object
+    backward: object
+
+
+# by the name of the compiled step pair (``fused_steps.COMPILED``) whose per-unit code these loops run
+SEQUENCES: dict[str, SequencePair] = {
+    "rnn": SequencePair(rnn_forward, rnn_backward),
+    "lstm": SequencePair(lstm_forward, lstm_backward),
+    "gru": SequencePair(gru_forward, gru_backward),
+}
