@@ -5,6 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from engine_parity import assert_stack_equals_numpy  # noqa: E402
 from rnnlab.cells import get_cell  # noqa: E402
 from rnnlab.numpy import RecurrentNet  # noqa: E402
 from rnnlab.torch import LAYERS, STACKS, implementation  # noqa: E402
@@ -22,21 +23,8 @@ def test_linear_cells_equal_the_numpy_engine_in_float64(cell, layers, bidirectio
     net = RecurrentNet(cell, D, H, layers, bidirectional, dtype=np.float64, seed=3, fused=scan)
     ours = STACKS[cell](D, H, layers, bidirectional=bidirectional).double()
     load_torch_state_dict(ours, net.state_dict())
-    S = layers * (2 if bidirectional else 1)
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((S, N, H))
     lengths = np.array([9, 2, 5, 1]) if ragged else None
-    out, h_n = net.forward(x, h0=h0, lengths=lengths)
-
-    xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
-    o, h_nt = ours(xt, h0t, lengths=None if lengths is None else torch.tensor(lengths))
-    np.testing.assert_allclose(o.detach().numpy(), out, atol=1e-12, rtol=0)
-    np.testing.assert_allclose(h_nt.detach().numpy(), h_n, atol=1e-12, rtol=0)
-
-    g_out, g_h = rng.standard_normal(out.shape), rng.standard_normal(h_n.shape)
-    dx, dh0 = net.backward(g_out, g_h)
-    ((o * torch.tensor(g_out)).sum() + (h_nt * torch.tensor(g_h)).sum()).backward()
-    np.testing.assert_allclose(xt.grad.numpy(), dx, atol=1e-12, rtol=0)
-    np.testing.assert_allclose(h0t.grad.numpy(), dh0, atol=1e-12, rtol=0)
+    assert_stack_equals_numpy(net, ours, rng, N, T, D, H, lengths)
     for k, d, layer in ours.all_layers():
         sfx = f"_l{k}" + ("_reverse" if d else "")
         np.testing.assert_allclose(layer.ih.weight.grad.numpy(), net.grads["weight_ih" + sfx], atol=1e-12, rtol=0)
