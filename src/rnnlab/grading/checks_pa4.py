@@ -58,6 +58,12 @@ def _bits(column) -> int:
     return int(sum(int(round(float(b))) << i for i, b in enumerate(column)))
 
 
+def _adds_up(X, y) -> bool:
+    """Whether the steps, least significant bit first, hold two BITS-bit numbers and their sum."""
+    a, b = _bits(X[:, 0]), _bits(X[:, 1])
+    return _bits(y) == a + b and max(a, b) < 2 ** BITS
+
+
 def check_bin_generator(namespace) -> str:
     fn = need(namespace, "bin_generator", "function")
     overflow = 0
@@ -75,10 +81,10 @@ def check_bin_generator(namespace) -> str:
         if not (np.isin(X, (0, 1)).all() and np.isin(y, (0, 1)).all()):
             raise Fail("every entry must be a bit, 0 or 1")
         a, b, total = _bits(X[:, 0]), _bits(X[:, 1]), _bits(y)
+        if not _adds_up(X, y) and _adds_up(X[::-1], y[::-1]):      # the steps read backwards are a right sum
+            raise Fail("the bits run from the most significant: the network adds from the least significant "
+                       "bit (the first step), as one adds by hand from the right; flip them")
         if total != a + b:
-            if _bits(X[::-1, 0]) + _bits(X[::-1, 1]) == _bits(y[::-1]):
-                raise Fail("the bits run from the most significant: the network adds from the least significant "
-                           "bit (the first step), as one adds by hand from the right; flip them")
             if X.shape[0] < BITS + 1:
                 raise Fail(f"{X.shape[0]} steps for {BITS}-bit numbers: the sum can have {BITS + 1} bits; pad the "
                            f"inputs with a 0 so that the carry has a step")
