@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/rnnlab demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check

@@ -418,8 +418,11 @@ def warmup_run(label):
                       optimizer="adam", lr=1e-3, schedule="constant", batch_size=64, epochs=1, clip_norm=None,
                       seed=0, echo=False)
         losses = np.array(r.history.iteration_loss).reshape(epochs, batches).mean(axis=1)
+        accuracy = 100 * np.array(r.history.iteration_metric).reshape(epochs, batches).mean(axis=1)
         for e in range(PRINT_EVERY - 1, epochs, PRINT_EVERY):
             line = f"Epoch {e + 1}/{epochs}, Loss: {losses[e]:.4f}"
+            if case.task == "xor":      # the warmup prints the epoch's training accuracy for XOR
+                line += f", Accuracy: {accuracy[e]:.2f}%"
             print(line + (f", Baseline: {0.167:.4f}" if case.task == "adding" else ""))
         results[("warmup", label, model)] = out[model.upper()] = r
         epoch_losses[(label, model)] = losses

@@ -39,25 +39,37 @@ def test_seed001_protocol_is_the_notebooks():
 
 def test_seed004_protocol_and_numbers_are_the_notebooks():
     entry = SUITE_BY_NAME["seed004"]
-    cfg = _cfg("seed004", "bilstm-ln-dense")
-    assert (cfg.bidirectional, cfg.head, cfg.dense_size) == (True, "layernorm-dense", 64)
+    cfg = _cfg("seed004", "bilstm-ln-linear")    # LayerNorm(256), Linear(256, 64), Linear(64, 10) on lstm_out[-1]
+    assert (cfg.bidirectional, cfg.head, cfg.dense_size) == (True, "layernorm-linear", 64)
+    assert cfg.bidirectional_read == "last-output"
     assert (cfg.batch_size, cfg.epochs, cfg.optimizer, cfg.lr, cfg.clip_norm) == (512, 10, "adam", 1e-3, None)
     assert cfg.task_options["split"] == "validation"        # 50,000 / 10,000 / 10,000
     assert entry.notebook[("mnist-rows", "rnn")] == "92.40 %"
-    assert entry.notebook[("mnist-rows", "lstm-bn-dense")] == "98.14 %"
-    assert len(list(entry.notebook)) == 8
+    assert entry.notebook[("mnist-rows", "lstm-bn-linear")] == "98.14 %"
+    # the assignment's nine models, each with a number of the assignment's, in its variant
+    assert set(entry.models_of("notebook")) - {"gru"} == {m for _, m in entry.notebook} and len(entry.notebook) == 9
+    relu = _cfg("seed004", "rnn-relu")
+    assert (relu.nonlinearity, relu.hidden_size, relu.lr) == ("relu", 256, 3e-4)
+    # rnnlab's own heads (a ReLU layer between the linear ones) and reads are the recipe's only
+    assert "lstm-bn-dense" in entry.models_of("rnnlab") and "lstm-bn-dense" not in entry.models_of("notebook")
+    assert _cfg("seed004", "bilstm", "rnnlab").bidirectional_read == "final-states"
     ours = _cfg("seed004", "rnn", "rnnlab")
     assert ours.epochs == cfg.epochs                         # no more epochs than the notebook
     assert (ours.hidden_size, ours.recurrent_init, ours.lr) == (256, "orthogonal", 1e-3)
     assert _cfg("seed004", "lstm", "rnnlab").hidden_size == 256
     ln = _cfg("seed004", "bilnlstm", "rnnlab")      # ours only: layer norm in the cell, on the NumPy engine
     assert (ln.layer_norm, ln.bidirectional, ln.engine, ln.epochs) == (True, True, "numpy", 10)
-    assert "bilnlstm" in entry.recipe_models and "bilnlstm" not in entry.models
+    assert "bilnlstm" in entry.models_of("rnnlab") and "bilnlstm" not in entry.models_of("notebook")
 
 
 def test_memory_and_binary_protocols():
     memory = SUITE_BY_NAME["memory"]
     assert [c.options.get("length") for c in memory.cases] == [50, 20, 50, 100, 200]
+    # RNN Warmup's protocol: one pass over fresh batches of 64 (epochs x batches x 64), hidden 64, XOR 32
+    warmup = {c.label: _flat(settings_for(memory, "notebook", c, "lstm", 0)) for c in memory.cases}
+    assert [(w.task_options["n_train"], w.epochs, w.batch_size, w.hidden_size) for w in warmup.values()] == [
+        (64000, 1, 64, 64), (32000, 1, 64, 32), (32000, 1, 64, 64), (32000, 1, 64, 64), (32000, 1, 64, 64)]
+    assert _flat(settings_for(memory, "rnnlab", memory.cases[1], "gru", 0)).task_options.get("n_train") is None
     assert memory.notebook[("copy-seed 50", "gru")] == "0.0374"
     binary = _cfg("binary", "lstm")
     assert (binary.hidden_size, binary.lr, binary.epochs, binary.batch_size) == (5, 0.01, 8, 1)
@@ -82,7 +94,7 @@ def test_commands_reproduce_the_settings():
     for entry in SUITE_BY_NAME.values():
         for variant in bench.variants_of(entry):
             for case in entry.cases:
-                for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
+                for model in entry.models_of(variant):
                     cfg = settings_for(entry, variant, case, model, 0)
                     parsed = _config_from(build_parser().parse_args(command_for(cfg).split()[1:]))
                     assert parsed.config() == cfg, command_for(cfg)
@@ -225,7 +237,7 @@ def test_every_entry_resolves_for_both_variants():
     for entry in SUITE_BY_NAME.values():
         for variant in bench.variants_of(entry):
             for case in entry.cases:
-                for model in entry.models + (entry.recipe_models if variant == "rnnlab" else ()):
+                for model in entry.models_of(variant):
                     cfg = settings_for(entry, variant, case, model, 0)
                     assert cfg.data.task == case.task
     with pytest.raises(KeyError):

@@ -42,11 +42,22 @@ def test_history_holds_what_the_run_directory_holds(tmp_path, engine):
             assert (row[name] == "" if value is None else float(row[name]) == pytest.approx(value)), name
     # every epoch's training loss is the mean of its steps' losses
     assert history.epochs[0].train_loss == pytest.approx(np.mean(history.iteration_loss[:3]))
+    # ... and its training metric the mean of its steps' metrics (equal batches), each a share in [0, 1]
+    assert len(history.iteration_metric) == len(history.iteration_loss)
+    assert all(0 <= m <= 1 for m in history.iteration_metric)
+    assert history.epochs[1].train_metric == pytest.approx(np.mean(history.iteration_metric[3:]))
     steps = _rows(tmp_path / "r" / "iterations.csv")
     assert [float(r["train_loss"]) for r in steps] == history.iteration_loss
+    assert [float(r["train_metric"]) for r in steps] == pytest.approx(history.iteration_metric, rel=1e-12)
     assert history.summary["final_test_metric"] == pytest.approx(history.epochs[-1].test_metric)
     again = load_history(tmp_path / "r")                              # read back from the directory
     assert again.iteration_loss == history.iteration_loss and again.column("test_loss") == history.column("test_loss")
+    assert again.iteration_metric == pytest.approx(history.iteration_metric, rel=1e-12)
+    # a directory of an older version (no train_metric column) still reads, without the steps' metrics
+    (tmp_path / "r" / "iterations.csv").write_text("step,train_loss\n" + "".join(
+        f"{i},{v!r}\n" for i, v in enumerate(history.iteration_loss, 1)))
+    older = load_history(tmp_path / "r")
+    assert older.iteration_loss == history.iteration_loss and older.iteration_metric == []
 
 
 def test_trainer_runs_in_memory_with_callbacks_and_writes_nothing(tmp_path, monkeypatch):

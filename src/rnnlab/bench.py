@@ -31,7 +31,11 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     base = entry.protocol if variant == "notebook" or entry.recipe is None else entry.recipe
     base = dict(base)
     options = {**case.options, **base.pop("task_options", {})}
-    extra = dict(entry.model_settings.get(model, {}) if variant == "rnnlab" else {})
+    if variant == "rnnlab":
+        extra = dict(entry.model_settings.get(model, {}))
+    else:
+        extra = {**entry.notebook_case_settings.get(case.label, {}), **entry.notebook_model_settings.get(model, {})}
+        options.update(extra.pop("task_options", {}))
     if extra.get("chrono") == "length":     # the LSTM's memory time scales up to the task's length
         from .tasks import get_task
         extra["chrono"] = get_task(case.task).steps(**options)
@@ -52,6 +56,7 @@ def command_for(cfg: TrainConfig) -> str:
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
              "forget_bias": "--forget-bias", "chrono": "--chrono", "ring": "--ring", "device": "--device",
+             "bidirectional_read": "--bidirectional-read",
              "seed": "--seed"}
     for name, flag in flags.items():
         value = settings[name]
@@ -106,7 +111,7 @@ def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: in
     None for a row whose protocol needs a CUDA GPU that this machine lacks."""
     planned = []
     for variant in variants_of(entry, variants):
-        models = entry.models + (entry.recipe_models if variant == "rnnlab" else ())
+        models = entry.models_of(variant)
         for case in entry.cases:
             for model in models:
                 if settings_for(entry, variant, case, model, 0).run.device == "cuda" and not cuda_available():

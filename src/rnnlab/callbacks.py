@@ -104,12 +104,12 @@ class RunFiles(Callback):
 
     def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None:
         self.run.write_metrics([vars(r) for r in self.history.epochs])
-        self.run.write_iterations(self.history.iteration_loss)
+        self.run.write_iterations(self.history.iteration_loss, self.history.iteration_metric)
         self.run.save_checkpoint(trainer.model, state.to_dict())
         self.run.append_log(epoch_line(trainer, record))
 
     def on_interrupt(self, trainer: Trainer, state: LoopState) -> None:
-        self.run.write_iterations(self.history.iteration_loss)
+        self.run.write_iterations(self.history.iteration_loss, self.history.iteration_metric)
         self.run.save_checkpoint(trainer.model, state.to_dict())
 
 

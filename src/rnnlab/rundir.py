@@ -172,24 +172,38 @@ class RunDir:
         writer.writerows(rows)
         write_atomic(self.file("metrics.csv"), buffer.getvalue().encode())
 
-    def write_iterations(self, losses: list[float]) -> None:
-        """iterations.csv: the training loss of every optimizer step."""
+    def write_iterations(self, losses: list[float], metrics: list[float] | None = None) -> None:
+        """iterations.csv: the training loss of every optimizer step, and the task's metric on its batch."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("step", "train_loss"))
-        writer.writerows(enumerate(losses, 1))
+        if metrics is None or len(metrics) != len(losses):     # a history without the batches' metric
+            writer.writerow(("step", "train_loss"))
+            writer.writerows(enumerate(losses, 1))
+        else:
+            writer.writerow(("step", "train_loss", "train_metric"))
+            writer.writerows(zip(range(1, len(losses) + 1), losses, metrics))
         write_atomic(self.file("iterations.csv"), buffer.getvalue().encode())
 
     def read_iterations(self, steps: int | None = None) -> list[float]:
         """The training loss of the first ``steps`` steps (all when None; empty when absent)."""
-        rows = self._read_csv("iterations.csv", lambda row: float(row["train_loss"]))
-        return [float(row["train_loss"]) for row in rows][:steps]
+        return self.read_iteration_columns(steps)[0]
+
+    def read_iteration_columns(self, steps: int | None = None) -> tuple[list[float], list[float]]:
+        """(training loss, batch metric) of the first ``steps`` steps; the metric is empty for a file of an
+        older version, which has no ``train_metric`` column."""
+        def check(row: dict) -> None:
+            float(row["train_loss"])
+            float(row.get("train_metric") or "nan")     # NaN: a batch with nothing to score
+        rows = self._read_csv("iterations.csv", check)[:steps]
+        metrics = [float(row["train_metric"]) for row in rows] if rows and "train_metric" in rows[0] else []
+        return [float(row["train_loss"]) for row in rows], metrics
 
     def read_history(self, label: str, metric: str, upto_epoch: int | None = None,
                      steps: int | None = None) -> History:
         """The History the files hold (up to an epoch and a step, for a resumed run)."""
-        return History(label, metric, self.read_iterations(steps),
-                       [EpochRecord.from_row(row) for row in self.read_metrics(upto_epoch)])
+        losses, metrics = self.read_iteration_columns(steps)
+        return History(label, metric, losses, [EpochRecord.from_row(row) for row in self.read_metrics(upto_epoch)],
+                       iteration_metric=metrics)
 
     def append_log(self, line: str) -> None:
         with self.file("train.log").open("a") as handle:

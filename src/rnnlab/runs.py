@@ -1,6 +1,7 @@
 """Working with run directories: compare several models, evaluate or predict with a saved one, list runs."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -198,7 +199,8 @@ def list_runs(root: str | Path = "runs") -> list[dict]:
             doc = run.read_config()
             summary = run.read_json("summary.json") if run.file("summary.json").exists() else None
         except ValueError as exc:   # one damaged run must not hide the others
-            rows.append({**row, "best": f"damaged: {exc}"})
+            # the row names the run already: its files by name, so a long path cannot push the reason out of view
+            rows.append({**row, "best": f"damaged: {str(exc).replace(str(run.path) + os.sep, '')}"})
             continue
         rows.append({**row, "task": doc["task"], "model": doc.get("label", "?"), "engine": doc["engine"],
                      "metric": doc["metric"], "seconds": summary["seconds"] if summary else None,

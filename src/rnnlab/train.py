@@ -307,7 +307,7 @@ def save_run(plan: RunPlan, model: Trainable, data: TaskData, history: History, 
                                                 model.num_parameters()))
     run.write_json("task.json", data.info)
     run.write_metrics([vars(r) for r in history.epochs])
-    run.write_iterations(history.iteration_loss)
+    run.write_iterations(history.iteration_loss, history.iteration_metric)
     for record in history.epochs:
         run.append_log(epoch_text(spec.label, task.metric, cfg.optim.epochs, record, "vocabulary" in data.info))
     done = LoopState(epoch=len(history.epochs), step=len(history.iteration_loss), elapsed=history.seconds,

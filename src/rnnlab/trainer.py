@@ -142,12 +142,14 @@ class EpochRecord:
 
 @dataclass
 class History:
-    """What training produced, in memory: per iteration the training loss, per epoch an :class:`EpochRecord`."""
+    """What training produced, in memory: per iteration the training loss and the task's metric on that batch,
+    per epoch an :class:`EpochRecord`."""
     label: str
     metric: str
     iteration_loss: list[float] = field(default_factory=list)
     epochs: list[EpochRecord] = field(default_factory=list)
     summary: dict = field(default_factory=dict)     # final and best metrics (filled in by rnnlab.train)
+    iteration_metric: list[float] = field(default_factory=list)   # NaN where a batch had nothing to score
 
     def column(self, name: str) -> list:
         """One column of the epoch records: ``history.column("test_metric")``."""
@@ -297,10 +299,12 @@ class Trainer:
                     state.epoch, state.batch, state.epoch_elapsed = epoch, b, time.perf_counter() - started
                     self._emit("on_interrupt", state)
                     raise TrainingInterrupted(f"interrupted at epoch {epoch + 1}, batch {b + 1}")
+                metric_before = (state.metric_sum, state.metric_count)
                 value = self._train_batch(plan[b], state)
                 if not math.isfinite(value):
                     raise TrainingDiverged(f"the loss became {value} at epoch {epoch + 1}, step {b + 1}")
                 history.iteration_loss.append(value)
+                history.iteration_metric.append(_batch_metric(self.metric, metric_before, state))
                 self._emit("on_batch", state, value)
             record = self._end_epoch(epoch, state, started)
             bad = [name for name, value in vars(record).items() if value is not None and not math.isfinite(value)]
@@ -362,6 +366,12 @@ class Trainer:
         carries state: in as many rows as a training batch has, unless the stream says otherwise)."""
         return evaluate_as_trained(self.model, split, self.loss, self.metric, self.stream, self.optim.batch_size,
                                    self.eval_batch_size, self.flush_denormals, self.threads)
+
+
+def _batch_metric(metric: str, before: tuple[float, float], state: LoopState) -> float:
+    """The metric of the batch just trained: the running sums' growth over it (NaN when it added nothing)."""
+    count = state.metric_count - before[1]
+    return metric_of_sums(metric, state.metric_sum - before[0], count) if count > 0 else math.nan
 
 
 def _restarted(carried: dict[str, np.ndarray] | None, fresh: np.ndarray | None) -> dict[str, np.ndarray]:
