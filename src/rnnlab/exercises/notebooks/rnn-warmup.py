@@ -28,8 +28,9 @@
 # (section 4): the copy task's model and the three tasks' data and forward passes, seven TODOs between
 # `# >>> your answer` and `# <<<`.  Keep the names: the grader calls them and compares them with the warmup's
 # own.  The warmup gives no points; we count **two per TODO** as Assignment 2 does: **14 points**.  The runs
-# are checked against bars (no points): the copy task below the no-memory loss, the XOR task at 95 % or more,
-# the adding problem at 50 steps far below chance.
+# are checked against bars (no points): the copy task below the no-memory loss, the XOR task at 95 % or more.
+# The adding problem's run is shown, not checked: with the warmup's 500 updates of batch 64 every layer stays
+# near chance (MSE 0.167) even at 50 steps, so no bar would tell right code from wrong.
 #
 # The first cell installs rnnlab where it is missing (Colab); `RNNLAB_EXERCISE_SIZE=quick` runs everything at a
 # tiny size.
@@ -470,7 +471,10 @@ if all_pass(adding_report):
         with torch.no_grad():
             adding_mse[seq_len] = {k: nn.MSELoss()(m(X_test), y_test).item() for k, m in models.items()}
         print("\nTest MSE:", ", ".join(f"{k.upper()}: {v:.6f}" for k, v in adding_mse[seq_len].items()))
-    record_run("rnn-warmup", "adding.run", min(adding_mse[ADDING_LENGTHS[0]].values()))
+    # not checked against a bar: with the warmup's 500 updates every layer stays near the chance MSE of 0.167
+    # (measured with the answer key's models: best of the three 0.159-0.164 at 50 steps over three seeds)
+    best = min(adding_mse[ADDING_LENGTHS[0]].values())
+    print(f"\nBest test MSE at {ADDING_LENGTHS[0]} steps: {best:.4f} (chance 0.167); see below for why this is not checked")
 else:
     print("Not yet: the adding problem trains once the checks above pass.")
 
@@ -479,7 +483,10 @@ else:
 #
 # - **Copy memory**: the gated layers can learn it; the RNN stays at the no-memory loss.
 # - **Sequential XOR**: all three can learn it, the GRU and the LSTM faster.
-# - **Adding problem**: the gated layers keep working on longer sequences, the RNN struggles.
+# - **Adding problem**: the gated layers keep working on longer sequences, the RNN struggles.  (With the
+#   warmup's 500 updates none of the three gets far below chance here, at any length: rnnlab's RNN Warmup
+#   notebook shows the recipe, more updates, a one-cycle rate and the LSTM's chrono initialisation, that
+#   solves it at 200 steps.)
 #
 # Use an RNN for short sequences when speed matters, a GRU for moderate lengths, an LSTM for long sequences and
 # dependencies on specific early events.  Compare with your numbers above: which task separated the three?
