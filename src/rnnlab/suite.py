@@ -187,16 +187,18 @@ SUITE: tuple[Entry, ...] = (
           goals={("binary-add", m): "100 % whole sums at every length"
                  for m in ("lstm", "gru", "gru-dense", "rnn")}),
     # time to the bar: the slowest of 3 seeds, counted in epoch seconds (each epoch's evaluation included),
-    # denormals flushed; measure on a quiet machine: rnnlab bench --only speed.  The torch engine trains on all
-    # 60,000 training images (no validation split, so no validation pass either) in 7 short epochs of batch 64
+    # denormals flushed; measure on a quiet machine: rnnlab bench --only speed.  Both train on all 60,000
+    # training images (no validation split, so no validation pass either).  The GRU on the NumPy engine: its
+    # epoch is the shortest of our models (its whole time loop one compiled call) and it learns fastest per epoch
+    # (pilots of 2026-12-06, seed 0: 98.45 % after 2 epochs at 8e-3, 99.06 % after 4 of 5 at 6e-3)
     Entry("speed", "Time to accuracy on MNIST rows, 2 CPU cores (epoch seconds to the bar, slowest of 3 seeds)",
-          (Case("torch engine", "mnist-rows", {"split": "official"},
-                {"engine": "torch", "epochs": 7, "batch_size": 64, "lr": 3e-3}, time_to=0.99, seeds=3),
-           Case("numpy engine", "mnist-rows", MNIST_50K, {"engine": "numpy", "epochs": 5, "batch_size": 64,
-                                                          "lr": 3e-3}, time_to=0.985, seeds=3)),
-          ("lstm",),
+          (Case("99.0 %", "mnist-rows", {"split": "official"},
+                {"engine": "numpy", "epochs": 5, "batch_size": 64, "lr": 6e-3}, time_to=0.99, seeds=3),
+           Case("98.5 %, numpy engine", "mnist-rows", {"split": "official"},
+                {"engine": "numpy", "epochs": 3, "batch_size": 64, "lr": 8e-3}, time_to=0.985, seeds=3)),
+          ("gru",),
           protocol={"hidden_size": 128, "batch_size": 128, "lr": 4e-3, **_RECIPE},
-          goals={("torch engine", "lstm"): "99.0 % within 60 s", ("numpy engine", "lstm"): "98.5 % within 60 s"},
+          goals={("99.0 %", "gru"): "99.0 % within 30 s", ("98.5 %, numpy engine", "gru"): "98.5 % within 30 s"},
           notebook_protocol=False),
     # 784 steps per image: a CPU protocol sized to one hour per row on 2 cores, and a GPU protocol where CUDA is
     Entry("pixels", "Pixel-by-pixel and permuted MNIST (784 steps of one pixel), CPU protocol: at most an hour per "

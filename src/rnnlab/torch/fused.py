@@ -141,7 +141,7 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
                   mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The forward walk.  ``gates`` (T, B, 4H) holds W_ih x_t + b on entry and the activations i, f, g, o on
     exit (the recurrent product is added in place: no copy per step); returns hs, cs (T + 1, B, H) and
-    tanh(c_t) (T, B, H)."""
+    tanh(c_t) (T, B, H).  A zero h0 (the usual start) skips the first step's recurrent product W_hh h0 = 0."""
     T, B, G = gates.shape
     H = G // 4
     hs = torch.empty(T + 1, B, H, dtype=gates.dtype, device=gates.device)
@@ -154,9 +154,10 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     compiled = None if kernels is None else \
         partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)))
     gate_steps, h_steps, c_steps, tanh_steps = gates.unbind(0), hs.unbind(0), cs.unbind(0), tanhs.unbind(0)
+    zero_start = not bool(h0.any())
     for t in _steps(T, reverse):
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
-        a = gate_steps[t].addmm_(h_steps[prev], W_hh_t)
+        a = gate_steps[t] if zero_start and prev == start else gate_steps[t].addmm_(h_steps[prev], W_hh_t)
         if compiled is not None:
             compiled(t, prev, cur)
         else:       # the torch step's elementwise part, in place: a becomes [i, f, g, o]
@@ -169,10 +170,12 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
 
 
 def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
-               dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+               dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """The backward walk: dA (T, B, 4H), the gradient of every step's gate pre-activations, and the gradients
     of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n.  dh and dc live in
-    buffers of the walk's own that each step's elementwise part and the recurrent product update in place."""
+    buffers of the walk's own that each step's elementwise part and the recurrent product update in place.
+    When h0 needs no gradient (a zero start made by the layer), the last step's dh0 = dA_0 W_hh is skipped
+    and None is returned for it."""
     gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
     reverse, T = ctx.reverse, gates.shape[0]
     dA = torch.empty_like(gates)
@@ -183,6 +186,8 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
         d_out = d_out * m
     live = live_steps(d_out, T)
     dA_steps = dA.unbind(0)
+    last = T - 1 if reverse else 0
+    need_dh0 = ctx.needs_input_grad[3]
     for t in _steps(T, not reverse):
         if live[t]:
             dh.add_(d_out[t])
@@ -191,6 +196,8 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
             dh.mul_(m[t])
             dc.mul_(m[t])
         elementwise(t)
+        if t == last and not need_dh0:
+            return dA, None, dc.add_(keep_c) if m is not None else dc
         torch.mm(dA_steps[t], W_hh, out=dh)
         if m is not None:
             dh.add_(keep_h)
