@@ -7,15 +7,14 @@ import base64
 import http.client
 import io
 import json
-import os
 import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from browser import ARTIFACTS, chromium_page
 from rnnlab import tasks
 from rnnlab.config import TrainConfig
 from rnnlab.data.mnist import ImageDataset
@@ -23,9 +22,6 @@ from rnnlab.explore import make_server
 from rnnlab.explore.draw import MAX_BODY
 from rnnlab.reading import read_picture
 from rnnlab.train import train_run
-
-CHROMIUM = os.environ.get("RNNLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -131,42 +127,31 @@ def _clear_drops_the_reading(page, box):
 
 
 def test_drawing_with_the_mouse_shows_what_the_python_api_reads(server, runs):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extra)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"http://127.0.0.1:{server}/draw")
-            page.wait_for_function("document.body.dataset.runs === '1'")
-            page.evaluate("""window.statuses = []; new MutationObserver(() => window.statuses.push(
-                document.getElementById('status').textContent)).observe(document.getElementById('status'),
-                {childList: true, characterData: true, subtree: true})""")
-            box = page.locator("#pad").bounding_box()
-            for stroke in ([(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)], [(0.35, 0.5), (0.65, 0.5)]):   # a 7, crossed
-                page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
-                page.mouse.down()
-                for x, y in stroke[1:]:
-                    page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
-                page.mouse.up()
-            page.wait_for_function("document.body.dataset.read === '2'")   # the answer to the second stroke
-            png = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
-            picture = Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1])))
-            expected = read_picture(runs / "digits" / "gru", picture)
-            assert int(page.locator("#prediction").inner_text()) == expected.prediction
-            shown = [[float(v) for v in line.split()] for line in
-                     page.locator("#row_values").text_content().strip().splitlines()]
-            assert np.array(shown) == pytest.approx(expected.row_probabilities, abs=6e-5)
-            assert page.locator("#maps canvas").count() == 4                 # hidden state + 3 GRU gates
-            assert "reading\u2026" in page.evaluate("window.statuses")       # shown while the reading loads
-            assert page.locator("#status").inner_text() == ""
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "draw.png"), full_page=True)
-            _clear_drops_the_reading(page, box)
-            assert errors == []
-        finally:
-            browser.close()
+    with chromium_page() as (page, errors):
+        page.goto(f"http://127.0.0.1:{server}/draw")
+        page.wait_for_function("document.body.dataset.runs === '1'")
+        page.evaluate("""window.statuses = []; new MutationObserver(() => window.statuses.push(
+            document.getElementById('status').textContent)).observe(document.getElementById('status'),
+            {childList: true, characterData: true, subtree: true})""")
+        box = page.locator("#pad").bounding_box()
+        for stroke in ([(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)], [(0.35, 0.5), (0.65, 0.5)]):   # a 7, crossed
+            page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
+            page.mouse.up()
+        page.wait_for_function("document.body.dataset.read === '2'")   # the answer to the second stroke
+        png = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
+        picture = Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1])))
+        expected = read_picture(runs / "digits" / "gru", picture)
+        assert int(page.locator("#prediction").inner_text()) == expected.prediction
+        shown = [[float(v) for v in line.split()] for line in
+                 page.locator("#row_values").text_content().strip().splitlines()]
+        assert np.array(shown) == pytest.approx(expected.row_probabilities, abs=6e-5)
+        assert page.locator("#maps canvas").count() == 4                 # hidden state + 3 GRU gates
+        assert "reading\u2026" in page.evaluate("window.statuses")       # shown while the reading loads
+        assert page.locator("#status").inner_text() == ""
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "draw.png"), full_page=True)
+        _clear_drops_the_reading(page, box)
+        assert errors == []

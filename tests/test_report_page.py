@@ -2,21 +2,16 @@
 version, the processor), the table, and confusion matrices whose counts read at the page's size.  The
 screenshot is kept in test-artifacts/report.png."""
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
+from browser import ARTIFACTS, chromium_page
 from rnnlab import plots, tasks
 from rnnlab.cli import main
 from rnnlab.machine import processor
 from rnnlab.runs import results_table
 from rnnlab.version import version
 from stroke_digits import stroke_dataset, stroke_drawer
-
-CHROMIUM = os.environ.get("RNNLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -57,26 +52,17 @@ def test_confusion_counts_are_written_large_enough_to_read():
 
 
 def test_the_report_page_names_what_made_it(compared):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extra)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto((compared / "report.html").as_uri())
-            made = page.locator(".made").inner_text()
-            assert f"rnnlab {version}" in made and processor() in made and "finished 20" in made
-            settings = page.locator("table.settings").nth(0).inner_text()
-            assert "hidden_size\t8" in settings and "lr\t0.02" in settings and "engine\tnumpy" in settings
-            differ = page.locator("table.settings").nth(1).inner_text()
-            assert "cell\trnn\tgru" in differ
-            shrink = page.evaluate("""() => {
-                const img = [...document.images].find(i => i.src.endsWith('confusion.png'));
-                return img.clientWidth / img.naturalWidth; }""")
-            assert shrink > 0.9, "the confusion matrices are shown at (nearly) their own size"
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page({"width": 1400, "height": 900}) as (page, _):
+        page.goto((compared / "report.html").as_uri())
+        made = page.locator(".made").inner_text()
+        assert f"rnnlab {version}" in made and processor() in made and "finished 20" in made
+        settings = page.locator("table.settings").nth(0).inner_text()
+        assert "hidden_size\t8" in settings and "lr\t0.02" in settings and "engine\tnumpy" in settings
+        differ = page.locator("table.settings").nth(1).inner_text()
+        assert "cell\trnn\tgru" in differ
+        shrink = page.evaluate("""() => {
+            const img = [...document.images].find(i => i.src.endsWith('confusion.png'));
+            return img.clientWidth / img.naturalWidth; }""")
+        assert shrink > 0.9, "the confusion matrices are shown at (nearly) their own size"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -5,21 +5,17 @@ Needs Debian's `chromium` and playwright for the browser part (skipped without t
 """
 import http.client
 import json
-import os
 import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from browser import ARTIFACTS, chromium_page
 from rnnlab import text_cells as tc
 from rnnlab.explore import make_server
 from rnnlab.reading import load_model
 from text_run import make_text_run
-
-CHROMIUM = os.environ.get("RNNLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -105,42 +101,31 @@ def _values(page, element_id):
 
 
 def test_a_person_types_and_watches_a_unit(served, runs):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extra)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"http://127.0.0.1:{served}/text")
-            page.wait_for_function("document.body.dataset.shown !== undefined")
-            text = page.input_value("#typed")
-            assert text and set(text) <= set('\n "()abcd')          # the sample, in the run's characters
-            trace, _, _ = _expected(runs, text)
-            first = tc.find_units(trace).ranked_units()[0]
-            assert page.input_value("#unit") == str(first)
-            assert _values(page, "coloured") == pytest.approx(trace.hidden[:, first], abs=6e-4)   # shown to 3 places
-            assert len(_values(page, "gradient")) == len(text)
+    with chromium_page() as (page, errors):
+        page.goto(f"http://127.0.0.1:{served}/text")
+        page.wait_for_function("document.body.dataset.shown !== undefined")
+        text = page.input_value("#typed")
+        assert text and set(text) <= set('\n "()abcd')          # the sample, in the run's characters
+        trace, _, _ = _expected(runs, text)
+        first = tc.find_units(trace).ranked_units()[0]
+        assert page.input_value("#unit") == str(first)
+        assert _values(page, "coloured") == pytest.approx(trace.hidden[:, first], abs=6e-4)   # shown to 3 places
+        assert len(_values(page, "gradient")) == len(text)
 
-            page.locator("#typed").press("End")
-            page.locator("#typed").type(' "dab"')                   # typed key by key: the page follows
-            typed = text + ' "dab"'
-            page.wait_for_function(f"document.body.dataset.shown.startsWith('{len(typed)}:')")
-            other = tc.find_units(_expected(runs, typed)[0]).ranked_units()[3]
-            page.select_option("#unit", str(other))
-            page.wait_for_function(f"document.body.dataset.shown === '{len(typed)}:hidden:{other}'")
-            trace, _, _ = _expected(runs, typed)
-            assert _values(page, "coloured") == pytest.approx(trace.hidden[:, other], abs=6e-4)
-            assert page.locator("#unit_name").inner_text() == f"hidden unit {other}"
-            assert page.locator("#best tbody tr").count() >= 4
+        page.locator("#typed").press("End")
+        page.locator("#typed").type(' "dab"')                   # typed key by key: the page follows
+        typed = text + ' "dab"'
+        page.wait_for_function(f"document.body.dataset.shown.startsWith('{len(typed)}:')")
+        other = tc.find_units(_expected(runs, typed)[0]).ranked_units()[3]
+        page.select_option("#unit", str(other))
+        page.wait_for_function(f"document.body.dataset.shown === '{len(typed)}:hidden:{other}'")
+        trace, _, _ = _expected(runs, typed)
+        assert _values(page, "coloured") == pytest.approx(trace.hidden[:, other], abs=6e-4)
+        assert page.locator("#unit_name").inner_text() == f"hidden unit {other}"
+        assert page.locator("#best tbody tr").count() >= 4
 
-            page.locator("#typed").type("Z")                        # a character the run never saw
-            page.wait_for_function("document.getElementById('error').textContent.includes('vocabulary')")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "text-page.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+        page.locator("#typed").type("Z")                        # a character the run never saw
+        page.wait_for_function("document.getElementById('error').textContent.includes('vocabulary')")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "text-page.png"), full_page=True)
+        assert errors == []

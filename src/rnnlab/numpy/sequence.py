@@ -47,21 +47,12 @@ def _recurrent_product(address, W, h, u):
 
 
 @kernel
-def _recurrent_grad(address, du, h_prev, dW_hh):
-    """dW_hh += dU_t h_{t-1}^T   (G*H, N) x (N, H)."""
-    GH, N = du.shape
-    H = h_prev.shape[0]
-    one = du.dtype.type(1)
-    gemm(address, NO, TRANS, GH, H, N, one, du.ctypes.data, N, h_prev.ctypes.data, N, one, dW_hh.ctypes.data, H)
-
-
-@kernel
-def _input_grad(address, da, x, dW_ih):
-    """dW_ih += dA_t x_t^T."""
-    GH, N = da.shape
-    D = x.shape[0]
-    one = da.dtype.type(1)
-    gemm(address, NO, TRANS, GH, D, N, one, da.ctypes.data, N, x.ctypes.data, N, one, dW_ih.ctypes.data, D)
+def _weight_grad(address, d, v, dW):
+    """dW += d v^T   (G*H, N) x (N, K): dW_hh += dU_t h_{t-1}^T (K = H) and dW_ih += dA_t x_t^T (K = D)."""
+    GH, N = d.shape
+    K = v.shape[0]
+    one = d.dtype.type(1)
+    gemm(address, NO, TRANS, GH, K, N, one, d.ctypes.data, N, v.ctypes.data, N, one, dW.ctypes.data, K)
 
 
 @kernel
@@ -98,8 +89,8 @@ def rnn_sequence_backward(address, W, a, hs, x, d_out, dh, dW_hh, dW_ih, relu, r
             for n in range(N):
                 g = dh[j, n] + d_out[t, j, n] if d_out.shape[0] else dh[j, n]
                 a[t, j, n] = rnn_unit_backward(g, hs[cur, j, n], relu)
-        _recurrent_grad(address, a[t], hs[prev], dW_hh)
-        _input_grad(address, a[t], x[t], dW_ih)
+        _weight_grad(address, a[t], hs[prev], dW_hh)
+        _weight_grad(address, a[t], x[t], dW_ih)
         _back_product(address, W, a[t], dh, zero)
 
 
@@ -139,8 +130,8 @@ def lstm_sequence_backward(address, W, a, hs, cs, x, d_out, dh, dc, dW_hh, dW_ih
                     cs[prev, j, n], tanh_(cs[cur, j, n]))
                 a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n], a[t, 3 * H + j, n] = da_i, da_f, da_g, da_o
                 dc[j, n] = dc_prev
-        _recurrent_grad(address, a[t], hs[prev], dW_hh)
-        _input_grad(address, a[t], x[t], dW_ih)
+        _weight_grad(address, a[t], hs[prev], dW_hh)
+        _weight_grad(address, a[t], x[t], dW_ih)
         _back_product(address, W, a[t], dh, zero)
 
 
@@ -183,8 +174,8 @@ def gru_sequence_backward(address, W, a, hs, u_n, x, d_out, dh, du, dW_hh, dW_ih
                 u_n[t, j, n] = du_n
                 du[j, n], du[H + j, n], du[2 * H + j, n] = da_r, da_z, du_n
                 dh[j, n] = d_direct
-        _recurrent_grad(address, du, hs[prev], dW_hh)
-        _input_grad(address, a[t], x[t], dW_ih)
+        _weight_grad(address, du, hs[prev], dW_hh)
+        _weight_grad(address, a[t], x[t], dW_ih)
         _back_product(address, W, du, dh, one)
 
 
