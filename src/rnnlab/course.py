@@ -21,7 +21,9 @@ DOCUMENTS = {"rnn-warmup": "RNN Warmup: the three layers, their parameters and s
              "gradient-flow-in-rnns-and-lstms": "Gradient flow in RNNs and LSTMs"}
 COURSE = {**DOCUMENTS,
           "character-level-language-model": "A character-level language model: a corpus, truncated BPTT, what the "
-                                            "cells learned"}
+                                            "cells learned",
+          "beyond-the-lstm": "Beyond the LSTM: linear recurrences, the parallel scan, minGRU, the LRU, memory over "
+                             "1,000 steps"}
 EXERCISES_DIR = "exercises"
 # where the first cell of a course notebook installs rnnlab from when it is missing (rnnlab is not on PyPI):
 # a wheel file named by this environment variable, else the repository on GitHub
