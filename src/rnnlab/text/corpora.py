@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..filecheck import read_regular
-from .vocab import Vocabulary, describe
+from .vocab import Vocabulary, WordVocabulary, describe
 
 DEFAULT_CORPUS = "devils-dictionary"
 EMBEDDED = {"devils-dictionary": ("devils-dictionary.txt", None),
@@ -59,6 +59,11 @@ class Corpus:
     def vocabulary(self) -> Vocabulary:
         """The characters of all three parts (so that every character of the corpus has a number)."""
         return Vocabulary.of((self.train, self.val, self.test))
+
+    @property
+    def word_vocabulary(self) -> WordVocabulary:
+        """The whitespace-separated words of all three parts (a word-level model's vocabulary)."""
+        return WordVocabulary.of((self.train, self.val, self.test))
 
     def __len__(self) -> int:
         return len(self.train) + len(self.val) + len(self.test)
@@ -194,20 +199,21 @@ def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = N
 
 
 # ------------------------------------------------------------------------------------------------ as arrays
-ROW = 100                              # characters per row of a split's arrays (the stream reads them as one)
+ROW = 100                              # steps per row of a split's arrays (the stream reads them as one)
 
 
-def next_character_arrays(text: str, vocabulary: Vocabulary, row: int = ROW
+def next_character_arrays(text: str, vocabulary: Vocabulary | WordVocabulary, row: int = ROW
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A text as a model reads it: x = one-hot of text[:-1], y = the numbers of text[1:] (the next character at
-    every step), laid out as (S, row) steps that a contiguous stream reads as one sequence of len - 1 steps;
-    the last row is padded, and ``mask`` (S, row) marks the real steps (None when nothing is padded)::
+    """A text as a model reads it, one symbol (a character, or a word with a :class:`WordVocabulary`) per step:
+    with s = vocabulary.encode(text), x = one-hot of s[:-1], y = s[1:] (the next symbol at every step), laid out
+    as (S, row) steps that a contiguous stream reads as one sequence of len(s) - 1 steps; the last row is padded,
+    and ``mask`` (S, row) marks the real steps (None when nothing is padded)::
 
         x: (S, row, V) float32      y: (S, row) int64      mask: (S, row) bool
     """
     ids = vocabulary.encode(text)
     if len(ids) < 2:
-        raise ValueError(f"text: {len(ids)} character(s); a language model needs at least two (one to read, "
+        raise ValueError(f"text: {len(ids)} {vocabulary.unit}(s); a language model needs at least two (one to read, "
                          f"one to predict)")
     n = len(ids) - 1
     rows = -(-n // row)
