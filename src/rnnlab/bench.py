@@ -47,7 +47,8 @@ def command_for(cfg: TrainConfig) -> str:
     parts = ["rnnlab train", f"--task {settings['task']}"]
     parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}"
               for k, v in settings["task_options"].items()]
-    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "head": "--head",
+    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "dropout": "--dropout",
+             "head": "--head",
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
