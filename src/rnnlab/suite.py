@@ -92,11 +92,19 @@ def _pixel_goals(pixels: str, permuted: str) -> dict:
 # its word-level models (a word is right when greedy decoding from its start writes it and the space after it);
 # its test split is fastbook's validation text.  The Devil's Dictionary is scored in bits per character against
 # the interpolated Kneser-Ney n-gram of its training text (6-gram: 2.356 bpc on the test part).
+# HUMAN_NUMBERS read a word per step (human-numbers-words) is fastbook's own task, scored by next-word accuracy, so
+# its numbers compare directly; its recipe (docs/results.md): two layers of 128 with dropout 0.5 between them,
+# fastbook's windows of 16 words, batch 16 (fastbook's 64 rows leave out up to 287 training words at the end, where
+# the only "eight thousand" numbers are), one-cycle to 5e-3, 60 epochs of 197 steps.
 TEXT_MODELS = ("lstm", "gru", "rnn", "mingru", "minlstm")
-TEXT_GOALS = {("human-numbers", "lstm"): ">= 87.00 % (fastbook's best)",
+TEXT_WORDS = {"num_layers": 2, "hidden_size": 128, "dropout": 0.5, "batch_size": 16, "lr": 5e-3, "epochs": 60}
+TEXT_GOALS = {("human-numbers", "lstm"): ">= 87.00 % (fastbook's best; fastbook's is next-word accuracy)",
+              ("human-numbers-words", "lstm"): ">= 87.00 % (fastbook's best, 86.9 %)",
               ("devils-dictionary", "lstm"): "<= 2.003 bpc (15 % below the n-gram's 2.356)"}
 TEXT_NOTEBOOK = {("human-numbers", "rnn"): "49-64 % (fastbook, words)", ("human-numbers", "lstm"):
-                 "75.8 %; 86.9 % regularised (fastbook, words)"}
+                 "75.8 %; 86.9 % regularised (fastbook, words)",
+                 ("human-numbers-words", "rnn"): "49-64 % (fastbook)", ("human-numbers-words", "lstm"):
+                 "75.8 %; 86.9 % regularised (fastbook)"}
 
 SUITE: tuple[Entry, ...] = (
     Entry("seed000", "MNIST rows, Assignment 2's protocol (5,000 / 1,000 images, per-sample SGD, MSE, NumPy)",
@@ -208,9 +216,12 @@ SUITE: tuple[Entry, ...] = (
           goals={("augmented", "lstm"): ">= 99.0 % (and >= 90 % of the foreign digits)"}, notebook_protocol=False),
 )
 SUITE = SUITE + (
-    Entry("text", "Character-level language models: HUMAN_NUMBERS (word accuracy, fastbook's numbers) and The "
-                  "Devil's Dictionary (bits per character against a Kneser-Ney n-gram)",
-          (Case("human-numbers", "human-numbers", {"bptt": 64}), Case("devils-dictionary", "text", {"bptt": 64})),
+    Entry("text", "Language models: HUMAN_NUMBERS by character (word accuracy) and by word (next-word accuracy, "
+                  "fastbook's task and numbers), and The Devil's Dictionary (bits per character against a "
+                  "Kneser-Ney n-gram)",
+          (Case("human-numbers", "human-numbers", {"bptt": 64}),
+           Case("human-numbers-words", "human-numbers-words", {"bptt": 16}, TEXT_WORDS, seeds=3),
+           Case("devils-dictionary", "text", {"bptt": 64})),
           TEXT_MODELS,
           protocol={"engine": "numpy", "hidden_size": 128, "batch_size": 32, "lr": 3e-3, "epochs": 4, **_RECIPE},
           notebook=TEXT_NOTEBOOK, goals=TEXT_GOALS, notebook_protocol=False),
