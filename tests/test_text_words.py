@@ -60,6 +60,7 @@ def test_the_task_reads_a_word_per_step_and_scores_next_word_accuracy():
     assert words.split()[:4] == ["one", ".", "two", "."] and vocab.decode(y[mask]) == " ".join(
         corpus.train.split()[1:])
     assert data.info["ngram"]["order"] >= 1 and data.info["ngram"]["val_bpc"] > 0     # counted over words
+    assert data.stream.window == 16 and data.stream.eval_rows == 64     # validated in fastbook's 64 rows
 
 
 def test_accuracy_is_next_word_accuracy_on_a_hand_made_case():

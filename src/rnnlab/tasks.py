@@ -41,7 +41,8 @@ from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
 from .streams import BatchStream, Contiguous, Shuffled
-from .text.corpora import DEFAULT_CORPUS, EMBEDDED, Corpus, human_numbers, load_corpus, next_character_arrays
+from .text.corpora import DEFAULT_CORPUS, EMBEDDED, FASTBOOK_ROWS, Corpus, human_numbers, load_corpus
+from .text.corpora import next_character_arrays as next_symbol_arrays
 from .text.ngram import cached_baseline
 from .text.vocab import Vocabulary, WordVocabulary
 
@@ -287,7 +288,7 @@ def _text(symbols: Symbols) -> Builder:
     def build(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
         corpus = _corpus(opts)
         vocab = symbols(corpus)
-        parts = [Split(*next_character_arrays(part, vocab)) for part in (corpus.train, corpus.val, corpus.test)]
+        parts = [Split(*next_symbol_arrays(part, vocab)) for part in (corpus.train, corpus.val, corpus.test)]
         counts = {"train": vocab.count(corpus.train), "val": vocab.count(corpus.val), "test": vocab.count(corpus.test)}
         info = {"corpus": corpus.name, "corpus_source": corpus.source, "vocabulary": vocab.recorded,
                 f"{vocab.unit}s": counts, "ngram": ngram_baseline(opts, symbols)}
@@ -296,8 +297,7 @@ def _text(symbols: Symbols) -> Builder:
 
 
 def _majority_word(opts: dict) -> float:
-    """HUMAN_NUMBERS' chance level as fastbook gives it: always the training text's most common word (or token:
-    "." counts as a word), its share of the validation text's words."""
+    """HUMAN_NUMBERS' chance level as fastbook gives it: always the training text's most common word ("." counts)."""
     corpus = _corpus(opts)
     words = corpus.train.split()
     common = max(set(words), key=words.count)
@@ -306,7 +306,7 @@ def _majority_word(opts: dict) -> float:
 
 
 def _text_task(name: str, summary: str, metric: str, defaults: dict, baseline: Callable[[dict], float],
-               note: str, symbols: Symbols = _characters) -> Task:
+               note: str, symbols: Symbols = _characters, eval_rows: int | None = None) -> Task:
     def sizes(o: dict) -> tuple[int, int]:
         return (symbols(_corpus(o)).size,) * 2
 
@@ -316,8 +316,8 @@ def _text_task(name: str, summary: str, metric: str, defaults: dict, baseline: C
         steps = sum(vocab.count(part) for part in (corpus.train, corpus.val, corpus.test))
         return steps * (vocab.size + 2)   # one-hot inputs, targets, mask
     return Task(name, summary, 0, 0, "cross_entropy", metric, "every", defaults, _text(symbols), baseline, note,
-                steps_of=lambda o: o["bptt"], stream_of=lambda o: Contiguous(window=o["bptt"]), sizes_of=sizes,
-                numbers_of=numbers)
+                steps_of=lambda o: o["bptt"], stream_of=lambda o: Contiguous(o["bptt"], eval_rows=eval_rows),
+                sizes_of=sizes, numbers_of=numbers)
 
 
 TEXT_TASKS = (
@@ -329,9 +329,9 @@ TEXT_TASKS = (
                "word_accuracy", {"bptt": 64, "numbers": 9999}, _majority_word,
                "always the most common word (fastbook's baseline): word accuracy"),
     _text_task("human-numbers-words", "next word of fastbook's HUMAN_NUMBERS, one word per step (fastbook's task: "
-                                      "its accuracies compare directly)",
-               "accuracy", {"bptt": 16, "numbers": 9999}, _majority_word,
-               "always the most common word (fastbook's baseline): next-word accuracy", symbols=_words),
+                                      "its accuracies compare directly)", "accuracy", {"bptt": 16, "numbers": 9999},
+               _majority_word, "always the most common word (fastbook's baseline): next-word accuracy",
+               symbols=_words, eval_rows=FASTBOOK_ROWS),   # validated in fastbook's 64 rows, whatever the batch
 )
 
 _SIZES = {"n_train": 10000, "n_val": 1000, "n_test": 1000}

@@ -18,7 +18,9 @@
   split as fastbook splits it: the token stream cut into sequences of 16 tokens, the first 80 % of the
   sequences train and the rest validate (``cut = int(len(seqs) * 0.8)``): the training text is the first
   16 * cut tokens, the validation text the tokens after them.  fastbook has no test set; here the test
-  split is the validation text again, so the test numbers *are* validation numbers.
+  split is the validation text again, so the test numbers *are* validation numbers.  fastbook reads the
+  validation text in 64 rows (its batch size), each row from a zero state, the state carried along it; the
+  word-level task evaluates so too (:data:`FASTBOOK_ROWS`), whatever the training batch size.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ SPLIT = (0.9, 0.05, 0.05)              # train, validation, test: in order, not 
 HUMAN_NUMBERS_LAST = 9999
 HUMAN_NUMBERS_MISSING = 8000           # see the module docstring
 FASTBOOK_SEQUENCE = 16                 # fastbook's sl: the token sequences its 80 % cut counts
+FASTBOOK_ROWS = 64                     # fastbook's bs: it validates reading the text in 64 rows, state carried
 
 
 @dataclass(frozen=True)
