@@ -90,9 +90,14 @@ def test_the_bench_entry_text_and_its_quick_version():
         assert quick.data.options["bptt"] == 16 and resolve(quick).task.input_size == sizes[case.task][0]
         assert resolve(cfg).task.stream_of(cfg.data.options).window == sizes[case.task][1]
     words = next(case for case in entry.cases if case.task == "human-numbers-words")
-    command = bench.command_for(bench.settings_for(entry, "rnnlab", words, "lstm", 0))
+    command = bench.command_for(bench.settings_for(entry, "rnnlab", words, "lnlstm", 0))
     assert command.startswith("rnnlab train --task human-numbers-words --opt bptt=16 ") and " --layers 2 " in command
-    assert ">= 87.00 %" in entry.goals[(words.label, "lstm")]
+    assert " --dropout 0.5 " in command and command.endswith("--layer-norm")
+    assert ">= 87.00 %" in entry.goals[(words.label, "lnlstm")]
+    planned = [(case.task, model, len(runs)) for _, case, model, runs in bench._planned(entry, "out", ("rnnlab",), 1,
+                                                                                        True)]
+    assert [p[1:] for p in planned if p[0] == "human-numbers-words"] == [(m, 3) for m in words.models]   # its own
+    assert [p[1] for p in planned if p[0] == "text"] == list(entry.models)
 
 
 def test_the_memory_estimate_counts_a_texts_one_hot_characters():

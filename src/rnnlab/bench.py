@@ -109,7 +109,7 @@ def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: in
     for variant in variants_of(entry, variants):
         models = entry.models + (entry.recipe_models if variant == "rnnlab" else ())
         for case in entry.cases:
-            for model in models:
+            for model in case.models or models:
                 if settings_for(entry, variant, case, model, 0).run.device == "cuda" and not cuda_available():
                     planned.append((variant, case, model, None))
                     continue
