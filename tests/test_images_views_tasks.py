@@ -202,4 +202,4 @@ def test_cli_data_list(tmp_path, capsys):
     for name in tasks.TASKS:
         assert f"\n{name} " in out
     assert "missing: run `rnnlab data fetch mnist`" in out
-    assert "copy            10  9    cross_entropy  accuracy       cross_entropy 0.297" in out
+    assert "copy                 10  9    cross_entropy  accuracy       cross_entropy 0.297" in out

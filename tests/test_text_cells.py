@@ -140,6 +140,9 @@ def test_bad_input_is_refused_with_one_line():
     with pytest.raises(ValueError, match="the model reads 9 inputs per step"):
         tc.read_text(spec, weights, "abc", "abc")
     with pytest.raises(TypeError, match="vocabulary"):
+        tc.read_text(spec, weights, 42, "abc")
+    with pytest.raises(ValueError, match=r"^vocabulary: a word-level vocabulary \(2 words\); the views of what the "
+                                         r"cells learned read text one character at a time"):
         tc.read_text(spec, weights, ["ab", "c"], "abc")
     with pytest.raises(ValueError, match="step"):
         tc.connectivity(spec, weights, CHARS, "abc", step=3)

@@ -82,12 +82,22 @@ def test_the_bench_entry_text_and_its_quick_version():
     from rnnlab import bench
     from rnnlab.suite import SUITE_BY_NAME
     entry = SUITE_BY_NAME["text"]
-    assert [c.task for c in entry.cases] == ["human-numbers", "text"] and "lstm" in entry.models
+    assert [c.task for c in entry.cases] == ["human-numbers", "human-numbers-words", "text"] and "lstm" in entry.models
+    sizes = {"human-numbers": (19, 64), "human-numbers-words": (29, 16), "text": (81, 64)}   # 1 to 400: no "a"
     for case in entry.cases:
         cfg = bench.settings_for(entry, "rnnlab", case, "lstm", 0)
         quick = bench._quick(cfg)
-        assert quick.data.options["bptt"] == 16 and resolve(quick).task.input_size in (19, 81)   # 1 to 400: no "a"
-        assert resolve(cfg).task.stream_of(cfg.data.options).window == 64
+        assert quick.data.options["bptt"] == 16 and resolve(quick).task.input_size == sizes[case.task][0]
+        assert resolve(cfg).task.stream_of(cfg.data.options).window == sizes[case.task][1]
+    words = next(case for case in entry.cases if case.task == "human-numbers-words")
+    command = bench.command_for(bench.settings_for(entry, "rnnlab", words, "lnlstm", 0))
+    assert command.startswith("rnnlab train --task human-numbers-words --opt bptt=16 ") and " --layers 2 " in command
+    assert " --dropout 0.5 " in command and command.endswith("--layer-norm")
+    assert ">= 87.00 %" in entry.goals[(words.label, "lnlstm")]
+    planned = [(case.task, model, len(runs)) for _, case, model, runs in bench._planned(entry, "out", ("rnnlab",), 1,
+                                                                                        True)]
+    assert [p[1:] for p in planned if p[0] == "human-numbers-words"] == [(m, 3) for m in words.models]   # its own
+    assert [p[1] for p in planned if p[0] == "text"] == list(entry.models)
 
 
 def test_the_memory_estimate_counts_a_texts_one_hot_characters():

@@ -51,7 +51,8 @@ def command_for(cfg: TrainConfig) -> str:
     parts = ["rnnlab train", f"--task {settings['task']}"]
     parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}"
               for k, v in settings["task_options"].items()]
-    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "head": "--head",
+    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "dropout": "--dropout",
+             "head": "--head",
              "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
              "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
              "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
@@ -113,7 +114,7 @@ def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: in
     for variant in variants_of(entry, variants):
         models = entry.models_of(variant)
         for case in entry.cases:
-            for model in models:
+            for model in case.models or models:
                 if settings_for(entry, variant, case, model, 0).run.device == "cuda" and not cuda_available():
                     planned.append((variant, case, model, None))
                     continue

@@ -11,34 +11,40 @@ from . import progress
 from .metrics import format_metric, metric_of_sums
 from .rundir import RunDir
 from .text.sampling import generate
-from .text.vocab import Vocabulary
+from .text.vocab import Vocabulary, WordVocabulary, vocabulary_of
 from .trainer import Callback, EpochRecord, History, LoopState, Trainer
 
 
-def epoch_text(label: str, metric: str, epochs: int, record: EpochRecord, text_run: bool = False) -> str:
+def epoch_text(label: str, metric: str, epochs: int, record: EpochRecord, text_bits: str = "") -> str:
     """``lstm epoch 2/4: train loss 0.1375 accuracy 96.09 % | val 97.75 % | test loss 0.0768 ... | 6.0 s``; a text
-    run adds its cross-entropy in bits per character and its perplexity (:func:`text_numbers`)."""
+    run (``text_bits``: how its bits per step print, "bpc" or "bits per word") adds its cross-entropy in bits and
+    its perplexity (:func:`text_numbers`)."""
     val = f" | val {format_metric(metric, record.val_metric)}" if record.val_metric is not None else ""
-    text = text_numbers(record) if text_run else ""
+    text = text_numbers(record, text_bits) if text_bits else ""
     return (f"{label} epoch {record.epoch}/{epochs}: train loss {record.train_loss:.4f} "
             f"{metric} {format_metric(metric, record.train_metric)}{val} | test loss {record.test_loss:.4f} "
             f"{metric} {format_metric(metric, record.test_metric)}{text} | {record.seconds:.1f} s")
 
 
-def text_numbers(record: EpochRecord) -> str:
+def text_numbers(record: EpochRecord, bits: str = "bpc") -> str:
     """`` | train/val/test 2.101/2.254/2.300 bpc, perplexity 4.29/4.77/4.92``: the cross-entropy L (nats) of
-    each split as bits per character L / ln 2 and as perplexity exp(L)."""
+    each split as bits per character (or per word: ``bits``) L / ln 2 and as perplexity exp(L)."""
     losses = [record.train_loss, record.val_loss, record.test_loss]
     names = "/".join(name for name, loss in zip(("train", "val", "test"), losses) if loss is not None)
     present = [loss for loss in losses if loss is not None]
-    return (f" | {names} {'/'.join(f'{loss / math.log(2):.3f}' for loss in present)} bpc, perplexity "
+    return (f" | {names} {'/'.join(f'{loss / math.log(2):.3f}' for loss in present)} {bits}, perplexity "
             f"{'/'.join(f'{math.exp(min(loss, 700)):.2f}' for loss in present)}")
 
 
 def epoch_line(trainer: Trainer, record: EpochRecord) -> str:
     """The epoch's line (:func:`epoch_text`) of a trainer's run."""
-    text_run = "vocabulary" in getattr(trainer.data, "info", {})
-    return epoch_text(trainer.label, trainer.metric, trainer.optim.epochs, record, text_run)
+    return epoch_text(trainer.label, trainer.metric, trainer.optim.epochs, record,
+                      text_bits(getattr(trainer.data, "info", {})))
+
+
+def text_bits(info: dict) -> str:
+    """How a text run's bits per step print ("bpc", "bits per word"); "" for a task's data without a vocabulary."""
+    return vocabulary_of(info["vocabulary"]).bits if "vocabulary" in info else ""
 
 
 class ProgressBar(Callback):
@@ -138,10 +144,12 @@ class TextSampler(Callback):
     run's seed and the epoch, so a resumed run writes the same): in the epoch lines, and in the run's train.log
     and samples.json when there is a run directory."""
 
-    def __init__(self, vocabulary: Vocabulary, echo: Callable[[str], None] | None = print, run: RunDir | None = None,
-                 length: int = 160, temperature: float = 0.8, seed: int = 0) -> None:
+    def __init__(self, vocabulary: Vocabulary | WordVocabulary, echo: Callable[[str], None] | None = print,
+                 run: RunDir | None = None, length: int | None = None, temperature: float = 0.8, seed: int = 0
+                 ) -> None:
         self.vocabulary, self.echo, self.run = vocabulary, echo, run
-        self.length, self.temperature, self.seed = length, temperature, seed
+        self.length = vocabulary.sample_length if length is None else length      # 160 characters, 32 words
+        self.temperature, self.seed = temperature, seed
 
     def on_epoch(self, trainer: Trainer, state: LoopState, record: EpochRecord) -> None:
         text = generate(trainer.model, self.vocabulary, length=self.length, temperature=self.temperature,

@@ -34,7 +34,7 @@ from .plan import RunPlan
 from .reading import Reading
 from .rundir import RunDir
 from .tasks import Split, Task, TaskData, get_task
-from .text.vocab import Vocabulary
+from .text.vocab import vocabulary_of
 from .train import FinalEvaluation, build_model, final_evaluation, make_trainer, save_run, train_run
 from .trainer import History
 
@@ -196,7 +196,7 @@ def _train_plan(plan: RunPlan, data: TaskData | None, run_dir: str | Path | None
     net = build_model(plan)
     callbacks = ((ProgressBar(),) if ProgressBar.wanted() else ()) + (EpochPrinter(),) if echo else ()
     if echo and "vocabulary" in data.info:      # a text run: a sample after each epoch
-        callbacks += (TextSampler(Vocabulary(data.info["vocabulary"]), seed=plan.seed),)
+        callbacks += (TextSampler(vocabulary_of(data.info["vocabulary"]), seed=plan.seed),)
     history = make_trainer(plan, net, data, callbacks).fit()
     return _result(plan, net, data, history)
 
@@ -273,12 +273,13 @@ def load(path: str | Path, data: TaskData | None = None, data_dir: str | Path | 
 def generate(source: Result | str | Path, prime: str = "", length: int = 200, temperature: float = 1.0,
              top_k: int | None = None, seed: int = 0, engine: str | None = None, best: bool = False,
              replace: str | None = None) -> str:
-    """Text written by a character-level model: the :class:`Result` of ``lab.train(task="text", ...)`` (or
-    ``"human-numbers"``) or a text run's directory.  ``prime`` (the text it starts from), then ``length``
+    """Text written by a language model: the :class:`Result` of ``lab.train(task="text", ...)`` (or
+    ``"human-numbers"``, or ``"human-numbers-words"``: a word-level model, whose prime is split into words and
+    whose ``length`` counts words) or a text run's directory.  ``prime`` (the text it starts from), then ``length``
     characters drawn at ``temperature`` (> 0) from the ``top_k`` likeliest, with a NumPy Generator seeded by
     ``seed`` — the same text on every engine (``engine``: load the weights into another one).  ``best``: a run
-    directory's model of lowest validation loss.  ``replace``: a character that stands for the prime's
-    characters the vocabulary lacks (default: they are refused).  See :mod:`rnnlab.text.sampling`."""
+    directory's model of lowest validation loss.  ``replace``: a character (a word) that stands for the prime's
+    characters (words) the vocabulary lacks (default: they are refused).  See :mod:`rnnlab.text.sampling`."""
     from .runs import generate_text
     from .text.sampling import check_sampling
     from .text.sampling import generate as write
@@ -287,11 +288,11 @@ def generate(source: Result | str | Path, prime: str = "", length: int = 200, te
         return generate_text(source, prime, length, temperature, top_k, seed, engine, best, replace)
     if "vocabulary" not in source.data.info:
         raise ValueError(f"source: the result of a {source.task.name} run, not of a text run; train with "
-                         f"task='text' or task='human-numbers'")
+                         f"task='text', 'human-numbers' or 'human-numbers-words'")
     if best:
         raise ValueError("best: a result in memory keeps its final model only; give the run directory "
                          "(lab.train(..., run_dir=...)) for its best-model.npz")
-    vocabulary = Vocabulary(source.data.info["vocabulary"])
+    vocabulary = vocabulary_of(source.data.info["vocabulary"])
     check_sampling(temperature, length, top_k, seed, vocabulary.size)
     model = source.model
     if engine is not None and engine != model.engine:

@@ -58,10 +58,11 @@ def _save(fig: Figure, path: Path) -> None:
 def _curves(runs: list[dict], path: Path) -> None:
     histories = {run["name"]: RunDir(run["dir"]).read_history(run["name"], run["config"]["metric"]) for run in runs}
     summary = next((run["summary"] for run in runs if run["summary"] and "text" in run["summary"]), None)
-    if summary is not None and summary.get("text", {}).get("ngram"):   # a text run: its n-gram baseline
-        ngram = summary["text"]["ngram"]
-        _save(plots.curves(histories, baseline=summary["baseline"],
-                           baseline_label=f"{ngram['order']}-gram (Kneser-Ney)"), path)
+    if summary is not None and summary.get("text", {}).get("ngram"):   # a text run: its baseline
+        ngram = summary["text"]["ngram"]      # the n-gram's, or the task's own (HUMAN_NUMBERS: the commonest word)
+        label = (f"{ngram['order']}-gram (Kneser-Ney)" if summary["baseline"] == ngram["test_bpc"]
+                 else str(summary.get("baseline_note", "baseline")).split(":")[0])
+        _save(plots.curves(histories, baseline=summary["baseline"], baseline_label=label), path)
     else:
         _save(plots.curves(histories), path)
 

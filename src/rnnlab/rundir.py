@@ -13,7 +13,7 @@
     model.npz        the final weights under torch.nn's names (+ head) and the spec, loadable by every engine
     best-model.npz   the same for the epoch of the lowest validation loss so far (runs with a validation set);
                      best.json says which epoch and its validation numbers
-    vocabulary.json  text runs: the characters the model reads and writes (rnnlab.text.vocab.Vocabulary)
+    vocabulary.json  text runs: the characters (or words) the model reads and writes (rnnlab.text.vocab)
     samples.json     text runs: a short text the model wrote after each epoch
     predictions.npz  test-set targets and outputs (for confusion matrices and sample plots)
     summary.json     final and best metrics, parameters, time
@@ -39,7 +39,7 @@ from .filecheck import MAX_JSON_FILE, npz_headers, open_regular, read_regular
 from .files import write_atomic
 from .modelfile import check_archive, checkpoint_limit, read_model_file
 from .spec import ModelSpec
-from .text.vocab import Vocabulary
+from .text.vocab import Vocabulary, WordVocabulary, vocabulary_from_json
 from .trainer import EpochRecord, History
 
 if TYPE_CHECKING:
@@ -263,16 +263,16 @@ class RunDir:
         return read_model_file(path, MAX_MODEL_FILE)
 
     # ------------------------------------------------------------------------------ text runs
-    def write_vocabulary(self, vocabulary: Vocabulary) -> None:
+    def write_vocabulary(self, vocabulary: Vocabulary | WordVocabulary) -> None:
         self.write_json("vocabulary.json", vocabulary.to_json())
 
-    def read_vocabulary(self) -> Vocabulary:
+    def read_vocabulary(self) -> Vocabulary | WordVocabulary:
         """The vocabulary of a text run; a ValueError when the run is not one."""
         if not self.file("vocabulary.json").exists():
             task = self.read_config().get("task", "?") if self.file("config.json").exists() else "?"
             raise ValueError(f"{self.path}: not a text run (no vocabulary.json; trained on task {task}); give a run "
-                             f"of --task text or --task human-numbers")
-        return Vocabulary.from_json(self.read_json("vocabulary.json"), str(self.file("vocabulary.json")))
+                             f"of --task text, human-numbers or human-numbers-words")
+        return vocabulary_from_json(self.read_json("vocabulary.json"), str(self.file("vocabulary.json")))
 
     def append_sample(self, epoch: int, text: str, settings: dict) -> None:
         """Add the text written after ``epoch`` to samples.json."""

@@ -22,15 +22,17 @@ text, where x and y are ``(S, L, ...)`` read as one sequence of S L steps::
 
     Task(..., readout="every", stream_of=lambda o: Contiguous(window=o["bptt"]))
 
-The text tasks (``text``: the embedded corpus or ``--opt path=FILE``; ``human-numbers``) are such tasks:
-x is the one-hot character of every step, y the next character's number (cross-entropy at every step),
-and their sizes are the vocabulary's, which depends on the options (``sizes_of``; :meth:`Task.sized`).
+The text tasks (``text``: the embedded corpus or ``--opt path=FILE``; ``human-numbers``; ``human-numbers-words``,
+which reads a word per step) are such tasks: x is the one-hot symbol (character or word) of every step, y the
+next symbol's number (cross-entropy at every step), and their sizes are the vocabulary's, which depends on the
+options (``sizes_of``; :meth:`Task.sized`).
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 import numpy as np
 
@@ -39,8 +41,10 @@ from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
 from .streams import BatchStream, Contiguous, Shuffled
-from .text.corpora import DEFAULT_CORPUS, EMBEDDED, Corpus, human_numbers, load_corpus, next_character_arrays
+from .text.corpora import DEFAULT_CORPUS, EMBEDDED, FASTBOOK_ROWS, Corpus, human_numbers, load_corpus
+from .text.corpora import next_character_arrays as next_symbol_arrays
 from .text.ngram import cached_baseline
+from .text.vocab import Vocabulary, WordVocabulary
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,10 @@ def _binary_add(opts: dict, seed: int, data_dir: str | os.PathLike | None, downl
 
 
 # ---------------------------------------------------------------------------------------------
-# Text tasks (rnnlab.text): one long text read as a contiguous stream, the next character at every step
+# Text tasks (rnnlab.text): one long text read as a contiguous stream, the next symbol at every step: a character,
+# or a word for a word-level task (the task's ``symbols`` picks the corpus's vocabulary of either kind)
+Symbols = Callable[[Corpus], Vocabulary | WordVocabulary]
+_characters, _words = attrgetter("vocabulary"), attrgetter("word_vocabulary")
 
 
 def _corpus(opts: dict) -> Corpus:
@@ -269,25 +276,28 @@ def _corpus(opts: dict) -> Corpus:
     return load_corpus(opts.get("corpus", DEFAULT_CORPUS), opts.get("path"))
 
 
-def ngram_baseline(opts: dict) -> dict:
-    """The interpolated Kneser-Ney baseline of a text task's corpus (rnnlab.text.ngram), computed once."""
+def ngram_baseline(opts: dict, symbols: Symbols = _characters) -> dict:
+    """The interpolated Kneser-Ney baseline of a text task's corpus (rnnlab.text.ngram) over its symbols, computed
+    once."""
     corpus = _corpus(opts)
-    return cached_baseline((corpus.name, len(corpus)), corpus.train, corpus.val, corpus.test,
-                           corpus.vocabulary.characters)
+    vocab = symbols(corpus)
+    return cached_baseline((corpus.name, len(corpus), vocab.unit), corpus.train, corpus.val, corpus.test, vocab)
 
 
-def _text(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
-    corpus = _corpus(opts)
-    vocab = corpus.vocabulary
-    parts = [Split(*next_character_arrays(part, vocab)) for part in (corpus.train, corpus.val, corpus.test)]
-    info = {"corpus": corpus.name, "corpus_source": corpus.source, "vocabulary": vocab.characters,
-            "characters": {"train": len(corpus.train), "val": len(corpus.val), "test": len(corpus.test)},
-            "ngram": ngram_baseline(opts)}
-    return TaskData(*parts, info=info)
+def _text(symbols: Symbols) -> Builder:
+    def build(opts: dict, seed: int, data_dir: str | os.PathLike | None, download: bool) -> TaskData:
+        corpus = _corpus(opts)
+        vocab = symbols(corpus)
+        parts = [Split(*next_symbol_arrays(part, vocab)) for part in (corpus.train, corpus.val, corpus.test)]
+        counts = {"train": vocab.count(corpus.train), "val": vocab.count(corpus.val), "test": vocab.count(corpus.test)}
+        info = {"corpus": corpus.name, "corpus_source": corpus.source, "vocabulary": vocab.recorded,
+                f"{vocab.unit}s": counts, "ngram": ngram_baseline(opts, symbols)}
+        return TaskData(*parts, info=info)
+    return build
 
 
 def _majority_word(opts: dict) -> float:
-    """HUMAN_NUMBERS' chance level as fastbook gives it: always the training text's most common word."""
+    """HUMAN_NUMBERS' chance level as fastbook gives it: always the training text's most common word ("." counts)."""
     corpus = _corpus(opts)
     words = corpus.train.split()
     common = max(set(words), key=words.count)
@@ -296,16 +306,18 @@ def _majority_word(opts: dict) -> float:
 
 
 def _text_task(name: str, summary: str, metric: str, defaults: dict, baseline: Callable[[dict], float],
-               note: str) -> Task:
+               note: str, symbols: Symbols = _characters, eval_rows: int | None = None) -> Task:
     def sizes(o: dict) -> tuple[int, int]:
-        return (_corpus(o).vocabulary.size,) * 2
+        return (symbols(_corpus(o)).size,) * 2
 
     def numbers(o: dict) -> int:
         corpus = _corpus(o)
-        return len(corpus) * (corpus.vocabulary.size + 2)   # one-hot inputs, targets, mask
-    return Task(name, summary, 0, 0, "cross_entropy", metric, "every", defaults, _text, baseline, note,
-                steps_of=lambda o: o["bptt"], stream_of=lambda o: Contiguous(window=o["bptt"]), sizes_of=sizes,
-                numbers_of=numbers)
+        vocab = symbols(corpus)
+        steps = sum(vocab.count(part) for part in (corpus.train, corpus.val, corpus.test))
+        return steps * (vocab.size + 2)   # one-hot inputs, targets, mask
+    return Task(name, summary, 0, 0, "cross_entropy", metric, "every", defaults, _text(symbols), baseline, note,
+                steps_of=lambda o: o["bptt"], stream_of=lambda o: Contiguous(o["bptt"], eval_rows=eval_rows),
+                sizes_of=sizes, numbers_of=numbers)
 
 
 TEXT_TASKS = (
@@ -316,6 +328,10 @@ TEXT_TASKS = (
     _text_task("human-numbers", "next character of fastbook's HUMAN_NUMBERS (1 to 9,999 in words), scored by word",
                "word_accuracy", {"bptt": 64, "numbers": 9999}, _majority_word,
                "always the most common word (fastbook's baseline): word accuracy"),
+    _text_task("human-numbers-words", "next word of fastbook's HUMAN_NUMBERS, one word per step (fastbook's task: "
+                                      "its accuracies compare directly)", "accuracy", {"bptt": 16, "numbers": 9999},
+               _majority_word, "always the most common word (fastbook's baseline): next-word accuracy",
+               symbols=_words, eval_rows=FASTBOOK_ROWS),   # validated in fastbook's 64 rows, whatever the batch
 )
 
 _SIZES = {"n_train": 10000, "n_val": 1000, "n_test": 1000}

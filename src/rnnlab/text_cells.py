@@ -110,9 +110,17 @@ class Connectivity:
     norms: np.ndarray
 
 
+WORD_RUN = ("the views of what the cells learned read text one character at a time; choose a run of a "
+            "character task (--task text or human-numbers)")
+
+
 def vocabulary_chars(vocabulary: object) -> str:
     """The vocabulary's characters in the order of the one-hot inputs: a :class:`rnnlab.text.vocab.Vocabulary`
-    (its ``characters``), a string or a sequence of characters."""
+    (its ``characters``), a string or a sequence of characters.  A word-level vocabulary (a
+    :class:`~rnnlab.text.vocab.WordVocabulary`, or a list of words) is refused: these views read characters."""
+    words = getattr(vocabulary, "words", vocabulary)
+    if isinstance(words, (list, tuple)) and any(isinstance(w, str) and len(w) > 1 for w in words):
+        raise ValueError(f"vocabulary: a word-level vocabulary ({len(words)} words); {WORD_RUN}")
     chars = getattr(vocabulary, "characters", vocabulary)
     if isinstance(chars, str):
         chars = list(chars)
@@ -130,7 +138,10 @@ def run_characters(run_dir: str | Path) -> str:
     from .rundir import RunDir
     run = RunDir(run_dir)
     if run.file("vocabulary.json").exists():
-        return vocabulary_chars(run.read_json("vocabulary.json").get("characters"))
+        vocabulary = run.read_vocabulary()
+        if vocabulary.unit != "character":
+            raise ValueError(f"{run_dir}: a word-level run ({vocabulary.size} words); {WORD_RUN}")
+        return vocabulary_chars(vocabulary)
     info = run.read_json("task.json", "it is written when a run starts; train the run again")
     if not isinstance(info.get("vocabulary"), str):
         raise ValueError(f"{run_dir}: trained on {info.get('task', '?')}, which keeps no vocabulary; choose a run "

@@ -1,7 +1,7 @@
 """The report's section on a text run: what its cells learned, read from the run directory.
 
-For each run of the report that keeps a vocabulary (its ``task.json``'s, or ``vocabulary.json``) and a model
-(``model.npz``), on a passage
+For each character run of the report that keeps a vocabulary (its ``task.json``'s, or ``vocabulary.json``) and a
+model (``model.npz``), on a passage
 of its corpus (the first :data:`PASSAGE` characters of the validation text, from the start of a line):
 
 - the passage coloured by the unit that tracks each signal best (quote, bracket, line, word), as HTML;
@@ -9,7 +9,8 @@ of its corpus (the first :data:`PASSAGE` characters of the validation text, from
 - ``cells-<k>-saturation.png``: the gates' saturation (:func:`rnnlab.plots.gate_saturation`), for a cell with gates;
 - ``cells-<k>-connectivity.png``: what the prediction after the passage depends on (:func:`rnnlab.plots.connectivity`).
 
-A run whose passage or model cannot be read gets one line saying why instead; nothing here stops the report.
+A run whose passage or model cannot be read gets one line saying why instead, and so does a word-level run
+(``human-numbers-words``: these views read text one character at a time); nothing here stops the report.
 """
 from __future__ import annotations
 
@@ -62,10 +63,15 @@ def _run_section(run: dict, k: int, out_dir: Path) -> tuple[str, list[tuple[str,
 
 
 def _is_text_run(run_dir: Path) -> bool:
+    """A run that keeps a vocabulary: of characters, or of words (whose section says in one line why it has no
+    cells to show)."""
     try:
         run_characters(run_dir)
     except (OSError, ValueError, TypeError, AttributeError):
-        return False
+        try:
+            return RunDir(run_dir).read_vocabulary().unit != "character"
+        except (OSError, ValueError, TypeError, AttributeError):
+            return False
     return True
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import distributed
-from .callbacks import BestModel, EpochPrinter, ProgressBar, RunFiles, TensorBoard, TextSampler, epoch_text
+from .callbacks import BestModel, EpochPrinter, ProgressBar, RunFiles, TensorBoard, TextSampler, epoch_text, text_bits
 from .config import TrainConfig
 from .data.augment import make_augmenter
 from .engines import ModelSpec, Trainable, build_trainable
@@ -30,7 +30,7 @@ from .metrics import get_metric
 from .plan import RunPlan, resolve
 from .rundir import RunDir, RunExists
 from .tasks import Split, Task, TaskData
-from .text.vocab import Vocabulary
+from .text.vocab import vocabulary_of
 from .trainer import (
     History,
     LoopState,
@@ -168,11 +168,12 @@ def _start_text(run: RunDir, data: TaskData, echo: Callable[[str], None]) -> Non
     """A text run keeps its vocabulary, and its log starts with the n-gram baseline it is to beat."""
     if "vocabulary" not in data.info:
         return
-    run.write_vocabulary(Vocabulary(data.info["vocabulary"]))
-    ngram = data.info.get("ngram")
+    vocabulary = vocabulary_of(data.info["vocabulary"])
+    run.write_vocabulary(vocabulary)
+    ngram, bits = data.info.get("ngram"), vocabulary.bits
     if ngram:
         line = (f"baseline: {ngram['model']} {ngram['order']}-gram of the training text: validation "
-                f"{ngram['val_bpc']:.3f} bpc, test {ngram['test_bpc']:.3f} bpc")
+                f"{ngram['val_bpc']:.3f} {bits}, test {ngram['test_bpc']:.3f} {bits}")
         echo(line)
         run.append_log(line)
 
@@ -220,7 +221,7 @@ def _callbacks(cfg: TrainConfig, run: RunDir, history: History, workers, echo, p
         return ()
     callbacks = [BestModel(run, history), RunFiles(run, history), EpochPrinter(echo)]
     if "vocabulary" in data.info:
-        callbacks.append(TextSampler(Vocabulary(data.info["vocabulary"]), echo, run, seed=cfg.run.seed))
+        callbacks.append(TextSampler(vocabulary_of(data.info["vocabulary"]), echo, run, seed=cfg.run.seed))
     if progress and ProgressBar.wanted():
         callbacks.insert(0, ProgressBar())
     if cfg.run.tensorboard:
@@ -309,7 +310,7 @@ def save_run(plan: RunPlan, model: Trainable, data: TaskData, history: History, 
     run.write_metrics([vars(r) for r in history.epochs])
     run.write_iterations(history.iteration_loss, history.iteration_metric)
     for record in history.epochs:
-        run.append_log(epoch_text(spec.label, task.metric, cfg.optim.epochs, record, "vocabulary" in data.info))
+        run.append_log(epoch_text(spec.label, task.metric, cfg.optim.epochs, record, text_bits(data.info)))
     done = LoopState(epoch=len(history.epochs), step=len(history.iteration_loss), elapsed=history.seconds,
                      carried={} if data.stream.carries_state else None)
     run.save_checkpoint(model, done.to_dict())
@@ -319,9 +320,10 @@ def save_run(plan: RunPlan, model: Trainable, data: TaskData, history: History, 
 
 def _best_and_text(run: RunDir, data: TaskData, test_loss: float) -> dict:
     """The summary's best epoch by validation loss (best-model.npz), and a text run's numbers: the test
-    cross-entropy in bits per character and as perplexity, and the n-gram baseline."""
+    cross-entropy in bits per character (per word: ``per``) and as perplexity, and the n-gram baseline."""
     found = {"best": run.read_json("best.json")} if run.file("best.json").exists() else {}
     if "vocabulary" in data.info:
         found["text"] = {"test_bpc": test_loss / math.log(2), "test_perplexity": math.exp(min(test_loss, 700)),
-                         "vocabulary_size": len(data.info["vocabulary"]), "ngram": data.info.get("ngram")}
+                         "vocabulary_size": len(data.info["vocabulary"]), "ngram": data.info.get("ngram"),
+                         "per": vocabulary_of(data.info["vocabulary"]).unit}
     return found

@@ -89,18 +89,20 @@ def _evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def _generate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="the run directory of a text run (--task text or human-numbers)")
+    p.add_argument("run", help="the run directory of a text run (--task text, human-numbers or human-numbers-words)")
     p.add_argument("--prime", default="", help="the text to start from (default: none; the model starts after a "
-                                                "line end or a space)")
-    p.add_argument("--length", type=int, default=500, help="characters to write after the prime (default 500)")
+                                                "line end or a space; a word run's prime is split into words)")
+    p.add_argument("--length", type=int, default=500, help="characters (a word run: words) to write after the "
+                                                           "prime (default 500)")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="> 0: lower writes likelier text, 1 samples the model as it is (default 1)")
-    p.add_argument("--top-k", type=int, help="draw only from the K likeliest characters at each step")
+    p.add_argument("--top-k", type=int, help="draw only from the K likeliest characters (or words) at each step")
     p.add_argument("--seed", type=int, default=0, help="the draws' seed (default 0): the same text on every engine")
     p.add_argument("--engine", choices=ENGINE_NAMES, help="load the weights into this engine (default: the run's)")
     p.add_argument("--best", action="store_true", help="the model of the epoch of lowest validation loss")
     p.add_argument("--replace", metavar="CHAR",
-                   help="take characters of the prime that the vocabulary lacks as CHAR (default: refuse them)")
+                   help="take characters of the prime that the vocabulary lacks as CHAR (a word run: words, as a "
+                        "WORD of its vocabulary; default: refuse them)")
 
 
 def _predict(p: argparse.ArgumentParser) -> None:

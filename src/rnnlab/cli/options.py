@@ -127,8 +127,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--opt", dest="task_options", type=task_option, action="append", metavar="KEY=VALUE",
                    help="a task option, repeatable: --opt length=50 --opt n_train=5000")
     p.add_argument("--bptt", type=positive_int, metavar="N",
-                   help="text tasks: truncated backpropagation through time over windows of N characters, the "
-                        "state carried from window to window (the same as --opt bptt=N)")
+                   help="text tasks: truncated backpropagation through time over windows of N characters (words, "
+                        "for a word task), the state carried from window to window (the same as --opt bptt=N)")
     p.add_argument("--no-clip-norm", action="store_true",
                    help="no clipping by norm (the default clips the gradient norm at 1)")
     p.add_argument("--preset", choices=tuple(PRESETS), help="settings that reproduce a course notebook (course, "

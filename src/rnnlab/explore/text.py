@@ -1,8 +1,9 @@
 """The text page's answers: type text, watch the units of a trained character-level model.
 
     GET  /api/text-runs  {"runs": [{"id", "task", "model", "engine", "characters"}]}: the finished runs under the
-                         runs folder that keep a vocabulary (text runs: their task.json's "vocabulary", or a
-                         vocabulary.json), newest first
+                         runs folder that keep a vocabulary of characters (text runs: their task.json's
+                         "vocabulary", or a vocabulary.json), newest first; word-level runs
+                         (human-numbers-words) are not listed, since the page reads text one character at a time
     POST /api/units      body {"run": <a listed id>, "text": "...", "of": "hidden" | a gate's name (optional)}
                          (at most MAX_TYPED characters, all in the run's vocabulary) ->
                          {"run", "text", "of", "sources", "units", "signed", "values": (steps, units) rounded,
@@ -31,7 +32,8 @@ VOCABULARY_FILE = "vocabulary.json"
 
 def text_runs(root: str | Path) -> dict[str, tuple[Path, dict, str]]:
     """id -> (run folder, config.json, the vocabulary's characters) of every finished run under ``root`` that keeps
-    a vocabulary; folders whose files are missing, odd or damaged are left out."""
+    a vocabulary of characters; word-level runs, and folders whose files are missing, odd or damaged, are left
+    out."""
     root = Path(root)
     runs = {}
     for model_file in _model_files(root):

@@ -18,7 +18,9 @@
   split as fastbook splits it: the token stream cut into sequences of 16 tokens, the first 80 % of the
   sequences train and the rest validate (``cut = int(len(seqs) * 0.8)``): the training text is the first
   16 * cut tokens, the validation text the tokens after them.  fastbook has no test set; here the test
-  split is the validation text again, so the test numbers *are* validation numbers.
+  split is the validation text again, so the test numbers *are* validation numbers.  fastbook reads the
+  validation text in 64 rows (its batch size), each row from a zero state, the state carried along it; the
+  word-level task evaluates so too (:data:`FASTBOOK_ROWS`), whatever the training batch size.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..filecheck import read_regular
-from .vocab import Vocabulary, describe
+from .vocab import Vocabulary, WordVocabulary, describe
 
 DEFAULT_CORPUS = "devils-dictionary"
 EMBEDDED = {"devils-dictionary": ("devils-dictionary.txt", None),
@@ -44,6 +46,7 @@ SPLIT = (0.9, 0.05, 0.05)              # train, validation, test: in order, not 
 HUMAN_NUMBERS_LAST = 9999
 HUMAN_NUMBERS_MISSING = 8000           # see the module docstring
 FASTBOOK_SEQUENCE = 16                 # fastbook's sl: the token sequences its 80 % cut counts
+FASTBOOK_ROWS = 64                     # fastbook's bs: it validates reading the text in 64 rows, state carried
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class Corpus:
     def vocabulary(self) -> Vocabulary:
         """The characters of all three parts (so that every character of the corpus has a number)."""
         return Vocabulary.of((self.train, self.val, self.test))
+
+    @property
+    def word_vocabulary(self) -> WordVocabulary:
+        """The whitespace-separated words of all three parts (a word-level model's vocabulary)."""
+        return WordVocabulary.of((self.train, self.val, self.test))
 
     def __len__(self) -> int:
         return len(self.train) + len(self.val) + len(self.test)
@@ -194,20 +202,21 @@ def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = N
 
 
 # ------------------------------------------------------------------------------------------------ as arrays
-ROW = 100                              # characters per row of a split's arrays (the stream reads them as one)
+ROW = 100                              # steps per row of a split's arrays (the stream reads them as one)
 
 
-def next_character_arrays(text: str, vocabulary: Vocabulary, row: int = ROW
+def next_character_arrays(text: str, vocabulary: Vocabulary | WordVocabulary, row: int = ROW
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A text as a model reads it: x = one-hot of text[:-1], y = the numbers of text[1:] (the next character at
-    every step), laid out as (S, row) steps that a contiguous stream reads as one sequence of len - 1 steps;
-    the last row is padded, and ``mask`` (S, row) marks the real steps (None when nothing is padded)::
+    """A text as a model reads it, one symbol (a character, or a word with a :class:`WordVocabulary`) per step:
+    with s = vocabulary.encode(text), x = one-hot of s[:-1], y = s[1:] (the next symbol at every step), laid out
+    as (S, row) steps that a contiguous stream reads as one sequence of len(s) - 1 steps; the last row is padded,
+    and ``mask`` (S, row) marks the real steps (None when nothing is padded)::
 
         x: (S, row, V) float32      y: (S, row) int64      mask: (S, row) bool
     """
     ids = vocabulary.encode(text)
     if len(ids) < 2:
-        raise ValueError(f"text: {len(ids)} character(s); a language model needs at least two (one to read, "
+        raise ValueError(f"text: {len(ids)} {vocabulary.unit}(s); a language model needs at least two (one to read, "
                          f"one to predict)")
     n = len(ids) - 1
     rows = -(-n // row)

@@ -16,6 +16,9 @@ the validation text's cross-entropy, then reports the test text's.  Every positi
 is scored, the characters a character model predicts (its targets are text[1:]); a position with fewer
 than n - 1 characters before it in its text uses the orders its history allows.  The counts are
 vectorised: a k-gram is the integer sum_j id_j V^(k-1-j) (orders above what fits 62 bits are skipped).
+
+The same counts serve a word-level task: its symbols are words (:class:`~rnnlab.text.vocab.WordVocabulary`),
+"character" above reads "word", and the bits per character are bits per word.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .vocab import Vocabulary, WordVocabulary
 
 MAX_ORDER = 8
 LN2 = math.log(2.0)
@@ -133,10 +138,7 @@ def fit_baseline(train: np.ndarray, val: np.ndarray, test: np.ndarray, V: int) -
 
 
 @functools.lru_cache(maxsize=8)
-def cached_baseline(key: tuple, train: str, val: str, test: str, characters: str) -> dict:
-    """:func:`fit_baseline` of three texts over ``characters``, kept by ``key`` (the corpus's identity)."""
-    index = {c: i for i, c in enumerate(characters)}
-
-    def ids(text: str) -> np.ndarray:
-        return np.fromiter((index[c] for c in text), dtype=np.int64, count=len(text))
-    return fit_baseline(ids(train), ids(val), ids(test), len(characters))
+def cached_baseline(key: tuple, train: str, val: str, test: str, vocabulary: Vocabulary | WordVocabulary) -> dict:
+    """:func:`fit_baseline` of three texts over ``vocabulary``'s symbols (characters, or words for a word-level
+    task: then every "bpc" of the result is bits per word), kept by ``key`` (the corpus's identity)."""
+    return fit_baseline(vocabulary.encode(train), vocabulary.encode(val), vocabulary.encode(test), vocabulary.size)

@@ -139,7 +139,7 @@ async function loadRuns() {
   }));
   document.body.dataset.runs = String(runs.length);
   if (!runs.length) {
-    errorLine.textContent = "no trained text run in the runs folder: train one first (rnnlab train --task text)";
+    errorLine.textContent = "no trained character-level run in the runs folder (word-level runs are not listed: this page reads characters): train one first (rnnlab train --task text)";
     return;
   }
   const known = new Set(runs[0].characters);
