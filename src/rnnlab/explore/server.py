@@ -257,6 +257,10 @@ class ExploreServer(ThreadingHTTPServer):
     text_reader: TextReader = TextReader("runs")
     allowed_hosts: frozenset[str] = frozenset()
     max_requests = 32     # requests served at once; one more is answered 503 at once (no thread is started for it)
+    # connections the kernel holds until the server accepts them (socketserver's default: 5).  A burst of more
+    # clients than that overflows the queue; one of 16 clients connecting at once was reset once on a busy machine
+    # (the reliability test under pytest -n 2; not reproduced in 4 tries since), so the queue takes bursts of 64
+    request_queue_size = 64
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
