@@ -1,6 +1,5 @@
 """Gradient flow analysis, `rnnlab gradients`, and the explorer's server."""
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -11,7 +10,7 @@ import torch
 from rnnlab.analysis import explore, flow_model, gradient_flow, numpy_to_scratch, scaled_copy
 from rnnlab.cli import main
 from rnnlab.data.synthetic import cumulative_average
-from rnnlab.explore import make_server
+from served import serving
 
 
 @pytest.mark.parametrize("engine", ["numpy", "scratch"])
@@ -168,12 +167,8 @@ def test_explore_validates(kwargs, message):
 
 @pytest.fixture
 def server():
-    httpd = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as httpd:
+        yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def _get(url):

@@ -8,7 +8,6 @@ import http.client
 import io
 import json
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -18,10 +17,10 @@ from browser import ARTIFACTS, chromium_page
 from rnnlab import tasks
 from rnnlab.config import TrainConfig
 from rnnlab.data.mnist import ImageDataset
-from rnnlab.explore import make_server
 from rnnlab.explore.draw import MAX_BODY
 from rnnlab.reading import read_picture
 from rnnlab.train import train_run
+from served import serving
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +56,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture
 def server(runs):
-    httpd = make_server("127.0.0.1", 0, runs_dir=runs)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(runs) as httpd:
+        yield httpd.server_address[1]
 
 
 def _post(port, body: bytes, headers=None):

@@ -5,14 +5,13 @@ test extra); without Chromium the test is skipped with that message.  The screen
 test-artifacts/explore.png.
 """
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from browser import ARTIFACTS, CHROMIUM, chromium_page
 from rnnlab.analysis import explore
-from rnnlab.explore import make_server
+from served import serving
 
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed: `apt-get install -y chromium` (Debian) to run the browser test",
@@ -21,12 +20,8 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture
 def page_url():
-    httpd = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
 
 
 def _numbers(page, element_id):

@@ -22,17 +22,13 @@ import torch
 
 from rnnlab import analysis
 from rnnlab.cli import main
-from rnnlab.explore import make_server
+from served import serving
 
 
 @pytest.fixture(scope="module")
 def base():
-    httpd = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def _get(url):

@@ -21,9 +21,9 @@ from PIL import Image, ImageDraw
 from rnnlab import tasks
 from rnnlab.config import TrainConfig
 from rnnlab.data.mnist import ImageDataset
-from rnnlab.explore import make_server
 from rnnlab.explore.guard import MAX_JSON_DEPTH, allowed_hosts, host_problem, json_depth_problem, origin_problem
 from rnnlab.train import train_run
+from served import serving
 
 
 def _stroke_dataset():
@@ -58,12 +58,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def port(runs):
-    httpd = make_server("127.0.0.1", 0, runs_dir=runs)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(runs) as httpd:
+        yield httpd.server_address[1]
 
 
 def _request(port, method, path, body=None, headers=None, timeout=20):
@@ -186,10 +182,8 @@ def odd_runs(runs, tmp_path):
 
 
 def test_odd_files_never_hang_the_pages(odd_runs):
-    httpd = make_server("127.0.0.1", 0, runs_dir=odd_runs)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    port = httpd.server_address[1]
-    try:
+    with serving(odd_runs) as httpd:
+        port = httpd.server_address[1]
         status, body = _request(port, "GET", "/api/runs", timeout=10)
         assert status == 200
         assert sorted(row["id"] for row in json.loads(body)["runs"]) == ["bomb", "damaged", "fifo-summary", "gru",
@@ -205,9 +199,6 @@ def test_odd_files_never_hang_the_pages(odd_runs):
         status, body = _request(port, "POST", "/api/read", json.dumps({"run": "fifo-task", "png": _drawing(2)})
                                 .encode(), timeout=10)
         assert status == 400 and "is not one of the runs listed" in json.loads(body)["error"]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_requests_beyond_the_servers_limit_are_answered_503_at_once(runs):
@@ -215,11 +206,9 @@ def test_requests_beyond_the_servers_limit_are_answered_503_at_once(runs):
     answered 503 without a thread, and once the slow ones leave, requests are served again."""
     import socket
     import time
-    httpd = make_server("127.0.0.1", 0, runs_dir=runs)
-    httpd.slots = threading.BoundedSemaphore(2)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    port = httpd.server_address[1]
-    try:
+    with serving(runs) as httpd:
+        httpd.slots = threading.BoundedSemaphore(2)     # before any request: two at once
+        port = httpd.server_address[1]
         slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]   # connected, sending nothing
         time.sleep(0.3)
         status, body = _request(port, "GET", "/")
@@ -230,6 +219,3 @@ def test_requests_beyond_the_servers_limit_are_answered_503_at_once(runs):
         while (status := _request(port, "GET", "/")[0]) == 503 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert status == 200
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -6,15 +6,14 @@ Needs Debian's `chromium` and playwright for the browser part (skipped without t
 import http.client
 import json
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
 from browser import ARTIFACTS, chromium_page
 from rnnlab import text_cells as tc
-from rnnlab.explore import make_server
 from rnnlab.reading import load_model
+from served import serving
 from text_run import make_text_run
 
 
@@ -31,12 +30,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(runs):
-    httpd = make_server("127.0.0.1", 0, runs_dir=runs)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(runs) as httpd:
+        yield httpd.server_address[1]
 
 
 def _ask(port, method, path, body=None, headers=None):
