@@ -64,6 +64,15 @@ def _back_product(address, W, du, dh, beta):
 
 
 @kernel
+def _step_products(address, W, du, da, h_prev, x, dh, beta, dW_hh, dW_ih):
+    """The products of one backward step: dW_hh += dU_t h_{t-1}^T, dW_ih += dA_t x_t^T, dh = W^T dU_t + beta dh
+    (dU_t = dA_t for the RNN and the LSTM; the GRU's recurrent side has its own, with beta = 1)."""
+    _weight_grad(address, du, h_prev, dW_hh)
+    _weight_grad(address, da, x, dW_ih)
+    _back_product(address, W, du, dh, beta)
+
+
+@kernel
 def rnn_sequence_forward(address, W, a, hs, u, relu, reverse):
     """h_cur = tanh(A_t + W_hh h_prev) (or relu) for every step, in the direction's order."""
     T, H, N = a.shape
@@ -89,9 +98,7 @@ def rnn_sequence_backward(address, W, a, hs, x, d_out, dh, dW_hh, dW_ih, relu, r
             for n in range(N):
                 g = dh[j, n] + d_out[t, j, n] if d_out.shape[0] else dh[j, n]
                 a[t, j, n] = rnn_unit_backward(g, hs[cur, j, n], relu)
-        _weight_grad(address, a[t], hs[prev], dW_hh)
-        _weight_grad(address, a[t], x[t], dW_ih)
-        _back_product(address, W, a[t], dh, zero)
+        _step_products(address, W, a[t], a[t], hs[prev], x[t], dh, zero, dW_hh, dW_ih)
 
 
 @kernel
@@ -130,9 +137,7 @@ def lstm_sequence_backward(address, W, a, hs, cs, x, d_out, dh, dc, dW_hh, dW_ih
                     cs[prev, j, n], tanh_(cs[cur, j, n]))
                 a[t, j, n], a[t, H + j, n], a[t, 2 * H + j, n], a[t, 3 * H + j, n] = da_i, da_f, da_g, da_o
                 dc[j, n] = dc_prev
-        _weight_grad(address, a[t], hs[prev], dW_hh)
-        _weight_grad(address, a[t], x[t], dW_ih)
-        _back_product(address, W, a[t], dh, zero)
+        _step_products(address, W, a[t], a[t], hs[prev], x[t], dh, zero, dW_hh, dW_ih)
 
 
 @kernel
@@ -174,9 +179,7 @@ def gru_sequence_backward(address, W, a, hs, u_n, x, d_out, dh, du, dW_hh, dW_ih
                 u_n[t, j, n] = du_n
                 du[j, n], du[H + j, n], du[2 * H + j, n] = da_r, da_z, du_n
                 dh[j, n] = d_direct
-        _weight_grad(address, du, hs[prev], dW_hh)
-        _weight_grad(address, a[t], x[t], dW_ih)
-        _back_product(address, W, du, dh, one)
+        _step_products(address, W, du, a[t], hs[prev], x[t], dh, one, dW_hh, dW_ih)
 
 
 # ---------------------------------------------------------------------------------------
