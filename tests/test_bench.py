@@ -94,7 +94,7 @@ def test_commands_reproduce_the_settings():
     for entry in SUITE_BY_NAME.values():
         for variant in bench.variants_of(entry):
             for case in entry.cases:
-                for model in entry.models_of(variant):
+                for model in entry.models_of(variant, case):
                     cfg = settings_for(entry, variant, case, model, 0)
                     parsed = _config_from(build_parser().parse_args(command_for(cfg).split()[1:]))
                     assert parsed.config() == cfg, command_for(cfg)
@@ -237,7 +237,7 @@ def test_every_entry_resolves_for_both_variants():
     for entry in SUITE_BY_NAME.values():
         for variant in bench.variants_of(entry):
             for case in entry.cases:
-                for model in entry.models_of(variant):
+                for model in entry.models_of(variant, case):
                     cfg = settings_for(entry, variant, case, model, 0)
                     assert cfg.data.task == case.task
     with pytest.raises(KeyError):

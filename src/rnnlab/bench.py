@@ -112,9 +112,8 @@ def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: in
     None for a row whose protocol needs a CUDA GPU that this machine lacks."""
     planned = []
     for variant in variants_of(entry, variants):
-        models = entry.models_of(variant)
         for case in entry.cases:
-            for model in case.models or models:
+            for model in entry.models_of(variant, case):
                 if settings_for(entry, variant, case, model, 0).run.device == "cuda" and not cuda_available():
                     planned.append((variant, case, model, None))
                     continue

@@ -40,8 +40,11 @@ class Entry:
     notebook_model_settings: dict = field(default_factory=dict)
     notebook_case_settings: dict = field(default_factory=dict)
 
-    def models_of(self, variant: str) -> tuple[str, ...]:
-        """The models a variant runs: the shared ones, then the variant's own."""
+    def models_of(self, variant: str, case: Case | None = None) -> tuple[str, ...]:
+        """The models a variant runs (on ``case``): the case's own where it names them, else the shared ones,
+        then the variant's own."""
+        if case is not None and case.models:
+            return case.models
         return self.models + (self.recipe_models if variant == "rnnlab" else self.notebook_models)
 
 
