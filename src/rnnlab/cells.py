@@ -190,6 +190,8 @@ class CellDef:
                                        # "cayley": M (H, H), U_t = W h_{t-1}, W = Cayley(M - M^T) orthogonal
     block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
     takes_state: bool = True           # h0 may be given and h_n is the state (the LRU: False, see above)
+    step_numbers: int = 0              # numbers per hidden unit BPTT keeps per step and sequence (NumPy
+                                       # engine): 0 means G + 3, the dense cells'; see rnnlab.memory
     paper: str = ""                    # where it comes from
 
     @property
@@ -294,6 +296,7 @@ CELLS: dict[str, CellDef] = {
         gated_block=None, layer_norm=False, projection=False,
         params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
+        step_numbers=13,
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
     "minlstm": CellDef(
         name="minlstm", title="minLSTM", full_name="minLSTM",
@@ -301,6 +304,7 @@ CELLS: dict[str, CellDef] = {
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
+        step_numbers=16,
         paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
     "lru": CellDef(
         name="lru", title="LRU", full_name="LRU",
@@ -308,6 +312,7 @@ CELLS: dict[str, CellDef] = {
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False, params=_lru_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
+        step_numbers=20,
         takes_state=False,
         paper="Orvieto et al. 2023, Resurrecting Recurrent Neural Networks for Long Sequences (LRU)"),
 }

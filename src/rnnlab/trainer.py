@@ -35,6 +35,7 @@ from . import denormals, distributed
 from . import threads as thread_policy
 from .cells import get_cell
 from .config import OptimConfig
+from .memory import evaluation_batch
 from .metrics import metric_of_sums, metric_sums, metric_value
 from .numpy.losses import LOSSES
 from .streams import Batch, BatchStream, Shuffled
@@ -177,6 +178,11 @@ class Callback:
 
 
 def predict_all(model: Trainable, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """Outputs of ``model`` on sequences ``x`` (N, T, D), ``batch_size`` at a time, or fewer where one pass
+    would fill more than a quarter of the free memory (:func:`rnnlab.memory.evaluation_batch`)."""
+    spec = getattr(model, "spec", None)
+    if spec is not None and x.ndim == 3:
+        batch_size = evaluation_batch(spec, x.shape[1], batch_size, max(x.dtype.itemsize, 4))
     return np.concatenate([model.predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
