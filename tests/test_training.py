@@ -74,6 +74,36 @@ def test_optimizers_equal_torch_over_several_steps(name, rng):
     np.testing.assert_allclose(params["w"], tp.detach().numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_weight_decay_equals_torch_on_matrices_and_spares_vectors(name, rng):
+    """AdamW's decoupled decay and SGD's L2, as torch.optim.AdamW and SGD; a bias (1-D) does not decay."""
+    shapes = {"w": (3, 4), "b": (4,)}
+    start = {k: rng.standard_normal(shape) for k, shape in shapes.items()}
+    grads = [{k: rng.standard_normal(shape) for k, shape in shapes.items()} for _ in range(5)]
+    params = {k: v.copy() for k, v in start.items()}
+    tps = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in start.items()}
+    groups = [{"params": [tps["w"]], "weight_decay": 0.3}, {"params": [tps["b"]], "weight_decay": 0.0}]
+    if name == "adam":
+        ours, theirs = Adam(params, lr=0.01, weight_decay=0.3), torch.optim.AdamW(groups, lr=0.01)
+    else:
+        ours, theirs = SGD(params, lr=0.1, momentum=0.9, weight_decay=0.3), torch.optim.SGD(groups, lr=0.1,
+                                                                                         momentum=0.9)
+    plain = {k: v.copy() for k, v in start.items()}
+    undecayed = Adam(plain, lr=0.01) if name == "adam" else SGD(plain, lr=0.1, momentum=0.9)
+    for g in grads:
+        ours.step({k: v.copy() for k, v in g.items()})
+        undecayed.step({k: v.copy() for k, v in g.items()})
+        for k, tp in tps.items():
+            tp.grad = torch.tensor(g[k])
+        theirs.step()
+    for k in shapes:
+        np.testing.assert_allclose(params[k], tps[k].detach().numpy(), atol=1e-12)
+    np.testing.assert_array_equal(params["b"], plain["b"])
+    assert np.abs(params["w"]).sum() < np.abs(plain["w"]).sum()
+    with pytest.raises(ValueError, match="weight_decay: expected a number >= 0, got -1"):
+        Adam(params, weight_decay=-1)
+
+
 def test_clipping():
     grads = {"a": np.array([3.0, -4.0]), "b": np.array([[0.5, -7.0]])}
     clip_by_value(grads, 1.0)

@@ -47,6 +47,7 @@ class OptimConfig:
     optimizer: str = "adam"
     lr: float = 4e-3
     momentum: float = 0.0
+    weight_decay: float = 0.0          # on every weight matrix: AdamW's decoupled decay, SGD's L2 (as torch.optim)
     schedule: str = "onecycle"
     batch_size: int = 128
     epochs: int = 4
@@ -63,6 +64,7 @@ class OptimConfig:
         check_positive_int("epochs", self.epochs)
         _check_number("lr", self.lr)
         _check_number("momentum", self.momentum, allow_zero=True)
+        _check_number("weight_decay", self.weight_decay, allow_zero=True)
         for name in ("clip_value", "clip_norm"):
             if getattr(self, name) is not None:
                 _check_number(name, getattr(self, name))

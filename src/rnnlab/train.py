@@ -124,7 +124,7 @@ def build_model(plan: RunPlan, workers: distributed.Workers | None = None) -> Tr
     data-parallel when ``workers`` are)."""
     cfg, o = plan.config, plan.config.optim
     model = build_trainable(plan.spec, cfg.run.engine, o.optimizer, o.lr, cfg.run.seed, o.momentum, o.clip_value,
-                            o.clip_norm, cfg.run.device)
+                            o.clip_norm, cfg.run.device, o.weight_decay)
     apply_init(model, cfg.init, cfg.run.seed)
     if workers is not None and workers.enabled:
         model.data_parallel()

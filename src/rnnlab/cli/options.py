@@ -85,6 +85,9 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--optimizer": ("optimizer", {"choices": OPTIMIZERS}),
     "--lr": ("lr", {"type": positive_float}),
     "--momentum": ("momentum", {"type": float}),
+    "--weight-decay": ("weight_decay", {"type": float, "help": "decay of every weight matrix (not biases, gains or "
+                                        "the LRU's eigenvalues): AdamW's decoupled p -= lr wd p with Adam, "
+                                        "L2 g += wd p with SGD, as torch.optim (default 0)"}),
     "--schedule": ("schedule", {"choices": SCHEDULES}),
     "--batch-size": ("batch_size", {"type": positive_int}),
     "--epochs": ("epochs", {"type": positive_int}),

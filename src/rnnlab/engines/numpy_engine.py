@@ -27,8 +27,10 @@ class NumpyTrainable:
         self.model = SequenceModel(r.cell, r.input_size, r.hidden_size, spec.output_size, r.num_layers,
                                    r.bidirectional, r.nonlinearity, spec.readout, r.dropout, seed=seed,
                                    layer_norm=r.layer_norm)
-        self.optimizer = (Adam(self.model.params, lr=optim.lr) if optim.optimizer == "adam"
-                          else SGD(self.model.params, lr=optim.lr, momentum=optim.momentum))
+        self.optimizer = (Adam(self.model.params, lr=optim.lr, weight_decay=optim.weight_decay)
+                          if optim.optimizer == "adam"
+                          else SGD(self.model.params, lr=optim.lr, momentum=optim.momentum,
+                                   weight_decay=optim.weight_decay))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
         self.bounded = any(param.bound is not None for param in get_cell(r.cell).params)
 

@@ -45,6 +45,17 @@ def clip_grad_norm_float64(parameters: Iterable[torch.nn.Parameter], max_norm: f
     return total
 
 
+def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list:
+    """The parameters for the optimizer: with weight decay, every weight matrix (ndim >= 2) in a group that
+    decays and the rest (biases, gains, the LRU's eigenvalue logs) in one that does not, as on the NumPy engine."""
+    params = list(model.parameters())
+    if not weight_decay:
+        return params
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return [group for group in groups if group["params"]]
+
+
 def torch_loss(kind: str, out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """The same losses as rnnlab.numpy.losses, in torch, averaged over the positions in ``mask``."""
     if kind == "cross_entropy":
@@ -78,8 +89,9 @@ class TorchTrainable:
         self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size,
                                spec.bidirectional_read).to(self.device)
         self.runner = self.model          # what training calls: the model, or its DistributedDataParallel wrapper
-        params = self.model.parameters()
-        self.optimizer = (torch.optim.Adam(params, lr=optim.lr) if optim.optimizer == "adam"
+        params = _decay_groups(self.model, optim.weight_decay)
+        adam = torch.optim.AdamW if optim.weight_decay else torch.optim.Adam
+        self.optimizer = (adam(params, lr=optim.lr) if optim.optimizer == "adam"
                           else torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
         self.bounded = any(param.bound is not None for param in get_cell(spec.recurrent.cell).params)

@@ -39,20 +39,37 @@ def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     return norm
 
 
-class SGD:
-    """v <- momentum * v + g;  p <- p - lr * v   (plain SGD when momentum = 0)."""
+def decayed(params: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The parameters weight decay applies to: every weight matrix (ndim >= 2), not the biases, gains or the
+    LRU's eigenvalue logs (rnnlab.torch's engine groups them the same way)."""
+    return tuple(name for name, p in params.items() if p.ndim >= 2)
 
-    def __init__(self, params: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0):
+
+def _check_decay(weight_decay: float) -> None:
+    if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+        raise ValueError(f"weight_decay: expected a number >= 0, got {weight_decay!r}")
+
+
+class SGD:
+    """g <- g + wd * p (weight matrices only);  v <- momentum * v + g;  p <- p - lr * v
+    (plain SGD when momentum = 0 and wd = 0; torch.optim.SGD's weight_decay)."""
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0,
+                 weight_decay: float = 0.0):
         if not lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum: expected a value in [0, 1), got {momentum!r}")
-        self.params, self.lr, self.momentum = params, lr, momentum
+        _check_decay(weight_decay)
+        self.params, self.lr, self.momentum, self.weight_decay = params, lr, momentum, weight_decay
+        self.decayed = frozenset(decayed(params)) if weight_decay else frozenset()
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()} if momentum else None
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
         for name, p in self.params.items():
             g = grads[name]
+            if name in self.decayed:
+                g = g + self.weight_decay * p
             if self.velocity is not None:
                 v = self.velocity[name]
                 v *= self.momentum
@@ -73,17 +90,22 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015), as torch.optim.Adam:
+    """Adam (Kingma & Ba 2015), as torch.optim.Adam, with AdamW's decoupled weight decay (Loshchilov & Hutter
+    2019) as torch.optim.AdamW where ``weight_decay`` > 0:
 
+        p <- p (1 - lr wd)                              (weight matrices only; see ``decayed``)
         m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
 
     def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         if not lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+        _check_decay(weight_decay)
         self.params, self.lr, self.betas, self.eps = params, lr, tuple(betas), eps
+        self.weight_decay = weight_decay
+        self.decayed = frozenset(decayed(params)) if weight_decay else frozenset()
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
         self._tmp = {k: np.empty_like(p) for k, p in params.items()}
@@ -97,6 +119,8 @@ class Adam:
         step_size = self.lr / bias1
         for name, p in self.params.items():
             g, m, v, tmp = grads[name], self.m[name], self.v[name], self._tmp[name]
+            if name in self.decayed:
+                p *= 1 - self.lr * self.weight_decay
             m *= b1
             np.multiply(g, 1 - b1, out=tmp)
             m += tmp
