@@ -1,6 +1,7 @@
 """The results suite: protocols as the notebooks wrote them, the runner on a tiny configuration, the table."""
 import csv
 import json
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -126,6 +127,26 @@ def test_bench_runs_a_tiny_suite_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "2", "--out", str(tmp_path)]) == 0
     retrained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cumavg / ")]
     assert retrained == ["cumavg / rnnlab / every step / rnn / seed 0"]
+
+
+def test_models_and_cases_select_rows_and_leave_the_others_in_the_table(tmp_path, capsys):
+    assert main(["bench", "--quick", "--only", "cumavg", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    first = {(r["case"], r["model"]): r for r in json.loads((tmp_path / "rows.json").read_text())}
+    assert set(first) == {("every step", "rnn"), ("every step", "rnn2"), ("last step", "rnn"), ("last step", "rnn2")}
+    shutil.rmtree(tmp_path / "cumavg" / "rnnlab" / "last-step" / "rnn2-seed0")
+    shutil.rmtree(tmp_path / "cumavg" / "rnnlab" / "every-step" / "rnn2-seed0")
+    capsys.readouterr()
+    assert main(["bench", "--quick", "--only", "cumavg", "--models", "rnn2", "--cases", "last-step", "--seeds", "1",
+                 "--out", str(tmp_path)]) == 0
+    trained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cumavg / ")]
+    assert trained == ["cumavg / rnnlab / last step / rnn2 / seed 0"]                # that row alone
+    rows = {(r["case"], r["model"]): r for r in json.loads((tmp_path / "rows.json").read_text())}
+    assert set(rows) == set(first) and rows[("every step", "rnn2")] == first[("every step", "rnn2")]   # kept
+    assert not (tmp_path / "cumavg" / "rnnlab" / "every-step" / "rnn2-seed0").exists()
+    assert main(["bench", "--quick", "--only", "cumavg", "--models", "lstm9", "--out", str(tmp_path)]) == 2
+    assert "--models: no row of cumavg has lstm9; they have rnn, rnn2" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--only", "cumavg", "--cases", "copy-1000", "--out", str(tmp_path)]) == 2
+    assert "--cases: no row of cumavg has copy-1000; they have every-step, last-step" in capsys.readouterr().err
 
 
 def test_gpu_entry_without_cuda_is_listed_not_run(tmp_path, capsys, monkeypatch):

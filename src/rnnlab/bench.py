@@ -84,11 +84,14 @@ def variants_of(entry: Entry, variants: tuple[str, ...] = VARIANTS) -> list[str]
 
 def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANTS, seeds: int = 1,
               quick: bool = False, data_dir: str | Path | None = None,
-              echo: Callable[[str], None] = print) -> list[dict]:
-    """Train (or reuse) every run of an entry and return its result rows.  Every run still to train is
-    resolved and checked (:func:`rnnlab.plan.resolve`) before the first one trains."""
+              echo: Callable[[str], None] = print, models: tuple[str, ...] = (),
+              cases: tuple[str, ...] = ()) -> list[dict]:
+    """Train (or reuse) every run of an entry (only the rows of ``models`` and ``cases`` where given) and
+    return its result rows.  Every run still to train is resolved and checked (:func:`rnnlab.plan.resolve`)
+    before the first one trains."""
     from .plan import resolve
-    rows, planned = [], _planned(entry, out, variants, seeds, quick)
+    rows, planned = [], [row for row in _planned(entry, out, variants, seeds, quick)
+                         if (not models or row[2] in models) and (not cases or _case_key(row[1].label) in cases)]
     for *_, runs in planned:
         for run_dir, cfg in runs or ():
             if _finished_summary(run_dir, cfg) is None:
@@ -104,6 +107,22 @@ def run_entry(entry: Entry, out: str | Path, variants: tuple[str, ...] = VARIANT
             done.append((run_dir, _run_once(cfg, run_dir, label, data_dir, echo)))
         rows.append(_row(entry, variant, case, model, cfg, done))
     return rows
+
+
+def _case_key(label: str) -> str:
+    """A case as ``--cases`` names it: its label with hyphens for spaces ("copy-1000"), as its folder is named."""
+    return label.replace(" ", "-")
+
+
+def check_selection(entries: list[Entry], models: tuple[str, ...], cases: tuple[str, ...]) -> None:
+    """Refuse a model or case that no row of ``entries`` has, naming those they do have."""
+    for kind, wanted, known in (
+            ("--models", models, {m for e in entries for v in VARIANTS for c in e.cases for m in e.models_of(v, c)}),
+            ("--cases", cases, {_case_key(c.label) for e in entries for c in e.cases})):
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise ValueError(f"{kind}: no row of {', '.join(e.name for e in entries)} has {', '.join(unknown)}; "
+                             f"they have {', '.join(sorted(known))}")
 
 
 def _planned(entry: Entry, out: str | Path, variants: tuple[str, ...], seeds: int,
@@ -331,19 +350,25 @@ def write_results(rows: list[dict], out: str | Path, machine: str) -> Path:
 
 def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, variants: tuple[str, ...] = VARIANTS,
               seeds: int = 3, quick: bool = False, data_dir: str | Path | None = None,
-              echo: Callable[[str], None] = print) -> Path:
+              echo: Callable[[str], None] = print, models: tuple[str, ...] = (), cases: tuple[str, ...] = ()) -> Path:
+    """Run the suite's entries (``only`` some; of those only the rows of ``models`` and ``cases`` where given)
+    into ``out`` and write its tables; rows run earlier into ``out`` are kept unless run again."""
     unknown = [name for name in (only or []) if name not in SUITE_BY_NAME]
     if unknown:
         raise ValueError(f"--only: unknown entry {', '.join(unknown)}; the suite has {', '.join(SUITE_BY_NAME)}")
+    entries = [entry for entry in SUITE if not only or entry.name in only]
+    check_selection(entries, models, cases)
     rows = []
-    for entry in SUITE:
-        if only and entry.name not in only:
-            continue
-        rows += run_entry(entry, out, variants, seeds, quick, data_dir, echo)
-    # keep the rows of entries run earlier into the same folder, so that `--only` adds to one table
+    for entry in entries:
+        rows += run_entry(entry, out, variants, seeds, quick, data_dir, echo, models, cases)
+    # keep the rows run earlier into the same folder, so that `--only` adds to one table: a whole entry's
+    # rows are replaced when it runs again, only the selected rows when --models or --cases select some
     previous = Path(out) / "rows.json"
+    replaced = ({(x["entry"], x["variant"], x["case"], x["model"]) for x in rows} if models or cases
+                else {(x["entry"], x["variant"]) for x in rows})
+    width = 4 if models or cases else 2
     kept = [r for r in (json.loads(previous.read_text()) if previous.exists() else [])
-            if (r["entry"], r["variant"]) not in {(x["entry"], x["variant"]) for x in rows}]
+            if (r["entry"], r["variant"], r["case"], r["model"])[:width] not in replaced]
     order = {e.name: i for i, e in enumerate(SUITE)}
     case_order = {(e.name, c.label): i for e in SUITE for i, c in enumerate(e.cases)}
     rows = sorted(kept + rows, key=lambda r: (order[r["entry"]], case_order[(r["entry"], r["case"])], r["variant"]))

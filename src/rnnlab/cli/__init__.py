@@ -150,6 +150,10 @@ def _bench(p: argparse.ArgumentParser) -> None:
                         "foreign text")
     p.add_argument("--variant", choices=("notebook", "rnnlab"), action="append",
                    help="the notebook's protocol, our recipe, or both (default)")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="only the rows of these models (for example lru mingru3), the others left as they are")
+    p.add_argument("--cases", nargs="+", metavar="CASE",
+                   help="only the rows of these cases, named as their folders are (for example copy-1000)")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds for the cheap entries (default 3)")
     p.add_argument("--out", default="bench-out")
     p.add_argument("--quick", action="store_true", help="a tiny version of every run (seconds; for testing)")

@@ -231,7 +231,8 @@ def bench(args: argparse.Namespace) -> int:
     check_data_dir(args)
     from ..bench import VARIANTS, run_bench
     check_out_folder("--out", args.out)
-    path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir)
+    path = run_bench(args.out, args.only, tuple(args.variant or VARIANTS), args.seeds, args.quick, args.data_dir,
+                     models=tuple(args.models or ()), cases=tuple(args.cases or ()))
     print(path.read_text())
     print(f"results: {path} and {path.with_suffix('.csv')}")
     return 0
