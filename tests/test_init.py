@@ -91,6 +91,34 @@ def test_chrono_is_the_same_on_every_engine():
         np.testing.assert_allclose(other, biases[0], atol=1e-6)
 
 
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_chrono_gives_the_linear_recurrences_memory_time_scales_up_to_t_max(cell):
+    """minGRU: b_z = -log U (h_t = (1 - z) h_{t-1} + z h~ keeps 1 - z = U / (1 + U)); minLSTM: b_f = log U and
+    b_i = -b_f, so its normalised forget gate f / (f + i) = U / (1 + U): time scales 1 + U on (2, T_max) for
+    every unit, in every layer and direction, the same on both engines."""
+    def keep(bias, H=200):
+        sigma = 1.0 / (1.0 + np.exp(-bias))
+        if cell == "mingru":
+            return 1.0 - sigma[:H]
+        f, i = sigma[:H], sigma[H:2 * H]
+        return f / (f + i)
+    per_engine = []
+    for engine in ("numpy", "scratch"):
+        spec = ModelSpec.build(cell, input_size=3, output_size=2, hidden_size=200, num_layers=2, bidirectional=True)
+        model = build_trainable(spec, engine, seed=0)
+        before = model.weights()
+        apply_init(model, "default", seed=0, chrono=100)
+        after = model.weights()
+        for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+            scales = 1.0 / (1.0 - keep(after[f"bias_ih_{suffix}"]))
+            assert scales.min() >= 2.0 - 1e-4 and scales.max() <= 100.0 + 1e-3 and abs(scales.mean() - 51) < 5
+            candidate = slice(200, 400) if cell == "mingru" else slice(400, 600)
+            np.testing.assert_array_equal(after[f"bias_ih_{suffix}"][candidate],
+                                          before[f"bias_ih_{suffix}"][candidate])     # h~ keeps its bias
+        per_engine.append(after["bias_ih_l0"][:200 if cell == "mingru" else 400])     # the gates' rows
+    np.testing.assert_allclose(per_engine[1], per_engine[0], atol=1e-6)
+
+
 def test_bad_initialisations_are_named():
     with pytest.raises(ValueError, match="chrono: only the LSTM"):
         apply_init(_model("gru", "numpy"), "default", seed=0, chrono=10)

@@ -190,6 +190,8 @@ class CellDef:
                                        # "cayley": M (H, H), U_t = W h_{t-1}, W = Cayley(M - M^T) orthogonal
     block: str = "plain"               # how layers stack: "plain" (output into input); "residual" (see above)
     takes_state: bool = True           # h0 may be given and h_n is the state (the LRU: False, see above)
+    chrono: str = ""                   # chrono initialisation (rnnlab.init): "forget-input" (b_f = log U,
+                                       # b_i = -b_f), "write" (b_z = -log U of minGRU's z), "" (none)
     step_numbers: int = 0              # numbers per hidden unit BPTT keeps per step and sequence (NumPy
                                        # engine): 0 means G + 3, the dense cells'; see rnnlab.memory
     paper: str = ""                    # where it comes from
@@ -266,6 +268,7 @@ CELLS: dict[str, CellDef] = {
                Gate("o", "output gate")),
         states=("h", "c"), memory_gate="f", nonlinearities=("tanh",),
         gated_block=None, layer_norm=True, projection=True, params=_dense_params(projection=True),
+        chrono="forget-input",
         paper="Hochreiter & Schmidhuber 1997; Gers et al. 2000 (forget gate)"),
     "gru": CellDef(
         name="gru", title="GRU", full_name="GRU",
@@ -296,7 +299,7 @@ CELLS: dict[str, CellDef] = {
         gated_block=None, layer_norm=False, projection=False,
         params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
-        step_numbers=13,
+        chrono="write", step_numbers=13,
         paper="Feng et al. 2024, Were RNNs All We Needed? (minGRU)"),
     "minlstm": CellDef(
         name="minlstm", title="minLSTM", full_name="minLSTM",
@@ -304,7 +307,7 @@ CELLS: dict[str, CellDef] = {
         states=("h",), memory_gate=None, nonlinearities=("tanh",),
         gated_block=None, layer_norm=False, projection=False, params=_linear_params(),
         engines=("numpy", "scratch"), recurrence="linear", recurrent_weight="none", block="residual",
-        step_numbers=16,
+        chrono="forget-input", step_numbers=16,
         paper="Feng et al. 2024, Were RNNs All We Needed? (minLSTM)"),
     "lru": CellDef(
         name="lru", title="LRU", full_name="LRU",

@@ -11,11 +11,13 @@
                gamma = sqrt(1 - |lambda|^2) with them (Orvieto et al. 2023; ``draws.py``; default 0.9,0.999).
     forget_bias  added to the LSTM's forget-gate bias (Jozefowicz et al. 2015), so that the cell
                starts by remembering.
-    chrono     T_max > 1 sets the LSTM's gate biases by chrono initialisation (Tallec & Ollivier
-               2018), for dependencies up to T_max steps:
-                   b_f ~ log(U(1, T_max - 1)),   b_i = -b_f   (b_hh's rows of both gates zero),
-               so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) = 1 + e^b_f,
-               uniform on (2, T_max), and writes little into the cell until it learns to.
+    chrono     T_max > 1 sets the gate biases by chrono initialisation (Tallec & Ollivier 2018), for
+               dependencies up to T_max steps (the registry's ``chrono``), with U ~ U(1, T_max - 1):
+                   LSTM, minLSTM ("forget-input"):  b_f = log U,  b_i = -b_f   (b_hh's rows of both zero)
+                   minGRU ("write"):                b_z = -log U   (z = 1 / (1 + U) writes, 1 - z keeps)
+               so each unit starts with its own memory time scale 1 / (1 - sigma(b_f)) = 1 + U (the
+               LSTM; minLSTM's normalised f / (f + i) = U / (1 + U) and minGRU's 1 / z the same),
+               uniform on (2, T_max), and writes little into its memory until it learns to.
 
 With layer norm in the cell, the normalisation removes any constant added before it (a constant
 per gate block has zero deviation), so forget_bias and chrono set its shifts (``ln_bias``), the
@@ -104,8 +106,12 @@ def _gate_biases(weights: dict[str, np.ndarray], cell, config: InitConfig, rng: 
         if not (reaches_gates or (other_bias and name.startswith(other_bias))):
             continue
         hidden = value.shape[0] // cell.num_gates
-        forget, write = cell.gate_slice("f", hidden), cell.gate_slice("i", hidden)
         value = value.copy()
+        if cell.chrono == "write":                   # minGRU: z writes, 1 - z keeps; no b_hh, no forget_bias
+            value[cell.gate_slice("z", hidden)] = -np.log(rng.uniform(1.0, config.chrono - 1.0, hidden))
+            weights[name] = value
+            continue
+        forget, write = cell.gate_slice("f", hidden), cell.gate_slice("i", hidden)
         if config.chrono and reaches_gates:
             b_f = np.log(rng.uniform(1.0, config.chrono - 1.0, hidden))
             value[write], value[forget] = -b_f, b_f

@@ -43,7 +43,7 @@ RULES: tuple[Rule, ...] = (
     Rule("layer_norm", _on, lambda c, v: c.layer_norm, "the layer-normalised cell exists for {cells}, not the {cell}",
          ("numpy", "scratch"), "no layer-normalised cell"),
     Rule("forget_bias", _on, lambda c, v: c.memory_gate == "f", _FORGET_GATE),
-    Rule("chrono", _on, lambda c, v: c.memory_gate == "f", _FORGET_GATE),
+    Rule("chrono", _on, lambda c, v: bool(c.chrono), "only {cells} take chrono initialisation, not the {cell}"),
     Rule("recurrent_init", lambda v: v != "default", lambda c, v: c.recurrent_weight != "none",
          "{cells} have a recurrent weight to initialise, not the {cell} (a linear recurrence: no W_hh)"),
     Rule("ring", _on, lambda c, v: any(p.init.startswith("ring") for p in c.params),
