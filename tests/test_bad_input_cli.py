@@ -87,7 +87,8 @@ def test_bad_flags(workdir, capsys, flags, code, fragment):
 # ------------------------------------------------------------------------------------- options that do not apply
 RULE_CASES = [
     (["--cell", "rnn", "--forget-bias", "1"], "forget_bias: only the LSTM has a forget gate, not the vanilla RNN"),
-    (["--cell", "gru", "--chrono", "5"], "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the GRU"),
+    (["--cell", "gru", "--chrono", "5"],
+     "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the GRU"),
     (["--cell", "lstm", "--nonlinearity", "relu"],
      "nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and the orthogonal RNN only"),
     (["--cell", "gru", "--proj-size", "2"], "proj_size: only the LSTM has a projection, not the GRU"),
@@ -198,7 +199,8 @@ def test_bad_config_files(workdir, capsys, content, fragment):
     (["gru-relu"], "nonlinearity: 'relu' applies to the vanilla RNN, the IndRNN and the orthogonal RNN only; "
                    "the GRU uses"),
     (["lnlstm"], "layer_norm: torch.nn has no layer-normalised cell"),
-    (["rnn", "lstm", "--chrono", "4"], "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the vanilla RNN"),
+    (["rnn", "lstm", "--chrono", "4"], "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, "
+     "not the vanilla RNN"),
 ])
 def test_bad_compare_models(workdir, capsys, models, fragment):
     _check(workdir, capsys, ["compare", *models, *XOR], 2, fragment)

@@ -58,7 +58,8 @@ def test_compare_loads_the_data_once_and_checks_every_model_first(monkeypatch):
     results = lab.compare(["rnn", "lstm"], echo=False, **XOR)
     assert list(results) == ["rnn", "lstm"] and calls["n"] == 1
     assert results["lstm"].parameters > results["rnn"].parameters
-    with pytest.raises(ValueError, match="chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the GRU"):
+    with pytest.raises(ValueError, match="chrono: only the LSTM, the minGRU and the minLSTM take chrono "
+                                         "initialisation, not the GRU"):
         lab.compare(["lstm", "gru"], chrono=6, echo=False, **XOR)
     assert calls["n"] == 1                                                    # refused before loading
 

@@ -24,7 +24,8 @@ CASES = [
      "task xor: option length: expected a positive whole number, got 0"),
     ("unknown task option", "gru", {"task_options": {"colour": "red"}},
      "task xor: unknown option(s) colour; it takes length, n_train, n_val, n_test"),
-    ("option rule of a cell", "gru", {"chrono": 5}, "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the GRU"),
+    ("option rule of a cell", "gru", {"chrono": 5},
+     "chrono: only the LSTM, the minGRU and the minLSTM take chrono initialisation, not the GRU"),
     ("option rule of an engine", "gru", {"engine": "numpy", "device": "cuda"},
      "device: the NumPy engine has no GPU: it runs on the CPU only; use engine 'scratch' or 'torch'"),
     # known difference: lab.train accepted the one-hot MSE on a task that is not a classification
