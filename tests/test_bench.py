@@ -217,6 +217,9 @@ def test_a_copy_row_reports_the_cross_entropy_its_baseline_measures():
     row = bench._row(entry, "rnnlab", case, "lstm", cfg, [(f"run{k}", s) for k, s in enumerate(summaries)])
     assert (row["metric"], row["mean"], row["baseline"]) == ("cross_entropy", pytest.approx(0.172), 0.1733)
     assert bench._value(row) == "0.1720 +/- 0.0020"
+    solved = {**row, "mean": 4.455e-05, "n": 1}
+    assert bench._value(solved) == "4.5e-05"                    # not 0.0000
+    assert bench._value({**row, "mean": 0.0, "n": 1}) == "0.0000"
 
 
 def test_a_row_killed_halfway_resumes_from_its_checkpoint(tmp_path, capsys, monkeypatch):
@@ -293,9 +296,13 @@ def test_the_long_memory_cells_have_rows_of_their_own():
     """Issue 31: the LRU, minGRU, the orthogonal RNN and IndRNN in the long-memory and pixel entries, with the
     issue's goals (a tenth of the copy task's no-memory baseline, MSE 0.01, 96 % and 99 %)."""
     memory, pixels = SUITE_BY_NAME["long-memory"], SUITE_BY_NAME["pixels"]
-    assert set(memory.recipe_models) == {"lru2", "mingru3", "orthogonal", "indrnn2"}
-    assert {"lru2", "mingru2", "indrnn2"} == set(pixels.recipe_models)
-    copy = memory.cases[2]
+    assert set(memory.recipe_models) == {"lru", "mingru2", "lru2", "mingru3", "orthogonal", "indrnn2"}
+    assert {"lru", "lru2", "mingru2", "indrnn2"} == set(pixels.recipe_models)
+    copy, adding = memory.cases[2], memory.cases[3]
+    solver = _flat(settings_for(memory, "rnnlab", copy, "lru", 0))            # the rows that solved the two tasks
+    assert (solver.cell, solver.num_layers, solver.ring, solver.engine) == ("lru", 1, "0.999,0.9999", "scratch")
+    adder = _flat(settings_for(memory, "rnnlab", adding, "mingru2", 0))
+    assert (adder.cell, adder.num_layers, adder.chrono, adder.engine) == ("mingru", 2, 1000, "numpy")
     lru = _flat(settings_for(memory, "rnnlab", copy, "lru2", 0))
     assert (lru.cell, lru.num_layers, lru.ring, lru.engine) == ("lru", 2, "0.99,0.9999", "numpy")
     assert memory.goals[("copy 1000", "lru2")] == "<= 0.0020"

@@ -277,6 +277,12 @@ def _quick(cfg: TrainConfig) -> TrainConfig:
     return cfg.with_settings(task_options=options, epochs=1, batch_size=min(cfg.optim.batch_size, 16), hidden_size=8)
 
 
+def _number(x: float, digits: int) -> str:
+    """x with ``digits`` decimals, or two significant digits where those decimals would show it as 0
+    (a copy task's cross-entropy of 4.5e-05, not 0.0000)."""
+    return f"{x:.2g}" if x != 0 and abs(x) < 0.5 * 10.0 ** -digits else f"{x:.{digits}f}"
+
+
 def _value(row) -> str:
     if row.get("not_run"):
         return f"not run ({row['not_run']})"
@@ -286,11 +292,11 @@ def _value(row) -> str:
     metric = METRICS.get(row["metric"])
     scale, unit = (metric.scale, metric.unit) if metric is not None and metric.percent else (1, "")
     digits = 2 if scale == 100 else 4
-    text = f"{scale * row['mean']:.{digits}f}"
+    text = _number(scale * row["mean"], digits)
     if diverged:
         unit += f"; {diverged} of {row['n'] + diverged} seeds diverged"
     if row["n"] > 1:
-        text += f" +/- {scale * row['std']:.{digits}f}"
+        text += f" +/- {_number(scale * row['std'], digits)}"
     text += unit
     if row.get("time_to"):
         target, seconds = row["time_to"]
