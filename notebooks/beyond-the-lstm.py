@@ -429,7 +429,7 @@ for model, title in MODELS.items():
     flat = {k: v for k, v in config.flat().items() if v is not None}
     flat["task_options"] = {**flat["task_options"], **QUICK_DATA}
     r = copies[title] = lab.train(model, data=data, echo=False, **{**flat, **QUICK})
-    print(f"{title:>16}: test cross-entropy {r.test_loss:.4f} ({r.test_loss / baseline:.2f} x the baseline), "
+    print(f"{title:>16}: test cross-entropy {r.test_loss:.3g} ({r.test_loss / baseline:.3g} x the baseline), "
           f"{r.parameters:,} parameters, {r.history.seconds:.0f} s\n{'':>18}{command_for(r.config)}")
     assert np.isfinite(r.test_loss)
 if goal:     # the full size: the suite's goal for the linear recurrences ("<= 0.0020"), met or not
