@@ -311,3 +311,12 @@ def test_the_long_memory_cells_have_rows_of_their_own():
     assert pixels.goals[("mnist-permuted", "lru2")] == ">= 96.0 %" and pixels.goals[("mnist-pixels", "mingru2")] == \
         ">= 99.0 %"
     assert _flat(settings_for(pixels, "rnnlab", pixels.cases[0], "indrnn2", 0)).nonlinearity == "relu"
+
+
+def test_the_machine_line_names_the_threads_rnnlab_threads_asks_for(monkeypatch):
+    from rnnlab.machine import machine_description, processor
+    monkeypatch.delenv("RNNLAB_THREADS", raising=False)
+    line = machine_description()
+    assert processor() in line and "RNNLAB_THREADS" not in line
+    monkeypatch.setenv("RNNLAB_THREADS", "1")
+    assert "threads), NumPy " in machine_description() and ", RNNLAB_THREADS=1, 20" in machine_description()

@@ -26,9 +26,11 @@ def processor() -> str:
 
 
 def machine_description() -> str:
-    """Processor, cores, Python, torch (and its threads), NumPy and the date, in one line."""
+    """Processor, cores, Python, torch (and its threads), NumPy, the threads asked for by ``RNNLAB_THREADS``
+    where it is set (the runs then use that many, whatever torch's own count says) and the date, in one line."""
     import numpy as np
     import torch
+    asked = os.environ.get("RNNLAB_THREADS", "").strip()
     return (f"{processor()} ({platform.machine()}), {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}, "
-            f"{time.strftime('%Y-%m-%d')}")
+            + (f"RNNLAB_THREADS={asked}, " if asked else "") + time.strftime('%Y-%m-%d'))
