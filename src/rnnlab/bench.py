@@ -370,11 +370,12 @@ def run_bench(out: str | Path = "bench-out", only: list[str] | None = None, vari
     # keep the rows run earlier into the same folder, so that `--only` adds to one table: a whole entry's
     # rows are replaced when it runs again, only the selected rows when --models or --cases select some
     previous = Path(out) / "rows.json"
-    replaced = ({(x["entry"], x["variant"], x["case"], x["model"]) for x in rows} if models or cases
-                else {(x["entry"], x["variant"]) for x in rows})
-    width = 4 if models or cases else 2
-    kept = [r for r in (json.loads(previous.read_text()) if previous.exists() else [])
-            if (r["entry"], r["variant"], r["case"], r["model"])[:width] not in replaced]
+    width = 4 if models or cases else 2          # (entry, variant, case, model) or (entry, variant)
+
+    def key(row: dict) -> tuple:
+        return (row["entry"], row["variant"], row["case"], row["model"])[:width]
+    replaced = {key(x) for x in rows}
+    kept = [r for r in (json.loads(previous.read_text()) if previous.exists() else []) if key(r) not in replaced]
     order = {e.name: i for i, e in enumerate(SUITE)}
     case_order = {(e.name, c.label): i for e in SUITE for i, c in enumerate(e.cases)}
     rows = sorted(kept + rows, key=lambda r: (order[r["entry"]], case_order[(r["entry"], r["case"])], r["variant"]))

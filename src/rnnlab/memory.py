@@ -60,7 +60,7 @@ def estimate(cfg: TrainConfig, task: Task) -> dict[str, int]:
     parameters += dirs * r.output_size * task.output_size + cfg.model.dense_size * dirs * r.output_size
     steps = task.steps(**options)
     autograd = 1 if cfg.run.engine == "numpy" else 3
-    activations = autograd * cfg.optim.batch_size * steps * r.num_layers * dirs * step_numbers(cell) * H
+    activations = autograd * cfg.optim.batch_size * _sequence_numbers(r, steps)
     opts = task.options(**options)
     if task.dataset is not None:
         data = IMAGE_DATASET_NUMBERS
@@ -77,12 +77,17 @@ def step_numbers(cell) -> int:
     return cell.step_numbers or cell.num_gates + 3
 
 
+def _sequence_numbers(r, steps: int) -> int:
+    """Numbers BPTT keeps for one sequence of ``steps`` steps through the recurrent net ``r`` (a RecurrentSpec):
+    K * H per step, layer and direction."""
+    return steps * r.num_layers * r.num_directions * step_numbers(get_cell(r.cell)) * r.hidden_size
+
+
 def evaluation_batch(spec, steps: int, requested: int, itemsize: int = BYTES, limit: int | None = None) -> int:
     """How many sequences of ``steps`` steps one evaluation pass of a model of ``spec`` (a ModelSpec) reads:
     ``requested``, or fewer (at least one) where their activations would exceed a quarter of ``limit``
     (the memory free now)."""
-    r = spec.recurrent
-    per_sequence = itemsize * steps * r.num_layers * r.num_directions * step_numbers(get_cell(r.cell)) * r.hidden_size
+    per_sequence = itemsize * _sequence_numbers(spec.recurrent, steps)
     budget = (available_bytes() if limit is None else limit) // 4
     return max(1, min(requested, budget // max(per_sequence, 1)))
 
