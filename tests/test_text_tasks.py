@@ -92,8 +92,9 @@ def test_the_bench_entry_text_and_its_quick_version():
     words = next(case for case in entry.cases if case.task == "human-numbers-words")
     command = bench.command_for(bench.settings_for(entry, "rnnlab", words, "lnlstm", 0))
     assert command.startswith("rnnlab train --task human-numbers-words --opt bptt=16 ") and " --layers 2 " in command
-    assert " --dropout 0.5 " in command and command.endswith("--layer-norm")
-    assert ">= 87.00 %" in entry.goals[(words.label, "lnlstm")]
+    assert " --layer-norm " in command and " --dropout " not in command      # the regularised LSTM's recipe:
+    assert all(part in command for part in (" --output-dropout 0.5 ", " --ar 2 ", " --tar 1 ", " --weight-decay 0.1 "))
+    assert ">= 87.00 %" in entry.goals[(words.label, "lstm")]
     planned = [(case.task, model, len(runs)) for _, case, model, runs in bench._planned(entry, "out", ("rnnlab",), 1,
                                                                                         True)]
     assert [p[1:] for p in planned if p[0] == "human-numbers-words"] == [(m, 3) for m in words.models]   # its own

@@ -46,31 +46,26 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
 
 
 def command_for(cfg: TrainConfig) -> str:
-    """The `rnnlab train` command line that trains this configuration."""
+    """The `rnnlab train` command line that trains this configuration: a flag of `rnnlab train`'s own table
+    (``cli.options.SETTING_FLAGS``) for every setting away from its default."""
+    from .cli.options import SETTING_FLAGS
     settings, defaults = cfg.flat(), TrainConfig().flat()
     parts = ["rnnlab train", f"--task {settings['task']}"]
     parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}"
               for k, v in settings["task_options"].items()]
-    flags = {"cell": "--cell", "hidden_size": "--hidden-size", "num_layers": "--layers", "dropout": "--dropout",
-             "head": "--head",
-             "nonlinearity": "--nonlinearity", "engine": "--engine", "optimizer": "--optimizer", "lr": "--lr",
-             "schedule": "--schedule", "batch_size": "--batch-size", "epochs": "--epochs", "clip_value": "--clip-value",
-             "clip_norm": "--clip-norm", "loss": "--loss", "init": "--init", "recurrent_init": "--recurrent-init",
-             "forget_bias": "--forget-bias", "chrono": "--chrono", "ring": "--ring", "device": "--device",
-             "bidirectional_read": "--bidirectional-read",
-             "seed": "--seed"}
-    for name, flag in flags.items():
+    if settings["cell"] != defaults["cell"]:
+        parts.append(f"--cell {settings['cell']}")
+    for flag, (name, keywords) in SETTING_FLAGS.items():
         value = settings[name]
-        if value != defaults[name] and value is not None:
+        if name == "task" or value == defaults[name] or value is None:
+            continue
+        if keywords.get("action") == "store_const":
+            if value == keywords["const"]:
+                parts.append(flag)
+        else:
             parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     if settings["clip_norm"] is None and defaults["clip_norm"] is not None:
         parts.append("--no-clip-norm")
-    if settings["bidirectional"]:
-        parts.append("--bidirectional")
-    if settings["layer_norm"]:
-        parts.append("--layer-norm")
-    if settings["augment"]:
-        parts.append(f"--augment {settings['augment']}")
     return " ".join(parts)
 
 

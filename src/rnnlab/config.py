@@ -24,7 +24,7 @@ from pathlib import Path
 from .draws import parse_ring
 from .rules import ENGINES, check_options
 from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
-from .spec import RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
+from .spec import REGULARISATION, RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
 from .threads import check_threads
 
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -137,7 +137,7 @@ class RunConfig:
 
 
 SECTIONS = {"optim": OptimConfig, "init": InitConfig, "data": DataConfig, "run": RunConfig}
-MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size", "bidirectional_read")
+MODEL_SETTINGS = (*RECURRENT_SETTINGS, "head", "dense_size", "bidirectional_read", *REGULARISATION)
 # flat setting name -> (section, field)
 FLAT: dict[str, tuple[str, str]] = {
     **{name: ("model", name) for name in MODEL_SETTINGS},

@@ -31,6 +31,8 @@ HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "
 # (the backward direction there has read one step: Programming Assignment 4's lstm_out[-1])
 BIDIRECTIONAL_READS = ("final-states", "last-output")
 HEADS = tuple(HEAD_SUFFIXES)
+# the model settings that act only while training: dropout on what the head reads, AR and TAR
+REGULARISATION = ("output_dropout", "activation_reg", "temporal_reg")
 NONLINEARITIES = tuple(dict.fromkeys(n for cell in CELLS.values() for n in cell.nonlinearities))   # tanh, relu
 
 
@@ -39,6 +41,18 @@ def check_positive_int(name: str, value: object, allow_zero: bool = False) -> No
     if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
         raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} integer, "
                          f"got {value!r}")
+
+
+def check_probability(name: str, value: object) -> None:
+    """``value`` is a dropout probability: a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
+
+
+def check_regulariser(name: str, value: object) -> None:
+    """``value`` is the weight of a regulariser: a finite number >= 0 (0: none)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
+        raise ValueError(f"{name}: expected a finite number >= 0 (0: none), got {value!r}")
 
 
 def check_choice(name: str, value: object, options: tuple) -> None:
@@ -79,9 +93,7 @@ class RecurrentSpec:
         if self.proj_size >= self.hidden_size:
             raise ValueError(f"proj_size: expected an integer in 0..{self.hidden_size - 1} (smaller than "
                              f"hidden_size), got {self.proj_size!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
-                or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout!r}")
+        check_probability("dropout", self.dropout)
         check_options(self.cell, None, self.options())
 
     def options(self) -> dict:
@@ -115,6 +127,16 @@ class ModelSpec:
     ReLU (``...-dense``) or without it (``...-linear``: two linear layers in a row).
     bidirectional_read: ``final-states`` (each direction's final state) or ``last-output`` (the output at the
     last step, where the backward direction has read one step); only with readout ``last``.
+
+    Regularisation while training (Merity et al. 2017, AWD-LSTM; fastbook chapter 12), with o_t the top
+    layer's outputs at every step (both directions side by side), (N, T, F):
+
+        output_dropout p:   the head reads r m / (1 - p), m ~ Bernoulli(1 - p) per number (r as above)
+        activation_reg a:   loss += a mean_{n,t,f} o_t^2                      (AR)
+        temporal_reg b:     loss += b mean_{n,t>1,f} (o_t - o_{t-1})^2        (TAR)
+
+    AR and TAR act on the outputs before dropout (fastbook's AR reads them after dropout, which is the same
+    as a / (1 - p) here, on average).  The loss a run reports is the task's alone, without them.
     """
     recurrent: RecurrentSpec = field(default_factory=lambda: RecurrentSpec("lstm", None))
     output_size: int | None = None
@@ -122,6 +144,9 @@ class ModelSpec:
     head: str = "plain"
     dense_size: int = 64
     bidirectional_read: str = "final-states"
+    output_dropout: float = 0.0
+    activation_reg: float = 0.0
+    temporal_reg: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.recurrent, RecurrentSpec):
@@ -135,6 +160,14 @@ class ModelSpec:
         if self.output_size is not None:
             check_positive_int("output_size", self.output_size)
         check_positive_int("dense_size", self.dense_size)
+        check_probability("output_dropout", self.output_dropout)
+        check_regulariser("activation_reg", self.activation_reg)
+        check_regulariser("temporal_reg", self.temporal_reg)
+
+    @property
+    def regularised(self) -> bool:
+        """Whether training adds AR or TAR to the loss."""
+        return bool(self.activation_reg or self.temporal_reg)
 
     @classmethod
     def build(cls, cell: str, input_size: int | None = None, output_size: int | None = None,
@@ -164,7 +197,7 @@ class ModelSpec:
         """A copy with some flat settings changed (recurrent ones or head ones)."""
         current = {**{k: getattr(self.recurrent, k) for k in RECURRENT_SETTINGS if k != "cell"},
                    "head": self.head, "dense_size": self.dense_size, "readout": self.readout,
-                   "bidirectional_read": self.bidirectional_read}
+                   "bidirectional_read": self.bidirectional_read, **self.regularisation()}
         merged = {**current, **settings}
         cell = merged.pop("cell", self.cell)
         if "nonlinearity" not in settings and merged["nonlinearity"] == get_cell(self.cell).default_nonlinearity:
@@ -180,9 +213,14 @@ class ModelSpec:
         return (f"{'bi' if r.bidirectional else ''}{'ln' if r.layer_norm else ''}{r.cell}"
                 f"{r.num_layers if r.num_layers > 1 else ''}{other}{HEAD_SUFFIXES[self.head]}")
 
+    def regularisation(self) -> dict:
+        """The training regularisers' settings (their defaults, 0, mean none)."""
+        return {name: getattr(self, name) for name in REGULARISATION}
+
     def to_dict(self) -> dict:
         return {"recurrent": self.recurrent.to_dict(), "output_size": self.output_size, "readout": self.readout,
-                "head": self.head, "dense_size": self.dense_size, "bidirectional_read": self.bidirectional_read}
+                "head": self.head, "dense_size": self.dense_size, "bidirectional_read": self.bidirectional_read,
+                **self.regularisation()}
 
     @classmethod
     def from_dict(cls, doc: dict) -> ModelSpec:

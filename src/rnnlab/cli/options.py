@@ -81,6 +81,15 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--bidirectional-read": ("bidirectional_read", {"choices": BIDIRECTIONAL_READS,
                                                     "help": "a bidirectional classifier reads each direction's "
                                                             "final state, or the last step's output (the course's)"}),
+    "--output-dropout": ("output_dropout", {"type": float, "metavar": "P",
+                                            "help": "dropout on what the output layer reads, while training "
+                                                    "(default 0)"}),
+    "--ar": ("activation_reg", {"type": float, "metavar": "ALPHA",
+                                "help": "activation regularisation: ALPHA mean(o_t^2) of the top layer's outputs "
+                                        "added to the training loss (AWD-LSTM, fastbook: 2; default 0)"}),
+    "--tar": ("temporal_reg", {"type": float, "metavar": "BETA",
+                               "help": "temporal activation regularisation: BETA mean((o_t - o_(t-1))^2) added to "
+                                       "the training loss (AWD-LSTM, fastbook: 1; default 0)"}),
     "--engine": ("engine", {"choices": ENGINES, "help": "numpy, scratch (rnnlab.torch) or torch (torch.nn)"}),
     "--optimizer": ("optimizer", {"choices": OPTIMIZERS}),
     "--lr": ("lr", {"type": positive_float}),

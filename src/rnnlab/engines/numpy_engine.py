@@ -26,7 +26,7 @@ class NumpyTrainable:
         self.spec = spec
         self.model = SequenceModel(r.cell, r.input_size, r.hidden_size, spec.output_size, r.num_layers,
                                    r.bidirectional, r.nonlinearity, spec.readout, r.dropout, seed=seed,
-                                   layer_norm=r.layer_norm)
+                                   layer_norm=r.layer_norm, **spec.regularisation())
         self.optimizer = (Adam(self.model.params, lr=optim.lr, weight_decay=optim.weight_decay)
                           if optim.optimizer == "adam"
                           else SGD(self.model.params, lr=optim.lr, momentum=optim.momentum,

@@ -87,7 +87,7 @@ class TorchTrainable:
         recurrent = build_recurrent(spec.recurrent, engine, seed=seed)
         torch.manual_seed(seed)
         self.model = TaskModel(recurrent, spec.output_size, spec.readout, spec.head, spec.dense_size,
-                               spec.bidirectional_read).to(self.device)
+                               spec.bidirectional_read, **spec.regularisation()).to(self.device)
         self.runner = self.model          # what training calls: the model, or its DistributedDataParallel wrapper
         params = _decay_groups(self.model, optim.weight_decay)
         adam = torch.optim.AdamW if optim.weight_decay else torch.optim.Adam
@@ -149,6 +149,7 @@ class TorchTrainable:
         if not np.isfinite(result) and self.runner is self.model:   # data-parallel workers all step together
             return result, out.detach().cpu().numpy()
         self.optimizer.zero_grad(set_to_none=True)
+        value = value + self.model.regularisation      # AR and TAR (0.0 without them): trained, not reported
         (value * loss_scale if loss_scale != 1.0 else value).backward()
         if self.clip_value is not None:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)

@@ -7,6 +7,15 @@
 
 Parameters: the recurrent ones under torch.nn's names, plus ``head.weight`` and ``head.bias``.
 
+While training (``forward(..., train=True)``), with o_t the top layer's outputs (T, F, N here):
+
+    output dropout p:  the head reads r m / (1 - p), m ~ Bernoulli(1 - p) drawn from the net's generator
+    AR a:              R = a mean(o_t^2)                   dR/do_t = 2 a o_t / (T F N)
+    TAR b:             R = b mean((o_t - o_{t-1})^2)       dR/do_t = 2 b (D_t - D_{t+1}) / ((T - 1) F N),
+                                                           D_t = o_t - o_{t-1} (D_0 = D_T = 0)
+
+``regularisation`` is R of the last training forward; ``backward`` adds dR/do to the head's gradient.
+
 Carried state (truncated BPTT over a contiguous stream): ``forward(x, state=...)`` starts every layer
 and direction from the given states instead of zeros, ``state`` a dict of the cell's states as the
 registry names them (``cells.CELLS[cell].states``: "h", and "c" for the LSTM), each
@@ -20,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..spec import READOUTS
+from ..spec import READOUTS, check_probability, check_regulariser
 from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
 from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
@@ -33,8 +42,13 @@ class SequenceModel:
                  num_layers: int = 1, bidirectional: bool = False, nonlinearity: str | None = None,
                  readout: str = "last", dropout: float = 0.0, bias: bool = True,
                  dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False,
-                 fused: bool | None = None) -> None:
+                 fused: bool | None = None, output_dropout: float = 0.0, activation_reg: float = 0.0,
+                 temporal_reg: float = 0.0) -> None:
         check_choice("readout", readout, READOUTS)
+        check_probability("output_dropout", output_dropout)
+        check_regulariser("activation_reg", activation_reg)
+        check_regulariser("temporal_reg", temporal_reg)
+        self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
         self.output_size = check_positive_int("output_size", output_size)
         self.readout = readout
         self.rnn = RecurrentNet(cell, input_size, hidden_size, num_layers, bidirectional, nonlinearity,
@@ -49,6 +63,9 @@ class SequenceModel:
         self.grads["head.weight"] = np.zeros_like(self.params["head.weight"])
         self.grads["head.bias"] = np.zeros_like(self.params["head.bias"])
         self._cache = None
+        self._keep: np.ndarray | None = None     # the output dropout's kept fraction m / (1 - p) of the last forward
+        self._outputs: np.ndarray | None = None  # o of the last training forward, where AR or TAR read it
+        self.regularisation = 0.0
         self._final: tuple = (None, None)      # h_n, c_n of the last forward (internal layout)
         self._d_initial: tuple = (None, None)  # dL/dh_0, dL/dc_0 of the last backward
 
@@ -108,12 +125,37 @@ class SequenceModel:
         if self.readout == "last":
             nd = rnn.num_directions
             r = np.concatenate(h_n[-nd:], axis=0) if nd > 1 else h_n[-1]     # (dirs*H, N)
-            y = (W @ r + b[:, None]).T                                          # (N, O)
         else:
             r = out                                                             # (T, dirs*H, N)
+        self._keep = None
+        if train and self.output_dropout:
+            self._keep = (rnn.rng.random(r.shape) >= self.output_dropout).astype(rnn.dtype)
+            self._keep /= 1.0 - self.output_dropout
+            r = r * self._keep
+        if self.readout == "last":
+            y = (W @ r + b[:, None]).T                                          # (N, O)
+        else:
             y = (np.matmul(W, r) + b[:, None]).transpose(2, 0, 1)               # (N, T, O)
         self._cache = r
+        self._outputs = out if train and (self.activation_reg or self.temporal_reg) else None
+        self.regularisation = 0.0 if self._outputs is None else self._regularisation(out)
         return np.ascontiguousarray(y)
+
+    def _regularisation(self, o: np.ndarray) -> float:
+        """R = a mean(o_t^2) + b mean((o_t - o_{t-1})^2) of the outputs o (T, F, N)."""
+        value = self.activation_reg * float(np.mean(np.square(o, dtype=np.float64)))
+        if self.temporal_reg and len(o) > 1:
+            value += self.temporal_reg * float(np.mean(np.square(np.diff(o, axis=0), dtype=np.float64)))
+        return value
+
+    def _regularisation_grad(self, o: np.ndarray) -> np.ndarray:
+        """dR/do (T, F, N), the formulas of the module's docstring."""
+        grad = (2.0 * self.activation_reg / o.size) * o
+        if self.temporal_reg and len(o) > 1:
+            D = np.diff(o, axis=0) * (2.0 * self.temporal_reg / (o.size - o[0].size))    # D_1 .. D_{T-1}, scaled
+            grad[1:] += D
+            grad[:-1] -= D
+        return grad.astype(o.dtype, copy=False)
 
     __call__ = forward
 
@@ -126,19 +168,25 @@ class SequenceModel:
         rnn = self.rnn
         nd, H = rnn.num_directions, rnn.hidden_size
         gW, gb = self.grads["head.weight"], self.grads["head.bias"]
+        d_outputs = None if self._outputs is None else self._regularisation_grad(self._outputs)
         if self.readout == "last":
             dy_fm = np.ascontiguousarray(dy.T)                     # (O, N)
             np.matmul(dy_fm, r.T, out=gW)
             dy_fm.sum(axis=1, out=gb)
             dr = W.T @ dy_fm                                       # (dirs*H, N)
+            if self._keep is not None:
+                dr *= self._keep
             d_h_n = np.zeros((rnn.num_layers * nd, H, dr.shape[1]), rnn.dtype)
             d_h_n[-nd:] = dr.reshape(nd, H, -1)
-            dX, *d_initial = rnn._backward(None, d_h_n, None)
+            dX, *d_initial = rnn._backward(d_outputs, d_h_n, None)
         else:
             dy_fm = np.ascontiguousarray(dy.transpose(1, 2, 0))    # (T, O, N)
             gW[...] = np.tensordot(dy_fm, r, axes=([0, 2], [0, 2]))
             dy_fm.sum(axis=(0, 2), out=gb)
-            dX, *d_initial = rnn._backward(np.matmul(W.T, dy_fm), None, None)
+            dr = np.matmul(W.T, dy_fm)                             # (T, dirs*H, N)
+            if self._keep is not None:
+                dr *= self._keep
+            dX, *d_initial = rnn._backward(dr if d_outputs is None else dr + d_outputs, None, None)
         self._d_initial = tuple(d_initial)
         return dX.transpose(2, 0, 1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import BIDIRECTIONAL_READS, HEADS
+from ..spec import BIDIRECTIONAL_READS, HEADS, check_probability, check_regulariser
 
 HEAD_NORMS = (None, "layernorm", "batchnorm")
 
@@ -99,6 +99,13 @@ class TaskModel(nn.Module):
         r = W_d r + b_d                                        (head "...-linear": no ReLU, two linear layers)
         y = W r + b
 
+    While training, with o the top layer's outputs (N, T, F) (:class:`rnnlab.spec.ModelSpec`):
+
+        r = r m / (1 - p)                                      (output_dropout p: F.dropout)
+        regularisation = a mean(o^2) + b mean((o_t - o_{t-1})^2)   (AR a, TAR b; 0 when both are 0)
+
+    the engine adds ``regularisation`` of the last forward to the task's loss.
+
     Carried state (truncated BPTT): ``forward(x, state, return_state=True)`` starts the recurrent net
     from ``state`` (torch.nn's ``hx``: h_0, or (h_0, c_0) for the LSTM; None for zeros) and returns
     ``(y, final state)`` in the same form, still connected to the graph: the caller detaches it
@@ -106,8 +113,14 @@ class TaskModel(nn.Module):
     """
 
     def __init__(self, recurrent: nn.Module, output_size: int, readout: str = "last", head: str = "plain",
-                 dense_size: int = 64, bidirectional_read: str = "final-states") -> None:
+                 dense_size: int = 64, bidirectional_read: str = "final-states", output_dropout: float = 0.0,
+                 activation_reg: float = 0.0, temporal_reg: float = 0.0) -> None:
         super().__init__()
+        check_probability("output_dropout", output_dropout)
+        check_regulariser("activation_reg", activation_reg)
+        check_regulariser("temporal_reg", temporal_reg)
+        self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
+        self.regularisation: torch.Tensor | float = 0.0
         if readout not in ("last", "every"):
             raise ValueError(f"readout: unknown value {readout!r}; expected 'last' or 'every'")
         if head not in HEADS:
@@ -127,13 +140,25 @@ class TaskModel(nn.Module):
     def forward(self, x: torch.Tensor, state: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
                 return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | tuple]:
         out, final = self.recurrent(x) if state is None else self.recurrent(x, state)
+        self.regularisation = self._regularisation(out) if self.training else 0.0
         if self.readout == "every":
             y = self._head(out)
         else:
             y = self._head(out[:, -1] if self.last_output else final_states(self.recurrent, final))
         return (y, final) if return_state else y
 
+    def _regularisation(self, o: torch.Tensor) -> torch.Tensor | float:
+        """a mean(o^2) + b mean((o_t - o_{t-1})^2) of the outputs o (N, T, F); 0.0 when a = b = 0."""
+        value: torch.Tensor | float = 0.0
+        if self.activation_reg:
+            value = self.activation_reg * o.pow(2).mean()
+        if self.temporal_reg and o.shape[1] > 1:
+            value = value + self.temporal_reg * (o[:, 1:] - o[:, :-1]).pow(2).mean()
+        return value
+
     def _head(self, r: torch.Tensor) -> torch.Tensor:
+        if self.output_dropout:
+            r = nn.functional.dropout(r, self.output_dropout, self.training)
         if self.norm is not None:
             if isinstance(self.norm, nn.BatchNorm1d) and r.dim() == 3:
                 r = self.norm(r.transpose(1, 2)).transpose(1, 2)
