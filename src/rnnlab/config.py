@@ -24,7 +24,7 @@ from pathlib import Path
 from .draws import parse_ring
 from .rules import ENGINES, check_options
 from .settings_file import check_value_size, load_yaml, read_mapping, shown  # noqa: F401  (config's own names)
-from .spec import REGULARISATION, RECURRENT_SETTINGS, ModelSpec, check_choice, check_positive_int, parse_model_name
+from .spec import RECURRENT_SETTINGS, REGULARISATION, ModelSpec, check_choice, check_positive_int, parse_model_name
 from .threads import check_threads
 
 SCHEDULES = ("constant", "cosine", "onecycle")
