@@ -103,7 +103,7 @@ class _Recurrent(RNNBase):
             raise RuntimeError(EMPTY_SEQUENCE)
         output, finals = walk_layers(self, x, states, None, self.batch_first)
         if self.batch_first:
-            output = output.transpose(0, 1).contiguous()
+            output = output.transpose(0, 1)      # a view, as torch.nn returns it
         if not batched:
             output, finals = output.squeeze(batch_dim), tuple(f.squeeze(1) for f in finals)
         return output, self._result(finals)
