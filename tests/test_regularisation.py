@@ -127,3 +127,14 @@ def test_the_flags_reach_the_run_and_bad_values_are_refused(tmp_path, capsys):
     assert main(flags + ["--output-dropout", "1", "--name", "bad"]) == 2
     assert "output_dropout: expected a probability in [0, 1), got 1.0" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_rnnlab_lab_trains_with_them(engine):
+    from rnnlab import lab
+    settings = {"output_dropout": 0.5, "activation_reg": 2.0, "temporal_reg": 1.0}
+    result = lab.train("gru", task="copy", task_options={"n_train": 64, "n_val": 16, "n_test": 16, "delay": 3},
+                       hidden_size=8, epochs=2, engine=engine, echo=False, **settings)
+    assert result.config.model.regularisation() == settings
+    assert result.model.model.output_dropout == 0.5     # the engine's model holds them, not just the settings
+    assert np.isfinite(result.test_loss) and len(result.history.epochs) == 2

@@ -164,11 +164,6 @@ class ModelSpec:
         check_regulariser("activation_reg", self.activation_reg)
         check_regulariser("temporal_reg", self.temporal_reg)
 
-    @property
-    def regularised(self) -> bool:
-        """Whether training adds AR or TAR to the loss."""
-        return bool(self.activation_reg or self.temporal_reg)
-
     @classmethod
     def build(cls, cell: str, input_size: int | None = None, output_size: int | None = None,
               **settings) -> ModelSpec:
