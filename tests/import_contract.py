@@ -79,6 +79,7 @@ LAYER_OF = {
     "rnnlab.rules": "facts",
     "rnnlab.spec": "facts",
     "rnnlab.config": "facts",
+    "rnnlab.flags": "facts",           # the settings' flags of train and compare (the CLI's, the bench's commands)
     "rnnlab.settings_file": "facts",
     "rnnlab.tasks": "facts",
     "rnnlab.metrics": "facts",

@@ -293,7 +293,7 @@ def test_config_precedence_and_bad_files(tmp_path):
     cfg = resolve("lab", path, task_options={"n_test": 20}).config()
     assert cfg.data.options == {"split": "official", "scaling": "symmetric", "n_train": 500, "n_test": 20}
     path.write_text("epochz: 3\n")
-    with pytest.raises(ValueError, match="unknown setting\\(s\\) epochz; valid: augment, batch_size"):
+    with pytest.raises(ValueError, match="unknown setting\\(s\\) epochz; valid: activation_reg, augment, batch_size"):
         resolve(None, path)
     path.write_text("- a\n- b\n")
     with pytest.raises(ValueError, match="must hold a mapping"):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
+from .flags import SETTING_FLAGS
 from .machine import machine_description
 from .metrics import METRICS, format_metric
 from .spec import parse_model_name
@@ -47,8 +48,7 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
 
 def command_for(cfg: TrainConfig) -> str:
     """The `rnnlab train` command line that trains this configuration: a flag of `rnnlab train`'s own table
-    (``cli.options.SETTING_FLAGS``) for every setting away from its default."""
-    from .cli.options import SETTING_FLAGS
+    (``flags.SETTING_FLAGS``) for every setting away from its default."""
     settings, defaults = cfg.flat(), TrainConfig().flat()
     parts = ["rnnlab train", f"--task {settings['task']}"]
     parts += [f"--opt {k}={json.dumps(v) if isinstance(v, (list, tuple)) else v}"

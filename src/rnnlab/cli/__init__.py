@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__, course
+from ..flags import positive_float, positive_int
 from ..rules import ENGINES
 from ..spec import NONLINEARITIES
 from ..threads import prepare_process
 from . import commands
 from . import grading as grading_cli
-from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, positive_float, positive_int, task_option
+from .options import CELL_NAMES, DATA_DIR_HELP, add_settings_flags, lengths, task_option
 from .options import settings_from as _config_from  # noqa: F401  (the name tests and tools import)
 
 ENGINE_NAMES = ENGINES   # the name tests and tools import

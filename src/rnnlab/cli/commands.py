@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from ..cells import CELLS
-from .options import SETTING_FLAGS, settings_from
+from ..flags import SETTING_FLAGS
+from .options import settings_from
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import positive_float, positive_int
+from ..flags import positive_float, positive_int
 
 
 def check_arguments(p: argparse.ArgumentParser) -> None:
