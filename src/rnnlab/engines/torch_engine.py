@@ -150,6 +150,7 @@ class TorchTrainable:
             return result, out.detach().cpu().numpy()
         self.optimizer.zero_grad(set_to_none=True)
         value = value + self.model.regularisation      # AR and TAR (0.0 without them): trained, not reported
+        self.model.regularisation = 0.0                 # consumed: the module keeps no graph between steps
         (value * loss_scale if loss_scale != 1.0 else value).backward()
         if self.clip_value is not None:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
