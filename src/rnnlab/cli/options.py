@@ -1,4 +1,5 @@
-"""Argument types and the settings flags of `train` and `compare`, derived from the configuration's fields."""
+"""The settings flags of `train` and `compare` (their table: :mod:`rnnlab.flags`) added to a parser and read back,
+and the other argument types of the command line."""
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,6 @@ def lengths(text: str) -> list[int]:
         return [int(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 8,5,3, got {text!r}") from None
-
-
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
