@@ -82,7 +82,8 @@ def test_the_bench_entry_text_and_its_quick_version():
     from rnnlab import bench
     from rnnlab.suite import SUITE_BY_NAME
     entry = SUITE_BY_NAME["text"]
-    assert [c.task for c in entry.cases] == ["human-numbers", "human-numbers-words", "text"] and "lstm" in entry.models
+    assert [c.task for c in entry.cases] == ["human-numbers", "human-numbers-words", "text", "text"]
+    assert "lstm" in entry.models
     sizes = {"human-numbers": (19, 64), "human-numbers-words": (29, 16), "text": (81, 64)}   # 1 to 400: no "a"
     for case in entry.cases:
         cfg = bench.settings_for(entry, "rnnlab", case, "lstm", 0)
@@ -98,7 +99,12 @@ def test_the_bench_entry_text_and_its_quick_version():
     planned = [(case.task, model, len(runs)) for _, case, model, runs in bench._planned(entry, "out", ("rnnlab",), 1,
                                                                                         True)]
     assert [p[1:] for p in planned if p[0] == "human-numbers-words"] == [(m, 3) for m in words.models]   # its own
-    assert [p[1] for p in planned if p[0] == "text"] == list(entry.models)
+    assert [p[1] for p in planned if p[0] == "text"] == [*entry.models, "lstm"]      # the long case: its LSTM
+    long = next(case for case in entry.cases if case.label == "devils-dictionary-long")
+    command = bench.command_for(bench.settings_for(entry, "rnnlab", long, "lstm", 0))
+    assert all(part in command for part in (" --hidden-size 384 ", " --layers 2 ", " --ar 2 ", " --epochs 25"))
+    assert "--engine" not in command and bench._quick(bench.settings_for(entry, "rnnlab", long, "lstm", 0)
+                                                      ).optim.epochs < 25     # torch.nn, the default; quick stays quick
 
 
 def test_the_memory_estimate_counts_a_texts_one_hot_characters():
