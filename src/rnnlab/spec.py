@@ -49,10 +49,13 @@ def check_probability(name: str, value: object) -> None:
         raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
 
 
-def check_regulariser(name: str, value: object) -> None:
-    """``value`` is the weight of a regulariser: a finite number >= 0 (0: none)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
-        raise ValueError(f"{name}: expected a finite number >= 0 (0: none), got {value!r}")
+def check_regularisation(output_dropout: object, activation_reg: object, temporal_reg: object) -> None:
+    """The training regularisers' settings (:data:`REGULARISATION`): a dropout probability in [0, 1) and two
+    weights, each a finite number >= 0 (0: none)."""
+    check_probability("output_dropout", output_dropout)
+    for name, value in (("activation_reg", activation_reg), ("temporal_reg", temporal_reg)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
+            raise ValueError(f"{name}: expected a finite number >= 0 (0: none), got {value!r}")
 
 
 def check_choice(name: str, value: object, options: tuple) -> None:
@@ -160,9 +163,7 @@ class ModelSpec:
         if self.output_size is not None:
             check_positive_int("output_size", self.output_size)
         check_positive_int("dense_size", self.dense_size)
-        check_probability("output_dropout", self.output_dropout)
-        check_regulariser("activation_reg", self.activation_reg)
-        check_regulariser("temporal_reg", self.temporal_reg)
+        check_regularisation(**self.regularisation())
 
     @classmethod
     def build(cls, cell: str, input_size: int | None = None, output_size: int | None = None,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..spec import READOUTS, check_probability, check_regulariser
+from ..spec import READOUTS, check_regularisation
 from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
 from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
@@ -45,9 +45,7 @@ class SequenceModel:
                  fused: bool | None = None, output_dropout: float = 0.0, activation_reg: float = 0.0,
                  temporal_reg: float = 0.0) -> None:
         check_choice("readout", readout, READOUTS)
-        check_probability("output_dropout", output_dropout)
-        check_regulariser("activation_reg", activation_reg)
-        check_regulariser("temporal_reg", temporal_reg)
+        check_regularisation(output_dropout, activation_reg, temporal_reg)
         self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
         self.output_size = check_positive_int("output_size", output_size)
         self.readout = readout

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import BIDIRECTIONAL_READS, HEADS, check_probability, check_regulariser
+from ..spec import BIDIRECTIONAL_READS, HEADS, check_regularisation
 
 HEAD_NORMS = (None, "layernorm", "batchnorm")
 
@@ -116,9 +116,7 @@ class TaskModel(nn.Module):
                  dense_size: int = 64, bidirectional_read: str = "final-states", output_dropout: float = 0.0,
                  activation_reg: float = 0.0, temporal_reg: float = 0.0) -> None:
         super().__init__()
-        check_probability("output_dropout", output_dropout)
-        check_regulariser("activation_reg", activation_reg)
-        check_regulariser("temporal_reg", temporal_reg)
+        check_regularisation(output_dropout, activation_reg, temporal_reg)
         self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
         self.regularisation: torch.Tensor | float = 0.0
         if readout not in ("last", "every"):
