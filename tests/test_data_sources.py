@@ -47,10 +47,12 @@ def _pickle_gz(arrays) -> bytes:
 
 
 def _wheel(member_data: bytes) -> bytes:
+    """A wheel's bytes, the same every time for the same member: each entry's date is fixed (``writestr`` with a
+    bare name stamps the current time, so two wheels built either side of a 2-second tick differed in SHA-256)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("mnist/__init__.py", "")
-        archive.writestr("mnist/data/mnist.pkl.gz", member_data)
+        for name, data in (("mnist/__init__.py", b""), ("mnist/data/mnist.pkl.gz", member_data)):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
     return buffer.getvalue()
 
 
