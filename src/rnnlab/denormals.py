@@ -42,7 +42,7 @@ def flushing() -> bool:
     return bool(np.float32(1e-30) * np.float32(1e-10) == 0)
 
 
-def _openmp_runtime() -> ctypes.CDLL | None:
+def openmp_runtime() -> ctypes.CDLL | None:
     """torch's OpenMP runtime (libgomp), already loaded with torch, or None."""
     import torch
     candidates = [Path(torch.__file__).parent / "lib" / "libgomp.so.1"]
@@ -66,7 +66,7 @@ _REGION = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 def _set_in_torch_threads(on: bool) -> None:
     """Run ``torch.set_flush_denormal(on)`` once in every thread of torch's intra-op team."""
     import torch
-    gomp = _openmp_runtime()
+    gomp = openmp_runtime()
     if gomp is None or not hasattr(gomp, "GOMP_parallel"):
         return
     region = _REGION(lambda _: torch.set_flush_denormal(on))

@@ -80,6 +80,19 @@ def compiled_kernels(*tensors: torch.Tensor) -> ModuleType | None:
     return kernels
 
 
+def team_walks(*tensors: torch.Tensor) -> ModuleType | None:
+    """The whole walks on torch's OpenMP team (``team_walks.py``) where they run on these tensors: where the
+    compiled kernels do (:func:`compiled_kernels`) and torch has a GNU OpenMP team and a Fortran gemm
+    (:data:`rnnlab.torch.team.AVAILABLE`); else None (the step-by-step walk)."""
+    if compiled_kernels(*tensors) is None:
+        return None
+    from . import team
+    if not team.AVAILABLE:
+        return None
+    from . import team_walks as walks
+    return walks
+
+
 def higher_order(grads: tuple) -> bool:
     """Whether this backward must itself be differentiable or vmappable: grad mode on (create_graph=True)
     or batched gradients (is_grads_batched=True, torch.func transforms)."""
@@ -149,12 +162,16 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     tanhs = torch.empty(T, B, H, dtype=gates.dtype, device=gates.device)
     start = T if reverse else 0
     hs[start], cs[start] = h0, c0
+    zero_start = not bool(h0.any())
+    walks = team_walks(gates, W_hh) if mask is None and T and B else None
+    if walks is not None:                       # the whole walk on torch's team, rows split between its threads
+        walks.walk_forward(gates, hs, cs, tanhs, W_hh, reverse, zero_start)
+        return hs, cs, tanhs
     W_hh_t = W_hh.t()
     kernels = compiled_kernels(gates)
     compiled = None if kernels is None else \
         partial(kernels.lstm_forward_step, *(a.numpy() for a in (gates, hs, cs, tanhs)))
     gate_steps, h_steps, c_steps, tanh_steps = gates.unbind(0), hs.unbind(0), cs.unbind(0), tanhs.unbind(0)
-    zero_start = not bool(h0.any())
     for t in _steps(T, reverse):
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
         a = gate_steps[t] if zero_start and prev == start else gate_steps[t].addmm_(h_steps[prev], W_hh_t)
@@ -180,6 +197,11 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
     reverse, T = ctx.reverse, gates.shape[0]
     dA = torch.empty_like(gates)
     dh, dc = torch.empty_like(hs[0]).copy_(dh), torch.empty_like(cs[0]).copy_(dc)
+    need_dh0 = ctx.needs_input_grad[3]
+    walks = team_walks(gates, W_hh) if mask is None and T and gates.shape[1] else None
+    if walks is not None:                       # the whole walk on torch's team, rows split between its threads
+        walks.walk_back(gates, cs, tanhs, dA, dh, dc, W_hh, live_steps(d_out, T), d_out, reverse, need_dh0)
+        return dA, dh if need_dh0 else None, dc
     elementwise = _backward_step(gates, cs, tanhs, dA, dh, dc, reverse)
     m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
     if d_out is not None and m is not None:
@@ -187,7 +209,6 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
     live = live_steps(d_out, T)
     dA_steps = dA.unbind(0)
     last = T - 1 if reverse else 0
-    need_dh0 = ctx.needs_input_grad[3]
     for t in _steps(T, not reverse):
         if live[t]:
             dh.add_(d_out[t])

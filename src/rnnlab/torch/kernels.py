@@ -33,7 +33,7 @@ GRU forward, step t, from xw = W_ih x_t + b_ih and u = W_hh h_{t-1} + b_hh (B, 3
 """
 from __future__ import annotations
 
-from ..kernels.scalar import kernel
+from ..kernels.scalar import inline, kernel
 from ..kernels.units import (
     gru_unit_forward_vector,
     lstm_unit_backward,
@@ -44,13 +44,18 @@ from ..kernels.units import (
 
 @kernel
 def lstm_forward_step(gates, hs, cs, tanhs, t, prev, cur):
-    """gates[t] (B, 4H): the pre-activations in, [i, f, g, o] out; writes cs[cur], tanhs[t] and hs[cur].
-    Each gate's block is its own view (one contiguous stream per result: the loop vectorises)."""
-    a = gates[t]
-    B, G = a.shape
-    H = G // 4
-    for n in range(B):
-        i, f, g, o = a[n, :H], a[n, H:2 * H], a[n, 2 * H:3 * H], a[n, 3 * H:]
+    """gates[t] (B, 4H): the pre-activations in, [i, f, g, o] out; writes cs[cur], tanhs[t] and hs[cur]."""
+    lstm_forward_rows(gates, hs, cs, tanhs, t, prev, cur, 0, gates.shape[1])
+
+
+@inline
+def lstm_forward_rows(gates, hs, cs, tanhs, t, prev, cur, lo, hi):
+    """:func:`lstm_forward_step` for rows lo .. hi - 1.  Each gate's block is its own view (one contiguous
+    stream per result: the loop vectorises)."""
+    H = gates.shape[2] // 4
+    for n in range(lo, hi):
+        a = gates[t, n]
+        i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
         c_prev, c, tanh_c, h = cs[prev, n], cs[cur, n], tanhs[t, n], hs[cur, n]
         for j in range(H):
             i[j], f[j], g[j], o[j], c[j], tanh_c[j], h[j] = lstm_unit_forward_vector(i[j], f[j], g[j], o[j],
@@ -60,12 +65,17 @@ def lstm_forward_step(gates, hs, cs, tanhs, t, prev, cur):
 @kernel
 def lstm_backward_step(gates, cs, tanhs, dA, dh, dc, t, prev):
     """Writes dA[t] (B, 4H) from dh, dc (B, H) and step t's [i, f, g, o]; dc becomes dL/dc_{t-1}."""
-    a = gates[t]
-    B, G = a.shape
-    H = G // 4
-    for n in range(B):
-        i, f, g, o = a[n, :H], a[n, H:2 * H], a[n, 2 * H:3 * H], a[n, 3 * H:]
-        da_i, da_f, da_g, da_o = dA[t, n, :H], dA[t, n, H:2 * H], dA[t, n, 2 * H:3 * H], dA[t, n, 3 * H:]
+    lstm_backward_rows(gates, cs, tanhs, dA, dh, dc, t, prev, 0, gates.shape[1])
+
+
+@inline
+def lstm_backward_rows(gates, cs, tanhs, dA, dh, dc, t, prev, lo, hi):
+    """:func:`lstm_backward_step` for rows lo .. hi - 1."""
+    H = gates.shape[2] // 4
+    for n in range(lo, hi):
+        a, da = gates[t, n], dA[t, n]
+        i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        da_i, da_f, da_g, da_o = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
         tanh_c, d_h, d_c, c_prev = tanhs[t, n], dh[n], dc[n], cs[prev, n]
         for j in range(H):
             da_i[j], da_f[j], da_g[j], da_o[j], d_c[j] = lstm_unit_backward(d_h[j], d_c[j], i[j], f[j], g[j], o[j],
