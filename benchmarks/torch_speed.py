@@ -84,16 +84,19 @@ def timed(step, repeat: int) -> float:
 
 
 def interleaved(steps: dict, rounds: int, repeat: int) -> dict[str, float]:
-    """Median seconds per step of each callable.  The implementations alternate step by step
-    (A B C D A B C D ...), rounds * repeat steps each, so that a change in the machine's load hits all
-    of them alike; the median of the single-step times then discards the steps a burst of load hit."""
+    """Median seconds per step of each callable.  The implementations alternate step by step, rounds * repeat
+    steps each, so that a change in the machine's load hits all of them alike; the median of the single-step
+    times then discards the steps a burst of load hit.  The order rotates (A B C D, B C D A, C D A B, ...): each
+    follows each other as often, since a step pays for what the one before it left in the caches and the
+    allocator (with a fixed order the drop-in always followed the slow oneDNN-off step and took 5-10 % longer)."""
     for step in steps.values():
         step()
         step()
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds * repeat):
-        for name, step in steps.items():
-            times[name].append(timed(step, 1))
+    names = list(steps)
+    for k in range(rounds * repeat):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            times[name].append(timed(steps[name], 1))
     return {name: statistics.median(t) for name, t in times.items()}
 
 

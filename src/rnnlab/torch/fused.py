@@ -151,10 +151,12 @@ def _step_factors(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Te
 
 
 def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
-                  mask: torch.Tensor | None, reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                  mask: torch.Tensor | None,
+                  reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The forward walk.  ``gates`` (T, B, 4H) holds W_ih x_t + b on entry and the activations i, f, g, o on
-    exit (the recurrent product is added in place: no copy per step); returns hs, cs (T + 1, B, H) and
-    tanh(c_t) (T, B, H).  A zero h0 (the usual start) skips the first step's recurrent product W_hh h0 = 0."""
+    exit (the recurrent product is added in place: no copy per step); returns hs, cs (T + 1, B, H),
+    tanh(c_t) (T, B, H) and, from the walk on torch's team, the output h_1 .. h_T as a tensor of its own (else
+    None).  A zero h0 (the usual start) skips the first step's recurrent product W_hh h0 = 0."""
     T, B, G = gates.shape
     H = G // 4
     hs = torch.empty(T + 1, B, H, dtype=gates.dtype, device=gates.device)
@@ -165,8 +167,7 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     zero_start = not bool(h0.any())
     walks = team_walks(gates, W_hh) if mask is None and T and B else None
     if walks is not None:                       # the whole walk on torch's team, rows split between its threads
-        walks.walk_forward(gates, hs, cs, tanhs, W_hh, reverse, zero_start)
-        return hs, cs, tanhs
+        return hs, cs, tanhs, walks.walk_forward(gates, hs, cs, tanhs, W_hh, reverse, zero_start)
     W_hh_t = W_hh.t()
     kernels = compiled_kernels(gates)
     compiled = None if kernels is None else \
@@ -183,16 +184,17 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
             pad = ~mask[t].unsqueeze(1)
             hs[cur] = torch.where(pad, hs[prev], hs[cur])
             cs[cur] = torch.where(pad, cs[prev], cs[cur])
-    return hs, cs, tanhs
+    return hs, cs, tanhs, None
 
 
 def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
-               dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+               dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
     """The backward walk: dA (T, B, 4H), the gradient of every step's gate pre-activations, and the gradients
     of h0 and c0, from the output's gradient d_out (T, B, H) and those of h_n and c_n.  dh and dc live in
     buffers of the walk's own that each step's elementwise part and the recurrent product update in place.
     When h0 needs no gradient (a zero start made by the layer), the last step's dh0 = dA_0 W_hh is skipped
-    and None is returned for it."""
+    and None is returned for it.  Last, the bias's gradient sum_t sum_n dA_t where the walk on torch's team
+    summed it on the way (else None)."""
     gates, hs, cs, tanhs, W_hh, mask = ctx.saved_tensors[:6]
     reverse, T = ctx.reverse, gates.shape[0]
     dA = torch.empty_like(gates)
@@ -200,8 +202,8 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
     need_dh0 = ctx.needs_input_grad[3]
     walks = team_walks(gates, W_hh) if mask is None and T and gates.shape[1] else None
     if walks is not None:                       # the whole walk on torch's team, rows split between its threads
-        walks.walk_back(gates, cs, tanhs, dA, dh, dc, W_hh, live_steps(d_out, T), d_out, reverse, need_dh0)
-        return dA, dh if need_dh0 else None, dc
+        d_bias = walks.walk_back(gates, cs, tanhs, dA, dh, dc, W_hh, d_out, reverse, need_dh0)
+        return dA, dh if need_dh0 else None, dc, d_bias
     elementwise = _backward_step(gates, cs, tanhs, dA, dh, dc, reverse)
     m = None if mask is None else mask.unsqueeze(2).to(gates.dtype)
     if d_out is not None and m is not None:
@@ -218,12 +220,12 @@ def _walk_back(ctx: FunctionCtx, d_out: torch.Tensor | None, dh: torch.Tensor,
             dc.mul_(m[t])
         elementwise(t)
         if t == last and not need_dh0:
-            return dA, None, dc.add_(keep_c) if m is not None else dc
+            return dA, None, dc.add_(keep_c) if m is not None else dc, None
         torch.mm(dA_steps[t], W_hh, out=dh)
         if m is not None:
             dh.add_(keep_h)
             dc.add_(keep_c)
-    return dA, dh, dc
+    return dA, dh, dc, None
 
 
 def _backward_step(gates: torch.Tensor, cs: torch.Tensor, tanhs: torch.Tensor, dA: torch.Tensor, dh: torch.Tensor,
@@ -266,9 +268,10 @@ def input_product(x: torch.Tensor, W_ih: torch.Tensor, bias: torch.Tensor | None
 
 
 def input_gradients(ctx: FunctionCtx, dA: torch.Tensor, x: torch.Tensor, W_ih: torch.Tensor,
-                    bias: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+                    bias: torch.Tensor | None, d_bias: torch.Tensor | None = None) -> tuple[torch.Tensor | None, ...]:
     """The gradients of x (laid out as x), W_ih and the bias from dA (T, B, G), the gradient of the input
-    product W_ih x_t + b of every step, for the node's first three inputs (None where not needed)."""
+    product W_ih x_t + b of every step, for the node's first three inputs (None where not needed); the bias's
+    is ``d_bias`` where the walk summed it already."""
     T, B, G = dA.shape
     dA_rows, need = dA.reshape(T * B, G), ctx.needs_input_grad
     dx = None
@@ -276,7 +279,10 @@ def input_gradients(ctx: FunctionCtx, dA: torch.Tensor, x: torch.Tensor, W_ih: t
         dx = torch.empty_like(x)                    # laid out as x (a batch-first input keeps its layout)
         dx.copy_((dA_rows @ W_ih).view_as(x))
     dW_ih = transposed_product(x.reshape(T * B, x.shape[2]), dA_rows) if need[1] else None
-    d_bias = dA_rows.sum(0) if bias is not None and need[2] else None
+    if bias is None or not need[2]:
+        d_bias = None
+    elif d_bias is None:
+        d_bias = dA_rows.sum(0)
     return dx, dW_ih, d_bias
 
 
@@ -296,9 +302,10 @@ class LSTMSequence(torch.autograd.Function):
         T, B, _ = x.shape
         gates = torch.empty(T, B, W_ih.shape[0], dtype=x.dtype, device=x.device)
         input_product(x, W_ih, bias, out=gates.view(T * B, W_ih.shape[0]))
-        hs, cs, tanhs = _walk_forward(gates, h0, c0, W_hh, mask, reverse)
-        outs = hs[:T] if reverse else hs[1:]
-        all_h = outs * mask.unsqueeze(2).to(outs.dtype) if mask is not None else outs.clone()
+        hs, cs, tanhs, all_h = _walk_forward(gates, h0, c0, W_hh, mask, reverse)
+        if all_h is None:
+            outs = hs[:T] if reverse else hs[1:]
+            all_h = outs * mask.unsqueeze(2).to(outs.dtype) if mask is not None else outs.clone()
         end = 0 if reverse else T
         ctx.save_for_backward(gates, hs, cs, tanhs, W_hh, mask, x, W_ih, bias, h0, c0)
         ctx.reverse = reverse
@@ -313,10 +320,10 @@ class LSTMSequence(torch.autograd.Function):
                                      (d_all_h, d_hn, d_cn))
         dh = torch.zeros_like(h0) if d_hn is None else d_hn
         dc = torch.zeros_like(c0) if d_cn is None else d_cn
-        dA, dh, dc = _walk_back(ctx, d_all_h, dh, dc)
+        dA, dh, dc, d_bias = _walk_back(ctx, d_all_h, dh, dc)
         T, B, G = dA.shape
         hs = ctx.saved_tensors[1]
         H_prev = hs[1:] if ctx.reverse else hs[:T]
         dW_hh = transposed_product(H_prev.reshape(T * B, H_prev.shape[2]), dA.view(T * B, G)) \
             if ctx.needs_input_grad[5] else None
-        return (*input_gradients(ctx, dA, x, W_ih, bias), dh, dc, dW_hh, None, None)
+        return (*input_gradients(ctx, dA, x, W_ih, bias, d_bias), dh, dc, dW_hh, None, None)

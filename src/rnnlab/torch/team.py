@@ -13,13 +13,19 @@ competes with torch's threads for the cores (a pool of Python threads beside tor
 slower, not faster), and the team's threads already carry the denormal flushing that
 :mod:`rnnlab.denormals` sets in them.  Each step's recurrent product is torch's own MKL ``sgemm_`` /
 ``dgemm_`` (the Fortran interface that ``libtorch_cpu`` exports), called inside the parallel region, where MKL
-runs it on the calling thread alone.
+runs it on the calling thread alone.  In float32 the weight matrix is packed once per walk and thread into MKL's
+own layout (``sgemm_pack_``) and every step's product reads it packed (``sgemm_compute_``): a plain ``sgemm_``
+repacks it at every call (measured on the Intel Xeon, one thread, (32 x 128) (128 x 512): 42 against 34 us).
 
     run(entry, block, threads)     GOMP_parallel(entry, block, threads): entry(block) on each of ``threads``
                                    threads; thread k (``thread_number()``) walks rows [k B / n, (k + 1) B / n)
     fortran_gemm(address, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
                                    C = alpha op(A) op(B) + beta C, row-major, by the Fortran gemm at ``address``
-                                   (column-major: C^T = op(B)^T op(A)^T; 32-bit integers, MKL's LP64 interface)
+                                   (column-major: C^T = op(B)^T op(A)^T)
+    pack_b(address, trans_b, m, n, k, b, ldb, dest)         op(B) packed for C (m x n) = A op(B)
+    packed_b_gemm(address, m, n, k, a, lda, dest, beta, c, ldc)     C = A op(B) + beta C, op(B) packed
+
+Integers go as 32 bits: the unsuffixed names are MKL's LP64 interface (its ILP64 names end in ``_64``).
 
 :data:`AVAILABLE` is False where torch has no GNU OpenMP team or its library exports no Fortran gemm (then the
 node keeps its step-by-step walk).

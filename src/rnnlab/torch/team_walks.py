@@ -47,15 +47,17 @@ _ENTRY = types.void(types.CPointer(types.int64))
 (_ITEMSIZE, _T, _B, _H, _THREADS, _THREAD_NUMBER, _GEMM, _REVERSE, _FLAG, _PACK, _COMPUTE, _PACKED,
  _PACK_SIZE) = range(13)
 _ARRAYS = 13
-_FORWARD_ARRAYS = 5  # then forward: the addresses of gates, hs, cs, tanhs and W_hh
-# backward: the addresses of gates, cs, tanhs, dA, dh, dc, W_hh, live, d_out; d_out's three strides and its span
+_FORWARD_ARRAYS = 6  # then forward: the addresses of gates, hs, cs, tanhs, the output and W_hh
+# backward: the addresses of gates, cs, tanhs, dA, dh, dc, W_hh, the bias's gradient (one row per thread), d_out;
+# d_out's three strides and its span (0: no d_out)
 _BACKWARD_ARRAYS = 13
 
 
 @kernel
-def lstm_forward_walk(gates, hs, cs, tanhs, W_hh, lo, hi, reverse, zero_start, gemm, pack, compute, packed):
+def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, lo, hi, reverse, zero_start, gemm, pack, compute, packed):
     """Rows lo .. hi - 1 through every step: gates (T, B, 4H) holds W_ih x_t + b on entry and [i, f, g, o] on
-    exit; hs, cs (T + 1, B, H) hold h0, c0 at the start (index T when ``reverse``, else 0) and every state on exit.
+    exit; hs, cs (T + 1, B, H) hold h0, c0 at the start (index T when ``reverse``, else 0) and every state on exit;
+    out (T, B, H) gets h_t at step t (the node's output: its own tensor, written while h_t is in cache).
     With ``pack`` (float32), W_hh^T is packed once into ``packed`` and every step's product reads it packed."""
     T, _, G = gates.shape
     H = G // 4
@@ -74,28 +76,35 @@ def lstm_forward_walk(gates, hs, cs, tanhs, W_hh, lo, hi, reverse, zero_start, g
             fortran_gemm(gemm, NO, TRANS, hi - lo, G, H, one, hs[prev, lo:].ctypes.data, H, W_hh.ctypes.data, H,
                          one, gates[t, lo:].ctypes.data, G)
         lstm_forward_rows(gates, hs, cs, tanhs, t, prev, cur, lo, hi)
+        for n in range(lo, hi):
+            out[t, n] = hs[cur, n]
 
 
 @kernel
-def lstm_backward_walk(gates, cs, tanhs, dA, dh, dc, W_hh, live, d_out, strides, lo, hi, reverse, need_dh0, gemm,
+def lstm_backward_walk(gates, cs, tanhs, dA, dh, dc, W_hh, d_bias, d_out, strides, lo, hi, reverse, need_dh0, gemm,
                        pack, compute, packed):
     """Rows lo .. hi - 1 back through every step: dA (T, B, 4H) written; dh, dc (B, H) hold dL/dh_n, dL/dc_n on
-    entry and dL/dh0 (when ``need_dh0``), dL/dc0 on exit.  d_out: the output's gradient as a flat run of memory,
-    element (t, n, j) at t s_0 + n s_1 + j s_2 (``strides``), read at the steps where ``live``.  With ``pack``
-    (float32), W_hh is packed once into ``packed`` and every step's product reads it packed."""
+    entry and dL/dh0 (when ``need_dh0``), dL/dc0 on exit; d_bias (4H,) gets the sum of these rows' dA_t over every
+    step (this thread's part of the bias's gradient).  d_out: the output's gradient as a flat run of memory,
+    element (t, n, j) at t s_0 + n s_1 + j s_2 (``strides``; an empty run: none), added at every step (adding its
+    zeros costs less than finding the steps without them).  With ``pack`` (float32), W_hh is packed once into
+    ``packed`` and every step's product reads it packed."""
     T, _, G = gates.shape
     H = G // 4
     one = one_like(gates[0, 0, 0])
     if pack:
         pack_b(pack, NO, hi - lo, H, G, W_hh.ctypes.data, H, packed)
     s0, s1, s2 = strides[0], strides[1], strides[2]
+    d_bias[:] = 0
     for s in range(T):
         t = s if reverse else T - 1 - s
-        if live[t]:
+        if d_out.shape[0]:
             for n in range(lo, hi):
                 for j in range(H):
                     dh[n, j] += d_out[t * s0 + n * s1 + j * s2]
         lstm_backward_rows(gates, cs, tanhs, dA, dh, dc, t, t + 1 if reverse else t, lo, hi)
+        for n in range(lo, hi):
+            d_bias += dA[t, n]
         if s == T - 1 and not need_dh0:
             return
         if pack:
@@ -124,14 +133,16 @@ def forward_entry(block):
                           numba.carray(pointer(a[1]), (T + 1, B, H), np.float32),
                           numba.carray(pointer(a[2]), (T + 1, B, H), np.float32),
                           numba.carray(pointer(a[3]), (T, B, H), np.float32),
-                          numba.carray(pointer(a[4]), (4 * H, H), np.float32),
+                          numba.carray(pointer(a[4]), (T, B, H), np.float32),
+                          numba.carray(pointer(a[5]), (4 * H, H), np.float32),
                           lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
     else:
         lstm_forward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float64),
                           numba.carray(pointer(a[1]), (T + 1, B, H), np.float64),
                           numba.carray(pointer(a[2]), (T + 1, B, H), np.float64),
                           numba.carray(pointer(a[3]), (T, B, H), np.float64),
-                          numba.carray(pointer(a[4]), (4 * H, H), np.float64),
+                          numba.carray(pointer(a[4]), (T, B, H), np.float64),
+                          numba.carray(pointer(a[5]), (4 * H, H), np.float64),
                           lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
 
 
@@ -142,8 +153,8 @@ def backward_entry(block):
     T, B, H = b[_T], b[_B], b[_H]
     lo, hi, packed = _part(b)
     a = b[_ARRAYS:]
-    live = numba.carray(pointer(a[7]), (T,), np.bool_)
-    strides, span = a[9:12], max(a[12], 1)
+    k = thread_number(b[_THREAD_NUMBER])
+    strides, span = a[9:12], a[12]
     if b[_ITEMSIZE] == 4:
         lstm_backward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float32),
                            numba.carray(pointer(a[1]), (T + 1, B, H), np.float32),
@@ -151,7 +162,8 @@ def backward_entry(block):
                            numba.carray(pointer(a[3]), (T, B, 4 * H), np.float32),
                            numba.carray(pointer(a[4]), (B, H), np.float32),
                            numba.carray(pointer(a[5]), (B, H), np.float32),
-                           numba.carray(pointer(a[6]), (4 * H, H), np.float32), live,
+                           numba.carray(pointer(a[6]), (4 * H, H), np.float32),
+                           numba.carray(pointer(a[7] + k * 4 * H * b[_ITEMSIZE]), (4 * H,), np.float32),
                            numba.carray(pointer(a[8]), (span,), np.float32), strides,
                            lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
     else:
@@ -161,7 +173,8 @@ def backward_entry(block):
                            numba.carray(pointer(a[3]), (T, B, 4 * H), np.float64),
                            numba.carray(pointer(a[4]), (B, H), np.float64),
                            numba.carray(pointer(a[5]), (B, H), np.float64),
-                           numba.carray(pointer(a[6]), (4 * H, H), np.float64), live,
+                           numba.carray(pointer(a[6]), (4 * H, H), np.float64),
+                           numba.carray(pointer(a[7] + k * 4 * H * b[_ITEMSIZE]), (4 * H,), np.float64),
                            numba.carray(pointer(a[8]), (span,), np.float64), strides,
                            lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
 
@@ -184,28 +197,32 @@ def _flat(x: torch.Tensor) -> list[int]:
 
 
 def walk_forward(gates: torch.Tensor, hs: torch.Tensor, cs: torch.Tensor, tanhs: torch.Tensor, W_hh: torch.Tensor,
-                 reverse: bool, zero_start: bool) -> None:
-    """The forward walk on torch's team (see :func:`lstm_forward_walk`): every tensor contiguous but W_hh."""
+                 reverse: bool, zero_start: bool) -> torch.Tensor:
+    """The forward walk on torch's team (see :func:`lstm_forward_walk`): every tensor contiguous but W_hh.
+    Returns the output h_1 .. h_T (T, B, H), a tensor of its own."""
     T, B, G = gates.shape
     threads, W = threads_for(B), W_hh.contiguous()      # held here: the block keeps only addresses
     buffers, packed = _packed_buffers(gates.dtype, threads, -(-B // threads), G, G // 4)
     head = [gates.element_size(), T, B, G // 4, threads, THREAD_NUMBER, GEMM[gates.dtype], int(reverse),
             int(zero_start), *packed]
-    block = np.array(head + [t.data_ptr() for t in (gates, hs, cs, tanhs, W)], dtype=np.int64)
+    out = torch.empty_like(tanhs)
+    block = np.array(head + [t.data_ptr() for t in (gates, hs, cs, tanhs, out, W)], dtype=np.int64)
     team.run(forward_entry.address, block, threads)
+    return out
 
 
 def walk_back(gates: torch.Tensor, cs: torch.Tensor, tanhs: torch.Tensor, dA: torch.Tensor, dh: torch.Tensor,
-              dc: torch.Tensor, W_hh: torch.Tensor, live: list[bool], d_out: torch.Tensor | None, reverse: bool,
-              need_dh0: bool) -> None:
+              dc: torch.Tensor, W_hh: torch.Tensor, d_out: torch.Tensor | None, reverse: bool,
+              need_dh0: bool) -> torch.Tensor:
     """The backward walk on torch's team (see :func:`lstm_backward_walk`): every tensor contiguous but W_hh and
-    d_out (any strides; None where the output has no gradient)."""
+    d_out (any strides; None where the output has no gradient).  Returns the bias's gradient, sum_t sum_n dA_t."""
     T, B, G = gates.shape
     threads, W = threads_for(B), W_hh.contiguous()      # held here: the block keeps only addresses
     buffers, packed = _packed_buffers(gates.dtype, threads, -(-B // threads), G // 4, G)
-    live_steps = torch.tensor(live, dtype=torch.bool)
+    d_bias = torch.empty(threads, G, dtype=gates.dtype)
     head = [gates.element_size(), T, B, G // 4, threads, THREAD_NUMBER, GEMM[gates.dtype], int(reverse),
             int(need_dh0), *packed]
-    addresses = [t.data_ptr() for t in (gates, cs, tanhs, dA, dh, dc, W, live_steps)]
+    addresses = [t.data_ptr() for t in (gates, cs, tanhs, dA, dh, dc, W, d_bias)]
     addresses += [d_out.data_ptr(), *_flat(d_out)] if d_out is not None else [dh.data_ptr(), 0, 0, 0, 0]
     team.run(backward_entry.address, np.array(head + addresses, dtype=np.int64), threads)
+    return d_bias.sum(0)
