@@ -27,6 +27,11 @@ ATen computes tanh about five times slower than sigmoid (22 us against 4 us for 
 AMD EPYC we measured), and the extra cheap operations cost less.  Steps
 whose output gradient is zero (a classifier reads only the last step) skip adding it.
 
+Where those compiled loops run and torch has a GNU OpenMP team with MKL (:func:`team_walks`), a batch without
+padding walks whole instead: both walks through time run on torch's own threads, each thread taking its share of
+the batch's rows through every step, products included (``team.py``, ``team_walks.py``).  The equations are the
+same; the walk also writes the output and sums the bias's gradient on the way.
+
 Padded steps (``mask`` False) carry h and c unchanged and pass their gradients straight through.
 
 Higher-order derivatives: when the backward pass itself is recorded (``create_graph=True``: grad
