@@ -100,3 +100,17 @@ def test_threads_for_leaves_each_thread_eight_rows_or_more(rows, threads, expect
         assert team.threads_for(rows) == expected
     finally:
         torch.set_num_threads(before)
+
+
+def test_without_a_team_the_step_by_step_walk_gives_the_same(two_threads, team_calls, monkeypatch):
+    """Where torch has no GNU OpenMP team or MKL (team.AVAILABLE False), the compiled step-by-step walk runs."""
+    leaves = _leaves(T=5, B=18, H=4, I=3, dtype=torch.float64, zero_h0=False)
+    need = (0, 1, 2, 3, 4, 5)
+    on_team = _outputs_and_grads(LSTMSequence.apply, leaves, need, "every", True)
+    assert team_calls == [2, 2]
+    monkeypatch.setattr(team, "AVAILABLE", False)
+    assert fused.team_walks(torch.zeros(1, dtype=torch.float64)) is None
+    stepwise = _outputs_and_grads(LSTMSequence.apply, leaves, need, "every", True)
+    assert team_calls == [2, 2]
+    for a, b in zip(on_team, stepwise, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
