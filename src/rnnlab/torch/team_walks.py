@@ -1,15 +1,15 @@
 """The LSTM node's walks through time, compiled whole, each thread of torch's team walking its own rows.
 
 The entries are numba ``cfunc``s that :func:`rnnlab.torch.team.run` hands to ``GOMP_parallel``; each reads the
-walk's sizes and its tensors' addresses from an int64 block (laid out by :func:`forward_block` and
-:func:`backward_block`), takes its rows [k B / n, (k + 1) B / n) by its thread number k, and walks them through
+walk's sizes and its tensors' addresses from an int64 block (laid out by :func:`walk_forward` and
+:func:`walk_back`), takes its rows [k B / n, (k + 1) B / n) by its thread number k, and walks them through
 every step.  The equations are those of the step-by-step walk (``fused.py``, ``kernels.py``), whose per-row
 loops these call; only the loop over steps and the recurrent products moved inside:
 
     forward, step t (rows lo .. hi - 1):   a_t += h_{t-1} W_hh^T          (skipped at the first step from h0 = 0)
-                                           [i, f, g, o], c_t, tanh(c_t), h_t from a_t and c_{t-1}
-    backward, step t, from the last:       dh += dL/dh_t (the output's gradient, where that step has one)
-                                           dA_t and dc <- dL/dc_{t-1} from dh, dc
+                                           [i, f, g, o], c_t, tanh(c_t), h_t from a_t and c_{t-1};  out_t = h_t
+    backward, step t, from the last:       dh += dL/dh_t (the output's gradient)
+                                           dA_t and dc <- dL/dc_{t-1} from dh, dc;  d_bias += sum_n dA_t
                                            dh <- dA_t W_hh                (skipped at the first step when h0
                                                                            needs no gradient)
 
@@ -43,13 +43,16 @@ from .team import (
 )
 
 _ENTRY = types.void(types.CPointer(types.int64))
-# the block's fields
+# The block: 13 fields, the same for both walks (_FLAG: the forward's zero h0, the backward's need of dh0; _PACK,
+# _COMPUTE: the addresses of sgemm_pack_ and sgemm_compute_, 0 for the plain gemm at _GEMM; _PACKED: thread 0's
+# packing buffer, each thread's _PACK_SIZE bytes further) ...
 (_ITEMSIZE, _T, _B, _H, _THREADS, _THREAD_NUMBER, _GEMM, _REVERSE, _FLAG, _PACK, _COMPUTE, _PACKED,
  _PACK_SIZE) = range(13)
 _ARRAYS = 13
-_FORWARD_ARRAYS = 6  # then forward: the addresses of gates, hs, cs, tanhs, the output and W_hh
-# backward: the addresses of gates, cs, tanhs, dA, dh, dc, W_hh, the bias's gradient (one row per thread), d_out;
-# d_out's three strides and its span (0: no d_out)
+# ... then the forward's 6: the addresses of gates, hs, cs, tanhs, the output and W_hh; or the backward's 13: the
+# addresses of gates, cs, tanhs, dA, dh, dc, W_hh, the bias's gradient (a row per thread) and d_out, then d_out's
+# three strides and its span in elements (0: no output gradient)
+_FORWARD_ARRAYS = 6
 _BACKWARD_ARRAYS = 13
 
 
@@ -123,7 +126,7 @@ def _part(b):
 
 @numba.cfunc(_ENTRY, cache=True)
 def forward_entry(block):
-    """GOMP_parallel's function for the forward walk (see :func:`walk_forward`)."""
+    """GOMP_parallel's function for the forward walk (its block: :func:`walk_forward`)."""
     b = numba.carray(block, (_ARRAYS + _FORWARD_ARRAYS,))
     T, B, H = b[_T], b[_B], b[_H]
     lo, hi, packed = _part(b)
@@ -148,7 +151,7 @@ def forward_entry(block):
 
 @numba.cfunc(_ENTRY, cache=True)
 def backward_entry(block):
-    """GOMP_parallel's function for the backward walk (see :func:`backward_block`)."""
+    """GOMP_parallel's function for the backward walk (its block: :func:`walk_back`)."""
     b = numba.carray(block, (_ARRAYS + _BACKWARD_ARRAYS,))
     T, B, H = b[_T], b[_B], b[_H]
     lo, hi, packed = _part(b)
