@@ -27,8 +27,8 @@ repacks it at every call (measured on the Intel Xeon, one thread, (32 x 128) (12
 
 Integers go as 32 bits: the unsuffixed names are MKL's LP64 interface (its ILP64 names end in ``_64``).
 
-:data:`AVAILABLE` is False where torch has no GNU OpenMP team or its library exports no Fortran gemm (then the
-node keeps its step-by-step walk).
+:data:`AVAILABLE` is False where torch has no GNU OpenMP team of its own (the libgomp its wheels bundle) or its
+library exports no Fortran gemm (then the node keeps its step-by-step walk).
 """
 from __future__ import annotations
 
@@ -71,7 +71,10 @@ def _addresses() -> tuple[ctypes.CDLL | None, int, dict[torch.dtype, int], dict[
 
 
 _GOMP, THREAD_NUMBER, GEMM, _PACKED = _addresses()
-AVAILABLE = bool(GEMM) and "OpenMP" in torch.__config__.parallel_info()
+# torch's wheels bundle the libgomp that torch and its MKL run on; elsewhere (a build on Intel's OpenMP, a
+# distribution's torch) the libgomp found might not be torch's own team, so the walks stay step by step
+_BUNDLED = any((Path(torch.__file__).parent / "lib").glob("libgomp*"))
+AVAILABLE = bool(GEMM) and _BUNDLED and "OpenMP" in torch.__config__.parallel_info()
 _SIZE_OF_PACK = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_char_p, *[ctypes.POINTER(ctypes.c_int32)] * 3)
 
 
