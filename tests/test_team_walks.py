@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rnnlab.threads import use_threads
 from rnnlab.torch import fused, team
 from rnnlab.torch.fused import LSTMSequence, lstm_sequence
 
@@ -14,10 +15,8 @@ pytestmark = pytest.mark.skipif(not team.AVAILABLE or fused.team_walks(torch.zer
 
 @pytest.fixture
 def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with use_threads(2):
+        yield
 
 
 @pytest.fixture
@@ -94,12 +93,8 @@ def test_padded_batches_keep_the_step_by_step_walk(two_threads, team_calls):
 @pytest.mark.parametrize("rows, threads, expected", [(64, 2, 2), (16, 2, 2), (15, 2, 1), (3, 2, 1), (64, 1, 1),
                                                      (40, 8, 5)])
 def test_threads_for_leaves_each_thread_eight_rows_or_more(rows, threads, expected):
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with use_threads(threads):
         assert team.threads_for(rows) == expected
-    finally:
-        torch.set_num_threads(before)
 
 
 def test_without_a_team_the_step_by_step_walk_gives_the_same(two_threads, team_calls, monkeypatch):

@@ -101,11 +101,12 @@ def run(entry_address: int, block: np.ndarray, threads: int) -> None:
 
 
 @intrinsic
-def pointer(typingctx, address):
-    """An integer address as a void pointer (for numba.carray)."""
+def pointer(typingctx, address, like):
+    """An integer address as a pointer to numbers of ``like``'s type (for numba.carray, which then needs no
+    dtype: one compiled function serves float32 and float64)."""
     def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-    return types.voidptr(address), codegen
+        return builder.inttoptr(args[0], context.get_value_type(like).as_pointer())
+    return types.CPointer(like)(address, like), codegen
 
 
 @intrinsic

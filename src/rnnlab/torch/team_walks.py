@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from numba import types
 
-from ..kernels.scalar import kernel, one_like
+from ..kernels.scalar import inline, kernel, one_like
 from . import team
 from .kernels import lstm_backward_rows, lstm_forward_rows
 from .team import (
@@ -124,62 +124,57 @@ def _part(b):
     return k * B // n, (k + 1) * B // n, b[_PACKED] + k * b[_PACK_SIZE]
 
 
-@numba.cfunc(_ENTRY, cache=True)
-def forward_entry(block):
-    """GOMP_parallel's function for the forward walk (its block: :func:`walk_forward`)."""
-    b = numba.carray(block, (_ARRAYS + _FORWARD_ARRAYS,))
+@inline
+def _view(address, shape, zero):
+    """The array of ``shape`` at ``address``, of numbers of ``zero``'s type."""
+    return numba.carray(pointer(address, zero), shape)
+
+
+@kernel
+def _forward(b, zero):
+    """The forward walk of this thread's rows, its arrays read from the block ``b`` as numbers of ``zero``'s type."""
     T, B, H = b[_T], b[_B], b[_H]
     lo, hi, packed = _part(b)
     a = b[_ARRAYS:]
+    lstm_forward_walk(_view(a[0], (T, B, 4 * H), zero), _view(a[1], (T + 1, B, H), zero),
+                      _view(a[2], (T + 1, B, H), zero), _view(a[3], (T, B, H), zero),
+                      _view(a[4], (T, B, H), zero), _view(a[5], (4 * H, H), zero),
+                      lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+
+
+@kernel
+def _backward(b, zero):
+    """The backward walk of this thread's rows, its arrays read from the block ``b`` as numbers of ``zero``'s type."""
+    T, B, H = b[_T], b[_B], b[_H]
+    lo, hi, packed = _part(b)
+    a = b[_ARRAYS:]
+    d_bias = a[7] + thread_number(b[_THREAD_NUMBER]) * 4 * H * b[_ITEMSIZE]     # this thread's row
+    lstm_backward_walk(_view(a[0], (T, B, 4 * H), zero), _view(a[1], (T + 1, B, H), zero),
+                       _view(a[2], (T, B, H), zero), _view(a[3], (T, B, 4 * H), zero),
+                       _view(a[4], (B, H), zero), _view(a[5], (B, H), zero),
+                       _view(a[6], (4 * H, H), zero), _view(d_bias, (4 * H,), zero),
+                       _view(a[8], (a[12],), zero), a[9:12],
+                       lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+
+
+@numba.cfunc(_ENTRY, cache=True)
+def forward_entry(block):
+    """GOMP_parallel's function for the forward walk (its block: :func:`walk_forward`), in the block's precision."""
+    b = numba.carray(block, (_ARRAYS + _FORWARD_ARRAYS,))
     if b[_ITEMSIZE] == 4:
-        lstm_forward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float32),
-                          numba.carray(pointer(a[1]), (T + 1, B, H), np.float32),
-                          numba.carray(pointer(a[2]), (T + 1, B, H), np.float32),
-                          numba.carray(pointer(a[3]), (T, B, H), np.float32),
-                          numba.carray(pointer(a[4]), (T, B, H), np.float32),
-                          numba.carray(pointer(a[5]), (4 * H, H), np.float32),
-                          lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+        _forward(b, np.float32(0))
     else:
-        lstm_forward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float64),
-                          numba.carray(pointer(a[1]), (T + 1, B, H), np.float64),
-                          numba.carray(pointer(a[2]), (T + 1, B, H), np.float64),
-                          numba.carray(pointer(a[3]), (T, B, H), np.float64),
-                          numba.carray(pointer(a[4]), (T, B, H), np.float64),
-                          numba.carray(pointer(a[5]), (4 * H, H), np.float64),
-                          lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+        _forward(b, 0.0)
 
 
 @numba.cfunc(_ENTRY, cache=True)
 def backward_entry(block):
-    """GOMP_parallel's function for the backward walk (its block: :func:`walk_back`)."""
+    """GOMP_parallel's function for the backward walk (its block: :func:`walk_back`), in the block's precision."""
     b = numba.carray(block, (_ARRAYS + _BACKWARD_ARRAYS,))
-    T, B, H = b[_T], b[_B], b[_H]
-    lo, hi, packed = _part(b)
-    a = b[_ARRAYS:]
-    k = thread_number(b[_THREAD_NUMBER])
-    strides, span = a[9:12], a[12]
     if b[_ITEMSIZE] == 4:
-        lstm_backward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float32),
-                           numba.carray(pointer(a[1]), (T + 1, B, H), np.float32),
-                           numba.carray(pointer(a[2]), (T, B, H), np.float32),
-                           numba.carray(pointer(a[3]), (T, B, 4 * H), np.float32),
-                           numba.carray(pointer(a[4]), (B, H), np.float32),
-                           numba.carray(pointer(a[5]), (B, H), np.float32),
-                           numba.carray(pointer(a[6]), (4 * H, H), np.float32),
-                           numba.carray(pointer(a[7] + k * 4 * H * b[_ITEMSIZE]), (4 * H,), np.float32),
-                           numba.carray(pointer(a[8]), (span,), np.float32), strides,
-                           lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+        _backward(b, np.float32(0))
     else:
-        lstm_backward_walk(numba.carray(pointer(a[0]), (T, B, 4 * H), np.float64),
-                           numba.carray(pointer(a[1]), (T + 1, B, H), np.float64),
-                           numba.carray(pointer(a[2]), (T, B, H), np.float64),
-                           numba.carray(pointer(a[3]), (T, B, 4 * H), np.float64),
-                           numba.carray(pointer(a[4]), (B, H), np.float64),
-                           numba.carray(pointer(a[5]), (B, H), np.float64),
-                           numba.carray(pointer(a[6]), (4 * H, H), np.float64),
-                           numba.carray(pointer(a[7] + k * 4 * H * b[_ITEMSIZE]), (4 * H,), np.float64),
-                           numba.carray(pointer(a[8]), (span,), np.float64), strides,
-                           lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
+        _backward(b, 0.0)
 
 
 def _packed_buffers(dtype: torch.dtype, threads: int, rows: int, n: int, k: int) -> tuple[torch.Tensor | None, list]:
