@@ -76,3 +76,69 @@ def test_the_checks_follow_the_one_list_of_assignments():
     for name, assignment in ASSIGNMENTS.items():
         checks = assignment.load_checks()
         assert [(c.id, c.max_points) for c in checks] == list(ASSIGNMENTS[name].items)
+
+
+
+def parse_beside_another_thread(parse, source: str) -> list[Exception]:
+    """Parse ``source`` here while another thread parses it too, in the middle of this thread's tree building;
+    what either parse raised.
+
+    The other thread gets the GIL the way it did in the suite: a garbage collection during this thread's
+    ``ast.parse`` runs a finaliser, and the finaliser waits (at most 0.1 s, three times) for the other thread
+    to parse once."""
+    import gc
+    import threading
+
+    here, errors = threading.get_ident(), []
+    go, done, stop = threading.Semaphore(0), threading.Semaphore(0), threading.Event()
+    waits = [3]
+
+    class Finalised:
+        def __del__(self):
+            if stop.is_set():
+                return
+            arm()                               # the next collection runs a finaliser again
+            if threading.get_ident() == here and waits[0] > 0:
+                waits[0] -= 1
+                go.release()
+                done.acquire(timeout=0.1)
+
+    def arm():
+        cycle = Finalised()
+        cycle.self = cycle
+
+    def other():
+        while go.acquire(timeout=5) and not stop.is_set():
+            try:
+                parse(source)
+            except SystemError as exc:
+                errors.append(exc)
+            done.release()
+
+    thread = threading.Thread(target=other)
+    threshold = gc.get_threshold()
+    thread.start()
+    try:
+        gc.collect()
+        gc.set_threshold(1)
+        arm()
+        try:
+            parse(source)
+        except SystemError as exc:
+            errors.append(exc)
+    finally:
+        gc.set_threshold(*threshold)
+        stop.set()
+        go.release()
+        thread.join()
+        gc.collect()
+    return errors
+
+
+def test_submissions_parse_on_several_threads_at_once():
+    """The grader parses submissions on several threads (``run_many``, a class folder).  On CPython 3.11 two
+    threads building syntax trees at once failed with "SystemError: AST constructor recursion depth mismatch"
+    on valid code (the suite's grading fixture did, once); ``parse`` takes them one at a time."""
+    from rnnlab.grading.source import parse
+
+    assert parse_beside_another_thread(parse, SOLUTIONS["assignment-2"]["student"]) == []

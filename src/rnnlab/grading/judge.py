@@ -12,7 +12,6 @@ when the submission is done.
 """
 from __future__ import annotations
 
-import ast
 import time
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from .checks import Check, CheckTimeout, Fail, SessionEnded, StudentError, stude
 from .jail import Jail, Limits
 from .remote import Remote, Session, printable
 from .report import Item, Report
-from .source import definitions
+from .source import definitions, parse
 
 STARTUP_SECONDS = 90.0          # starting the sandbox and importing torch, on a busy machine
 RESTARTS = 3                    # fresh sandboxes after the first, per submission
@@ -89,7 +88,7 @@ def _start(run: _Run) -> list[str]:
     """A fresh sandbox with the submission's definitions run in it; the notes about statements that failed."""
     jail = Jail(ASSIGNMENTS[run.assignment].modules, run.limits, run.sandboxed)
     run.session = Session(jail.process, jail.stop)
-    tree = ast.parse(run.code)
+    tree = parse(run.code)
     kept = {id(node) for node in definitions(tree)}
     indexes = [i for i, node in enumerate(tree.body) if id(node) in kept]
     run.session.limit(min(STARTUP_SECONDS + run.limits.check_seconds * (len(indexes) + 1),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,19 @@ PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")     # their body runs
 _LINE_MAGIC = re.compile(r"^(\s*)[!%]")
 _ASSIGNED = re.compile(r"^(\s*)([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
 _HELP = re.compile(r"^(\s*)(\?{1,2}[\w.]+|[\w.()\[\]]+\?{1,2})\s*$")
+_PARSING = threading.Lock()
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse``, one thread at a time.
+
+    Submissions are graded on several threads (``run_many``, ``grade_class``).  CPython 3.11 counts the AST
+    constructor's recursion depth in one counter shared by every thread of the interpreter; when two threads
+    build trees at once (a garbage collection during one hands the GIL to the other) the counts mix and
+    ``ast.parse`` fails with "SystemError: AST constructor recursion depth mismatch" on valid code.
+    """
+    with _PARSING:
+        return ast.parse(source)
 
 
 class SubmissionError(ValueError):
@@ -91,7 +105,7 @@ def percent_cells(text: str) -> list[str]:
 def neutralise(cell: str) -> str:
     """One cell as Jupyter would run it, with IPython syntax made inert (same number of lines)."""
     try:
-        ast.parse(cell)
+        parse(cell)
         return cell
     except (SyntaxError, ValueError):
         pass
@@ -125,7 +139,7 @@ def from_source(text: str | list[str], name: str = "submission", separator: str 
     cells = [text] if isinstance(text, str) else text
     source = separator.join(neutralise(cell) for cell in cells)
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError) as exc:
         where = f"line {exc.lineno}: " if getattr(exc, "lineno", None) else ""
         return Submission(name, "", (), 0, f"{where}{getattr(exc, 'msg', exc)}")
