@@ -68,6 +68,21 @@ def test_team_walk_equals_autograd_in_float64(reverse, zero_h0, readout, two_thr
     assert team_calls and set(team_calls) == {2}               # 21 rows: 10 and 11 per thread
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_team_walk_without_a_bias_equals_autograd(reverse, two_threads, team_calls):
+    """A layer without biases (bias=False): the walk adds nothing to the gates, and no bias gradient comes back."""
+    x, W_ih, _, h0, c0, W = _leaves(T=5, B=18, H=4, I=3, dtype=torch.float64, zero_h0=False, seed=5)
+    results = []
+    for function in (LSTMSequence.apply, lstm_sequence):
+        leaves = [t.detach().clone().requires_grad_(True) for t in (x, W_ih, h0, c0, W)]
+        all_h, h_n, c_n = function(leaves[0], leaves[1], None, *leaves[2:], None, reverse)
+        loss = (all_h * all_h).sum() + h_n.sum() + (c_n * 0.5).sum()
+        results.append([all_h.detach(), *torch.autograd.grad(loss, leaves)])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert team_calls == [2, 2]
+
+
 def test_team_walk_equals_the_aten_steps_in_float32_at_training_size(two_threads, team_calls, monkeypatch):
     """Batch 64, 28 steps, hidden 128: the team's walk (MKL products, compiled steps) against the ATen
     step-by-step walk (RNNLAB_FUSED=0), outputs and every gradient within float32 round-off."""

@@ -156,12 +156,16 @@ def _step_factors(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Te
 
 
 def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor,
-                  mask: torch.Tensor | None,
-                  reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+                  mask: torch.Tensor | None, reverse: bool, walks: ModuleType | None = None,
+                  bias: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The forward walk.  ``gates`` (T, B, 4H) holds W_ih x_t + b on entry and the activations i, f, g, o on
     exit (the recurrent product is added in place: no copy per step); returns hs, cs (T + 1, B, H),
-    tanh(c_t) (T, B, H) and, from the walk on torch's team, the output h_1 .. h_T as a tensor of its own (else
-    None).  A zero h0 (the usual start) skips the first step's recurrent product W_hh h0 = 0."""
+    tanh(c_t) (T, B, H) and, from the walk on torch's team (``walks``, :func:`team_walks`), the output h_1 .. h_T
+    as a tensor of its own (else None).  On the team walk ``gates`` may hold W_ih x_t alone and the walk adds
+    ``bias`` to each row before its recurrent product, while the row is in cache (the input product's bias,
+    broadcast into the buffer first, was a copy of the whole buffer).  A zero h0 (the usual start) skips the
+    first step's recurrent product W_hh h0 = 0."""
     T, B, G = gates.shape
     H = G // 4
     hs = torch.empty(T + 1, B, H, dtype=gates.dtype, device=gates.device)
@@ -170,9 +174,9 @@ def _walk_forward(gates: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh:
     start = T if reverse else 0
     hs[start], cs[start] = h0, c0
     zero_start = not bool(h0.any())
-    walks = team_walks(gates, W_hh) if mask is None and T and B else None
     if walks is not None:                       # the whole walk on torch's team, rows split between its threads
-        return hs, cs, tanhs, walks.walk_forward(gates, hs, cs, tanhs, W_hh, reverse, zero_start)
+        return hs, cs, tanhs, walks.walk_forward(gates, hs, cs, tanhs, W_hh, reverse, zero_start, bias)
+    assert bias is None, "only the walk on torch's team adds the bias"
     W_hh_t = W_hh.t()
     kernels = compiled_kernels(gates)
     compiled = None if kernels is None else \
@@ -297,7 +301,8 @@ class LSTMSequence(torch.autograd.Function):
     x: (T, B, I) time-major (any strides); W_ih: (4H, I); bias: (4H,) (b_ih + b_hh) or None; h0, c0: (B, H);
     W_hh: (4H, H); mask: (T, B) bool or None; reverse: walk from the last step.  all_h: (T, B, H).
     The input product W_ih x_t + b of all steps is one matrix product written straight into the buffer the
-    walk turns into the gate activations; the backward returns x's gradient laid out as x.
+    walk turns into the gate activations (the walk on torch's team adds b itself); the backward returns x's
+    gradient laid out as x.
     """
 
     @staticmethod
@@ -306,8 +311,9 @@ class LSTMSequence(torch.autograd.Function):
                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         T, B, _ = x.shape
         gates = torch.empty(T, B, W_ih.shape[0], dtype=x.dtype, device=x.device)
-        input_product(x, W_ih, bias, out=gates.view(T * B, W_ih.shape[0]))
-        hs, cs, tanhs, all_h = _walk_forward(gates, h0, c0, W_hh, mask, reverse)
+        walks = team_walks(x, W_hh) if mask is None and T and B else None
+        input_product(x, W_ih, None if walks else bias, out=gates.view(T * B, W_ih.shape[0]))
+        hs, cs, tanhs, all_h = _walk_forward(gates, h0, c0, W_hh, mask, reverse, walks, bias if walks else None)
         if all_h is None:
             outs = hs[:T] if reverse else hs[1:]
             all_h = outs * mask.unsqueeze(2).to(outs.dtype) if mask is not None else outs.clone()

@@ -6,7 +6,8 @@ walk's sizes and its tensors' addresses from an int64 block (laid out by :func:`
 every step.  The equations are those of the step-by-step walk (``fused.py``, ``kernels.py``), whose per-row
 loops these call; only the loop over steps and the recurrent products moved inside:
 
-    forward, step t (rows lo .. hi - 1):   a_t += h_{t-1} W_hh^T          (skipped at the first step from h0 = 0)
+    forward, step t (rows lo .. hi - 1):   a_t += b                       (where the input product left it out)
+                                           a_t += h_{t-1} W_hh^T          (skipped at the first step from h0 = 0)
                                            [i, f, g, o], c_t, tanh(c_t), h_t from a_t and c_{t-1};  out_t = h_t
     backward, step t, from the last:       dh += dL/dh_t (the output's gradient)
                                            dA_t and dc <- dL/dc_{t-1} from dh, dc;  d_bias += sum_n dA_t
@@ -49,19 +50,22 @@ _ENTRY = types.void(types.CPointer(types.int64))
 (_ITEMSIZE, _T, _B, _H, _THREADS, _THREAD_NUMBER, _GEMM, _REVERSE, _FLAG, _PACK, _COMPUTE, _PACKED,
  _PACK_SIZE) = range(13)
 _ARRAYS = 13
-# ... then the forward's 6: the addresses of gates, hs, cs, tanhs, the output and W_hh; or the backward's 13: the
+# ... then the forward's 7: the addresses of gates, hs, cs, tanhs, the output, W_hh and the bias (0: none, it is
+# in the gates already); or the backward's 13: the
 # addresses of gates, cs, tanhs, dA, dh, dc, W_hh, the bias's gradient (a row per thread) and d_out, then d_out's
 # three strides and its span in elements (0: no output gradient)
-_FORWARD_ARRAYS = 6
+_FORWARD_ARRAYS = 7
 _BACKWARD_ARRAYS = 13
 
 
 @kernel
-def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, lo, hi, reverse, zero_start, gemm, pack, compute, packed):
-    """Rows lo .. hi - 1 through every step: gates (T, B, 4H) holds W_ih x_t + b on entry and [i, f, g, o] on
-    exit; hs, cs (T + 1, B, H) hold h0, c0 at the start (index T when ``reverse``, else 0) and every state on exit;
-    out (T, B, H) gets h_t at step t (the node's output: its own tensor, written while h_t is in cache).
-    With ``pack`` (float32), W_hh^T is packed once into ``packed`` and every step's product reads it packed."""
+def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, bias, lo, hi, reverse, zero_start, gemm, pack, compute,
+                      packed):
+    """Rows lo .. hi - 1 through every step: gates (T, B, 4H) holds W_ih x_t (+ b) on entry and [i, f, g, o] on
+    exit; bias (4H,), where not empty, is added to each step's rows first; hs, cs (T + 1, B, H) hold h0, c0 at the
+    start (index T when ``reverse``, else 0) and every state on exit; out (T, B, H) gets h_t at step t (the node's
+    output: its own tensor, written while h_t is in cache).  With ``pack`` (float32), W_hh^T is packed once into
+    ``packed`` and every step's product reads it packed."""
     T, _, G = gates.shape
     H = G // 4
     one = one_like(gates[0, 0, 0])
@@ -70,6 +74,11 @@ def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, lo, hi, reverse, zero_sta
     for s in range(T):
         t = T - 1 - s if reverse else s
         prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        if bias.shape[0]:
+            for n in range(lo, hi):
+                row = gates[t, n]
+                for j in range(G):
+                    row[j] += bias[j]
         if zero_start and s == 0:
             pass
         elif pack:
@@ -139,6 +148,7 @@ def _forward(b, zero):
     lstm_forward_walk(_view(a[0], (T, B, 4 * H), zero), _view(a[1], (T + 1, B, H), zero),
                       _view(a[2], (T + 1, B, H), zero), _view(a[3], (T, B, H), zero),
                       _view(a[4], (T, B, H), zero), _view(a[5], (4 * H, H), zero),
+                      _view(a[6], (4 * H if a[6] else 0,), zero),
                       lo, hi, b[_REVERSE] != 0, b[_FLAG] != 0, b[_GEMM], b[_PACK], b[_COMPUTE], packed)
 
 
@@ -195,16 +205,18 @@ def _flat(x: torch.Tensor) -> list[int]:
 
 
 def walk_forward(gates: torch.Tensor, hs: torch.Tensor, cs: torch.Tensor, tanhs: torch.Tensor, W_hh: torch.Tensor,
-                 reverse: bool, zero_start: bool) -> torch.Tensor:
-    """The forward walk on torch's team (see :func:`lstm_forward_walk`): every tensor contiguous but W_hh.
-    Returns the output h_1 .. h_T (T, B, H), a tensor of its own."""
+                 reverse: bool, zero_start: bool, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """The forward walk on torch's team (see :func:`lstm_forward_walk`): every tensor contiguous but W_hh and
+    the bias (None: already in the gates).  Returns the output h_1 .. h_T (T, B, H), a tensor of its own."""
     T, B, G = gates.shape
     threads, W = threads_for(B), W_hh.contiguous()      # held here: the block keeps only addresses
+    b = None if bias is None else bias.contiguous()
     buffers, packed = _packed_buffers(gates.dtype, threads, -(-B // threads), G, G // 4)
     head = [gates.element_size(), T, B, G // 4, threads, THREAD_NUMBER, GEMM[gates.dtype], int(reverse),
             int(zero_start), *packed]
     out = torch.empty_like(tanhs)
-    block = np.array(head + [t.data_ptr() for t in (gates, hs, cs, tanhs, out, W)], dtype=np.int64)
+    addresses = [t.data_ptr() for t in (gates, hs, cs, tanhs, out, W)] + [0 if b is None else b.data_ptr()]
+    block = np.array(head + addresses, dtype=np.int64)
     team.run(forward_entry.address, block, threads)
     return out
 

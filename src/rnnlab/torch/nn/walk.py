@@ -134,4 +134,6 @@ def walk_layers(module: RNNBase, x: Tensor, states: State, mask: Tensor | None,
             outs.append(out)
             finals.append(final)
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
+    if len(finals) == 1:                        # one layer, one direction: a view, not a copy
+        return layer_in, tuple(s.unsqueeze(0) for s in finals[0])
     return layer_in, tuple(torch.stack([f[i] for f in finals]) for i in range(len(states)))
