@@ -44,6 +44,11 @@ from .team import (
 )
 
 _ENTRY = types.void(types.CPointer(types.int64))
+# The walks, with the per-row loops they inline, may contract a * b + c into one fused multiply-add (one rounding
+# instead of two; nothing else of fastmath): the rational tanh's polynomials and the cell's updates are chains
+# of them, and the forward's elementwise part took a quarter less time (10.2 against 7.3 us per step for 32 rows
+# of 128 units, float32, on the Intel Xeon).
+walk_kernel = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 # The block: 13 fields, the same for both walks (_FLAG: the forward's zero h0, the backward's need of dh0; _PACK,
 # _COMPUTE: the addresses of sgemm_pack_ and sgemm_compute_, 0 for the plain gemm at _GEMM; _PACKED: thread 0's
 # packing buffer, each thread's _PACK_SIZE bytes further) ...
@@ -58,7 +63,7 @@ _FORWARD_ARRAYS = 7
 _BACKWARD_ARRAYS = 13
 
 
-@kernel
+@walk_kernel
 def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, bias, lo, hi, reverse, zero_start, gemm, pack, compute,
                       packed):
     """Rows lo .. hi - 1 through every step: gates (T, B, 4H) holds W_ih x_t (+ b) on entry and [i, f, g, o] on
@@ -92,7 +97,7 @@ def lstm_forward_walk(gates, hs, cs, tanhs, out, W_hh, bias, lo, hi, reverse, ze
             out[t, n] = hs[cur, n]
 
 
-@kernel
+@walk_kernel
 def lstm_backward_walk(gates, cs, tanhs, dA, dh, dc, W_hh, d_bias, d_out, strides, lo, hi, reverse, need_dh0, gemm,
                        pack, compute, packed):
     """Rows lo .. hi - 1 back through every step: dA (T, B, 4H) written; dh, dc (B, H) hold dL/dh_n, dL/dc_n on
