@@ -82,6 +82,17 @@ def test_memory_and_binary_protocols():
     assert (irnn.nonlinearity, irnn.recurrent_init, irnn.epochs) == ("relu", "identity", 10)
 
 
+def test_a_models_settings_can_differ_by_case():
+    """(case label, model) keys of an entry's model settings apply to that case only: the two-layer LRU starts on
+    a slower ring in pixel order than on permuted MNIST, with everything else shared."""
+    pixels = _cfg("pixels", "lru2", "rnnlab", case=0)
+    permuted = _cfg("pixels", "lru2", "rnnlab", case=1)
+    assert (SUITE_BY_NAME["pixels"].cases[0].label, pixels.ring) == ("mnist-pixels", "0.99,0.9999")
+    assert permuted.ring == _flat(settings_for(SUITE_BY_NAME["pixels"], "rnnlab", SUITE_BY_NAME["pixels"].cases[1],
+                                               "lru", 0)).ring != pixels.ring
+    assert (pixels.engine, pixels.epochs, pixels.num_layers) == (permuted.engine, permuted.epochs, 2)
+
+
 def test_commands_reproduce_the_settings():
     e = SUITE_BY_NAME["seed004"]
     cfg = settings_for(e, "rnnlab", e.cases[0], "bilstm-ln", 0)

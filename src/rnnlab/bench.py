@@ -33,7 +33,7 @@ def settings_for(entry: Entry, variant: str, case: Case, model: str, seed: int) 
     base = dict(base)
     options = {**case.options, **base.pop("task_options", {})}
     if variant == "rnnlab":
-        extra = dict(entry.model_settings.get(model, {}))
+        extra = {**entry.model_settings.get(model, {}), **entry.model_settings.get((case.label, model), {})}
     else:
         extra = {**entry.notebook_case_settings.get(case.label, {}), **entry.notebook_model_settings.get(model, {})}
         options.update(extra.pop("task_options", {}))
