@@ -124,3 +124,17 @@ def test_without_a_team_the_step_by_step_walk_gives_the_same(two_threads, team_c
     assert team_calls == [2, 2]
     for a, b in zip(on_team, stepwise, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mixed", ["bias", "W_hh"])
+def test_mixed_dtypes_are_refused_not_read_as_the_gates_dtype(mixed, two_threads, team_calls):
+    """The walk reads every tensor by address as the gates' dtype: a float64 bias or W_hh beside float32 inputs
+    stays off the team, and the step-by-step walk's products refuse it."""
+    x, W_ih, bias, h0, c0, W = _leaves(T=4, B=16, H=3, I=2, dtype=torch.float32, zero_h0=True)
+    if mixed == "bias":
+        bias = bias.double()
+    else:
+        W = W.double()
+    with pytest.raises(RuntimeError, match="dtype"):
+        LSTMSequence.apply(x, W_ih, bias, h0, c0, W, None, False)
+    assert team_calls == []

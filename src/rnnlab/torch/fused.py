@@ -88,9 +88,9 @@ def compiled_kernels(*tensors: torch.Tensor) -> ModuleType | None:
 def team_walks(*tensors: torch.Tensor) -> ModuleType | None:
     """The whole walks on torch's OpenMP team (``team_walks.py``) where they run on these tensors: where the
     compiled kernels do (:func:`compiled_kernels`) and torch has a GNU OpenMP team and a Fortran gemm
-    (:data:`rnnlab.torch.team.AVAILABLE`); else None (the step-by-step walk)."""
-    if compiled_kernels(*tensors) is None:
-        return None
+    (:data:`rnnlab.torch.team.AVAILABLE`), all of one dtype; else None (the step-by-step walk)."""
+    if compiled_kernels(*tensors) is None or len({t.dtype for t in tensors}) > 1:
+        return None                             # (mixed dtypes: the step-by-step walk's products refuse them)
     from . import team
     if not team.AVAILABLE:
         return None
@@ -311,7 +311,7 @@ class LSTMSequence(torch.autograd.Function):
                 reverse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         T, B, _ = x.shape
         gates = torch.empty(T, B, W_ih.shape[0], dtype=x.dtype, device=x.device)
-        walks = team_walks(x, W_hh) if mask is None and T and B else None
+        walks = team_walks(x, W_hh, *(() if bias is None else (bias,))) if mask is None and T and B else None
         input_product(x, W_ih, None if walks else bias, out=gates.view(T * B, W_ih.shape[0]))
         hs, cs, tanhs, all_h = _walk_forward(gates, h0, c0, W_hh, mask, reverse, walks, bias if walks else None)
         if all_h is None:
