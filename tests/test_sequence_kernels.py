@@ -10,7 +10,7 @@ from rnnlab.kernels.blas import ADDRESSES
 from rnnlab.numpy import SGD, RecurrentNet, SequenceModel
 
 pytestmark = pytest.mark.skipif(not ADDRESSES, reason="NumPy's BLAS has no 64-bit-integer gemm to call")
-CASES = list(itertools.product(("rnn", "lstm", "gru", "rnn-relu"), ((1, False), (2, True))))
+CASES = list(itertools.product(("rnn", "lstm", "gru", "rnn-relu", "lstm-ln"), ((1, False), (2, True))))
 
 
 def _run(net: RecurrentNet, x, h0, c0, d_out):
@@ -23,12 +23,18 @@ def _run(net: RecurrentNet, x, h0, c0, d_out):
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-6)], ids=["float64", "float32"])
 @pytest.mark.parametrize("case,shape", CASES, ids=[f"{c}-{n}-{'bi' if b else 'uni'}" for c, (n, b) in CASES])
 def test_whole_sequence_and_step_by_step_give_the_same_numbers(case, shape, dtype, tol):
-    cell, _, nonlinearity = case.partition("-")
+    cell, _, variant = case.partition("-")
+    layer_norm, nonlinearity = variant == "ln", variant if variant == "relu" else "tanh"
     layers, bidirectional = shape
     rng = np.random.default_rng(5)
     N, T, D, H = 4, 6, 3, 5
-    nets = [RecurrentNet(cell, D, H, layers, bidirectional, nonlinearity or "tanh", dtype=dtype, seed=1, sequence=s)
-            for s in (True, False)]
+    nets = [RecurrentNet(cell, D, H, layers, bidirectional, nonlinearity, dtype=dtype, seed=1, sequence=s,
+                         layer_norm=layer_norm) for s in (True, False)]
+    if layer_norm:    # gains and shifts away from 1 and 0, so that their gradients and uses are all checked
+        for name, p in nets[0].params.items():
+            if name.startswith("ln_"):
+                p += rng.uniform(-0.5, 0.5, p.shape).astype(dtype)
+                nets[1].params[name][...] = p
     assert nets[0]._sequence is not None and nets[1]._sequence is None and nets[1].fused
     k = layers * (2 if bidirectional else 1)
     x = rng.standard_normal((N, T, D)).astype(dtype)
@@ -55,7 +61,8 @@ def test_the_whole_sequence_runs_only_where_it_fits():
     assert all(RecurrentNet(cell, 3, 4)._sequence is not None for cell in ("rnn", "lstm", "gru"))
     assert RecurrentNet("lstm", 3, 4, fused=False)._sequence is None          # the reference steps
     assert RecurrentNet("lstm", 3, 4, sequence=False)._sequence is None
-    assert RecurrentNet("lstm", 3, 4, layer_norm=True)._sequence is None      # layer norm: step by step
+    assert RecurrentNet("lstm", 3, 4, layer_norm=True)._sequence is not None  # the LSTM with layer norm too
+    assert RecurrentNet("gru", 3, 4, layer_norm=True)._sequence is None       # layer norm: the reference steps
     assert RecurrentNet("indrnn", 3, 4)._sequence is None                     # a diagonal recurrent weight
 
 

@@ -1,5 +1,7 @@
 """The text tasks: sizes from the vocabulary, arrays of next characters, the contiguous stream, --bptt, bad files
 refused before anything is written, and the metrics of text (bits per character, perplexity, word accuracy)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,27 @@ def test_the_memory_estimate_counts_a_texts_one_hot_characters():
         check_fits(cfg, task, limit=10 ** 6)
     with pytest.raises(ValueError, match=r"Use a smaller --batch-size, --hidden-size or window \(--bptt N\)$"):
         check_fits(cfg.with_settings(batch_size=4096, hidden_size=512), task, limit=10 ** 6)
+
+
+def test_n_train_keeps_the_first_characters_of_the_training_text_and_the_rest_of_the_corpus(tmp_path, capsys):
+    task = get_task("text")
+    whole, short = task.load(seed=0, **SMALL), task.load(seed=0, n_train=5_000, **SMALL)
+    assert short.info["characters"] == {"train": 5_000, "val": 2_000, "test": 2_000}
+    assert short.info["vocabulary"] == whole.info["vocabulary"]          # the whole corpus's characters still
+    assert np.array_equal(short.test.y, whole.test.y) and np.array_equal(short.val.y, whole.val.y)
+    vocab = Vocabulary(short.info["vocabulary"])
+    read = vocab.decode(short.train.x.argmax(-1)[short.train.mask])
+    assert read == vocab.decode(whole.train.x.argmax(-1)[whole.train.mask])[:4_999]
+    # the n-gram baseline learns from the same 5,000 characters: worse than from the whole training text
+    assert short.info["ngram"]["test_bpc"] > whole.info["ngram"]["test_bpc"] + 0.3
+    runs = tmp_path / "runs"
+    args = ["train", "--task", "text", "--opt", "corpus=devils-dictionary-small", "--runs-dir", str(runs), "--quiet"]
+    assert main([*args, "--opt", "n_train=36001", "--name", "x"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "rnnlab train: n_train: 36001 characters of training text asked for, devils-dictionary-small's training part "
+        "has 36000; use 1..36000") and not runs.exists()
+    small = ["--epochs", "1", "--hidden-size", "8", "--batch-size", "4"]
+    assert main([*args, "--opt", "n_train=2000", *small, "--name", "y"]) == 0
+    recorded = json.loads((runs / "y" / "task.json").read_text())
+    assert recorded["n_train"] == 2000 and recorded["characters"]["train"] == 2000
+    assert recorded["corpus"] == "devils-dictionary-small"

@@ -163,6 +163,11 @@ def torch_threads() -> int:
     return torch.get_num_threads() if torch is not None else 1
 
 
+def current_threads() -> int:
+    """The threads of the innermost :func:`use_threads` scope open now (1 outside every scope)."""
+    return _active[-1] if _active else 1
+
+
 def inside_scope() -> bool:
     """Whether a :func:`use_threads` scope is open (training sets one; its evaluations keep it)."""
     return bool(_active)

@@ -13,7 +13,9 @@ import numpy as np
 
 from ..cells import get_cell
 from ..config import OptimConfig
+from ..numpy.split import BatchSplit
 from ..spec import ModelSpec
+from ..threads import current_threads
 
 
 class NumpyTrainable:
@@ -33,6 +35,7 @@ class NumpyTrainable:
                                    weight_decay=optim.weight_decay))
         self.clip_value, self.clip_norm = optim.clip_value, optim.clip_norm
         self.bounded = any(param.bound is not None for param in get_cell(r.cell).params)
+        self.split = BatchSplit(self.model)     # a batch's parts on a thread each, where threads are in use
 
     def num_parameters(self) -> int:
         return self.model.num_parameters()
@@ -43,16 +46,20 @@ class NumpyTrainable:
         zeros) the window starts from it and ``(loss, outputs, final state)`` comes back; the final state
         is new arrays, so the next window's backward stops at its start (truncated BPTT)."""
         from ..numpy.losses import LOSSES
-        out = self.model.forward(x, train=True, state=state)
+        parts = 1 if state is not None else self.split.parts(len(x), current_threads())
+        out = self.model.forward(x, train=True, state=state) if parts == 1 else self.split.forward(x, parts, True)
         value, dy = LOSSES[loss](out, y, mask)
         if np.isfinite(value):
-            self._step(dy, lr)
+            if parts == 1:
+                self.model.backward(dy)
+            else:
+                self.split.backward(dy)
+            self._step(lr)
         return (value, out) if state is None else (value, out, self.model.final_state)
 
-    def _step(self, dy: np.ndarray, lr: float) -> None:
-        """Backward from dL/dlogits, clipping, one optimizer step at ``lr``."""
+    def _step(self, lr: float) -> None:
+        """Clipping of the gradients the backward pass left, and one optimizer step at ``lr``."""
         from ..numpy.optim import clip_by_global_norm, clip_by_value
-        self.model.backward(dy)
         if self.clip_value is not None:
             clip_by_value(self.model.grads, self.clip_value)
         if self.clip_norm is not None:
@@ -63,8 +70,11 @@ class NumpyTrainable:
             self.model.rnn.apply_bounds()
 
     def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
+        if state is None:
+            parts = self.split.parts(len(x), current_threads())
+            return self.model.forward(x, train=False) if parts == 1 else self.split.forward(x, parts, False)
         out = self.model.forward(x, train=False, state=state)
-        return out if state is None else (out, self.model.final_state)
+        return out, self.model.final_state
 
     def weights(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()

@@ -53,12 +53,12 @@ def step_pair(cell: str, fused: bool, layer_norm: bool = False) -> tuple[Callabl
 
 def sequence_pair(cell: str, compiled: bool, layer_norm: bool, sequence: bool = True):
     """The whole-sequence loops of ``cell`` (``sequence.py``, a ``SequencePair``) where its compiled steps run
-    without layer norm, its recurrent weight is a full W_hh, BLAS's gemm was found and ``sequence`` is not False;
+    (with layer norm in the cell: the LSTM's), its recurrent weight is a full W_hh, BLAS's gemm was found and ``sequence`` is not False;
     else None, and the time loop runs step by step."""
     implementation = IMPLEMENTATIONS[cell]
-    if (not sequence or not compiled or layer_norm or implementation.whole_sequence
+    if (not sequence or not compiled or implementation.whole_sequence
             or implementation.compiled is None or get_cell(cell).recurrent_weight != "full"):
         return None
     from ..kernels.blas import ADDRESSES
     from .sequence import SEQUENCES
-    return SEQUENCES.get(implementation.compiled) if ADDRESSES else None
+    return SEQUENCES.get(implementation.compiled + ("-ln" if layer_norm else "")) if ADDRESSES else None

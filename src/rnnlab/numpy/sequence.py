@@ -13,8 +13,11 @@ code (:mod:`rnnlab.kernels.units`), so the mathematics is exactly that of ``fuse
         the unit's backward step  ->  dL/dA_t over the activations (dL/dU_t: the GRU's in ``u``), dc
         dW_hh += dU_t h_prev^T      dW_ih += dA_t x_t^T      dh = W_hh^T dU_t (+ dh z_t: the GRU)
 
+The LSTM with layer norm in the cell runs its two compiled steps (``layer_norm_forward_kernel``, then
+``lstm_forward_kernel``; backward the reverse) inside the same loop.
+
 It runs where the step-by-step loop would run the compiled steps with a full W_hh and nothing per step to
-keep apart: no padded steps (equal lengths), no layer norm in the cell, no recorded dL/dh_t, and BLAS
+keep apart: no padded steps (equal lengths), no recorded dL/dh_t, layer norm only in the LSTM, and BLAS
 found (``kernels.blas.ADDRESSES``).  ``RecurrentNet(..., sequence=False)`` keeps the step-by-step loop; the
 tests hold the two equal (``tests/test_sequence_kernels.py``).
 """
@@ -34,7 +37,14 @@ from ..kernels.units import (
     rnn_unit_backward,
     rnn_unit_forward,
 )
-from .fused_steps import tanh_
+from .fused_steps import (
+    layer_norm_backward_kernel,
+    layer_norm_forward_kernel,
+    lstm_backward_kernel,
+    lstm_forward_kernel,
+    tanh_,
+)
+from .layer_norm import LN_EPS
 
 
 @kernel
@@ -141,6 +151,39 @@ def lstm_sequence_backward(address, W, a, hs, cs, x, d_out, dh, dc, dW_hh, dW_ih
 
 
 @kernel
+def ln_lstm_sequence_forward(address, W, a, hs, cs, u, xhat, rstd, gain, shift, eps, reverse):
+    """The LSTM with layer norm in the cell for every step: U_t = W_hh h_prev, then LN(A_t + U_t) per gate block
+    and the LSTM step on it, the two compiled steps of ``fused_steps.py`` (x_hat and 1/std kept per step)."""
+    T = a.shape[0]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        _recurrent_product(address, W, hs[prev], u)
+        layer_norm_forward_kernel(a[t], u, xhat[t], rstd[t], gain, shift, eps)
+        lstm_forward_kernel(a[t], u, cs[prev], cs[cur], hs[cur])
+
+
+@kernel
+def ln_lstm_sequence_backward(address, W, a, hs, cs, x, d_out, dh, dc, xhat, rstd, gain, d_gain, d_shift,
+                              dW_hh, dW_ih, reverse):
+    """BPTT of :func:`ln_lstm_sequence_forward`: per step the LSTM's backward step, then layer norm's (dA_t over
+    a[t]; d_gain, d_shift added to), then the products; dc: dL/dc_T in, dL/dc_0 out."""
+    T, _, N = a.shape
+    H = dh.shape[0]
+    zero = a.dtype.type(0)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        if d_out.shape[0]:
+            for j in range(H):
+                for n in range(N):
+                    dh[j, n] += d_out[t, j, n]
+        lstm_backward_kernel(dh, dc, a[t], cs[prev], cs[cur])
+        layer_norm_backward_kernel(a[t], xhat[t], rstd[t], gain, d_gain, d_shift)
+        _step_products(address, W, a[t], a[t], hs[prev], x[t], dh, zero, dW_hh, dW_ih)
+
+
+@kernel
 def gru_sequence_forward(address, W, b_hh, a, hs, u, u_n, reverse):
     """The GRU step for every step: U_t = W_hh h_prev + b_hh; [r; z; n] over A_t; u_n[t] keeps W_hn h + b_hn."""
     T, GH, N = a.shape
@@ -209,6 +252,16 @@ def lstm_backward(sw, W, X, d_out, dW_hh, dW_ih, reverse: bool) -> None:
                            _output_grad(sw, d_out), sw.dh, sw.dc, dW_hh, dW_ih, reverse)
 
 
+def ln_lstm_forward(sw, W, b_hh, reverse: bool) -> None:
+    ln_lstm_sequence_forward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.cs, sw.u, sw.ln_xhat, sw.ln_rstd, sw.gain,
+                             sw.shift, sw.u.dtype.type(LN_EPS), reverse)
+
+
+def ln_lstm_backward(sw, W, X, d_out, dW_hh, dW_ih, reverse: bool) -> None:
+    ln_lstm_sequence_backward(ADDRESSES[W.dtype], W, sw.gates, sw.hs, sw.cs, X, _output_grad(sw, d_out), sw.dh,
+                              sw.dc, sw.ln_xhat, sw.ln_rstd, sw.gain, sw.d_gain, sw.d_shift, dW_hh, dW_ih, reverse)
+
+
 def gru_forward(sw, W, b_hh, reverse: bool) -> None:
     bias = np.zeros(W.shape[0], W.dtype) if b_hh is None else b_hh
     gru_sequence_forward(ADDRESSES[W.dtype], W, bias, sw.gates, sw.hs, sw.u, sw.u_n, reverse)
@@ -230,5 +283,6 @@ class SequencePair:
 SEQUENCES: dict[str, SequencePair] = {
     "rnn": SequencePair(rnn_forward, rnn_backward),
     "lstm": SequencePair(lstm_forward, lstm_backward),
+    "lstm-ln": SequencePair(ln_lstm_forward, ln_lstm_backward),     # with layer norm in the cell
     "gru": SequencePair(gru_forward, gru_backward),
 }

@@ -24,6 +24,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import stat
@@ -57,19 +58,31 @@ class Corpus:
     val: str
     test: str
     source: str
+    left_out: str = ""     # the training text that ``n_train`` left out: still in the vocabulary, never read
 
     @property
     def vocabulary(self) -> Vocabulary:
         """The characters of all three parts (so that every character of the corpus has a number)."""
-        return Vocabulary.of((self.train, self.val, self.test))
+        return Vocabulary.of((self.train, self.val, self.test, self.left_out))
 
     @property
     def word_vocabulary(self) -> WordVocabulary:
         """The whitespace-separated words of all three parts (a word-level model's vocabulary)."""
-        return WordVocabulary.of((self.train, self.val, self.test))
+        return WordVocabulary.of((self.train, self.val, self.test, self.left_out))
 
     def __len__(self) -> int:
         return len(self.train) + len(self.val) + len(self.test)
+
+
+def first_training_characters(corpus: Corpus, n_train: int | None) -> Corpus:
+    """``corpus`` training on the first ``n_train`` characters of its training part only (``--opt n_train=N``:
+    a learning curve over the amount of text); validation, test and the vocabulary stay the whole corpus's."""
+    if n_train is None:
+        return corpus
+    if not 1 <= n_train <= len(corpus.train):
+        raise ValueError(f"n_train: {n_train} characters of training text asked for, {corpus.name}'s training part "
+                         f"has {len(corpus.train)}; use 1..{len(corpus.train)}")
+    return dataclasses.replace(corpus, train=corpus.train[:n_train], left_out=corpus.train[n_train:])
 
 
 def split_text(text: str, fractions: tuple[float, float, float] = SPLIT) -> tuple[str, str, str]:
