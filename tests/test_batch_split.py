@@ -1,6 +1,6 @@
 """The NumPy engine's batch split across threads (rnnlab.numpy.split): the parts' logits and summed gradients equal
-one pass over the whole batch, training with two threads uses it and ends where one thread does, and models
-that draw random numbers or mix rows run as one pass."""
+one pass over the whole batch, training with two threads uses it and ends where one thread does, and short
+passes, small batches and models that draw random numbers, mix rows or carry state run as one pass."""
 import numpy as np
 import pytest
 
@@ -60,7 +60,7 @@ def trainable(**recurrent):
 
 def test_training_with_two_threads_splits_the_batch_and_ends_where_one_thread_does():
     rng = np.random.default_rng(0)
-    batches = [(rng.normal(size=(64, 12, 2)).astype(np.float32), rng.integers(0, 3, 64)) for _ in range(5)]
+    batches = [(rng.normal(size=(64, 200, 2)).astype(np.float32), rng.integers(0, 3, 64)) for _ in range(5)]
     ends = {}
     for threads in (1, 2):
         model = trainable(layer_norm=True)
@@ -78,9 +78,11 @@ def test_training_with_two_threads_splits_the_batch_and_ends_where_one_thread_do
 
 def test_what_draws_random_numbers_mixes_rows_or_carries_state_runs_as_one_pass():
     assert current_threads() == 1                         # outside every scope
-    assert BatchSplit(trainable().model).parts(64, 2) == 2
-    assert BatchSplit(trainable().model).parts(20, 2) == 1   # parts of fewer than 16 rows do not pay
-    assert BatchSplit(trainable().model).parts(64, 1) == 1
+    split = BatchSplit(trainable().model)
+    assert split.parts(64, 784, 2) == 2 and split.parts(64, 784, 3) == 3
+    assert split.parts(20, 784, 2) == 1      # parts of fewer than 16 rows do not pay
+    assert split.parts(64, 28, 2) == 1       # nor passes of fewer than 200 steps (MNIST rows)
+    assert split.parts(64, 784, 1) == 1
     for settings in ({"dropout": 0.3, "num_layers": 2},):
         assert not splittable(trainable(**settings).model)
     spec = ModelSpec(RecurrentSpec("lstm", 2, 16), output_size=3, output_dropout=0.5)
@@ -93,7 +95,7 @@ def test_what_draws_random_numbers_mixes_rows_or_carries_state_runs_as_one_pass(
         linear.twin()
     model = trainable()
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(64, 5, 2)).astype(np.float32), rng.integers(0, 3, 64)
+    x, y = rng.normal(size=(64, 200, 2)).astype(np.float32), rng.integers(0, 3, 64)
     with use_threads(2):
         model.train_batch(x, y, None, "cross_entropy", 1e-2, state={})     # truncated BPTT: one pass, state kept
     assert model.split._models == [] and model.model.final_state["h"].shape == (1, 64, 16)

@@ -46,7 +46,7 @@ class NumpyTrainable:
         zeros) the window starts from it and ``(loss, outputs, final state)`` comes back; the final state
         is new arrays, so the next window's backward stops at its start (truncated BPTT)."""
         from ..numpy.losses import LOSSES
-        parts = 1 if state is not None else self.split.parts(len(x), current_threads())
+        parts = 1 if state is not None else self.split.parts(len(x), x.shape[1], current_threads())
         out = self.model.forward(x, train=True, state=state) if parts == 1 else self.split.forward(x, parts, True)
         value, dy = LOSSES[loss](out, y, mask)
         if np.isfinite(value):
@@ -71,7 +71,7 @@ class NumpyTrainable:
 
     def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
         if state is None:
-            parts = self.split.parts(len(x), current_threads())
+            parts = self.split.parts(len(x), x.shape[1], current_threads())
             return self.model.forward(x, train=False) if parts == 1 else self.split.forward(x, parts, False)
         out = self.model.forward(x, train=False, state=state)
         return out, self.model.final_state

@@ -53,8 +53,8 @@ def step_pair(cell: str, fused: bool, layer_norm: bool = False) -> tuple[Callabl
 
 def sequence_pair(cell: str, compiled: bool, layer_norm: bool, sequence: bool = True):
     """The whole-sequence loops of ``cell`` (``sequence.py``, a ``SequencePair``) where its compiled steps run
-    (with layer norm in the cell: the LSTM's), its recurrent weight is a full W_hh, BLAS's gemm was found and ``sequence`` is not False;
-    else None, and the time loop runs step by step."""
+    (with layer norm in the cell: the LSTM's), its recurrent weight is a full W_hh, BLAS's gemm was found and
+    ``sequence`` is not False; else None, and the time loop runs step by step."""
     implementation = IMPLEMENTATIONS[cell]
     if (not sequence or not compiled or implementation.whole_sequence
             or implementation.compiled is None or get_cell(cell).recurrent_weight != "full"):

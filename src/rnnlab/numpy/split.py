@@ -1,7 +1,8 @@
 """A batch split across threads: each thread runs the rows of its part on a twin of the model, and the
 gradients are summed.
 
-    rows 0..N-1  ->  parts P_1 .. P_k            (k = the threads in use, at least MIN_ROWS rows each)
+    rows 0..N-1  ->  parts P_1 .. P_k            (k = the threads in use, at least MIN_ROWS rows each,
+                                                  sequences of at least MIN_STEPS steps)
     logits = concat_j f(x[P_j])                   one forward pass per thread, on twin j
     L, dL/dlogits of the whole batch              so the loss and its scaling are the batch's own
     dL/dW = sum_j backward_j(dL/dlogits[P_j])     one backward pass per thread, summed in part order
@@ -26,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 MIN_ROWS = 16      # rows per part: below this a part's products are too small to pay for a thread
+MIN_STEPS = 200    # steps: a shorter pass is over before the second thread pays for itself (docs/engines.md)
 
 
 def splittable(model) -> bool:
@@ -46,9 +48,10 @@ class BatchSplit:
         self._bounds: list[int] = []
         self._models: list = []
 
-    def parts(self, rows: int, threads: int) -> int:
-        """How many parts a batch of ``rows`` rows runs as with ``threads`` threads (1: one pass)."""
-        if threads < 2 or not self.enabled or not splittable(self.model):
+    def parts(self, rows: int, steps: int, threads: int) -> int:
+        """How many parts a batch of ``rows`` sequences of ``steps`` steps runs as with ``threads`` threads
+        (1: one pass)."""
+        if threads < 2 or steps < MIN_STEPS or not self.enabled or not splittable(self.model):
             return 1
         return max(1, min(threads, rows // MIN_ROWS))
 
