@@ -33,6 +33,33 @@ def test_the_choice_follows_size_load_and_cores(work, others, cores, expected):
     assert threads.choose_threads(work, others, cores) == expected
 
 
+@pytest.mark.parametrize(("parts", "others", "cores", "expected"), [
+    (2, 0.0, 2, 2),                # a batch in two parts on a quiet machine: a thread each
+    (2, 1.0, 2, 1),                # beside one busy process: the free core only
+    (4, 0.0, 2, 2),                # never more threads than cores
+    (1, 0.0, 2, 1),
+])
+def test_a_batch_that_splits_takes_a_thread_per_part(parts, others, cores, expected):
+    assert threads.choose_threads(2.6e6, others, cores, parts) == expected
+
+
+def test_a_numpy_model_over_long_sequences_asks_for_a_thread_per_part(monkeypatch):
+    from rnnlab.engines import ModelSpec, build_trainable
+    from rnnlab.trainer import batch_parts, thread_scope
+    monkeypatch.delenv(threads.ENV, raising=False)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "machine_load", lambda: threads.Load(cores=2, others=0.0, load1=0.1))
+    numpy_model = build_trainable(ModelSpec.build("lstm", 1, 10, hidden_size=16), "numpy")
+    torch_model = build_trainable(ModelSpec.build("lstm", 1, 10, hidden_size=16), "torch")
+    assert batch_parts(numpy_model, 64, 784) == 2 and batch_parts(numpy_model, 64, 28) == 1
+    assert batch_parts(numpy_model, 64, None) == 1 and batch_parts(torch_model, 64, 784) == 1
+    with thread_scope(numpy_model, 64, steps=784) as choice:
+        assert choice.threads == 2 and threads.current_threads() == 2
+        assert "the batch in up to 2 parts" in choice.line()
+    with thread_scope(numpy_model, 64, steps=28) as choice:
+        assert choice.threads == 1 and "parts" not in choice.line()
+
+
 def test_the_choice_refuses_impossible_arguments():
     with pytest.raises(ValueError, match="cores >= 1"):
         threads.choose_threads(1e6, 0.0, 0)

@@ -77,12 +77,13 @@ def requested(setting: int | None, environ: MutableMapping[str, str] | None = No
     return setting if setting is not None else from_environment(environ)
 
 
-def choose_threads(work: float, others: float, cores: int) -> int:
-    """Threads for ``work`` multiply-adds per step on ``cores`` cores beside ``others`` busy processes (pure)."""
-    if not (cores >= 1 and work >= 0 and others >= 0):
-        raise ValueError(f"choose_threads: expected work >= 0, others >= 0 and cores >= 1, "
-                         f"got work={work!r}, others={others!r}, cores={cores!r}")
-    wanted = 1 + int(work // WORK_PER_THREAD)
+def choose_threads(work: float, others: float, cores: int, parts: int = 1) -> int:
+    """Threads for ``work`` multiply-adds per step on ``cores`` cores beside ``others`` busy processes (pure);
+    ``parts``: how many parts of a batch the model can run on a thread each (the NumPy engine's batch split)."""
+    if not (cores >= 1 and work >= 0 and others >= 0 and parts >= 1):
+        raise ValueError(f"choose_threads: expected work >= 0, others >= 0, cores >= 1 and parts >= 1, "
+                         f"got work={work!r}, others={others!r}, cores={cores!r}, parts={parts!r}")
+    wanted = max(1 + int(work // WORK_PER_THREAD), parts)
     free = max(1, math.floor(cores - others + 0.5))
     return max(1, min(wanted, free, cores))
 
@@ -133,6 +134,7 @@ class ThreadChoice:
     why: str            # "--threads / threads=", "RNNLAB_THREADS" or "chosen"
     work: float = 0.0
     load: Load | None = None
+    parts: int = 1      # the parts a batch can split into (a thread each)
 
     def line(self, purpose: str = "training") -> str:
         """One line for the log: what was chosen, from what, and how to choose otherwise."""
@@ -141,12 +143,14 @@ class ThreadChoice:
             return f"threads: {self.threads} for {purpose} (set by {self.why})"
         load = self.load
         return (f"threads: {self.threads} thread{plural} for {purpose} ({load.cores} cores, {load.others:.1f} "
-                f"other busy processes, load {load.load1:.2f}; {self.work / 1e6:.3g} M multiply-adds per step); "
+                f"other busy processes, load {load.load1:.2f}; {self.work / 1e6:.3g} M multiply-adds per step"
+                f"{f', the batch in up to {self.parts} parts' if self.parts > 1 else ''}); "
                 f"--threads N or {ENV}=N to choose")
 
 
-def decide(setting: int | None, work: float, load: Load | None = None) -> ThreadChoice:
-    """The thread count for ``work`` multiply-adds per step: the setting, ``RNNLAB_THREADS``, or the choice."""
+def decide(setting: int | None, work: float, load: Load | None = None, parts: int = 1) -> ThreadChoice:
+    """The thread count for ``work`` multiply-adds per step (a batch in up to ``parts`` parts): the setting,
+    ``RNNLAB_THREADS``, or the choice."""
     setting = check_threads("threads", setting)
     if setting is not None:
         return ThreadChoice(setting, "--threads / threads=", work)
@@ -154,7 +158,7 @@ def decide(setting: int | None, work: float, load: Load | None = None) -> Thread
     if from_env is not None:
         return ThreadChoice(from_env, ENV, work)
     load = load or machine_load()
-    return ThreadChoice(choose_threads(work, load.others, load.cores), "chosen", work, load)
+    return ThreadChoice(choose_threads(work, load.others, load.cores, parts), "chosen", work, load, parts)
 
 
 def torch_threads() -> int:

@@ -211,14 +211,26 @@ def step_work(model: Trainable, batch_size: int) -> float:
     return float(batch_size * get_cell(r.cell).num_gates * H * (H + widest))
 
 
+def batch_parts(model: Trainable, batch_size: int, steps: int | None) -> int:
+    """How many parts a batch of ``batch_size`` sequences of ``steps`` steps can run as, a thread each, with
+    every core of the machine (the NumPy engine's batch split, ``numpy/split.py``); 1 for any other model."""
+    split = getattr(model, "split", None)
+    if split is None or steps is None:
+        return 1
+    return split.parts(batch_size, steps, thread_policy.usable_cores())
+
+
 @contextmanager
-def thread_scope(model: Trainable, batch_size: int, setting: int | None = None) -> Iterator[thread_policy.ThreadChoice]:
-    """The threads :mod:`rnnlab.threads` chooses (or ``setting`` / RNNLAB_THREADS asks for), in use inside the
-    block; inside a scope already open (training's evaluations) that scope's threads stay."""
+def thread_scope(model: Trainable, batch_size: int, setting: int | None = None,
+                 steps: int | None = None) -> Iterator[thread_policy.ThreadChoice]:
+    """The threads :mod:`rnnlab.threads` chooses (or ``setting`` / RNNLAB_THREADS asks for) for batches of
+    ``batch_size`` sequences of ``steps`` steps, in use inside the block; inside a scope already open
+    (training's evaluations) that scope's threads stay."""
     if thread_policy.inside_scope():
         yield thread_policy.ThreadChoice(thread_policy.torch_threads(), "the training around it")
         return
-    choice = thread_policy.decide(setting, step_work(model, batch_size))
+    choice = thread_policy.decide(setting, step_work(model, batch_size),
+                                  parts=batch_parts(model, batch_size, steps))
     with thread_policy.use_threads(choice.threads):
         yield choice
 
@@ -231,7 +243,8 @@ def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
 
     With a ``stream`` that carries state the split is read as that stream reads it (:func:`predict_stream`,
     ``batch_size`` rows unless the stream says otherwise); the outputs come back in the split's layout."""
-    with thread_scope(model, batch_size, threads), denormals.flush_denormals(flush_denormals):
+    steps = split.x.shape[1] if split.x.ndim == 3 and not (stream is not None and stream.carries_state) else None
+    with thread_scope(model, batch_size, threads, steps), denormals.flush_denormals(flush_denormals):
         if stream is not None and stream.carries_state:
             outputs, rows = predict_stream(model, split, stream, batch_size)
             return (loss_value(loss, outputs, rows.y, rows.mask), metric_value(metric, outputs, rows.y, rows.mask),
@@ -286,7 +299,9 @@ class Trainer:
         """Train from ``state`` (a fresh start when None) to the last epoch; returns the history.
         Denormal floats are flushed to zero meanwhile unless ``flush_denormals`` is False; the threads are
         chosen (:mod:`rnnlab.threads`) and said in one line to the callbacks (``on_fit_start``)."""
-        with thread_scope(self.model, self.optim.batch_size, self.threads) as choice:
+        x = self.data.train.x     # sequences that a batch split can share out (none where state is carried)
+        steps = x.shape[1] if x.ndim == 3 and not self.stream.carries_state else None
+        with thread_scope(self.model, self.optim.batch_size, self.threads, steps) as choice:
             self._emit("on_fit_start", choice.line())
             with denormals.flush_denormals(self.flush_denormals):
                 return self._fit(state, history)
