@@ -69,7 +69,7 @@ def test_training_with_two_threads_splits_the_batch_and_ends_where_one_thread_do
             for x, y in batches:
                 model.train_batch(x, y, None, "cross_entropy", 1e-2)
                 assert len(model.split._models) == (2 if threads == 2 else 0)
-            logits = model.predict(batches[0][0])
+            logits = model.predict(batches[0][0])     # evaluation: one pass
         ends[threads] = (model.weights(), logits)
     for name, w in ends[1][0].items():
         np.testing.assert_allclose(ends[2][0][name], w, rtol=0, atol=2e-5, err_msg=name)

@@ -70,11 +70,8 @@ class NumpyTrainable:
             self.model.rnn.apply_bounds()
 
     def predict(self, x: np.ndarray, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
-        if state is None:
-            parts = self.split.parts(len(x), x.shape[1], current_threads())
-            return self.model.forward(x, train=False) if parts == 1 else self.split.forward(x, parts, False)
-        out = self.model.forward(x, train=False, state=state)
-        return out, self.model.final_state
+        out = self.model.forward(x, train=False, state=state)     # one pass: BLAS's threads serve it as well
+        return out if state is None else (out, self.model.final_state)
 
     def weights(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()

@@ -45,6 +45,7 @@ class BatchSplit:
         self.enabled = True        # False: every batch as one pass (benchmarks/batch_split.py compares the two)
         self._twins: list = []
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
         self._bounds: list[int] = []
         self._models: list = []
 
@@ -82,8 +83,9 @@ class BatchSplit:
         return self._twins[:count]
 
     def _pool_for(self, parts: int) -> ThreadPoolExecutor:
-        if self._pool is None or self._pool._max_workers < parts:
+        if self._pool is None or self._pool_size < parts:
             if self._pool is not None:
                 self._pool.shutdown()
             self._pool = ThreadPoolExecutor(max_workers=parts, thread_name_prefix="rnnlab-part")
+            self._pool_size = parts
         return self._pool
