@@ -7,7 +7,7 @@ import pytest
 from rnnlab.engines import build_trainable
 from rnnlab.numpy.losses import LOSSES
 from rnnlab.numpy.model import SequenceModel
-from rnnlab.numpy.split import BatchSplit, splittable
+from rnnlab.numpy.split import BatchSplit, splittable, twin
 from rnnlab.spec import ModelSpec, RecurrentSpec
 from rnnlab.threads import current_threads, use_threads
 
@@ -92,7 +92,7 @@ def test_what_draws_random_numbers_mixes_rows_or_carries_state_runs_as_one_pass(
     linear = SequenceModel("mingru", 2, 8, 3, num_layers=2)
     assert not splittable(linear)
     with pytest.raises(ValueError, match="does not split its batch"):
-        linear.twin()
+        twin(linear)
     model = trainable()
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 200, 2)).astype(np.float32), rng.integers(0, 3, 64)

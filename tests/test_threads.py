@@ -45,14 +45,15 @@ def test_a_batch_that_splits_takes_a_thread_per_part(parts, others, cores, expec
 
 def test_a_numpy_model_over_long_sequences_asks_for_a_thread_per_part(monkeypatch):
     from rnnlab.engines import ModelSpec, build_trainable
-    from rnnlab.trainer import batch_parts, thread_scope
+    from rnnlab.numpy.split import batch_parts
+    from rnnlab.trainer import thread_scope
     monkeypatch.delenv(threads.ENV, raising=False)
     monkeypatch.setattr(threads, "usable_cores", lambda: 2)
     monkeypatch.setattr(threads, "machine_load", lambda: threads.Load(cores=2, others=0.0, load1=0.1))
     numpy_model = build_trainable(ModelSpec.build("lstm", 1, 10, hidden_size=16), "numpy")
     torch_model = build_trainable(ModelSpec.build("lstm", 1, 10, hidden_size=16), "torch")
-    assert batch_parts(numpy_model, 64, 784) == 2 and batch_parts(numpy_model, 64, 28) == 1
-    assert batch_parts(numpy_model, 64, None) == 1 and batch_parts(torch_model, 64, 784) == 1
+    assert batch_parts(numpy_model, 64, 784, 2) == 2 and batch_parts(numpy_model, 64, 28, 2) == 1
+    assert batch_parts(numpy_model, 64, None, 2) == 1 and batch_parts(torch_model, 64, 784, 2) == 1
     with thread_scope(numpy_model, 64, steps=784) as choice:
         assert choice.threads == 2 and threads.current_threads() == 2
         assert "the batch in up to 2 parts" in choice.line()

@@ -41,15 +41,7 @@ from .data import synthetic
 from .data.mnist import DATASETS, data_root, load_dataset, where_on_disk
 from .data.views import make_splits
 from .streams import BatchStream, Contiguous, Shuffled
-from .text.corpora import (
-    DEFAULT_CORPUS,
-    EMBEDDED,
-    FASTBOOK_ROWS,
-    Corpus,
-    first_training_characters,
-    human_numbers,
-    load_corpus,
-)
+from .text.corpora import DEFAULT_CORPUS, EMBEDDED, FASTBOOK_ROWS, Corpus, human_numbers, load_corpus
 from .text.corpora import next_character_arrays as next_symbol_arrays
 from .text.ngram import cached_baseline
 from .text.vocab import Vocabulary, WordVocabulary
@@ -281,8 +273,7 @@ _characters, _words = attrgetter("vocabulary"), attrgetter("word_vocabulary")
 def _corpus(opts: dict) -> Corpus:
     if "numbers" in opts:
         return human_numbers(opts["numbers"])
-    return first_training_characters(load_corpus(opts.get("corpus", DEFAULT_CORPUS), opts.get("path")),
-                                     opts.get("n_train"))
+    return load_corpus(opts.get("corpus", DEFAULT_CORPUS), opts.get("path"), opts.get("n_train"))
 
 
 def ngram_baseline(opts: dict, symbols: Symbols = _characters) -> dict:
@@ -330,9 +321,8 @@ def _text_task(name: str, summary: str, metric: str, defaults: dict, baseline: C
 
 
 TEXT_TASKS = (
-    _text_task("text", "next character of a text: The Devil's Dictionary (embedded, public domain) or "
-                       "--opt path=FILE", "bits_per_char",
-               {"corpus": "devils-dictionary", "path": None, "bptt": 64, "n_train": None},
+    _text_task("text", "next character of a text: The Devil's Dictionary (embedded, public domain) or --opt path=FILE",
+               "bits_per_char", {"corpus": "devils-dictionary", "path": None, "bptt": 64, "n_train": None},
                lambda o: ngram_baseline(o)["test_bpc"],
                "interpolated Kneser-Ney n-gram of the training text (order by validation): its test bits per char"),
     _text_task("human-numbers", "next character of fastbook's HUMAN_NUMBERS (1 to 9,999 in words), scored by word",

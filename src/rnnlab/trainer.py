@@ -38,6 +38,7 @@ from .config import OptimConfig
 from .memory import evaluation_batch
 from .metrics import metric_of_sums, metric_sums, metric_value
 from .numpy.losses import LOSSES
+from .numpy.split import batch_parts
 from .streams import Batch, BatchStream, Shuffled
 from .tasks import Split, TaskData
 
@@ -211,15 +212,6 @@ def step_work(model: Trainable, batch_size: int) -> float:
     return float(batch_size * get_cell(r.cell).num_gates * H * (H + widest))
 
 
-def batch_parts(model: Trainable, batch_size: int, steps: int | None) -> int:
-    """How many parts a batch of ``batch_size`` sequences of ``steps`` steps can run as, a thread each, with
-    every core of the machine (the NumPy engine's batch split, ``numpy/split.py``); 1 for any other model."""
-    split = getattr(model, "split", None)
-    if split is None or steps is None:
-        return 1
-    return split.parts(batch_size, steps, thread_policy.usable_cores())
-
-
 @contextmanager
 def thread_scope(model: Trainable, batch_size: int, setting: int | None = None,
                  steps: int | None = None) -> Iterator[thread_policy.ThreadChoice]:
@@ -229,8 +221,8 @@ def thread_scope(model: Trainable, batch_size: int, setting: int | None = None,
     if thread_policy.inside_scope():
         yield thread_policy.ThreadChoice(thread_policy.torch_threads(), "the training around it")
         return
-    choice = thread_policy.decide(setting, step_work(model, batch_size),
-                                  parts=batch_parts(model, batch_size, steps))
+    parts = batch_parts(model, batch_size, steps, thread_policy.usable_cores())   # the NumPy engine's split
+    choice = thread_policy.decide(setting, step_work(model, batch_size), parts=parts)
     with thread_policy.use_threads(choice.threads):
         yield choice
 

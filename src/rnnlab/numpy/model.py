@@ -26,8 +26,6 @@ initial state as an input: the gradient reaching it, dL/dh_0 (and dL/dc_0), is `
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
@@ -68,15 +66,6 @@ class SequenceModel:
         self.regularisation = 0.0
         self._final: tuple = (None, None)      # h_n, c_n of the last forward (internal layout)
         self._d_initial: tuple = (None, None)  # dL/dh_0, dL/dc_0 of the last backward
-
-    def twin(self) -> SequenceModel:
-        """A model on the same parameter arrays with its own gradients and buffers (``split.py``)."""
-        other = copy.copy(self)
-        other.rnn = self.rnn.twin()
-        other.grads = other.rnn.grads      # the head's gradients are in the net's dictionary, as here
-        other._cache = other._keep = other._outputs = None
-        other._final, other._d_initial = (None, None), (None, None)
-        return other
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -37,7 +37,6 @@ runs a scan per layer and direction (``linear.py``) and its layers stack as resi
 """
 from __future__ import annotations
 
-import copy
 from functools import partial
 
 import numpy as np
@@ -147,16 +146,6 @@ class RecurrentNet:
     def zero_grad(self) -> None:
         for g in self.grads.values():
             g.fill(0.0)
-
-    def twin(self) -> RecurrentNet:
-        """A net on the same parameter arrays with its own gradients and buffers (a part of a batch split
-        across threads, ``split.py``): for a classic cell, no block between layers."""
-        if self.cell_def.recurrence != "dense" or self._block is not None:
-            raise ValueError(f"twin: a {self.cell_def.full_name} does not split its batch; it runs as one pass")
-        other = copy.copy(self)
-        other.grads = {name: np.zeros_like(g) for name, g in self.grads.items()}
-        other._workspaces, other._last = {}, None
-        return other
 
     def _param(self, kind: str, layer: int, d: int) -> np.ndarray | None:
         return self.params.get(self.param_name(kind, layer, d))

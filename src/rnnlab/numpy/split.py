@@ -7,7 +7,7 @@ gradients are summed.
     L, dL/dlogits of the whole batch              so the loss and its scaling are the batch's own
     dL/dW = sum_j backward_j(dL/dlogits[P_j])     one backward pass per thread, summed in part order
 
-A twin (:meth:`SequenceModel.twin`) reads the same parameter arrays as the model and keeps its own
+A twin (:func:`twin`) reads the same parameter arrays as the model and keeps its own
 gradients and buffers; part 1 runs on the model itself.  The result equals one pass over the whole batch up
 to the order of float sums (``tests/test_batch_split.py`` holds them equal).
 
@@ -22,6 +22,7 @@ recurrence, no residual block between layers).  Anything else runs as one pass.
 """
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -35,6 +36,28 @@ def splittable(model) -> bool:
     rnn = model.rnn
     return (rnn.cell_def.recurrence == "dense" and rnn._block is None and rnn.dropout == 0.0
             and model.output_dropout == 0.0 and model.activation_reg == 0.0 and model.temporal_reg == 0.0)
+
+
+def twin(model):
+    """A :class:`~rnnlab.numpy.model.SequenceModel` on the same parameter arrays as ``model``, with its own gradients
+    and buffers: for a classic cell with no block between layers (see :func:`splittable`)."""
+    rnn = model.rnn
+    if rnn.cell_def.recurrence != "dense" or rnn._block is not None:
+        raise ValueError(f"twin: a {rnn.cell_def.full_name} does not split its batch; it runs as one pass")
+    other, other.rnn = copy.copy(model), copy.copy(rnn)
+    other.rnn.grads = {name: np.zeros_like(g) for name, g in rnn.grads.items()}    # the head's are in it too
+    other.grads = other.rnn.grads
+    other.rnn._workspaces, other.rnn._last = {}, None
+    other._cache = other._keep = other._outputs = None
+    other._final, other._d_initial = (None, None), (None, None)
+    return other
+
+
+def batch_parts(model, batch_size: int, steps: int | None, cores: int) -> int:
+    """How many parts a batch of ``batch_size`` sequences of ``steps`` steps can run as on ``cores`` threads: the
+    NumPy engine's split (a trainable with a ``split``), 1 for any other model or unknown steps."""
+    split = getattr(model, "split", None)
+    return 1 if split is None or steps is None else split.parts(batch_size, steps, cores)
 
 
 class BatchSplit:
@@ -79,7 +102,7 @@ class BatchSplit:
 
     def _twins_for(self, count: int) -> list:
         while len(self._twins) < count:
-            self._twins.append(self.model.twin())
+            self._twins.append(twin(self.model))
         return self._twins[:count]
 
     def _pool_for(self, parts: int) -> ThreadPoolExecutor:

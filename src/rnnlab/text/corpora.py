@@ -197,13 +197,15 @@ def _cached(corpus: str, path: str | None, stamp: tuple[int, int] | None) -> Cor
     return Corpus(corpus, *split_text(embedded_text(corpus)), SOURCES[DEFAULT_CORPUS])
 
 
-def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = None) -> Corpus:
+def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = None,
+                n_train: int | None = None) -> Corpus:
     """A corpus by name (an embedded one, or ``human-numbers``), or the text file at ``path`` (then the name is
-    not used).  Read once and kept (a file is read again when its size or time of change differ)."""
+    not used), training on its first ``n_train`` characters where given (:func:`first_training_characters`).
+    Read once and kept (a file is read again when its size or time of change differ)."""
     if path is None:
         if corpus != "human-numbers" and corpus not in EMBEDDED:
             embedded_text(corpus)   # the refusal that names the choices
-        return _cached(corpus, None, None)
+        return first_training_characters(_cached(corpus, None, None), n_train)
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ValueError(f"path: expected the path of a UTF-8 text file, got {path!r}")
     try:
@@ -211,7 +213,7 @@ def load_corpus(corpus: str = DEFAULT_CORPUS, path: str | os.PathLike | None = N
         stamp = (info.st_size, info.st_mtime_ns)
     except OSError:
         stamp = None   # read_text_file says what is wrong
-    return _cached(corpus, str(Path(path)), stamp)
+    return first_training_characters(_cached(corpus, str(Path(path)), stamp), n_train)
 
 
 # ------------------------------------------------------------------------------------------------ as arrays
