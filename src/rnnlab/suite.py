@@ -125,7 +125,9 @@ PIXEL_MODELS = ("lnlstm", "lstm", "gru")
 # permuted); the layer-normalised LSTM (fused layer norm): mean 273 s, 13 epochs in 59.2 minutes.  The GRU
 # (fused) was sized from a first epoch of 247 s on a busier day; its 12 epochs then ran at about 208 s (41.6 and
 # 41.4 minutes), so the hour would hold about 16; it stays at 12 because its two rows are finished and it is only
-# there to compare.
+# there to compare.  With the NumPy engine's batch split and two threads (2026-12-07, Intel Xeon) the layer-normalised
+# LSTM's epochs take 211-239 s, so 15 fit the hour; that run ended at 97.87 %, below these 13 epochs' 98.62 %, and the
+# row stays at 13 (docs/results.md).
 PIXELS_CPU_MODELS = {"lnlstm": {"chrono": 784, "epochs": 13}, "lstm": {"chrono": 784}, "gru": {"epochs": 12}}
 
 
