@@ -96,8 +96,8 @@ class BatchSplit:
         with threadpool_limits(limits=1, user_api="blas"):
             list(self._pool_for(len(pieces)).map(lambda m, p: m.backward(p), self._models, pieces))
         grads = self.model.grads
-        for twin in self._models[1:]:
-            for name, g in twin.grads.items():
+        for other in self._models[1:]:
+            for name, g in other.grads.items():
                 grads[name] += g
 
     def _twins_for(self, count: int) -> list:

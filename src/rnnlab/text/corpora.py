@@ -62,12 +62,12 @@ class Corpus:
 
     @property
     def vocabulary(self) -> Vocabulary:
-        """The characters of all three parts (so that every character of the corpus has a number)."""
+        """The characters of the whole corpus, all three parts (so that every character of it has a number)."""
         return Vocabulary.of((self.train, self.val, self.test, self.left_out))
 
     @property
     def word_vocabulary(self) -> WordVocabulary:
-        """The whitespace-separated words of all three parts (a word-level model's vocabulary)."""
+        """The whitespace-separated words of the whole corpus (a word-level model's vocabulary)."""
         return WordVocabulary.of((self.train, self.val, self.test, self.left_out))
 
     def __len__(self) -> int:
