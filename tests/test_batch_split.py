@@ -19,7 +19,7 @@ def one_pass_and_parts(model: SequenceModel, x: np.ndarray, y: np.ndarray, parts
     model.backward(dy)
     whole = {k: g.copy() for k, g in model.grads.items()}
     split = BatchSplit(model)
-    split_out = split.forward(x, parts, True)
+    split_out = split.forward(x, parts)
     split_value, split_dy = LOSSES["cross_entropy"](split_out, y, mask)
     split.backward(split_dy)
     return (out, value, whole), (split_out, split_value, model.grads)

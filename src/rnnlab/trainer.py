@@ -235,8 +235,7 @@ def evaluate_split(model: Trainable, split: Split, loss: str, metric: str,
 
     With a ``stream`` that carries state the split is read as that stream reads it (:func:`predict_stream`,
     ``batch_size`` rows unless the stream says otherwise); the outputs come back in the split's layout."""
-    steps = split.x.shape[1] if split.x.ndim == 3 and not (stream is not None and stream.carries_state) else None
-    with thread_scope(model, batch_size, threads, steps), denormals.flush_denormals(flush_denormals):
+    with thread_scope(model, batch_size, threads), denormals.flush_denormals(flush_denormals):
         if stream is not None and stream.carries_state:
             outputs, rows = predict_stream(model, split, stream, batch_size)
             return (loss_value(loss, outputs, rows.y, rows.mask), metric_value(metric, outputs, rows.y, rows.mask),

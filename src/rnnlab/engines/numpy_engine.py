@@ -47,7 +47,7 @@ class NumpyTrainable:
         is new arrays, so the next window's backward stops at its start (truncated BPTT)."""
         from ..numpy.losses import LOSSES
         parts = 1 if state is not None else self.split.parts(len(x), x.shape[1], current_threads())
-        out = self.model.forward(x, train=True, state=state) if parts == 1 else self.split.forward(x, parts, True)
+        out = self.model.forward(x, train=True, state=state) if parts == 1 else self.split.forward(x, parts)
         value, dy = LOSSES[loss](out, y, mask)
         if np.isfinite(value):
             if parts == 1:

@@ -31,18 +31,22 @@ MIN_ROWS = 16      # rows per part: below this a part's products are too small t
 MIN_STEPS = 200    # steps: a shorter pass is over before the second thread pays for itself (docs/engines.md)
 
 
+def _classic(rnn) -> bool:
+    """A dense recurrence with no block between layers: a net whose twin needs nothing but its own buffers."""
+    return rnn.cell_def.recurrence == "dense" and rnn._block is None
+
+
 def splittable(model) -> bool:
     """Whether ``model`` (a :class:`~rnnlab.numpy.model.SequenceModel`) can train as parts: see the module."""
-    rnn = model.rnn
-    return (rnn.cell_def.recurrence == "dense" and rnn._block is None and rnn.dropout == 0.0
-            and model.output_dropout == 0.0 and model.activation_reg == 0.0 and model.temporal_reg == 0.0)
+    return (_classic(model.rnn) and model.rnn.dropout == 0.0 and model.output_dropout == 0.0
+            and model.activation_reg == 0.0 and model.temporal_reg == 0.0)
 
 
 def twin(model):
     """A :class:`~rnnlab.numpy.model.SequenceModel` on the same parameter arrays as ``model``, with its own gradients
     and buffers: for a classic cell with no block between layers (see :func:`splittable`)."""
     rnn = model.rnn
-    if rnn.cell_def.recurrence != "dense" or rnn._block is not None:
+    if not _classic(rnn):
         raise ValueError(f"twin: a {rnn.cell_def.full_name} does not split its batch; it runs as one pass")
     other, other.rnn = copy.copy(model), copy.copy(rnn)
     other.rnn.grads = {name: np.zeros_like(g) for name, g in rnn.grads.items()}    # the head's are in it too
@@ -79,14 +83,14 @@ class BatchSplit:
             return 1
         return max(1, min(threads, rows // MIN_ROWS))
 
-    def forward(self, x: np.ndarray, parts: int, train: bool) -> np.ndarray:
-        """The logits of the whole batch ``x`` (N, T, D), its parts in parallel."""
+    def forward(self, x: np.ndarray, parts: int) -> np.ndarray:
+        """The logits of the whole training batch ``x`` (N, T, D), its parts in parallel."""
         from threadpoolctl import threadpool_limits
         self._bounds = [round(len(x) * j / parts) for j in range(parts + 1)]
         self._models = [self.model, *self._twins_for(parts - 1)]
         pieces = [x[a:b] for a, b in zip(self._bounds, self._bounds[1:])]
         with threadpool_limits(limits=1, user_api="blas"):
-            outs = list(self._pool_for(parts).map(lambda m, p: m.forward(p, train=train), self._models, pieces))
+            outs = list(self._pool_for(parts).map(lambda m, p: m.forward(p, train=True), self._models, pieces))
         return np.concatenate(outs)
 
     def backward(self, dy: np.ndarray) -> None:
