@@ -125,7 +125,7 @@ def test_the_flags_reach_the_run_and_bad_values_are_refused(tmp_path, capsys):
 @pytest.mark.parametrize("engine", ["numpy", "torch"])
 def test_rnnlab_lab_trains_with_them(engine):
     from rnnlab import lab
-    settings = {"output_dropout": 0.5, "activation_reg": 2.0, "temporal_reg": 1.0}
+    settings = {"output_dropout": 0.5, "activation_reg": 2.0, "temporal_reg": 1.0, "weight_drop": 0.0}
     result = lab.train("gru", task="copy", task_options={"n_train": 64, "n_val": 16, "n_test": 16, "delay": 3},
                        hidden_size=8, epochs=2, engine=engine, echo=False, **settings)
     assert result.config.model.regularisation() == settings

@@ -54,6 +54,10 @@ SETTING_FLAGS: dict[str, tuple[str, dict]] = {
     "--tar": ("temporal_reg", {"type": float, "metavar": "BETA",
                                "help": "temporal activation regularisation: BETA mean((o_t - o_(t-1))^2) added to "
                                        "the training loss (AWD-LSTM, fastbook: 1; default 0)"}),
+    "--weight-drop": ("weight_drop", {"type": float, "metavar": "P",
+                                      "help": "weight drop: each batch steps with the recurrent matrices W_hh "
+                                              "m / (1 - P), m dropping each weight with probability P "
+                                              "(AWD-LSTM's DropConnect; RNN, LSTM, GRU; default 0)"}),
     "--engine": ("engine", {"choices": ENGINES, "help": "numpy, scratch (rnnlab.torch) or torch (torch.nn)"}),
     "--optimizer": ("optimizer", {"choices": OPTIMIZERS}),
     "--lr": ("lr", {"type": positive_float}),

@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
-from .cells import CELLS, get_cell
+from .cells import CELLS, cells_having, get_cell
 from .rules import check_options
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ HEAD_SUFFIXES = {"plain": "", "layernorm": "-ln", "batchnorm": "-bn", "dense": "
 # (the backward direction there has read one step: Programming Assignment 4's lstm_out[-1])
 BIDIRECTIONAL_READS = ("final-states", "last-output")
 HEADS = tuple(HEAD_SUFFIXES)
-# the model settings that act only while training: dropout on what the head reads, AR and TAR
-REGULARISATION = ("output_dropout", "activation_reg", "temporal_reg")
+# the model settings that act only while training: dropout on what the head reads, AR and TAR, weight drop
+REGULARISATION = ("output_dropout", "activation_reg", "temporal_reg", "weight_drop")
 NONLINEARITIES = tuple(dict.fromkeys(n for cell in CELLS.values() for n in cell.nonlinearities))   # tanh, relu
 
 
@@ -49,13 +49,25 @@ def check_probability(name: str, value: object) -> None:
         raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
 
 
-def check_regularisation(output_dropout: object, activation_reg: object, temporal_reg: object) -> None:
-    """The training regularisers' settings (:data:`REGULARISATION`): a dropout probability in [0, 1) and two
-    weights, each a finite number >= 0 (0: none)."""
+def check_regularisation(output_dropout: object, activation_reg: object, temporal_reg: object,
+                         weight_drop: object = 0.0) -> None:
+    """The training regularisers' settings (:data:`REGULARISATION`): two dropout probabilities in [0, 1) and
+    two weights, each a finite number >= 0 (0: none)."""
     check_probability("output_dropout", output_dropout)
+    check_probability("weight_drop", weight_drop)
     for name, value in (("activation_reg", activation_reg), ("temporal_reg", temporal_reg)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
             raise ValueError(f"{name}: expected a finite number >= 0 (0: none), got {value!r}")
+
+
+def check_weight_drop(cell: str, weight_drop: float) -> None:
+    """Weight drop needs a full recurrent matrix W_hh: the diagonal u of the IndRNN, the orthogonal RNN's
+    Cayley-transformed W and the linear recurrences (no W_hh) are refused."""
+    cell_def = get_cell(cell)
+    if weight_drop and cell_def.recurrent_weight != "full":
+        full = cells_having(lambda c: c.recurrent_weight == "full")
+        raise ValueError(f"weight_drop: it drops connections of the recurrent matrix W_hh, and the "
+                         f"{cell_def.full_name} has no full W_hh; use it with {full}, or leave it at 0")
 
 
 def check_choice(name: str, value: object, options: tuple) -> None:
@@ -137,6 +149,9 @@ class ModelSpec:
         output_dropout p:   the head reads r m / (1 - p), m ~ Bernoulli(1 - p) per number (r as above)
         activation_reg a:   loss += a mean_{n,t,f} o_t^2                      (AR)
         temporal_reg b:     loss += b mean_{n,t>1,f} (o_t - o_{t-1})^2        (TAR)
+        weight_drop p:      every layer and direction steps with W_hh m / (1 - p), m ~ Bernoulli(1 - p) per
+                            weight, one m per batch for all its steps (DropConnect on the recurrent weights;
+                            the gradient reaching W_hh is m / (1 - p) times that of the dropped matrix)
 
     AR and TAR act on the outputs before dropout (fastbook's AR reads them after dropout, which is the same
     as a / (1 - p) here, on average).  The loss a run reports is the task's alone, without them.
@@ -150,6 +165,7 @@ class ModelSpec:
     output_dropout: float = 0.0
     activation_reg: float = 0.0
     temporal_reg: float = 0.0
+    weight_drop: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.recurrent, RecurrentSpec):
@@ -164,6 +180,7 @@ class ModelSpec:
             check_positive_int("output_size", self.output_size)
         check_positive_int("dense_size", self.dense_size)
         check_regularisation(**self.regularisation())
+        check_weight_drop(self.recurrent.cell, self.weight_drop)
 
     @classmethod
     def build(cls, cell: str, input_size: int | None = None, output_size: int | None = None,

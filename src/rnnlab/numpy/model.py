@@ -13,6 +13,8 @@ While training (``forward(..., train=True)``), with o_t the top layer's outputs 
     AR a:              R = a mean(o_t^2)                   dR/do_t = 2 a o_t / (T F N)
     TAR b:             R = b mean((o_t - o_{t-1})^2)       dR/do_t = 2 b (D_t - D_{t+1}) / ((T - 1) F N),
                                                            D_t = o_t - o_{t-1} (D_0 = D_T = 0)
+    weight drop p:     the net steps with W' = W_hh m / (1 - p), m ~ Bernoulli(1 - p) per weight, one m per
+                       forward for every step;   dL/dW_hh = dL/dW' * m / (1 - p)
 
 ``regularisation`` is R of the last training forward; ``backward`` adds dR/do to the head's gradient.
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..spec import READOUTS, check_regularisation
+from ..spec import READOUTS, check_regularisation, check_weight_drop
 from .checks import check_choice, check_positive_int, load_into
 from .losses import LOSSES
 from .optim import SGD, Adam, clip_by_global_norm, clip_by_value
@@ -43,10 +45,12 @@ class SequenceModel:
                  readout: str = "last", dropout: float = 0.0, bias: bool = True,
                  dtype: DTypeLike = np.float32, seed: int | None = 0, layer_norm: bool = False,
                  fused: bool | None = None, output_dropout: float = 0.0, activation_reg: float = 0.0,
-                 temporal_reg: float = 0.0) -> None:
+                 temporal_reg: float = 0.0, weight_drop: float = 0.0) -> None:
         check_choice("readout", readout, READOUTS)
-        check_regularisation(output_dropout, activation_reg, temporal_reg)
+        check_regularisation(output_dropout, activation_reg, temporal_reg, weight_drop)
+        check_weight_drop(cell, weight_drop)
         self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
+        self.weight_drop = weight_drop
         self.output_size = check_positive_int("output_size", output_size)
         self.readout = readout
         self.rnn = RecurrentNet(cell, input_size, hidden_size, num_layers, bidirectional, nonlinearity,
@@ -62,6 +66,7 @@ class SequenceModel:
         self.grads["head.bias"] = np.zeros_like(self.params["head.bias"])
         self._cache = None
         self._keep: np.ndarray | None = None     # the output dropout's kept fraction m / (1 - p) of the last forward
+        self.weight_keep: dict[str, np.ndarray] = {}   # weight drop's m / (1 - p) per W_hh, of the last forward
         self._outputs: np.ndarray | None = None  # o of the last training forward, where AR or TAR read it
         self.regularisation = 0.0
         self._final: tuple = (None, None)      # h_n, c_n of the last forward (internal layout)
@@ -117,6 +122,7 @@ class SequenceModel:
         ``state``: the initial states ({name: (layers*dirs, N, H)}; zeros when None or missing)."""
         rnn = self.rnn
         x, h0, c0, lengths, _, _ = rnn._check_inputs(x, *self._initial(state), lengths)
+        self._drop_weights(train)
         out, h_n, c_n = rnn._forward(to_internal(rnn.batch_first, x), h0, c0, lengths, train)
         self._final = (h_n, c_n)
         W, b = self.params["head.weight"], self.params["head.bias"]
@@ -138,6 +144,18 @@ class SequenceModel:
         self._outputs = out if train and (self.activation_reg or self.temporal_reg) else None
         self.regularisation = 0.0 if self._outputs is None else self._regularisation(out)
         return np.ascontiguousarray(y)
+
+    def _drop_weights(self, train: bool) -> None:
+        """Weight drop: new masks m / (1 - p) for every W_hh, and the net steps with W_hh m / (1 - p) until
+        ``backward`` (none when not training)."""
+        rnn, p = self.rnn, self.weight_drop
+        self.weight_keep = {}
+        if train and p:
+            for name in rnn.params:
+                if name.startswith("weight_hh_l"):
+                    W = rnn.params[name]
+                    self.weight_keep[name] = (rnn.rng.random(W.shape) >= p).astype(rnn.dtype) / (1.0 - p)
+        rnn.dropped = {name: rnn.params[name] * keep for name, keep in self.weight_keep.items()}
 
     def _regularisation(self, o: np.ndarray) -> float:
         """R = a mean(o_t^2) + b mean((o_t - o_{t-1})^2) of the outputs o (T, F, N)."""
@@ -186,6 +204,9 @@ class SequenceModel:
                 dr *= self._keep
             dX, *d_initial = rnn._backward(dr if d_outputs is None else dr + d_outputs, None, None)
         self._d_initial = tuple(d_initial)
+        for name, keep in self.weight_keep.items():
+            self.grads[name] *= keep                               # dL/dW_hh = dL/dW' m / (1 - p)
+        rnn.dropped = {}
         return dX.transpose(2, 0, 1)
 
     # ------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class RecurrentNet:
                                self.num_directions, self.bias, self.layer_norm)
         self.params = initial_values(self._decls, self.hidden_size, self.rng, self.dtype)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self.dropped: dict[str, np.ndarray] = {}   # stand-ins for params while training: weight drop's W_hh m/(1-p)
         self._workspaces: dict[tuple[int, int], Workspace] = {}
         self._last: dict | None = None
 
@@ -148,7 +149,8 @@ class RecurrentNet:
             g.fill(0.0)
 
     def _param(self, kind: str, layer: int, d: int) -> np.ndarray | None:
-        return self.params.get(self.param_name(kind, layer, d))
+        name = self.param_name(kind, layer, d)
+        return self.dropped.get(name, self.params.get(name))
 
     def _bind(self, sw: Sweep, layer: int, d: int) -> None:
         """Hand the sweep the parameters its step functions read and the gradients they add to."""
@@ -182,8 +184,7 @@ class RecurrentNet:
         h0, c0 = (check_state(name, s, self.dtype, shape, meaning) for name, s in (("h0", h0), ("c0", c0)))
         if lengths is not None:
             lengths = check_lengths(lengths, N, T)
-            if np.all(lengths == T):
-                lengths = None
+            lengths = None if np.all(lengths == T) else lengths
         return x, h0, c0, lengths, T, N
 
     def _state_shape(self, N: int) -> tuple[int, int, int]:
@@ -223,8 +224,7 @@ class RecurrentNet:
         for layer in range(self.num_layers):
             if layer > 0 and train and self.dropout > 0:
                 # inverted dropout between layers: keep with probability 1-p, scale by 1/(1-p)
-                keep = (self.rng.random(layer_in.shape) >= self.dropout).astype(self.dtype)
-                keep /= (1.0 - self.dropout)
+                keep = (self.rng.random(layer_in.shape) >= self.dropout).astype(self.dtype) / (1.0 - self.dropout)
                 layer_in = layer_in * keep
                 drop_masks.append(keep)
             else:

@@ -16,8 +16,8 @@ such product poorly over cores; parts of the batch on a thread each, BLAS held t
 keep every core busy for the whole pass (the step kernels and NumPy's products release the GIL).  The
 measurement is in docs/engines.md ("The batch split across threads").
 
-Only where nothing random or shared between rows is drawn: no dropout, no output dropout, no activation
-regularisation (its value is a mean over the whole batch), no carried state, and a classic cell (dense
+Only where nothing random or shared between rows is drawn: no dropout, no output dropout, no weight drop, no
+activation regularisation (its value is a mean over the whole batch), no carried state, and a classic cell (dense
 recurrence, no residual block between layers).  Anything else runs as one pass.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _classic(rnn) -> bool:
 def splittable(model) -> bool:
     """Whether ``model`` (a :class:`~rnnlab.numpy.model.SequenceModel`) can train as parts: see the module."""
     return (_classic(model.rnn) and model.rnn.dropout == 0.0 and model.output_dropout == 0.0
-            and model.activation_reg == 0.0 and model.temporal_reg == 0.0)
+            and model.activation_reg == 0.0 and model.temporal_reg == 0.0 and model.weight_drop == 0.0)
 
 
 def twin(model):

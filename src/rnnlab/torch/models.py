@@ -103,6 +103,9 @@ class TaskModel(nn.Module):
 
         r = r m / (1 - p)                                      (output_dropout p: F.dropout)
         regularisation = a mean(o^2) + b mean((o_t - o_{t-1})^2)   (AR a, TAR b; 0 when both are 0)
+        W_hh -> W_hh m / (1 - p), m ~ Bernoulli(1 - p) per weight   (weight_drop p, one m per forward for every
+                                                               step: torch.func.functional_call; autograd
+                                                               gives W_hh the gradient m / (1 - p) dL/dW')
 
     the engine adds ``regularisation`` of the last forward to the task's loss.
 
@@ -114,10 +117,16 @@ class TaskModel(nn.Module):
 
     def __init__(self, recurrent: nn.Module, output_size: int, readout: str = "last", head: str = "plain",
                  dense_size: int = 64, bidirectional_read: str = "final-states", output_dropout: float = 0.0,
-                 activation_reg: float = 0.0, temporal_reg: float = 0.0) -> None:
+                 activation_reg: float = 0.0, temporal_reg: float = 0.0, weight_drop: float = 0.0) -> None:
         super().__init__()
-        check_regularisation(output_dropout, activation_reg, temporal_reg)
+        check_regularisation(output_dropout, activation_reg, temporal_reg, weight_drop)
         self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
+        self.weight_drop = weight_drop
+        self.weight_keep: dict[str, torch.Tensor] = {}     # weight drop's m / (1 - p) per W_hh, of the last forward
+        if weight_drop and not recurrent_matrices(recurrent):
+            raise ValueError(f"weight_drop: it drops connections of the recurrent matrices W_hh, and "
+                             f"{type(recurrent).__name__} has none (weight_hh_l0 or layers.0.hh.weight); "
+                             f"use an RNN, LSTM or GRU, or leave it at 0")
         self.regularisation: torch.Tensor | float = 0.0
         if readout not in ("last", "every"):
             raise ValueError(f"readout: unknown value {readout!r}; expected 'last' or 'every'")
@@ -137,13 +146,25 @@ class TaskModel(nn.Module):
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
                 return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | tuple]:
-        out, final = self.recurrent(x) if state is None else self.recurrent(x, state)
+        out, final = self._recurrent(x if state is None else (x, state))
         self.regularisation = self._regularisation(out) if self.training else 0.0
         if self.readout == "every":
             y = self._head(out)
         else:
             y = self._head(out[:, -1] if self.last_output else final_states(self.recurrent, final))
         return (y, final) if return_state else y
+
+    def _recurrent(self, args: torch.Tensor | tuple) -> tuple:
+        """The recurrent net on ``args``; while training with weight drop, with W_hh m / (1 - p) in place of
+        each W_hh (new masks every call)."""
+        self.weight_keep = {}
+        if not (self.training and self.weight_drop):
+            return self.recurrent(*args) if isinstance(args, tuple) else self.recurrent(args)
+        weights = dict(self.recurrent.named_parameters())
+        for name in recurrent_matrices(self.recurrent):
+            self.weight_keep[name] = nn.functional.dropout(torch.ones_like(weights[name]), self.weight_drop)
+        dropped = {name: weights[name] * keep for name, keep in self.weight_keep.items()}
+        return torch.func.functional_call(self.recurrent, dropped, args)
 
     def _regularisation(self, o: torch.Tensor) -> torch.Tensor | float:
         """a mean(o^2) + b mean((o_t - o_{t-1})^2) of the outputs o (N, T, F); 0.0 when a = b = 0."""
@@ -165,6 +186,20 @@ class TaskModel(nn.Module):
         if self.dense is not None:
             r = torch.relu(self.dense(r)) if self.dense_relu else self.dense(r)
         return self.head(r)
+
+
+def recurrent_matrices(recurrent: nn.Module) -> list[str]:
+    """The names of the recurrent matrices W_hh in ``recurrent``: torch.nn's ``weight_hh_l{k}[_reverse]``,
+    rnnlab.torch's ``layers.{k}.hh.weight`` and ``reverse_layers.{k}.hh.weight`` (full matrices only: the
+    IndRNN's u is a vector, the orthogonal RNN's W is made from another parameter)."""
+    return [name for name, w in recurrent.named_parameters() if w.dim() == 2
+            and (name.startswith("weight_hh_l") or name.endswith(".hh.weight")) and not _cayley(recurrent, name)]
+
+
+def _cayley(recurrent: nn.Module, name: str) -> bool:
+    """Whether ``name`` belongs to a module whose W is made from it (the orthogonal RNN's ``hh.matrix()``)."""
+    owner = recurrent.get_submodule(name.rsplit(".", 1)[0]) if "." in name else recurrent
+    return hasattr(owner, "matrix")
 
 
 def loss_fn(pred: torch.Tensor, y: torch.Tensor, last_timestep_only: bool = False) -> torch.Tensor:
