@@ -146,7 +146,7 @@ class TaskModel(nn.Module):
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
                 return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | tuple]:
-        out, final = self._recurrent(x if state is None else (x, state))
+        out, final = self._recurrent((x,) if state is None else (x, state))
         self.regularisation = self._regularisation(out) if self.training else 0.0
         if self.readout == "every":
             y = self._head(out)
@@ -154,12 +154,12 @@ class TaskModel(nn.Module):
             y = self._head(out[:, -1] if self.last_output else final_states(self.recurrent, final))
         return (y, final) if return_state else y
 
-    def _recurrent(self, args: torch.Tensor | tuple) -> tuple:
+    def _recurrent(self, args: tuple) -> tuple:
         """The recurrent net on ``args``; while training with weight drop, with W_hh m / (1 - p) in place of
         each W_hh (new masks every call)."""
         self.weight_keep = {}
         if not (self.training and self.weight_drop):
-            return self.recurrent(*args) if isinstance(args, tuple) else self.recurrent(args)
+            return self.recurrent(*args)
         weights = dict(self.recurrent.named_parameters())
         for name in recurrent_matrices(self.recurrent):
             self.weight_keep[name] = nn.functional.dropout(torch.ones_like(weights[name]), self.weight_drop)
