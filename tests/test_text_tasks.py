@@ -104,7 +104,8 @@ def test_the_bench_entry_text_and_its_quick_version():
     assert [p[1] for p in planned if p[0] == "text"] == [*entry.models, "lstm"]      # the long case: its LSTM
     long = next(case for case in entry.cases if case.label == "devils-dictionary-long")
     command = bench.command_for(bench.settings_for(entry, "rnnlab", long, "lstm", 0))
-    assert all(part in command for part in (" --hidden-size 384 ", " --layers 2 ", " --ar 2 ", " --epochs 25"))
+    assert all(part in command for part in (" --hidden-size 384 ", " --layers 2 ", " --ar 2 ", " --epochs 25",
+                                            " --weight-drop 0.25 "))
     assert "--engine" not in command and bench._quick(bench.settings_for(entry, "rnnlab", long, "lstm", 0)
                                                       ).optim.epochs < 25     # torch.nn, the default; quick stays quick
 
