@@ -123,7 +123,8 @@ class TaskModel(nn.Module):
         self.output_dropout, self.activation_reg, self.temporal_reg = output_dropout, activation_reg, temporal_reg
         self.weight_drop = weight_drop
         self.weight_keep: dict[str, torch.Tensor] = {}     # weight drop's m / (1 - p) per W_hh, of the last forward
-        if weight_drop and not recurrent_matrices(recurrent):
+        self._matrices = recurrent_matrices(recurrent)      # the names of the W_hh weight drop masks
+        if weight_drop and not self._matrices:
             raise ValueError(f"weight_drop: it drops connections of the recurrent matrices W_hh, and "
                              f"{type(recurrent).__name__} has none (weight_hh_l0 or layers.0.hh.weight); "
                              f"use an RNN, LSTM or GRU, or leave it at 0")
@@ -160,10 +161,11 @@ class TaskModel(nn.Module):
         self.weight_keep = {}
         if not (self.training and self.weight_drop):
             return self.recurrent(*args)
-        weights = dict(self.recurrent.named_parameters())
-        for name in recurrent_matrices(self.recurrent):
-            self.weight_keep[name] = nn.functional.dropout(torch.ones_like(weights[name]), self.weight_drop)
-        dropped = {name: weights[name] * keep for name, keep in self.weight_keep.items()}
+        dropped = {}
+        for name in self._matrices:
+            W = self.recurrent.get_parameter(name)
+            self.weight_keep[name] = nn.functional.dropout(torch.ones_like(W), self.weight_drop)
+            dropped[name] = W * self.weight_keep[name]
         return torch.func.functional_call(self.recurrent, dropped, args)
 
     def _regularisation(self, o: torch.Tensor) -> torch.Tensor | float:
